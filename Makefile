@@ -1,0 +1,102 @@
+# kasane: build, run and test.  See README.md.
+
+SMP      ?= 4
+MEM      ?= 512M
+QEMU_EXTRA ?=
+CMDLINE  ?= console=com1 loglevel=info
+
+BUILD    := build
+CC       := gcc
+HOSTCC   := gcc
+LD       := ld
+OBJCOPY  := objcopy
+NM       := nm
+
+# The hypervisor: freestanding C11, no SSE, no red zone (interrupts use the
+# same stack), frame pointers kept for backtraces.
+KCFLAGS  := -std=c11 -ffreestanding -fno-builtin -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
+	    -I. -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	    -mno-red-zone -mgeneral-regs-only -mno-sse -mno-mmx -mno-80387 \
+	    -mcmodel=kernel -fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
+	    -fno-asynchronous-unwind-tables -fno-strict-aliasing -fno-common \
+	    -ffunction-sections -MMD -MP
+KASFLAGS := -I. -D__ASSEMBLY__ -MMD -MP
+KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
+
+# Every source file in the hypervisor's folders is part of it.
+KDIRS    := boot arch/x86 arch/x86/svm core mm drivers virtio guest-loader lib
+KSRCS    := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c) $(wildcard $(d)/*.S))
+KOBJS    := $(patsubst %,$(BUILD)/k/%.o,$(KSRCS))
+
+.PHONY: all run test unit bench clean deps iso
+all: $(BUILD)/kasane.elf $(BUILD)/kasane.iso
+
+$(BUILD)/k/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/k/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(KASFLAGS) -c $< -o $@
+
+# Two-pass link: the symbol table for backtraces is generated from the first
+# link and placed in the last section, so no code address moves.
+$(BUILD)/kasane.stage1.elf: $(KOBJS) linker.ld $(BUILD)/k/empty-ksyms.o
+	$(LD) $(KLDFLAGS) -o $@ $(KOBJS) $(BUILD)/k/empty-ksyms.o
+
+$(BUILD)/k/empty-ksyms.o: tools/gen-ksyms.sh
+	@mkdir -p $(dir $@)
+	sh tools/gen-ksyms.sh /dev/null > $(BUILD)/k/empty-ksyms.S
+	$(CC) $(KASFLAGS) -c $(BUILD)/k/empty-ksyms.S -o $@
+
+$(BUILD)/k/ksyms.o: $(BUILD)/kasane.stage1.elf tools/gen-ksyms.sh
+	$(NM) -n --defined-only $< > $(BUILD)/k/stage1.nm
+	sh tools/gen-ksyms.sh $(BUILD)/k/stage1.nm > $(BUILD)/k/ksyms.S
+	$(CC) $(KASFLAGS) -c $(BUILD)/k/ksyms.S -o $@
+
+$(BUILD)/kasane.elf: $(BUILD)/kasane.stage1.elf $(BUILD)/k/ksyms.o tools/check-image.sh
+	$(LD) $(KLDFLAGS) -o $@ $(KOBJS) $(BUILD)/k/ksyms.o
+	sh tools/check-image.sh $(BUILD)/kasane.stage1.elf $@
+
+-include $(shell find $(BUILD)/k -name '*.d' 2>/dev/null)
+
+# ---- host unit tests -------------------------------------------------------
+# Each test/unit/NAME.mk adds NAME to UNIT_TESTS and sets UNIT_SRCS_NAME to
+# the hypervisor sources it tests; test/unit/test_NAME.c holds the cases.
+UNIT_TESTS :=
+include $(wildcard test/unit/*.mk)
+UNIT_CFLAGS := -std=c11 -I. -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-unused-function \
+	       -fsanitize=address,undefined -fno-sanitize-recover=undefined -DHOST_TEST
+UNIT_BINS := $(patsubst %,$(BUILD)/unit/%,$(UNIT_TESTS))
+
+.SECONDEXPANSION:
+$(BUILD)/unit/%: test/unit/test_%.c test/unit/check.h $$(UNIT_SRCS_$$*) $(wildcard */*.h */*/*.h */*/*/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_SRCS_$*)
+
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
+
+# ---- ISO, run, test ----------------------------------------------------------
+deps:
+	@sh tools/install-deps.sh
+
+$(BUILD)/kasane.iso: $(BUILD)/kasane.elf iso/grub.cfg.in tools/mkiso.sh
+	sh tools/mkiso.sh $@ "$(CMDLINE)"
+
+iso: $(BUILD)/kasane.iso
+
+run: deps
+	$(MAKE) all
+	sh tools/run-qemu.sh $(BUILD)/kasane.iso $(SMP) $(MEM) $(QEMU_EXTRA)
+
+test: deps
+	$(MAKE) all $(UNIT_BINS)
+	bash test/run-tests.sh
+
+bench: deps
+	$(MAKE) all
+	bash test/run-bench.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,14 @@
+/* A small printf: %d %i %u %x %X %o %p %s %c %% with flags '-', '0', '+',
+ * ' ', width, precision, '*', and length modifiers hh h l ll z j t. */
+#ifndef KASANE_LIB_PRINTF_H
+#define KASANE_LIB_PRINTF_H
+
+#include "lib/types.h"
+
+/* Like C's vsnprintf: always NUL-terminates when n > 0, returns the length
+ * the full output would have had. */
+int kvsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
+int ksnprintf(char *buf, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,2 @@
+UNIT_TESTS += printf
+UNIT_SRCS_printf := lib/printf.c lib/parse.c
