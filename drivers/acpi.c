@@ -5,6 +5,7 @@
  * and MADT fields are not naturally aligned.
  */
 #include "drivers/acpi.h"
+#include "lib/printf.h"
 #include "lib/string.h"
 
 #define RSDP_SIG        "RSD PTR "
@@ -73,67 +74,17 @@ static void sig_str(char out[5], const void *sig)
 	out[4] = '\0';
 }
 
-static void err_putc(char *err, size_t errlen, size_t *pos, char c)
-{
-	if (*pos + 1 < errlen)
-		err[(*pos)++] = c;
-}
-
-static void err_putu(char *err, size_t errlen, size_t *pos, uint64_t v,
-		     unsigned base)
-{
-	char buf[20];
-	int n = 0;
-
-	if (base == 16) {
-		err_putc(err, errlen, pos, '0');
-		err_putc(err, errlen, pos, 'x');
-	}
-	do {
-		buf[n++] = "0123456789abcdef"[v % base];
-		v /= base;
-	} while (v);
-	while (n)
-		err_putc(err, errlen, pos, buf[--n]);
-}
-
-/*
- * Format a one-line message into err.  Understands %s, %u, %x (unsigned
- * int), %lu, %lx (uint64_t); %x and %lx print a 0x prefix.
- */
+/* Format a one-line message into err, if the caller gave a buffer. */
 __attribute__((format(printf, 3, 4)))
 static void acpi_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
-	size_t pos = 0;
 
 	if (!err || errlen == 0)
 		return;
 	va_start(ap, fmt);
-	for (const char *f = fmt; *f; f++) {
-		if (*f != '%') {
-			err_putc(err, errlen, &pos, *f);
-			continue;
-		}
-		f++;
-		bool wide = *f == 'l';
-		if (wide)
-			f++;
-		if (*f == 's') {
-			for (const char *s = va_arg(ap, const char *); *s; s++)
-				err_putc(err, errlen, &pos, *s);
-		} else if (*f == 'u' || *f == 'x') {
-			uint64_t v = wide ? va_arg(ap, uint64_t)
-					  : va_arg(ap, unsigned int);
-			err_putu(err, errlen, &pos, v, *f == 'x' ? 16 : 10);
-		} else if (*f == '\0') {
-			break;
-		} else {
-			err_putc(err, errlen, &pos, *f);
-		}
-	}
+	kvsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-	err[pos] = '\0';
 }
 
 int acpi_parse_rsdp(const void *rsdp, size_t len, uint64_t *xsdt_pa,
@@ -153,7 +104,7 @@ int acpi_parse_rsdp(const void *rsdp, size_t len, uint64_t *xsdt_pa,
 	}
 	if (acpi_sum(p, ACPI_RSDP_V1_LEN) != 0) {
 		acpi_errf(err, errlen, "RSDP checksum over the first %u bytes "
-			  "sums to %x, expected 0", ACPI_RSDP_V1_LEN,
+			  "sums to 0x%x, expected 0", ACPI_RSDP_V1_LEN,
 			  acpi_sum(p, ACPI_RSDP_V1_LEN));
 		return -1;
 	}
@@ -177,7 +128,7 @@ int acpi_parse_rsdp(const void *rsdp, size_t len, uint64_t *xsdt_pa,
 	}
 	if (acpi_sum(p, tlen) != 0) {
 		acpi_errf(err, errlen, "RSDP extended checksum over %u bytes "
-			  "sums to %x, expected 0", tlen, acpi_sum(p, tlen));
+			  "sums to 0x%x, expected 0", tlen, acpi_sum(p, tlen));
 		return -1;
 	}
 	*xsdt_pa = le64(p + 24);
@@ -261,32 +212,32 @@ const void *acpi_map_table(acpi_map_fn map, void *ctx, uint64_t pa,
 	}
 	h = acpi_map(map, ctx, pa, ACPI_SDT_HEADER_LEN);
 	if (!h) {
-		acpi_errf(err, errlen, "%s table header at %lx is not mapped",
+		acpi_errf(err, errlen, "%s table header at 0x%lx is not mapped",
 			  want, pa);
 		return NULL;
 	}
 	sig_str(got, h);
 	if (sig && memcmp(h, sig, 4) != 0) {
-		acpi_errf(err, errlen, "table at %lx has signature \"%s\", "
+		acpi_errf(err, errlen, "table at 0x%lx has signature \"%s\", "
 			  "expected \"%s\"", pa, got, want);
 		return NULL;
 	}
 	uint32_t tlen = le32(h + 4);
 	if (tlen < ACPI_SDT_HEADER_LEN || tlen > ACPI_TABLE_MAX_LEN) {
-		acpi_errf(err, errlen, "%s table at %lx has length %u, expected "
+		acpi_errf(err, errlen, "%s table at 0x%lx has length %u, expected "
 			  "%u..%u", got, pa, tlen, ACPI_SDT_HEADER_LEN,
 			  (unsigned int)ACPI_TABLE_MAX_LEN);
 		return NULL;
 	}
 	t = acpi_map(map, ctx, pa, tlen);
 	if (!t) {
-		acpi_errf(err, errlen, "%s table at %lx (%u bytes) is not mapped",
+		acpi_errf(err, errlen, "%s table at 0x%lx (%u bytes) is not mapped",
 			  got, pa, tlen);
 		return NULL;
 	}
 	if (acpi_sum(t, tlen) != 0) {
-		acpi_errf(err, errlen, "%s table at %lx has a bad checksum "
-			  "(sums to %x, expected 0)", got, pa, acpi_sum(t, tlen));
+		acpi_errf(err, errlen, "%s table at 0x%lx has a bad checksum "
+			  "(sums to 0x%x, expected 0)", got, pa, acpi_sum(t, tlen));
 		return NULL;
 	}
 	*len = tlen;
@@ -337,7 +288,7 @@ static int sdt_search(acpi_map_fn map, void *ctx, uint64_t root_pa,
 		return 0;
 	}
 	sig_str(want, sig);
-	acpi_errf(err, errlen, "no %s table in the %s at %lx (%u entries, %u "
+	acpi_errf(err, errlen, "no %s table in the %s at 0x%lx (%u entries, %u "
 		  "not mapped)", want, root_sig, root_pa, n, unmapped);
 	return -1;
 }
@@ -360,7 +311,7 @@ int acpi_find_table(acpi_map_fn map, void *ctx, uint64_t rsdp_pa,
 		}
 		rsdp = rsdp_map(map, ctx, rsdp_pa, &rsdp_len);
 		if (!rsdp) {
-			acpi_errf(err, errlen, "RSDP at %lx is not mapped",
+			acpi_errf(err, errlen, "RSDP at 0x%lx is not mapped",
 				  rsdp_pa);
 			return -1;
 		}
@@ -528,7 +479,7 @@ int acpi_parse_madt(const void *madt, size_t len, struct acpi_madt_info *out,
 		return -1;
 	}
 	if (acpi_sum(t, tlen) != 0) {
-		acpi_errf(err, errlen, "MADT has a bad checksum (sums to %x, "
+		acpi_errf(err, errlen, "MADT has a bad checksum (sums to 0x%x, "
 			  "expected 0)", acpi_sum(t, tlen));
 		return -1;
 	}
@@ -538,24 +489,24 @@ int acpi_parse_madt(const void *madt, size_t len, struct acpi_madt_info *out,
 	/* Every entry is at least 2 bytes, so this ends within tlen/2 steps. */
 	for (uint32_t off = ACPI_MADT_MIN_LEN; off < tlen;) {
 		if (tlen - off < 2) {
-			acpi_errf(err, errlen, "MADT entry at offset %x runs past "
-				  "the table end at %x", off, tlen);
+			acpi_errf(err, errlen, "MADT entry at offset 0x%x runs past "
+				  "the table end at 0x%x", off, tlen);
 			return -1;
 		}
 		uint8_t type = t[off], elen = t[off + 1];
 		if (elen == 0) {
-			acpi_errf(err, errlen, "MADT entry at offset %x has "
+			acpi_errf(err, errlen, "MADT entry at offset 0x%x has "
 				  "length 0", off);
 			return -1;
 		}
 		if (elen > tlen - off) {
-			acpi_errf(err, errlen, "MADT entry at offset %x (type %u, "
-				  "length %u) runs past the table end at %x",
+			acpi_errf(err, errlen, "MADT entry at offset 0x%x (type %u, "
+				  "length %u) runs past the table end at 0x%x",
 				  off, type, elen, tlen);
 			return -1;
 		}
 		if (elen < madt_entry_min_len(type)) {
-			acpi_errf(err, errlen, "MADT entry at offset %x (type %u) "
+			acpi_errf(err, errlen, "MADT entry at offset 0x%x (type %u) "
 				  "has length %u, expected at least %u", off,
 				  type, elen, madt_entry_min_len(type));
 			return -1;

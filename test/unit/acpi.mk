@@ -1,2 +1,2 @@
 UNIT_TESTS += acpi
-UNIT_SRCS_acpi := drivers/acpi.c
+UNIT_SRCS_acpi := drivers/acpi.c lib/printf.c
