@@ -1,0 +1,2 @@
+UNIT_TESTS += frame
+UNIT_SRCS_frame := mm/frame.c

@@ -1,0 +1,2 @@
+UNIT_TESTS += heap
+UNIT_SRCS_heap := mm/heap.c
