@@ -1,0 +1,788 @@
+/*
+ * VM configuration: the config-file and module-command-line parsers, and
+ * the checks of the result against the machine.  See core/config.h for
+ * the syntax.  All input is bounded: lines (CONFIG_LINE_MAX), VMs
+ * (MAX_VMS), modules, vCPUs and every string field.
+ */
+#include "core/config.h"
+#include "core/cmdline.h"
+#include "lib/string.h"
+#include "lib/printf.h"
+
+/* Longest piece of the user's text quoted back in a message. */
+#define SHOW_MAX        64
+#define SHOW(sp)        (int)MIN((sp).n, (size_t)SHOW_MAX), (sp).p
+#define CONFIG_MEM_MAX  (1024 * GiB)
+
+struct span {
+	const char *p;
+	size_t n;
+};
+
+/* Where messages go, and what they start with: "where:line: " or "where: ". */
+struct sink {
+	config_report_fn report;
+	void *ctx;
+	const char *where;
+	unsigned line;                  /* 0: no line number */
+	int errors;
+};
+
+enum cfg_key { K_NAME, K_KERNEL, K_CMDLINE, K_MODULE, K_MEMORY, K_CPUS, K_CPU, K_COUNT };
+
+struct key_def {
+	const char *name;
+	enum cfg_key key;
+};
+
+/* The differences between the two ways of declaring a VM. */
+struct form {
+	bool file;
+	const struct key_def *keys;
+	size_t nr_keys;
+	const char *expected;           /* key list for "unknown key" */
+	const char *mem_missing;
+	const char *cpu_example;
+};
+
+static const struct key_def file_keys[] = {
+	{ "kernel", K_KERNEL }, { "cmdline", K_CMDLINE }, { "module", K_MODULE },
+	{ "memory", K_MEMORY }, { "mem", K_MEMORY },
+	{ "cpus", K_CPUS }, { "vcpus", K_CPUS }, { "cpu", K_CPU },
+};
+
+static const struct key_def module_keys[] = {
+	{ "name", K_NAME }, { "mem", K_MEMORY }, { "memory", K_MEMORY },
+	{ "cpus", K_CPUS }, { "vcpus", K_CPUS }, { "cpu", K_CPU }, { "cmdline", K_CMDLINE },
+};
+
+static const struct form file_form = {
+	true, file_keys, ARRAY_SIZE(file_keys),
+	"kernel, cmdline, module, memory, cpus, cpu",
+	"missing 'memory = SIZE' (e.g. memory = 64M)", "cpu = 1 2",
+};
+
+static const struct form module_form = {
+	false, module_keys, ARRAY_SIZE(module_keys),
+	"name, mem, cpus, cpu, cmdline",
+	"missing mem=SIZE (e.g. mem=16M)", "cpu=1,2",
+};
+
+/* One VM declaration being read into its slot of the set. */
+struct vm_decl {
+	struct vm_config *vm;
+	const struct form *form;
+	unsigned hdr_line;
+	int errors_before;              /* sink errors when the declaration began */
+	bool seen[K_COUNT];
+	unsigned line[K_COUNT];         /* where each key was set */
+	int nr_cpu_list;
+};
+
+static void say(struct sink *s, unsigned line, const char *fmt, va_list ap)
+{
+	char msg[384];
+	int n;
+
+	if (line)
+		n = ksnprintf(msg, sizeof(msg), "%s:%u: ", s->where, line);
+	else
+		n = ksnprintf(msg, sizeof(msg), "%s: ", s->where);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	kvsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	if (s->report)
+		s->report(s->ctx, msg);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+err_at(struct sink *s, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	s->errors++;
+	va_start(ap, fmt);
+	say(s, line, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+note_at(struct sink *s, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(s, line, fmt, ap);
+	va_end(ap);
+}
+
+#define err(s, ...) err_at((s), (s)->line, __VA_ARGS__)
+
+/* ---- small text helpers ---------------------------------------------------- */
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static struct span trim(struct span v)
+{
+	while (v.n > 0 && is_blank(v.p[0])) {
+		v.p++;
+		v.n--;
+	}
+	while (v.n > 0 && is_blank(v.p[v.n - 1]))
+		v.n--;
+	return v;
+}
+
+static bool span_is(struct span v, const char *s)
+{
+	return strlen(s) == v.n && memcmp(v.p, s, v.n) == 0;
+}
+
+static bool span_copy(char *dst, size_t size, struct span v)
+{
+	if (v.n >= size)
+		return false;
+	memcpy(dst, v.p, v.n);
+	dst[v.n] = '\0';
+	return true;
+}
+
+/* "a b" -> a b, but only when the quotes wrap the whole value. */
+static struct span unwrap_quotes(struct span v)
+{
+	if (v.n < 2 || v.p[0] != '"' || v.p[v.n - 1] != '"')
+		return v;
+	for (size_t i = 1; i + 1 < v.n; i++)
+		if (v.p[i] == '"')
+			return v;
+	return (struct span){ v.p + 1, v.n - 2 };
+}
+
+/*
+ * Cut a comment off the line: ';' or '#' at its start or after a blank,
+ * outside double quotes.  False if a quote is left open.
+ */
+static bool strip_comment(struct span *l)
+{
+	bool quoted = false;
+
+	for (size_t i = 0; i < l->n; i++) {
+		char c = l->p[i];
+
+		if (c == '"') {
+			quoted = !quoted;
+		} else if (!quoted && (c == '#' || c == ';') && (i == 0 || is_blank(l->p[i - 1]))) {
+			l->n = i;
+			return true;
+		}
+	}
+	return !quoted;
+}
+
+/*
+ * Move the first word of *v (quotes group blanks and are removed) into
+ * dst and advance *v past it.  False if it did not fit.
+ */
+static bool take_word(struct span *v, char *dst, size_t size)
+{
+	size_t i = 0, o = 0;
+	bool quoted = false, fit = true;
+
+	while (i < v->n && is_blank(v->p[i]))
+		i++;
+	for (; i < v->n; i++) {
+		char c = v->p[i];
+
+		if (c == '"') {
+			quoted = !quoted;
+			continue;
+		}
+		if (!quoted && is_blank(c))
+			break;
+		if (o + 1 < size)
+			dst[o++] = c;
+		else
+			fit = false;
+	}
+	dst[o] = '\0';
+	v->p += i;
+	v->n -= i;
+	return fit;
+}
+
+static bool parse_small(struct span v, uint64_t max, uint64_t *out)
+{
+	char buf[24];
+	const char *end;
+
+	if (!span_copy(buf, sizeof(buf), v))
+		return false;
+	return parse_u64(buf, &end, out) && *end == '\0' && *out <= max;
+}
+
+/* ---- values ---------------------------------------------------------------- */
+
+static const struct vm_config *config_find(const struct config_set *set, const char *name)
+{
+	for (int i = 0; i < set->nr && i < MAX_VMS; i++)
+		if (strcmp(set->vm[i].name, name) == 0)
+			return &set->vm[i];
+	return NULL;
+}
+
+static bool name_valid(struct span v)
+{
+	if (v.n < 1 || v.n > 31)
+		return false;
+	for (size_t i = 0; i < v.n; i++) {
+		char c = v.p[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static void set_name(struct sink *s, const struct config_set *set, struct vm_config *vm, struct span v)
+{
+	const struct vm_config *other;
+
+	/* Keep what was written, cut to fit, so later messages can name it. */
+	span_copy(vm->name, sizeof(vm->name), (struct span){ v.p, MIN(v.n, sizeof(vm->name) - 1) });
+	if (!name_valid(v)) {
+		err(s, "bad VM name '%.*s' (expected 1-31 characters from A-Z a-z 0-9 _ . -)", SHOW(v));
+		return;
+	}
+	other = config_find(set, vm->name);
+	if (other)
+		err(s, "duplicate VM name '%s' (already declared at %s)", vm->name, other->src);
+}
+
+static void set_mem(struct sink *s, struct vm_config *vm, const char *key, struct span v)
+{
+	uint64_t b;
+
+	if (!parse_size(v.p, v.n, &b))
+		err(s, "bad %s '%.*s' (expected a size with K/M/G suffix, e.g. 64M)", key, SHOW(v));
+	else if (b < MiB)
+		err(s, "%s %.*s is too small (at least 1M)", key, SHOW(v));
+	else if (b > CONFIG_MEM_MAX)
+		err(s, "%s %.*s is too large (at most 1024G)", key, SHOW(v));
+	else if (!IS_ALIGNED(b, PAGE_SIZE))
+		err(s, "%s %.*s is not a multiple of 4K", key, SHOW(v));
+	else
+		vm->mem = b;
+}
+
+static void set_cpus(struct sink *s, struct vm_config *vm, const char *key, struct span v)
+{
+	uint64_t n;
+
+	if (parse_small(v, VM_MAX_VCPUS, &n) && n >= 1)
+		vm->nr_vcpus = (int)n;
+	else
+		err(s, "bad %s '%.*s' (expected a vCPU count 1-%d)", key, SHOW(v), VM_MAX_VCPUS);
+}
+
+/* CPU numbers or "any", separated by blanks or commas. */
+static void set_cpu_list(struct sink *s, struct vm_decl *d, struct span v)
+{
+	int cpu[VM_MAX_VCPUS];
+	int nr = 0;
+	size_t i = 0;
+
+	for (;;) {
+		struct span item;
+		uint64_t c;
+
+		while (i < v.n && (is_blank(v.p[i]) || v.p[i] == ','))
+			i++;
+		if (i >= v.n)
+			break;
+		item.p = v.p + i;
+		while (i < v.n && !is_blank(v.p[i]) && v.p[i] != ',')
+			i++;
+		item.n = (size_t)(v.p + i - item.p);
+		if (nr == VM_MAX_VCPUS) {
+			err(s, "too many CPUs in '%.*s' (at most %d, one per vCPU)", SHOW(v), VM_MAX_VCPUS);
+			return;
+		}
+		if (span_is(item, "any")) {
+			cpu[nr++] = VM_CPU_ANY;
+		} else if (parse_small(item, CONFIG_CPU_MAX, &c)) {
+			cpu[nr++] = (int)c;
+		} else {
+			err(s, "bad CPU '%.*s' in cpu list (expected CPU numbers or 'any', e.g. %s)",
+			    SHOW(item), d->form->cpu_example);
+			return;
+		}
+	}
+	if (nr == 0) {
+		err(s, "empty cpu list (expected CPU numbers or 'any', e.g. %s)", d->form->cpu_example);
+		return;
+	}
+	memcpy(d->vm->cpu, cpu, (size_t)nr * sizeof(cpu[0]));
+	d->nr_cpu_list = nr;
+}
+
+/* kernel = PATH: one path, quotes allowed. */
+static void set_kernel(struct sink *s, struct vm_config *vm, struct span v)
+{
+	if (!take_word(&v, vm->kernel, sizeof(vm->kernel)))
+		err(s, "kernel path too long (max %zu characters)", sizeof(vm->kernel) - 1);
+	else if (vm->kernel[0] == '\0')
+		err(s, "missing path after 'kernel =' (expected the path of a GRUB module)");
+	else if (trim(v).n)
+		err(s, "unexpected '%.*s' after the kernel path (guest arguments go in 'cmdline')",
+		    SHOW(trim(v)));
+}
+
+/* module = PATH ARGS... */
+static void add_module(struct sink *s, struct vm_config *vm, struct span v)
+{
+	struct vm_module_cfg *mod;
+
+	if (vm->nr_modules >= VM_MAX_MODULES) {
+		err(s, "too many modules (at most %d per VM)", VM_MAX_MODULES);
+		return;
+	}
+	mod = &vm->module[vm->nr_modules];
+	if (!take_word(&v, mod->path, sizeof(mod->path))) {
+		err(s, "module path too long (max %zu characters)", sizeof(mod->path) - 1);
+		return;
+	}
+	if (mod->path[0] == '\0') {
+		err(s, "missing path after 'module =' (expected 'module = PATH [ARGS]')");
+		return;
+	}
+	if (!span_copy(mod->args, sizeof(mod->args), unwrap_quotes(trim(v)))) {
+		err(s, "module arguments too long (max %zu characters)", sizeof(mod->args) - 1);
+		return;
+	}
+	vm->nr_modules++;
+}
+
+/* ---- declarations ---------------------------------------------------------- */
+
+static int key_find(const struct form *f, struct span key)
+{
+	for (size_t i = 0; i < f->nr_keys; i++)
+		if (span_is(key, f->keys[i].name))
+			return (int)f->keys[i].key;
+	return -1;
+}
+
+static void decl_begin(struct vm_decl *d, struct vm_config *vm, const struct form *f,
+		       struct sink *s, const char *src)
+{
+	memset(d, 0, sizeof(*d));
+	memset(vm, 0, sizeof(*vm));
+	d->vm = vm;
+	d->form = f;
+	d->hdr_line = s->line;
+	d->errors_before = s->errors;
+	vm->nr_vcpus = 1;
+	for (int i = 0; i < VM_MAX_VCPUS; i++)
+		vm->cpu[i] = VM_CPU_ANY;
+	span_copy(vm->src, sizeof(vm->src), (struct span){ src, MIN(strlen(src), sizeof(vm->src) - 1) });
+}
+
+static void decl_set(struct sink *s, const struct config_set *set, struct vm_decl *d,
+		     enum cfg_key k, struct span key, struct span v)
+{
+	struct vm_config *vm = d->vm;
+	char kname[16] = "";
+
+	span_copy(kname, sizeof(kname), key);   /* key came from the key table: short */
+	if (d->seen[k] && k != K_MODULE) {
+		if (d->line[k])
+			err(s, "duplicate key '%s' (already set at line %u)", kname, d->line[k]);
+		else
+			err(s, "duplicate key '%s'", kname);
+		return;
+	}
+	d->seen[k] = true;
+	d->line[k] = s->line;
+	switch (k) {
+	case K_NAME:
+		set_name(s, set, vm, v);
+		break;
+	case K_KERNEL:
+		set_kernel(s, vm, v);
+		break;
+	case K_CMDLINE:
+		if (d->form->file)
+			v = unwrap_quotes(v);
+		if (!span_copy(vm->cmdline, sizeof(vm->cmdline), v))
+			err(s, "cmdline too long (max %zu characters)", sizeof(vm->cmdline) - 1);
+		break;
+	case K_MODULE:
+		add_module(s, vm, v);
+		break;
+	case K_MEMORY:
+		set_mem(s, vm, kname, v);
+		break;
+	case K_CPUS:
+		set_cpus(s, vm, kname, v);
+		break;
+	case K_CPU:
+		set_cpu_list(s, d, v);
+		break;
+	case K_COUNT:
+		break;
+	}
+}
+
+/* Check what needs the whole declaration.  True if the VM is good. */
+static bool decl_finish(struct sink *s, struct vm_decl *d)
+{
+	struct vm_config *vm = d->vm;
+	int errors;
+
+	if (!d->seen[K_KERNEL])
+		err_at(s, d->hdr_line, "VM '%s': missing 'kernel = PATH' (the guest image module)",
+		       vm->name);
+	if (!d->seen[K_MEMORY])
+		err_at(s, d->hdr_line, "VM '%s': %s", vm->name, d->form->mem_missing);
+	if (d->nr_cpu_list) {
+		if (!d->seen[K_CPUS])
+			vm->nr_vcpus = d->nr_cpu_list;
+		else if (d->nr_cpu_list != vm->nr_vcpus)
+			err_at(s, d->line[K_CPU], "cpu lists %d CPU%s but cpus = %d (expected one CPU per vCPU)",
+			       d->nr_cpu_list, d->nr_cpu_list == 1 ? "" : "s", vm->nr_vcpus);
+	}
+	errors = s->errors - d->errors_before;
+	if (errors == 0)
+		return true;
+	note_at(s, d->hdr_line, "VM '%s' dropped (%d error%s)", vm->name, errors, errors == 1 ? "" : "s");
+	return false;
+}
+
+/* ---- config file ----------------------------------------------------------- */
+
+enum section { SEC_NONE, SEC_VM, SEC_SKIP };
+
+static enum section file_section(struct sink *s, struct config_set *set, struct vm_decl *d,
+				 struct span l)
+{
+	struct span in = { l.p + 1, l.n - 1 };
+	char src[160];
+	bool closed = l.n >= 2 && l.p[l.n - 1] == ']';
+
+	if (closed)
+		in.n--;
+	in = trim(in);
+	if (set->nr >= MAX_VMS) {
+		err(s, "too many VMs (at most %d): section '%.*s' ignored", MAX_VMS, SHOW(l));
+		return SEC_SKIP;
+	}
+	ksnprintf(src, sizeof(src), "%s:%u", s->where, s->line);
+	decl_begin(d, &set->vm[set->nr], &file_form, s, src);
+	if (!closed)
+		err(s, "missing ']' at the end of '%.*s' (expected [vm NAME])", SHOW(l));
+	if (in.n < 3 || memcmp(in.p, "vm", 2) != 0 || !is_blank(in.p[2])) {
+		if (span_is(in, "vm"))
+			err(s, "missing VM name in '%.*s' (expected [vm NAME])", SHOW(l));
+		else
+			err(s, "unknown section '%.*s' (expected [vm NAME])", SHOW(l));
+		span_copy(d->vm->name, sizeof(d->vm->name), (struct span){ "?", 1 });
+		return SEC_VM;
+	}
+	set_name(s, set, d->vm, trim((struct span){ in.p + 2, in.n - 2 }));
+	return SEC_VM;
+}
+
+static void file_key(struct sink *s, const struct config_set *set, struct vm_decl *d, struct span l)
+{
+	struct span key, val;
+	size_t eq = 0;
+	int k;
+
+	while (eq < l.n && l.p[eq] != '=')
+		eq++;
+	if (eq == l.n) {
+		err(s, "missing '=' in '%.*s' (expected 'key = value' or '[vm NAME]')", SHOW(l));
+		return;
+	}
+	key = trim((struct span){ l.p, eq });
+	val = trim((struct span){ l.p + eq + 1, l.n - eq - 1 });
+	if (!d) {
+		err(s, "key '%.*s' outside a VM section (expected a '[vm NAME]' line first)", SHOW(key));
+		return;
+	}
+	k = key_find(&file_form, key);
+	if (k < 0) {
+		err(s, "unknown key '%.*s' (expected %s)", SHOW(key), file_form.expected);
+		return;
+	}
+	decl_set(s, set, d, (enum cfg_key)k, key, val);
+}
+
+static void file_section_end(struct sink *s, struct config_set *set, struct vm_decl *d)
+{
+	if (decl_finish(s, d))
+		set->nr++;
+}
+
+int config_parse_file(struct config_set *set, const char *file, const char *text, size_t len,
+		      config_report_fn report, void *ctx)
+{
+	struct sink s = { report, ctx, file ? file : "config", 0, 0 };
+	enum section sec = SEC_NONE;
+	struct vm_decl d;
+	size_t pos = 0;
+
+	if (set->nr < 0 || set->nr > MAX_VMS)
+		set->nr = 0;
+	while (pos < len && text) {
+		struct span l = { text + pos, 0 };
+		bool has_nul = false;
+
+		while (pos < len && text[pos] != '\n') {
+			has_nul |= text[pos] == '\0';
+			pos++;
+		}
+		l.n = (size_t)(text + pos - l.p);
+		if (pos < len)
+			pos++;
+		s.line++;
+		if (l.n > 0 && l.p[l.n - 1] == '\r')
+			l.n--;
+		if (l.n > CONFIG_LINE_MAX) {
+			err(&s, "line longer than %d characters (ignored)", CONFIG_LINE_MAX);
+			continue;
+		}
+		if (has_nul) {
+			err(&s, "NUL byte in line (ignored; expected text)");
+			continue;
+		}
+		if (!strip_comment(&l)) {
+			err(&s, "unterminated '\"' (quotes must close on the same line)");
+			continue;
+		}
+		l = trim(l);
+		if (l.n == 0)
+			continue;
+		if (l.p[0] == '[') {
+			if (sec == SEC_VM)
+				file_section_end(&s, set, &d);
+			sec = file_section(&s, set, &d, l);
+		} else if (sec != SEC_SKIP) {
+			file_key(&s, set, sec == SEC_VM ? &d : NULL, l);
+		}
+	}
+	if (sec == SEC_VM)
+		file_section_end(&s, set, &d);
+	return s.errors;
+}
+
+/* ---- module command line --------------------------------------------------- */
+
+int config_parse_module_line(struct config_set *set, const char *modline,
+			     config_report_fn report, void *ctx)
+{
+	struct cmdline_word w;
+	struct vm_decl d;
+	struct sink s = { report, ctx, NULL, 0, 0 };
+	const char *end, *p, *q;
+	struct span path;
+	char where[160];
+	bool named = false;
+	size_t len;
+
+	if (!modline)
+		return 0;
+	len = strnlen(modline, CONFIG_LINE_MAX + 1);
+	end = modline + len;
+	p = cmdline_next_word(modline, end, &w);
+	if (!p)
+		return 0;
+	path = (struct span){ w.raw, w.raw_len };
+	for (q = p; (q = cmdline_next_word(q, end, &w)) != NULL;)
+		named |= w.has_val && !w.key_trunc && strcmp(w.key, "name") == 0;
+	if (!named)
+		return 0;
+
+	ksnprintf(where, sizeof(where), "module %.*s", (int)MIN(path.n, (size_t)127), path.p);
+	s.where = where;
+	if (len > CONFIG_LINE_MAX) {
+		err(&s, "command line longer than %d characters (VM ignored)", CONFIG_LINE_MAX);
+		return -1;
+	}
+	if (set->nr < 0 || set->nr > MAX_VMS)
+		set->nr = 0;
+	if (set->nr >= MAX_VMS) {
+		err(&s, "too many VMs (at most %d): VM ignored", MAX_VMS);
+		return -1;
+	}
+	decl_begin(&d, &set->vm[set->nr], &module_form, &s, where);
+	d.seen[K_KERNEL] = true;
+	if (!span_copy(d.vm->kernel, sizeof(d.vm->kernel), path))
+		err(&s, "path too long (max %zu characters)", sizeof(d.vm->kernel) - 1);
+
+	while ((p = cmdline_next_word(p, end, &w)) != NULL) {
+		struct span key = { w.key, strlen(w.key) };
+		int k;
+
+		if (w.open_quote) {
+			err(&s, "unterminated quote in '%.*s'", (int)MIN(w.raw_len, (size_t)SHOW_MAX), w.raw);
+			continue;
+		}
+		if (!w.has_val) {
+			err(&s, "unexpected word '%.*s' (expected key=value with key %s)",
+			    (int)MIN(w.raw_len, (size_t)SHOW_MAX), w.raw, module_form.expected);
+			continue;
+		}
+		k = w.key_trunc ? -1 : key_find(&module_form, key);
+		if (k < 0) {
+			err(&s, "unknown key '%.*s' (expected %s)", SHOW(key), module_form.expected);
+			continue;
+		}
+		if (w.val_trunc) {
+			err(&s, "%s value too long (max %zu characters)", w.key, sizeof(w.val) - 1);
+			continue;
+		}
+		decl_set(&s, set, &d, (enum cfg_key)k, key, (struct span){ w.val, strlen(w.val) });
+	}
+	if (!decl_finish(&s, &d))
+		return -1;
+	set->nr++;
+	return 1;
+}
+
+/* ---- checks against the machine -------------------------------------------- */
+
+/* The VM (among ok[0..upto)) that claims CPU c, or NULL. */
+static const struct vm_config *cpu_owner(const struct config_set *set, const bool *ok, int upto, int c)
+{
+	for (int i = 0; i < upto; i++) {
+		if (!ok[i])
+			continue;
+		for (int j = 0; j < set->vm[i].nr_vcpus; j++)
+			if (set->vm[i].cpu[j] == c)
+				return &set->vm[i];
+	}
+	return NULL;
+}
+
+/* Lowest unclaimed CPU, CPU 0 last; -1 if none.  At most MAX_VMS * VM_MAX_VCPUS are claimed. */
+static int cpu_free(const struct config_set *set, const bool *ok, unsigned nr_cpus)
+{
+	unsigned start = nr_cpus > 1 ? 1 : 0;
+
+	for (unsigned t = 0; t < nr_cpus; t++) {
+		unsigned c = (start + t) % nr_cpus;
+
+		if (!cpu_owner(set, ok, set->nr, (int)c))
+			return (int)c;
+		if (t > MAX_VMS * VM_MAX_VCPUS)
+			break;
+	}
+	return -1;
+}
+
+/* Image, memory, CPU existence and explicit CPU claims of VM i.  Returns errors found. */
+static int validate_one(struct sink *s, struct config_set *set, const bool *ok, int i,
+			const struct machine_facts *m, uint64_t used)
+{
+	struct vm_config *vm = &set->vm[i];
+	uint64_t left = m->free_bytes > used ? m->free_bytes - used : 0;
+	int before = s->errors;
+	char online[24] = "none";
+
+	if (vm->nr_vcpus < 1 || vm->nr_vcpus > VM_MAX_VCPUS) {
+		err(s, "VM '%s': %d vCPUs (expected 1-%d)", vm->name, vm->nr_vcpus, VM_MAX_VCPUS);
+		return s->errors - before;
+	}
+	if (m->module_exists) {
+		if (!m->module_exists(m->ctx, vm->kernel))
+			err(s, "VM '%s': kernel image '%s' is not among the boot modules", vm->name, vm->kernel);
+		for (int j = 0; j < vm->nr_modules && j < VM_MAX_MODULES; j++)
+			if (!m->module_exists(m->ctx, vm->module[j].path))
+				err(s, "VM '%s': module '%s' is not among the boot modules",
+				    vm->name, vm->module[j].path);
+	}
+	if (vm->mem > left) {
+		if (IS_ALIGNED(vm->mem, MiB))
+			err(s, "VM '%s' needs %llu MiB but only %llu MiB remain", vm->name,
+			    (unsigned long long)(vm->mem / MiB), (unsigned long long)(left / MiB));
+		else
+			err(s, "VM '%s' needs %llu KiB but only %llu MiB remain", vm->name,
+			    (unsigned long long)(vm->mem / KiB), (unsigned long long)(left / MiB));
+	}
+	for (int j = 0; j < vm->nr_vcpus; j++) {
+		const struct vm_config *owner;
+		int c = vm->cpu[j];
+
+		if (c == VM_CPU_ANY)
+			continue;
+		if (c < 0 || (unsigned)c >= m->nr_cpus) {
+			if (m->nr_cpus == 1)
+				ksnprintf(online, sizeof(online), "0");
+			else if (m->nr_cpus > 1)
+				ksnprintf(online, sizeof(online), "0-%u", m->nr_cpus - 1);
+			err(s, "VM '%s': cpu %d does not exist (CPUs online: %s)", vm->name, c, online);
+			continue;
+		}
+		owner = cpu_owner(set, ok, i, c);
+		for (int k = 0; k < j && !owner; k++)
+			if (vm->cpu[k] == c)
+				owner = vm;
+		if (owner)
+			err(s, "VM '%s': cpu %d already taken by VM '%s' (%s)", vm->name, c, owner->name, owner->src);
+	}
+	return s->errors - before;
+}
+
+void config_validate(struct config_set *set, const struct machine_facts *m,
+		     config_report_fn report, void *ctx)
+{
+	bool ok[MAX_VMS];
+	uint64_t used = 0;
+	int n = 0;
+
+	if (set->nr < 0 || set->nr > MAX_VMS)
+		set->nr = 0;
+	/* Pass 1, in order: what each VM asks for by itself. */
+	for (int i = 0; i < set->nr; i++) {
+		struct sink s = { report, ctx, set->vm[i].src, 0, 0 };
+		int errors = validate_one(&s, set, ok, i, m, used);
+
+		ok[i] = errors == 0;
+		if (ok[i])
+			used += set->vm[i].mem;
+		else
+			note_at(&s, 0, "VM '%s' dropped (%d error%s)", set->vm[i].name, errors,
+				errors == 1 ? "" : "s");
+	}
+	/* Pass 2: CPUs for the vCPUs that did not name one. */
+	for (int i = 0; i < set->nr; i++) {
+		struct vm_config *vm = &set->vm[i];
+		struct sink s = { report, ctx, vm->src, 0, 0 };
+
+		for (int j = 0; ok[i] && j < vm->nr_vcpus; j++) {
+			if (vm->cpu[j] != VM_CPU_ANY)
+				continue;
+			vm->cpu[j] = cpu_free(set, ok, m->nr_cpus);
+			if (vm->cpu[j] == VM_CPU_ANY) {
+				err(&s, "VM '%s': no free CPU for vCPU %d (CPUs cannot be shared yet)", vm->name, j);
+				note_at(&s, 0, "VM '%s' dropped (1 error)", vm->name);
+				ok[i] = false;
+			}
+		}
+	}
+	for (int i = 0; i < set->nr; i++) {
+		if (!ok[i])
+			continue;
+		if (i != n)
+			set->vm[n] = set->vm[i];
+		n++;
+	}
+	set->nr = n;
+}
