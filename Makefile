@@ -17,7 +17,7 @@ NM       := nm
 KCFLAGS  := -std=c11 -ffreestanding -fno-builtin -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
 	    -I. -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -mno-red-zone -mgeneral-regs-only -mno-sse -mno-mmx -mno-80387 \
-	    -mcmodel=kernel -fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
+	    -mcmodel=small -fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
 	    -fno-asynchronous-unwind-tables -fno-strict-aliasing -fno-common \
 	    -ffunction-sections -MMD -MP
 KASFLAGS := -I. -D__ASSEMBLY__ -MMD -MP
@@ -33,11 +33,13 @@ all: $(BUILD)/kasane.elf $(BUILD)/kasane.iso
 
 $(BUILD)/k/%.c.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(KCFLAGS) -c $< -o $@
 
 $(BUILD)/k/%.S.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(KASFLAGS) -c $< -o $@
+	@echo "  AS      $<"
+	@$(CC) $(KASFLAGS) -c $< -o $@
 
 # Two-pass link: the symbol table for backtraces is generated from the first
 # link and placed in the last section, so no code address moves.

@@ -1,0 +1,95 @@
+/* Console output; see console.h. */
+#include "core/console.h"
+#include "drivers/uart.h"
+#include "arch/x86/spinlock.h"
+#include "lib/printf.h"
+
+static uint16_t console_port = COM1_PORT;
+static bool console_on = true;
+static int loglevel = LOG_INFO;
+static spinlock_t console_lock = SPINLOCK_INIT;
+static volatile bool panic_mode;
+
+void console_init(enum console_dev dev)
+{
+	switch (dev) {
+	case CONSOLE_NONE:
+		console_on = false;
+		return;
+	case CONSOLE_COM2:
+		console_port = COM2_PORT;
+		break;
+	case CONSOLE_COM1:
+		console_port = COM1_PORT;
+		break;
+	}
+	console_on = uart_init(console_port);
+}
+
+void console_set_loglevel(int level) { loglevel = level; }
+int console_loglevel(void) { return loglevel; }
+
+static void emit(const char *s, size_t len)
+{
+	if (!console_on)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\n')
+			uart_putc(console_port, '\r');
+		uart_putc(console_port, s[i]);
+	}
+}
+
+void console_write(const char *s, size_t len)
+{
+	uint64_t f = irq_save();
+
+	if (panic_mode) {
+		/* Only the panicking CPU prints now; do not wait on a lock
+		 * another (stopped) CPU may hold forever. */
+		emit(s, len);
+		irq_restore(f);
+		return;
+	}
+	spin_lock(&console_lock);
+	emit(s, len);
+	spin_unlock(&console_lock);
+	irq_restore(f);
+}
+
+void vprintk(int level, const char *fmt, va_list ap)
+{
+	char buf[512];
+	int n;
+
+	if (level > loglevel)
+		return;
+	n = kvsnprintf(buf, sizeof(buf), fmt, ap);
+	if (n >= (int)sizeof(buf)) {
+		n = sizeof(buf) - 1;
+		buf[n - 1] = '\n';   /* keep the line ending of a cut line */
+	}
+	console_write(buf, n);
+}
+
+void printk(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintk(level, fmt, ap);
+	va_end(ap);
+}
+
+void console_panic_mode(void)
+{
+	/* Give a CPU in the middle of a line a moment to finish it. */
+	for (int i = 0; i < 1000000 && console_lock.owner != console_lock.next; i++)
+		cpu_relax();
+	panic_mode = true;
+}
+
+int console_getc(void)
+{
+	return console_on ? uart_getc(console_port) : -1;
+}

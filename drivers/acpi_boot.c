@@ -1,0 +1,127 @@
+/*
+ * The hypervisor's use of the firmware's ACPI tables: the MADT for the
+ * CPUs, and the FADT (with \_S5 from the DSDT) for power-off and reset.
+ */
+#include "drivers/acpi_boot.h"
+#include "drivers/platform.h"
+#include "arch/x86/paging.h"
+#include "core/console.h"
+#include "lib/string.h"
+
+static const void *map_identity(void *ctx, uint64_t pa, uint64_t len)
+{
+	return map_phys_ro(pa, len);
+}
+
+/*
+ * Find the \_S5 package in the DSDT's AML and read SLP_TYPa/b (ACPI 6.x
+ * §7.4.2.5, AML encoding §20.2).  Looks for NameOp "_S5_" PackageOp and
+ * takes the first two integer elements.
+ */
+static bool find_s5(const uint8_t *aml, uint32_t len, uint16_t *a, uint16_t *b)
+{
+	for (uint32_t i = 0; i + 12 < len; i++) {
+		if (memcmp(aml + i, "_S5_", 4) != 0)
+			continue;
+		if (i < 1 || (aml[i - 1] != 0x08 &&
+			      !(i >= 2 && aml[i - 2] == 0x08 && aml[i - 1] == '\\')))
+			continue;
+		uint32_t p = i + 4;
+		if (aml[p++] != 0x12)           /* PackageOp */
+			continue;
+		p += ((aml[p] >> 6) & 3) + 1;   /* PkgLength */
+		p++;                            /* NumElements */
+		uint16_t v[2];
+		for (int k = 0; k < 2; k++) {
+			if (p >= len)
+				return false;
+			if (aml[p] == 0x0a && p + 1 < len) {        /* BytePrefix */
+				v[k] = aml[p + 1];
+				p += 2;
+			} else if (aml[p] == 0x00 || aml[p] == 0x01) { /* Zero/One */
+				v[k] = aml[p];
+				p += 1;
+			} else if (aml[p] == 0x0b && p + 2 < len) { /* WordPrefix */
+				v[k] = aml[p + 1] | (aml[p + 2] << 8);
+				p += 3;
+			} else {
+				return false;
+			}
+		}
+		*a = v[0] & 7;
+		*b = v[1] & 7;
+		return true;
+	}
+	return false;
+}
+
+static void setup_power(uint64_t rsdp_pa, const void *copy, size_t copy_len)
+{
+	char err[160];
+	uint64_t pa;
+	uint32_t len;
+
+	if (acpi_find_table(map_identity, NULL, rsdp_pa, copy, copy_len, "FACP",
+			    &pa, err, sizeof(err)) < 0) {
+		pr_warn("acpi: no FADT (%s); power-off falls back to halt\n", err);
+		return;
+	}
+	const uint8_t *fadt = acpi_map_table(map_identity, NULL, pa, "FACP", &len,
+					     err, sizeof(err));
+	if (!fadt || len < 116) {
+		pr_warn("acpi: FADT unusable; power-off falls back to halt\n");
+		return;
+	}
+	/* FADT fields (ACPI 6.x §5.2.9, Table 5.9): DSDT at 40, PM1a_CNT_BLK
+	 * at 64, PM1b_CNT_BLK at 68, RESET_REG at 116 (GAS), RESET_VALUE at 128,
+	 * X_DSDT at 140. */
+	uint32_t dsdt32, pm1a, pm1b;
+	uint64_t dsdt = 0;
+	memcpy(&dsdt32, fadt + 40, 4);
+	memcpy(&pm1a, fadt + 64, 4);
+	memcpy(&pm1b, fadt + 68, 4);
+	dsdt = dsdt32;
+	if (len >= 148) {
+		uint64_t x;
+		memcpy(&x, fadt + 140, 8);
+		if (x)
+			dsdt = x;
+	}
+	if (len >= 129) {
+		uint64_t addr;
+		memcpy(&addr, fadt + 120, 8);
+		platform_set_reset_reg(fadt[116], addr, fadt[128]);
+	}
+	uint32_t dlen;
+	const uint8_t *d = dsdt ? acpi_map_table(map_identity, NULL, dsdt, "DSDT", &dlen,
+						 err, sizeof(err)) : NULL;
+	uint16_t a, b;
+	if (d && pm1a && pm1a <= 0xffff && find_s5(d + 36, dlen - 36, &a, &b))
+		platform_set_acpi_poweroff((uint16_t)pm1a, pm1b <= 0xffff ? (uint16_t)pm1b : 0, a, b);
+	else
+		pr_warn("acpi: no \\_S5 sleep state found; power-off falls back to halt\n");
+}
+
+bool acpi_boot_init(const void *rsdp_copy, size_t rsdp_len, struct acpi_madt_info *madt)
+{
+	char err[160];
+	uint64_t rsdp_pa = 0, pa;
+	uint32_t len;
+
+	if (!rsdp_copy && acpi_find_rsdp(map_identity, NULL, &rsdp_pa) < 0) {
+		pr_warn("acpi: no RSDP (no Multiboot2 ACPI tag, none in the BIOS areas); booting one CPU\n");
+		return false;
+	}
+	setup_power(rsdp_pa, rsdp_copy, rsdp_len);
+	if (acpi_find_table(map_identity, NULL, rsdp_pa, rsdp_copy, rsdp_len, "APIC",
+			    &pa, err, sizeof(err)) < 0) {
+		pr_warn("acpi: no usable MADT: %s; booting one CPU\n", err);
+		return false;
+	}
+	const void *t = acpi_map_table(map_identity, NULL, pa, "APIC", &len, err, sizeof(err));
+	if (!t || acpi_parse_madt(t, len, madt, err, sizeof(err)) < 0) {
+		pr_warn("acpi: broken MADT: %s; booting one CPU\n", err);
+		return false;
+	}
+	return true;
+}

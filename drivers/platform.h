@@ -1,0 +1,18 @@
+/* The physical platform: QEMU detection, power-off and reset. */
+#ifndef KASANE_DRIVERS_PLATFORM_H
+#define KASANE_DRIVERS_PLATFORM_H
+
+#include "lib/types.h"
+
+/* True if QEMU's fw_cfg answers with its "QEMU" signature (docs/specs/fw_cfg.rst). */
+bool platform_is_qemu(void);
+/* Remember the FADT/DSDT facts needed to power off (from ACPI, if any). */
+void platform_set_acpi_poweroff(uint16_t pm1a_cnt, uint16_t pm1b_cnt, uint16_t slp_typa,
+				uint16_t slp_typb);
+void platform_set_reset_reg(uint8_t space, uint64_t addr, uint8_t value);
+/* Each returns only if it failed. */
+void platform_qemu_exit(int status);
+void platform_poweroff(void);
+void platform_reset(void);
+
+#endif

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Install the Debian packages kasane needs to build, run and test, if missing.
+set -e
+need=""
+check() { command -v "$1" >/dev/null 2>&1 || need="$need $2"; }
+check gcc gcc
+check make make
+check ld binutils
+check qemu-system-x86_64 qemu-system-x86
+check grub-mkrescue grub-common
+check xorriso xorriso
+check mformat mtools
+[ -d /usr/lib/grub/i386-pc ] || need="$need grub-pc-bin"
+# The host unit tests are built with ASan/UBSan.
+[ -n "$(gcc -print-file-name=libasan.so | grep /)" ] || need="$need libasan8"
+if [ -n "$need" ]; then
+	echo "install-deps: installing$need"
+	SUDO=""
+	[ "$(id -u)" = 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
+fi
