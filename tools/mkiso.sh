@@ -1,7 +1,9 @@
 #!/bin/sh
 # Build a GRUB2 BIOS ISO that boots kasane through Multiboot2.
 # Usage: mkiso.sh OUT.iso "HYPERVISOR CMDLINE" [FILE[:GUESTPATH[ ARGS]] ...]
-# Each extra argument becomes a `module2 /GUESTPATH ARGS` line; FILE is copied
+# Each extra argument becomes a `module2 /GUESTPATH /GUESTPATH ARGS` line (GRUB
+# passes a module its arguments but not its name, so the path is repeated
+# as the first word: README "Declaring VMs"); FILE is copied
 # into the ISO at GUESTPATH (default /modules/BASENAME).
 set -e
 out=$1; cmdline=$2; shift 2
@@ -22,7 +24,7 @@ for m in "$@"; do
 	[ -n "$path" ] || path=/modules/$(basename "$file")
 	mkdir -p "$work$(dirname "$path")"
 	cp "$file" "$work$path"
-	mods="$mods	module2 $path$args
+	mods="$mods	module2 $path $path$args
 "
 done
 # Substitute with awk: cmdline and module text may hold any character but NUL.
