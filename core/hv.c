@@ -1,11 +1,15 @@
-/* After boot: the VMs.  Until VMs exist, the run ends here. */
+/* After boot: run the VMs, report, and end the run. */
 #include "core/hv.h"
 #include "core/console.h"
 #include "core/panic.h"
 
+void vm_boot_all(const struct boot_info *bi);
+int vm_summary(void);
+
 void hv_main(const struct boot_info *bi)
 {
-	pr_info("kasane: no VMs configured\n");
-	pr_info("kasane: all VMs ended, status 0\n");
-	hv_shutdown(HV_EXIT_OK);
+	vm_boot_all(bi);
+	int status = vm_summary();
+	pr_info("kasane: all VMs ended, status %d\n", status);
+	hv_shutdown(status ? HV_EXIT_FAIL : HV_EXIT_OK);
 }

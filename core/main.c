@@ -154,6 +154,10 @@ void kmain(uint32_t magic, uint64_t info)
 		boot_info.loader, boot_info.protocol, boot_info.cmdline);
 
 	print_memory_map(&boot_info);
+	for (int i = 0; i < boot_info.nr_modules; i++)
+		pr_info("kasane: module %d: 0x%llx-0x%llx '%s'\n", i,
+			(unsigned long long)boot_info.module[i].start,
+			(unsigned long long)boot_info.module[i].end, boot_info.module[i].cmdline);
 	mm_init(&boot_info);
 	paging_init(&boot_info);
 	pr_info("kasane: %llu MiB RAM, %llu MiB free, %d boot modules\n",

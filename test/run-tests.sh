@@ -140,6 +140,152 @@ if want boot-multiboot1; then
 	fi
 fi
 
+# ---- guests: each test guest runs as a VM, several at once ----------------
+G=build/guests
+# group_run NAME SMP MEM TIMEOUT CFGFILE [FILE:PATH ...]: boots an ISO with the
+# config as /boot/kasane.cfg plus the given modules; sets GROUP_LOG, QEMU_RC.
+group_run() {
+	local name=$1 smp=$2 mem=$3 t=$4 cfg=$5; shift 5
+	GROUP_LOG=$OUT/$name.log
+	local isof=$ISO_CACHE/$name.iso
+	if ! sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" "$@"; then
+		QEMU_RC=iso
+		return
+	fi
+	run_qemu "$GROUP_LOG" "$t" -cdrom "$isof" -boot d -smp "$smp" -m "$mem"
+}
+
+# guest_check TEST PATTERN...: one result from the last group's log.
+guest_check() {
+	local name=$1; shift
+	local why
+	if [ "$QEMU_RC" = iso ]; then
+		result "$name" fail "ISO build failed"
+	elif [ "$QEMU_RC" = 124 ] || [ "$QEMU_RC" = 137 ]; then
+		result "$name" fail "timed out, see $GROUP_LOG"
+	elif ! why=$(expect "$GROUP_LOG" "$@"); then
+		result "$name" fail "$why, see $GROUP_LOG"
+	else
+		result "$name" ok
+	fi
+}
+
+# A guest that passes: its own SUCCESS line, and an orderly end with status 0.
+passes() {
+	echo "^\[$1\] TEST $1: SUCCESS"
+	echo "^kasane: VM '$1' ended: (wrote the exit port|exit hypercall) .*; status 0;"
+}
+
+guest_cfg() {    # guest_cfg NAME FILE MEM [CMDLINE]: one config section
+	printf '[vm %s]\nkernel = /guests/%s\nmemory = %s\n' "$1" "$2" "$3"
+	[ -n "${4:-}" ] && printf 'cmdline = %s\n' "$4"
+	echo
+}
+
+if ls $G/*.elf >/dev/null 2>&1; then
+	if want 'guest/*'; then
+		cfg=$OUT/group1.cfg
+		{ guest_cfg hello32 hello32.elf 16M; guest_cfg hello64 hello64.elf 16M
+		  guest_cfg cpuid cpuid.elf 16M; guest_cfg portio portio.elf 16M; } >"$cfg"
+		group_run guests1 4 512M 120 "$cfg" $G/hello32.elf:/guests/hello32.elf \
+			$G/hello64.elf:/guests/hello64.elf $G/cpuid.elf:/guests/cpuid.elf \
+			$G/portio.elf:/guests/portio.elf
+		mapfile -t p < <(passes hello32); guest_check guest/hello32 "${p[@]}" \
+			"VM 'hello32': multiboot1 kernel"
+		mapfile -t p < <(passes hello64); guest_check guest/hello64 "${p[@]}" \
+			"VM 'hello64': elf64 kernel"
+		mapfile -t p < <(passes cpuid); guest_check guest/cpuid "${p[@]}"
+		mapfile -t p < <(passes portio); guest_check guest/portio "${p[@]}" \
+			'^\[portio\] portio: rep outsb ok$'
+		guest_check guest/concurrent "^kasane: VM 'hello32'.* on CPU [0-3]$" \
+			"^kasane: VM 'portio'.* on CPU [0-3]$" '^kasane: all VMs ended, status 0$'
+
+		cfg=$OUT/group2.cfg
+		{ guest_cfg mmio mmio.elf 16M; guest_cfg memory memory.elf 24M
+		  guest_cfg exceptions exceptions.elf 16M; guest_cfg hypercall hypercall.elf 16M; } >"$cfg"
+		group_run guests2 4 512M 180 "$cfg" $G/mmio.elf:/guests/mmio.elf \
+			$G/memory.elf:/guests/memory.elf $G/exceptions.elf:/guests/exceptions.elf \
+			$G/hypercall.elf:/guests/hypercall.elf
+		mapfile -t p < <(passes mmio); guest_check guest/mmio "${p[@]}" "VM 'mmio' ended: .*exits: .*mmio [0-9]+"
+		guest_check guest/memory '^\[memory\] memory: [0-9]+ pages ok' \
+			'^\[memory\] memory: touching beyond RAM at 0x' \
+			"^kasane: VM 'memory' ended: memory access out of range \(read of .* at guest-physical 0x0*1800000|^kasane: VM 'memory' ended: memory access out of range \(read at guest-physical 0x1800000"
+		mapfile -t p < <(passes exceptions); guest_check guest/exceptions "${p[@]}"
+		guest_check guest/hypercall '^\[hypercall\] TEST hypercall: SUCCESS' \
+			'^\[hypercall\] hypercall: console write ok' \
+			"^kasane: VM 'hypercall' ended: exit hypercall .*; status 0;"
+
+		cfg=$OUT/group3.cfg
+		{ guest_cfg fwcfg fwcfg.elf 32M "expect_cpus=1 expect_mem=32M"
+		  printf '[vm mbmod]\nkernel = /guests/mbmod.elf\nmemory = 16M\ncmdline = test magic=42 end\nmodule = /guests/module.txt payload\n\n'
+		  guest_cfg triple triple.elf 16M; guest_cfg aout hello32-aout.elf 16M; } >"$cfg"
+		group_run guests3 4 512M 120 "$cfg" $G/fwcfg.elf:/guests/fwcfg.elf \
+			$G/mbmod.elf:/guests/mbmod.elf test/guests/module.txt:/guests/module.txt \
+			$G/triple.elf:/guests/triple.elf $G/hello32-aout.elf:/guests/hello32-aout.elf
+		mapfile -t p < <(passes fwcfg); guest_check guest/fwcfg "${p[@]}"
+		mapfile -t p < <(passes mbmod); guest_check guest/mbmod "${p[@]}"
+		mapfile -t p < <(passes aout); guest_check guest/hello32-aout "${p[@]}" \
+			"VM 'aout': multiboot1-aout kernel"
+		guest_check guest/triple-fault-alone '^\[triple\] triple: about to triple-fault' \
+			"^kasane: VM 'triple' ended: triple fault .*status -1" \
+			'^\[fwcfg\] TEST fwcfg: SUCCESS' '^kasane: all VMs ended, status 1$'
+
+		# Bad configuration: each mistake is reported with file and line,
+		# and the valid VMs (from the file and from a module line) still run.
+		cfg=$OUT/badcfg.cfg
+		cat >"$cfg" <<-'CFG'
+		[vm hello64]
+		kernel = /guests/hello64.elf
+		memory = 16M
+
+		[vm typo]
+		kernel = /guests/hello64.elf
+		memroy = 16M
+
+		[vm noimage]
+		kernel = /guests/missing.elf
+		memory = 16M
+
+		[vm huge]
+		kernel = /guests/hello64.elf
+		memory = 64G
+
+		[vm nocpu]
+		kernel = /guests/hello64.elf
+		memory = 16M
+		cpu = 9
+
+		[vm first]
+		kernel = /guests/hello32.elf
+		memory = 16M
+		cpu = 2
+
+		[vm second]
+		kernel = /guests/hello64.elf
+		memory = 16M
+		cpu = 2
+
+		[vm notkernel]
+		kernel = /guests/module.txt
+		memory = 16M
+		CFG
+		group_run badcfg 4 512M 120 "$cfg" $G/hello64.elf:/guests/hello64.elf \
+			$G/hello32.elf:/guests/hello32.elf test/guests/module.txt:/guests/module.txt \
+			"$G/hello64.elf:/guests/mod64.elf name=modline mem=16M"
+		guest_check config/errors \
+			"^kasane: /boot/kasane.cfg:7: unknown key 'memroy' \(expected " \
+			"^kasane: /boot/kasane.cfg:9: VM 'noimage'.*missing.elf" \
+			"^kasane: /boot/kasane.cfg:13: VM 'huge'.*needs 65536 MiB" \
+			"^kasane: /boot/kasane.cfg:17: VM 'nocpu'.*cpu 9 does not exist \(CPUs online: 0-3\)" \
+			"^kasane: /boot/kasane.cfg:27: VM 'second'.*cpu 2 already taken by VM 'first'" \
+			"^kasane: VM 'notkernel' \(/boot/kasane.cfg:32\) not started: .*not a loadable kernel"
+		mapfile -t p < <(passes hello64); guest_check config/valid-vms-still-run "${p[@]}" \
+			'^\[first\] TEST hello32: SUCCESS'
+		guest_check config/module-line-vm "^kasane: VM 'modline': elf64 kernel" \
+			'^\[modline\] TEST hello64: SUCCESS' "^kasane: VM 'modline' ended: .*status 0;"
+	fi
+fi
+
 # The harness itself: a QEMU that never ends (here: no bootable media, so
 # the firmware waits forever) must be killed, counted as a timeout, and
 # leave no process behind.

@@ -8,6 +8,8 @@
 #include "lib/types.h"
 #include "arch/x86/desc.h"
 
+struct vcpu;
+
 #define MAX_CPUS 64
 
 struct percpu {
@@ -26,8 +28,8 @@ struct percpu {
 	volatile uint32_t call_seq, call_done;
 	/* Interrupts seen, for the console. */
 	uint64_t nr_irqs;
-	/* Virtualization state of this CPU (owned by the vendor back end). */
-	void *virt;
+	/* The vCPU this CPU is to run (core/vm.c), NULL when idle. */
+	struct vcpu *volatile run_vcpu;
 	struct tss64 tss __aligned(16);
 	uint64_t gdt[GDT_ENTRIES] __aligned(16);
 };

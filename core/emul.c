@@ -1,0 +1,289 @@
+/*
+ * Emulating the instructions behind MMIO and port-string exits: fetch the
+ * instruction through the guest's page tables, decode it in software
+ * (QEMU's SVM has no decode assists), and carry it out on guest RAM and
+ * the VM's devices.  Guest-virtual accesses go through core/gpt.c; every
+ * guest-physical address is checked against the VM's own map.
+ */
+#include "core/vm.h"
+#include "core/gpt.h"
+#include "arch/x86/decode.h"
+#include "arch/x86/emulate.h"
+#include "boot/boot.h"
+#include "arch/x86/cpu.h"
+#include "lib/string.h"
+
+#define EMU_EFAULT  (-1000)     /* guest page fault: injected */
+#define EMU_EGP     (-1001)     /* #GP: injected */
+#define EMU_EEND    (-1002)     /* the VM was ended */
+#define EMU_ERETRY  (-1003)     /* guest tables changed under the walk: re-execute */
+
+struct emu {
+	struct vcpu *v;
+	struct vcpu_sregs sr;
+	struct gpt_mode mode;
+	bool long_mode;
+};
+
+/* The guest's physical address width is the host's (CPUID 0x80000008 EAX[7:0]). */
+static uint8_t guest_maxphyaddr(void)
+{
+	static uint8_t bits;
+
+	if (!bits)
+		bits = cpuid(0x80000000, 0).eax >= 0x80000008 ?
+		       (uint8_t)cpuid(0x80000008, 0).eax : 36;
+	return bits;
+}
+
+static void emu_init(struct emu *x, struct vcpu *v)
+{
+	x->v = v;
+	virt->get_sregs(v, &x->sr);
+	x->mode = (struct gpt_mode){ .cr0 = x->sr.cr0, .cr3 = x->sr.cr3,
+				     .cr4 = x->sr.cr4, .efer = x->sr.efer,
+				     .rflags = v->regs.rflags,
+				     .maxphyaddr = guest_maxphyaddr() };
+	/* Long mode with a 64-bit code segment: CS.L (bit 9 of the packed attributes). */
+	x->long_mode = (x->sr.efer & EFER_LMA) && (x->sr.cs_attr & (1u << 9));
+}
+
+static enum x86_mode emu_cpu_mode(const struct emu *x)
+{
+	if (x->long_mode)
+		return X86_MODE_LONG64;
+	if (!(x->sr.cr0 & CR0_PE))
+		return X86_MODE_REAL16;
+	return (x->sr.cs_attr & (1u << 10)) ? X86_MODE_PROT32 : X86_MODE_PROT16;
+}
+
+/* Linear address of seg:ea (segment limits are not checked). */
+static uint64_t emu_linear(const struct emu *x, int seg, uint64_t ea)
+{
+	if (x->long_mode)
+		return (seg == SEG_FS || seg == SEG_GS) ? ea + x->sr.seg_base[seg] : ea;
+	return (x->sr.seg_base[seg] + ea) & 0xffffffffULL;
+}
+
+/* Translate; on a guest fault inject it and return EMU_EFAULT. */
+static int emu_translate(struct emu *x, uint64_t la, int access, gpa_t *gpa)
+{
+	uint32_t err = 0;
+	int r = gpt_translate(&x->v->vm->mem, &x->mode, la, access, x->sr.cpl == 3, gpa, &err);
+
+	if (r == 0)
+		return 0;
+	if (r == GPT_FAULT) {
+		virt->set_cr2(x->v, la);
+		virt->inject_exception(x->v, 14, true, err);
+		return EMU_EFAULT;
+	}
+	if (r == GPT_RETRY)
+		return EMU_ERETRY;
+	if (r == GPT_NONCANON) {
+		virt->inject_exception(x->v, 13, true, 0);
+		return EMU_EGP;
+	}
+	vm_end(x->v->vm, VM_END_OUT_OF_RANGE, -1,
+	       "guest page table for 0x%llx lies outside its RAM", (unsigned long long)la);
+	return EMU_EEND;
+}
+
+/* Access 'size' bytes at a guest-physical address: RAM or a device. */
+static int emu_phys(struct emu *x, gpa_t gpa, void *buf, unsigned size, bool write)
+{
+	struct vm *vm = x->v->vm;
+	void *p = gmem_ptr(&vm->mem, gpa, size);
+
+	if (p) {
+		if (write)
+			memcpy(p, buf, size);
+		else
+			memcpy(buf, p, size);
+		return 0;
+	}
+	if (size == 1 || size == 2 || size == 4 || size == 8) {
+		uint64_t val = 0;
+		if (write)
+			memcpy(&val, buf, size);
+		int r = iobus_mmio(&vm->bus, write, gpa, size, &val);
+		if (r == 0) {
+			if (!write)
+				memcpy(buf, &val, size);
+			return 0;
+		}
+		if (r != IOBUS_UNMAPPED) {
+			vm_end(vm, VM_END_UNHANDLED, -1, "device at 0x%llx refused a %u-byte %s",
+			       (unsigned long long)gpa, size, write ? "write" : "read");
+			return EMU_EEND;
+		}
+	}
+	vm_end(vm, VM_END_OUT_OF_RANGE, -1,
+	       "%s of %u bytes at guest-physical 0x%llx, outside its RAM (%llu MiB) and devices",
+	       write ? "write" : "read", size, (unsigned long long)gpa,
+	       (unsigned long long)(vm->mem.total / MiB));
+	return EMU_EEND;
+}
+
+/* Guest-virtual access, split at page boundaries. */
+static int emu_virt(struct emu *x, uint64_t la, void *buf, unsigned size, bool write)
+{
+	uint8_t *b = buf;
+
+	while (size) {
+		unsigned chunk = MIN(size, PAGE_SIZE - (la & (PAGE_SIZE - 1)));
+		gpa_t gpa;
+		int r = emu_translate(x, la, write ? GPT_WRITE : GPT_READ, &gpa);
+		if (r)
+			return r;
+		r = emu_phys(x, gpa, b, chunk, write);
+		if (r)
+			return r;
+		la += chunk;
+		b += chunk;
+		size -= chunk;
+	}
+	return 0;
+}
+
+static int op_read(void *ctx, int seg, uint64_t ea, void *val, unsigned size)
+{
+	struct emu *x = ctx;
+	return emu_virt(x, emu_linear(x, seg, ea), val, size, false);
+}
+
+static int op_write(void *ctx, int seg, uint64_t ea, const void *val, unsigned size)
+{
+	struct emu *x = ctx;
+	return emu_virt(x, emu_linear(x, seg, ea), (void *)val, size, true);
+}
+
+static const struct x86_emu_ops emu_ops = { op_read, op_write };
+
+/* Read up to 15 instruction bytes at CS:RIP; returns how many could be read. */
+static size_t emu_fetch(struct emu *x, uint8_t *buf)
+{
+	uint64_t la = emu_linear(x, SEG_CS, x->v->regs.rip);
+	size_t got = 0;
+
+	while (got < 15) {
+		gpa_t gpa;
+		uint32_t err;
+		unsigned chunk = MIN(15 - got, PAGE_SIZE - (la & (PAGE_SIZE - 1)));
+		if (gpt_translate(&x->v->vm->mem, &x->mode, la, GPT_FETCH, x->sr.cpl == 3,
+				  &gpa, &err) != 0)
+			break;
+		if (!gmem_read(&x->v->vm->mem, gpa, buf + got, chunk))
+			break;
+		got += chunk;
+		la += chunk;
+	}
+	return got;
+}
+
+int vcpu_emulate_mmio(struct vcpu *v, struct vm_exit *e)
+{
+	struct vm *vm = v->vm;
+	struct emu x;
+	uint8_t bytes[15];
+	struct x86_insn insn;
+
+	if (!iobus_mmio_covers(&vm->bus, e->mmio.gpa)) {
+		vm_end(vm, VM_END_OUT_OF_RANGE, -1,
+		       "%s at guest-physical 0x%llx (RIP 0x%llx), outside its RAM (%llu MiB)",
+		       e->mmio.fetch ? "instruction fetch" : e->mmio.write ? "write" : "read",
+		       (unsigned long long)e->mmio.gpa, (unsigned long long)v->regs.rip,
+		       (unsigned long long)(vm->mem.total / MiB));
+		return EMU_EEND;
+	}
+	if (e->mmio.fetch) {
+		vm_end(vm, VM_END_OUT_OF_RANGE, -1, "instruction fetch from device memory at 0x%llx",
+		       (unsigned long long)e->mmio.gpa);
+		return EMU_EEND;
+	}
+	emu_init(&x, v);
+	size_t n = emu_fetch(&x, bytes);
+	int r = x86_decode(bytes, n, emu_cpu_mode(&x), &insn);
+	if (r < 0) {
+		vm_end(vm, VM_END_UNHANDLED, -1,
+		       "cannot emulate the instruction at RIP 0x%llx touching device memory 0x%llx "
+		       "(bytes %02x %02x %02x %02x, decoder error %d)",
+		       (unsigned long long)v->regs.rip, (unsigned long long)e->mmio.gpa,
+		       n > 0 ? bytes[0] : 0, n > 1 ? bytes[1] : 0, n > 2 ? bytes[2] : 0,
+		       n > 3 ? bytes[3] : 0, r);
+		return EMU_EEND;
+	}
+	r = x86_emulate(&insn, &v->regs, &emu_ops, &x);
+	if (r < 0 && r != EMU_EFAULT && r != EMU_EGP && r != EMU_EEND &&
+	    r != EMU_ERETRY) {
+		vm_end(vm, VM_END_UNHANDLED, -1,
+		       "cannot emulate the instruction at RIP 0x%llx (opcode 0x%x, error %d)",
+		       (unsigned long long)v->regs.rip, insn.opcode, r);
+		return EMU_EEND;
+	}
+	return r;
+}
+
+/* IN/OUT, and INS/OUTS with or without REP (the exit gives the details). */
+int vcpu_emulate_io(struct vcpu *v, struct vm_exit *e)
+{
+	struct vm *vm = v->vm;
+	unsigned size = e->io.size;
+	uint64_t *rax = &v->regs.gpr[REG_RAX];
+
+	if (!e->io.string) {
+		uint32_t val = (uint32_t)*rax;
+		int r = iobus_pio(&vm->bus, e->io.in, e->io.port, size, &val);
+		if (r < 0)
+			return r;
+		if (e->io.in) {
+			if (size == 4)
+				*rax = val;     /* 32-bit results zero-extend */
+			else if (size == 2)
+				*rax = (*rax & ~0xffffULL) | (val & 0xffff);
+			else
+				*rax = (*rax & ~0xffULL) | (val & 0xff);
+		}
+		v->regs.rip = e->next_rip;
+		return 0;
+	}
+
+	struct emu x;
+	emu_init(&x, v);
+	unsigned asz = e->io.addr_size;
+	if (!asz)
+		asz = x.long_mode ? 8 : emu_cpu_mode(&x) == X86_MODE_PROT32 ? 4 : 2;
+	uint64_t amask = asz == 8 ? ~0ULL : asz == 4 ? 0xffffffffULL : 0xffffULL;
+	uint64_t *cnt = &v->regs.gpr[REG_RCX];
+	uint64_t count = e->io.rep ? (*cnt & amask) : 1;
+	int64_t step = (v->regs.rflags & (1u << 10)) ? -(int64_t)size : (int64_t)size;
+	int reg = e->io.in ? REG_RDI : REG_RSI;
+	int seg = e->io.in ? SEG_ES : e->io.seg;
+
+	/* Bounded per exit: the rest runs when the guest re-executes. */
+	for (unsigned i = 0; i < 4096 && count; i++) {
+		uint64_t ea = v->regs.gpr[reg] & amask;
+		uint32_t val = 0;
+		int r;
+		if (e->io.in) {
+			r = iobus_pio(&vm->bus, true, e->io.port, size, &val);
+			if (r == 0)
+				r = emu_virt(&x, emu_linear(&x, seg, ea), &val, size, true);
+		} else {
+			r = emu_virt(&x, emu_linear(&x, seg, ea), &val, size, false);
+			if (r == 0)
+				r = iobus_pio(&vm->bus, false, e->io.port, size, &val);
+		}
+		if (r)
+			return r;       /* fault injected or VM ended; RIP stays */
+		v->regs.gpr[reg] = (v->regs.gpr[reg] & ~amask) | ((v->regs.gpr[reg] + step) & amask);
+		count--;
+		if (e->io.rep)
+			*cnt = (*cnt & ~amask) | (count & amask);
+		if (vm->ended)
+			return EMU_EEND;
+	}
+	if (count == 0)
+		v->regs.rip = e->next_rip;
+	return 0;
+}

@@ -1,0 +1,196 @@
+/*
+ * VM exit handling, one small function per vendor-neutral exit reason
+ * (like KVM's svm_exit_handlers[]).  Anything without a handler ends the
+ * VM, never the hypervisor.
+ */
+#include "core/vm.h"
+#include "core/abi.h"
+#include "core/cpuid.h"
+#include "core/msr.h"
+#include "core/console.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
+#include "lib/string.h"
+
+const char *const exit_kind_name[NR_EXIT_KINDS] = {
+	[EXIT_NONE] = "other", [EXIT_IO] = "io", [EXIT_MMIO] = "mmio",
+	[EXIT_CPUID] = "cpuid", [EXIT_MSR_READ] = "rdmsr", [EXIT_MSR_WRITE] = "wrmsr",
+	[EXIT_HLT] = "hlt", [EXIT_HYPERCALL] = "hypercall",
+	[EXIT_TRIPLE_FAULT] = "shutdown", [EXIT_INTR] = "intr", [EXIT_UD] = "ud",
+	[EXIT_INVALID] = "invalid", [EXIT_UNHANDLED] = "unhandled",
+};
+
+static void skip_insn(struct vcpu *v, struct vm_exit *e)
+{
+	v->regs.rip = e->next_rip;
+}
+
+static void handle_none(struct vcpu *v, struct vm_exit *e) { }
+
+static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+	struct cpuid_regs r = cpuid(leaf, sub);
+	out[0] = r.eax;
+	out[1] = r.ebx;
+	out[2] = r.ecx;
+	out[3] = r.edx;
+}
+
+static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
+{
+	struct vcpu_sregs sr;
+	uint32_t out[4];
+
+	virt->get_sregs(v, &sr);
+	struct cpuid_ctx c = {
+		.host = host_cpuid, .vcpu_id = v->id, .nr_vcpus = v->vm->nr_vcpus,
+		.apic_id = v->id, .guest_cr4 = sr.cr4,
+	};
+	cpuid_guest(&c, (uint32_t)v->regs.gpr[REG_RAX], (uint32_t)v->regs.gpr[REG_RCX], out);
+	v->regs.gpr[REG_RAX] = out[0];
+	v->regs.gpr[REG_RBX] = out[1];
+	v->regs.gpr[REG_RCX] = out[2];
+	v->regs.gpr[REG_RDX] = out[3];
+	skip_insn(v, e);
+}
+
+static void handle_rdmsr(struct vcpu *v, struct vm_exit *e)
+{
+	uint64_t val;
+
+	if (!msr_guest_read(v, e->msr.msr, &val)) {
+		virt->inject_exception(v, 13, true, 0);
+		return;
+	}
+	v->regs.gpr[REG_RAX] = (uint32_t)val;
+	v->regs.gpr[REG_RDX] = val >> 32;
+	skip_insn(v, e);
+}
+
+static void handle_wrmsr(struct vcpu *v, struct vm_exit *e)
+{
+	uint64_t val = (v->regs.gpr[REG_RDX] << 32) | (uint32_t)v->regs.gpr[REG_RAX];
+
+	if (!msr_guest_write(v, e->msr.msr, val)) {
+		virt->inject_exception(v, 13, true, 0);
+		return;
+	}
+	skip_insn(v, e);
+}
+
+static void handle_hlt(struct vcpu *v, struct vm_exit *e)
+{
+	skip_insn(v, e);
+	if (!(v->regs.rflags & RFLAGS_IF)) {
+		/* No interrupt can ever wake it (there is no NMI source). */
+		vm_end(v->vm, VM_END_HALTED, 0, "vCPU %u halted with interrupts disabled at RIP 0x%llx",
+		       v->id, (unsigned long long)(v->regs.rip - 1));
+		return;
+	}
+	v->state = VCPU_HALTED;
+}
+
+static void handle_io(struct vcpu *v, struct vm_exit *e)
+{
+	int r = vcpu_emulate_io(v, e);
+
+	if (r < 0 && r > -1000 && !v->vm->ended)
+		vm_end(v->vm, VM_END_UNHANDLED, -1, "port 0x%x: device error %d", e->io.port, r);
+}
+
+static void handle_mmio(struct vcpu *v, struct vm_exit *e)
+{
+	vcpu_emulate_mmio(v, e);
+}
+
+static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
+{
+	uint64_t *regs = v->regs.gpr;
+	int64_t ret = HC_OK;
+
+	skip_insn(v, e);
+	switch (regs[REG_RAX]) {
+	case HC_CONSOLE_WRITE: {
+		char buf[256];
+		gpa_t gpa = regs[REG_RBX];
+		uint64_t len = regs[REG_RCX];
+		if (len > 4096 || !gmem_is_ram(&v->vm->mem, gpa, len)) {
+			ret = HC_EINVAL;
+			break;
+		}
+		for (uint64_t off = 0; off < len; off += sizeof(buf)) {
+			size_t n = MIN(sizeof(buf), len - off);
+			gmem_read(&v->vm->mem, gpa + off, buf, n);
+			vm_console_write(v->vm, buf, n);
+		}
+		ret = (int64_t)len;
+		break;
+	}
+	case HC_GET_VM_ID:
+		ret = v->vm->id;
+		regs[REG_RBX] = v->id;
+		break;
+	case HC_YIELD:
+		break;
+	case HC_EXIT:
+		vm_end(v->vm, VM_END_HYPERCALL, (int)(uint32_t)regs[REG_RBX],
+		       "exit hypercall with status %d", (int)(uint32_t)regs[REG_RBX]);
+		return;
+	default:
+		ret = HC_ENOSYS;
+		break;
+	}
+	regs[REG_RAX] = (uint64_t)ret;
+}
+
+static void handle_triple_fault(struct vcpu *v, struct vm_exit *e)
+{
+	vm_end(v->vm, VM_END_TRIPLE_FAULT, -1, "triple fault on vCPU %u at RIP 0x%llx",
+	       v->id, (unsigned long long)v->regs.rip);
+}
+
+static void handle_ud(struct vcpu *v, struct vm_exit *e)
+{
+	virt->inject_exception(v, 6, false, 0);
+}
+
+static void handle_invalid(struct vcpu *v, struct vm_exit *e)
+{
+	vm_end(v->vm, VM_END_BAD_STATE, -1, "the CPU refused vCPU %u's state (exit code 0x%llx)",
+	       v->id, (unsigned long long)e->code);
+}
+
+static void handle_unhandled(struct vcpu *v, struct vm_exit *e)
+{
+	vm_end(v->vm, VM_END_UNHANDLED, -1,
+	       "unhandled exit 0x%llx (info 0x%llx 0x%llx) on vCPU %u at RIP 0x%llx",
+	       (unsigned long long)e->code, (unsigned long long)e->info1,
+	       (unsigned long long)e->info2, v->id, (unsigned long long)v->regs.rip);
+}
+
+typedef void (*exit_handler_t)(struct vcpu *v, struct vm_exit *e);
+
+static const exit_handler_t exit_handlers[NR_EXIT_KINDS] = {
+	[EXIT_NONE] = handle_none,
+	[EXIT_IO] = handle_io,
+	[EXIT_MMIO] = handle_mmio,
+	[EXIT_CPUID] = handle_cpuid,
+	[EXIT_MSR_READ] = handle_rdmsr,
+	[EXIT_MSR_WRITE] = handle_wrmsr,
+	[EXIT_HLT] = handle_hlt,
+	[EXIT_HYPERCALL] = handle_hypercall,
+	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
+	[EXIT_INTR] = handle_none,      /* the host took its interrupt at STGI */
+	[EXIT_UD] = handle_ud,
+	[EXIT_INVALID] = handle_invalid,
+	[EXIT_UNHANDLED] = handle_unhandled,
+};
+
+void vcpu_handle_exit(struct vcpu *v, struct vm_exit *e)
+{
+	unsigned k = e->kind < NR_EXIT_KINDS ? e->kind : EXIT_UNHANDLED;
+
+	v->nr_exits++;
+	v->exits[k]++;
+	exit_handlers[k](v, e);
+}
