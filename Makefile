@@ -79,6 +79,9 @@ $(BUILD)/unit/%: test/unit/test_%.c test/unit/check.h $$(UNIT_SRCS_$$*) $(wildca
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
 
+# ---- test guests (built with the host toolchain, freestanding) ------------------
+include test/guests/guests.mk
+
 # ---- ISO, run, test ----------------------------------------------------------
 deps:
 	@sh tools/install-deps.sh
@@ -93,11 +96,11 @@ run: deps
 	sh tools/run-qemu.sh $(BUILD)/kasane.iso $(SMP) $(MEM) $(QEMU_EXTRA)
 
 test: deps
-	$(MAKE) all $(UNIT_BINS)
+	$(MAKE) all $(UNIT_BINS) $(GUEST_ELFS)
 	bash test/run-tests.sh
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all $(GUEST_ELFS)
 	bash test/run-bench.sh
 
 clean:

@@ -320,7 +320,7 @@ static struct vm *vm_create(unsigned id, const struct vm_config *cfg)
 	vm->cfg = cfg;
 	strlcpy(vm->name, cfg->name, sizeof(vm->name));
 	vm->nr_vcpus = cfg->nr_vcpus;
-	vm->asid = 1 + id;
+	vm->asid = id;          /* the back end maps it to a hardware ASID */
 	vm->tsc_offset = -(int64_t)rdtsc();
 	if (!kmod) {
 		ksnprintf(err, sizeof(err), "kernel image %s is not a boot module", cfg->kernel);

@@ -182,8 +182,8 @@ guest_cfg() {    # guest_cfg NAME FILE MEM [CMDLINE]: one config section
 	echo
 }
 
-if ls $G/*.elf >/dev/null 2>&1; then
-	if want 'guest/*'; then
+if want 'guest/*' || want 'config/*'; then
+	if true; then
 		cfg=$OUT/group1.cfg
 		{ guest_cfg hello32 hello32.elf 16M; guest_cfg hello64 hello64.elf 16M
 		  guest_cfg cpuid cpuid.elf 16M; guest_cfg portio portio.elf 16M; } >"$cfg"
@@ -218,14 +218,14 @@ if ls $G/*.elf >/dev/null 2>&1; then
 		cfg=$OUT/group3.cfg
 		{ guest_cfg fwcfg fwcfg.elf 32M "expect_cpus=1 expect_mem=32M"
 		  printf '[vm mbmod]\nkernel = /guests/mbmod.elf\nmemory = 16M\ncmdline = test magic=42 end\nmodule = /guests/module.txt payload\n\n'
-		  guest_cfg triple triple.elf 16M; guest_cfg aout hello32-aout.elf 16M; } >"$cfg"
+		  guest_cfg triple triple.elf 16M; guest_cfg hello32-aout hello32-aout.bin 16M; } >"$cfg"
 		group_run guests3 4 512M 120 "$cfg" $G/fwcfg.elf:/guests/fwcfg.elf \
 			$G/mbmod.elf:/guests/mbmod.elf test/guests/module.txt:/guests/module.txt \
-			$G/triple.elf:/guests/triple.elf $G/hello32-aout.elf:/guests/hello32-aout.elf
+			$G/triple.elf:/guests/triple.elf $G/hello32-aout.bin:/guests/hello32-aout.bin
 		mapfile -t p < <(passes fwcfg); guest_check guest/fwcfg "${p[@]}"
 		mapfile -t p < <(passes mbmod); guest_check guest/mbmod "${p[@]}"
-		mapfile -t p < <(passes aout); guest_check guest/hello32-aout "${p[@]}" \
-			"VM 'aout': multiboot1-aout kernel"
+		mapfile -t p < <(passes hello32-aout); guest_check guest/hello32-aout "${p[@]}" \
+			"VM 'hello32-aout': multiboot1-aout kernel"
 		guest_check guest/triple-fault-alone '^\[triple\] triple: about to triple-fault' \
 			"^kasane: VM 'triple' ended: triple fault .*status -1" \
 			'^\[fwcfg\] TEST fwcfg: SUCCESS' '^kasane: all VMs ended, status 1$'

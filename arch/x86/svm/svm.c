@@ -151,7 +151,10 @@ static bool svm_vcpu_init(struct vcpu *v)
 			INTERCEPT_MWAIT_COND;
 	c->iopm_base_pa = iopm_pa;
 	c->msrpm_base_pa = msrpm_pa;
-	c->asid = v->vm->asid;
+	/* ASIDs 1..nr_asids-1 (0 is the host's).  VMs share them when there
+	 * are more VMs than ASIDs: svm_vcpu_run flushes whenever a CPU switches
+	 * between vCPUs, so a shared ASID never exposes stale translations. */
+	c->asid = 1 + v->vm->asid % (nr_asids > 1 ? nr_asids - 1 : 1);
 	c->tlb_control = TLB_CONTROL_FLUSH_ALL;
 	c->vintr = V_INTR_MASKING;      /* host IF governs physical interrupts */
 	c->np_enable = 1;
@@ -432,10 +435,7 @@ const struct virt_ops svm_ops = {
 
 bool svm_supported(void)
 {
-	struct cpuid_regs v = cpuid(0, 0);
-
-	/* "AuthenticAMD" (or another vendor) with the SVM feature bit. */
-	(void)v;
+	/* CPUID Fn8000_0001 ECX bit 2, and leaf 0x8000000A for its features. */
 	return (cpuid(0x80000000, 0).eax >= 0x8000000a) &&
 	       (cpuid(0x80000001, 0).ecx & (1u << 2));
 }
