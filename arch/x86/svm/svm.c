@@ -316,7 +316,8 @@ static void decode_exit(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e)
 	uint64_t i1 = vmcb->ctl.exitinfo1, i2 = vmcb->ctl.exitinfo2;
 	uint64_t rip = vmcb->save.rip;
 
-	memset(e, 0, sizeof(*e));
+	/* Field by field: a memset is a byte loop, which counts in the exit path. */
+	e->next_rip = 0;
 	e->code = code;
 	e->info1 = i1;
 	e->info2 = i2;
@@ -389,12 +390,13 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
 	struct svm_vcpu *sv = v->vendor;
 	struct vmcb *vmcb = sv->vmcb;
-	struct svm_cpu *sc = &svm_cpus[this_cpu_id()];
+	unsigned cpu = v->pcpu;         /* the scheduler runs v on v->pcpu only */
+	struct svm_cpu *sc = &svm_cpus[cpu];
 
 	/* A vCPU new to this CPU, or another vCPU ran here: flush its ASID. */
-	if (sv->last_cpu != this_cpu_id() || sc->last != v) {
+	if (unlikely(sv->last_cpu != cpu || sc->last != v)) {
 		vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL;
-		sv->last_cpu = this_cpu_id();
+		sv->last_cpu = cpu;
 		sc->last = v;
 	}
 	vmcb->save.rax = v->regs.gpr[REG_RAX];
