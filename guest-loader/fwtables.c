@@ -1,0 +1,553 @@
+/*
+ * ACPI and MP tables for guests; see fwtables.h.  Section numbers are from
+ * the ACPI 6.5 specification and the Intel MultiProcessor Specification
+ * 1.4.  Tables are written field by field, little-endian, through a cursor
+ * that keeps every byte inside the checked range and sums the bytes for
+ * the checksum of the table being written.
+ */
+#include "guest-loader/fwtables.h"
+#include "lib/printf.h"
+#include "lib/string.h"
+
+/* ---- ACPI constants ------------------------------------------------------ */
+
+#define ACPI_OEM_ID             "KASANE"        /* 6 bytes */
+#define ACPI_OEM_TABLE_ID       "KASANEVM"      /* 8 bytes */
+#define ACPI_CREATOR_ID         "KSNE"
+#define ACPI_HDR_LEN            36              /* §5.2.6 */
+
+#define RSDP_LEN                36              /* §5.2.5.3 */
+#define RSDP_V1_LEN             20              /* covered by the first checksum */
+#define XSDT_LEN                (ACPI_HDR_LEN + 2 * 8)  /* §5.2.8: FACP, APIC */
+#define RSDT_LEN                (ACPI_HDR_LEN + 2 * 4)  /* §5.2.7 */
+#define FADT_LEN                276             /* §5.2.9, revision 6 */
+#define DSDT_LEN                ACPI_HDR_LEN    /* §5.2.11.1, no AML */
+#define MADT_FIXED_LEN          44              /* §5.2.12 */
+
+#define FADT_REVISION           6
+#define FADT_MINOR_VERSION      5               /* ACPI 6.5, errata 0 */
+#define MADT_REVISION           6
+#define DSDT_REVISION           2               /* 64-bit AML integers */
+
+/* FADT Fixed Feature Flags, §5.2.9. */
+#define FADT_WBINVD             (1u << 0)
+#define FADT_PWR_BUTTON         (1u << 4)       /* no fixed power button */
+#define FADT_SLP_BUTTON         (1u << 5)       /* no fixed sleep button */
+#define FADT_HW_REDUCED_ACPI    (1u << 20)
+
+/* IA-PC Boot Architecture Flags, §5.2.9.3. */
+#define IAPC_LEGACY_DEVICES     (1u << 0)       /* COM1, RTC, PIT on ISA */
+#define IAPC_8042               (1u << 1)       /* left clear: no 8042 */
+#define IAPC_VGA_NOT_PRESENT    (1u << 2)
+#define IAPC_MSI_NOT_SUPPORTED  (1u << 3)
+#define IAPC_CMOS_RTC_NOT_PRESENT (1u << 5)     /* left clear: RTC present */
+
+/* MADT, §5.2.12. */
+#define MADT_PCAT_COMPAT        1u
+#define MADT_LAPIC              0               /* §5.2.12.2 */
+#define MADT_LAPIC_LEN          8
+#define MADT_LAPIC_ENABLED      1u
+#define MADT_IOAPIC             1               /* §5.2.12.3 */
+#define MADT_IOAPIC_LEN         12
+#define MADT_OVERRIDE           2               /* §5.2.12.5 */
+#define MADT_OVERRIDE_LEN       10
+#define MADT_LAPIC_NMI          4               /* §5.2.12.7 */
+#define MADT_LAPIC_NMI_LEN      6
+#define MADT_UID_ALL            0xFF
+#define MPS_INTI_CONFORMING     0               /* Table 5.26: bus defaults */
+
+/* ---- MP table constants (MP spec 1.4 §4) --------------------------------- */
+
+#define MPFP_LEN                16              /* §4.1 */
+#define MPCT_HDR_LEN            44              /* §4.2 */
+#define MP_SPEC_REV             4               /* version 1.4 */
+#define MP_OEM_ID               "KASANE  "      /* 8 bytes, space-filled */
+#define MP_PRODUCT_ID           "VM          "  /* 12 bytes */
+
+#define MP_PROC                 0               /* §4.3.1 */
+#define MP_PROC_LEN             20
+#define MP_PROC_EN              1u
+#define MP_PROC_BP              2u
+#define MP_BUS                  1               /* §4.3.2 */
+#define MP_IOAPIC               2               /* §4.3.3 */
+#define MP_IOAPIC_EN            1u
+#define MP_IOINT                3               /* §4.3.4 */
+#define MP_LINT                 4               /* §4.3.5 */
+#define MP_ENTRY_LEN            8               /* every type but MP_PROC */
+#define MP_INT_INT              0               /* interrupt types, Table 4-9 */
+#define MP_INT_NMI              1
+#define MP_INT_EXTINT           3
+#define MP_ALL_LAPICS           0xFF
+#define MP_ISA_BUS              0
+#define MP_ISA_IRQS             16
+#define MP_NR_IOINTS            (MP_ISA_IRQS - 1)       /* IRQ 2 is the cascade */
+#define MP_NR_LINTS             2
+
+/*
+ * What the processor entries report; informational only (OSes take the
+ * real values from CPUID and the APIC version registers).  Must match the
+ * versions the emulated local APIC and IOAPIC report.
+ */
+#define FW_LAPIC_VERSION        0x14
+#define FW_IOAPIC_VERSION       0x11
+#define FW_CPU_SIGNATURE        0x600           /* family 6, model 0, stepping 0 */
+#define FW_CPU_FEATURES         0x331           /* CPUID.1:EDX FPU TSC MSR CX8 APIC */
+
+_Static_assert(sizeof(ACPI_OEM_ID) == 6 + 1, "ACPI OEMID is 6 bytes");
+_Static_assert(sizeof(ACPI_OEM_TABLE_ID) == 8 + 1, "OEM Table ID is 8 bytes");
+_Static_assert(sizeof(MP_OEM_ID) == 8 + 1, "MP OEM ID is 8 bytes");
+_Static_assert(sizeof(MP_PRODUCT_ID) == 12 + 1, "MP product ID is 12 bytes");
+
+/* ---- sizes and placement ------------------------------------------------- */
+
+static uint32_t madt_len(unsigned n)
+{
+	return MADT_FIXED_LEN + n * MADT_LAPIC_LEN + MADT_IOAPIC_LEN +
+	       MADT_OVERRIDE_LEN + MADT_LAPIC_NMI_LEN;
+}
+
+static unsigned mpct_entries(unsigned n)
+{
+	return n + 1 + 1 + MP_NR_IOINTS + MP_NR_LINTS;
+}
+
+static uint32_t mpct_len(unsigned n)
+{
+	return MPCT_HDR_LEN + n * MP_PROC_LEN +
+	       (1 + 1 + MP_NR_IOINTS + MP_NR_LINTS) * MP_ENTRY_LEN;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fw_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		kvsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static int check_in(const struct fwtables_in *in, char *err, size_t errlen)
+{
+	if (!in)
+		return fw_errf(err, errlen, "no firmware table input given");
+	if (in->nr_vcpus < 1 || in->nr_vcpus > FWTABLES_MAX_VCPUS)
+		return fw_errf(err, errlen, "%u vCPUs; the MADT and MP table "
+			       "describe 1..%u", in->nr_vcpus, FWTABLES_MAX_VCPUS);
+	if (in->ioapic_id < in->nr_vcpus)
+		return fw_errf(err, errlen, "IOAPIC ID %u is also the APIC ID of "
+			       "vCPU %u", in->ioapic_id, in->ioapic_id);
+	if (in->lapic_addr == 0 || !IS_ALIGNED(in->lapic_addr, PAGE_SIZE))
+		return fw_errf(err, errlen, "local APIC address 0x%x is not a "
+			       "non-zero 4 KiB-aligned address", in->lapic_addr);
+	if (in->ioapic_addr == 0)
+		return fw_errf(err, errlen, "IOAPIC address is 0");
+	return 0;
+}
+
+/* Lay the tables out from offset 0; returns the total size. */
+static uint64_t layout_from(const struct fwtables_in *in, gpa_t start,
+			    struct fwtables_layout *l)
+{
+	gpa_t p = start;
+
+	l->start = start;
+	l->rsdp = p;  p += ALIGN_UP(RSDP_LEN, 16);
+	l->mpfp = p;  p += MPFP_LEN;
+	l->xsdt = p;  p += ALIGN_UP(XSDT_LEN, 8);
+	l->rsdt = p;  p += ALIGN_UP(RSDT_LEN, 8);
+	l->fadt = p;  p += ALIGN_UP(FADT_LEN, 8);
+	l->dsdt = p;  p += ALIGN_UP(DSDT_LEN, 8);
+	l->madt = p;  p += ALIGN_UP(madt_len(in->nr_vcpus), 8);
+	l->mpct = p;  p += ALIGN_UP(mpct_len(in->nr_vcpus), 8);
+	l->end = start + ALIGN_UP(p - start, 16);
+	return l->end - start;
+}
+
+size_t fwtables_size(const struct fwtables_in *in)
+{
+	struct fwtables_layout l;
+
+	if (check_in(in, NULL, 0))
+		return 0;
+	return (size_t)layout_from(in, 0, &l);
+}
+
+int fwtables_place(const struct fwtables_in *in, gpa_t base, uint64_t size,
+		   struct fwtables_layout *out, char *err, size_t errlen)
+{
+	if (check_in(in, err, errlen))
+		return -1;
+	if (size == 0 || base + size < base || base + size > 4 * GiB)
+		return fw_errf(err, errlen, "firmware table range 0x%llx+0x%llx "
+			       "does not end below 4 GiB",
+			       (unsigned long long)base, (unsigned long long)size);
+
+	uint64_t need = layout_from(in, 0, out);
+	gpa_t top = ALIGN_DOWN(base + size, 16);
+	if (top < base || top - base < need)
+		return fw_errf(err, errlen, "firmware tables for %u vCPUs need "
+			       "%llu bytes, range 0x%llx+0x%llx has too few",
+			       in->nr_vcpus, (unsigned long long)need,
+			       (unsigned long long)base, (unsigned long long)size);
+	layout_from(in, top - need, out);
+	return 0;
+}
+
+/* ---- the checked cursor ---------------------------------------------------- */
+
+struct fw_out {
+	struct guest_mem *m;
+	gpa_t lo, pos, end;     /* writes stay in [lo, end); next at pos */
+	uint8_t sum;            /* of the bytes of the current table */
+	bool bad;
+};
+
+static void out_bytes(struct fw_out *o, const void *src, size_t n)
+{
+	const uint8_t *b = src;
+
+	if (o->bad || o->pos < o->lo || n > o->end - o->pos ||
+	    !gmem_write(o->m, o->pos, src, n)) {
+		o->bad = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		o->sum = (uint8_t)(o->sum + b[i]);
+	o->pos += n;
+}
+
+static void out_u8(struct fw_out *o, uint8_t v)
+{
+	out_bytes(o, &v, 1);
+}
+
+static void out_u16(struct fw_out *o, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+
+	out_bytes(o, b, 2);
+}
+
+static void out_u32(struct fw_out *o, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+			 (uint8_t)(v >> 24) };
+
+	out_bytes(o, b, 4);
+}
+
+static void out_u64(struct fw_out *o, uint64_t v)
+{
+	out_u32(o, (uint32_t)v);
+	out_u32(o, (uint32_t)(v >> 32));
+}
+
+static void out_zero(struct fw_out *o, size_t n)
+{
+	static const uint8_t zero[16];
+
+	while (n && !o->bad) {
+		size_t k = MIN(n, sizeof(zero));
+		out_bytes(o, zero, k);
+		n -= k;
+	}
+}
+
+/* Zero-fill up to gpa (the next table's start). */
+static void out_pad_to(struct fw_out *o, gpa_t gpa)
+{
+	if (gpa < o->pos)
+		o->bad = true;
+	else
+		out_zero(o, gpa - o->pos);
+}
+
+/* Start a checksummed structure at gpa. */
+static void out_begin(struct fw_out *o, gpa_t gpa)
+{
+	out_pad_to(o, gpa);
+	o->sum = 0;
+}
+
+/*
+ * Store the checksum byte at gpa (already written as 0) so that the bytes
+ * summed since out_begin add up to 0; later bytes keep summing from there.
+ */
+static void out_checksum(struct fw_out *o, gpa_t gpa)
+{
+	uint8_t c = (uint8_t)-o->sum;
+
+	if (o->bad || gpa < o->lo || gpa >= o->pos ||
+	    !gmem_write(o->m, gpa, &c, 1)) {
+		o->bad = true;
+		return;
+	}
+	o->sum = (uint8_t)(o->sum + c);
+}
+
+/* A structure started at gpa must have come out exactly len bytes long. */
+static void out_check_len(struct fw_out *o, gpa_t gpa, uint32_t len)
+{
+	if (o->pos - gpa != len)
+		o->bad = true;
+}
+
+/* ---- ACPI ------------------------------------------------------------------ */
+
+/* System description table header, §5.2.6; the checksum is fixed later. */
+static void acpi_header(struct fw_out *o, gpa_t at, const char sig[4],
+			uint32_t len, uint8_t rev)
+{
+	out_begin(o, at);
+	out_bytes(o, sig, 4);
+	out_u32(o, len);
+	out_u8(o, rev);
+	out_u8(o, 0);                           /* checksum */
+	out_bytes(o, ACPI_OEM_ID, 6);
+	out_bytes(o, ACPI_OEM_TABLE_ID, 8);
+	out_u32(o, 1);                          /* OEM revision */
+	out_bytes(o, ACPI_CREATOR_ID, 4);
+	out_u32(o, 1);                          /* creator revision */
+}
+
+static void acpi_finish(struct fw_out *o, gpa_t at, uint32_t len)
+{
+	out_check_len(o, at, len);
+	out_checksum(o, at + 9);
+}
+
+/* §5.2.5.3: revision 2, first checksum over 20 bytes, extended over 36. */
+static void acpi_rsdp(struct fw_out *o, const struct fwtables_layout *l)
+{
+	out_begin(o, l->rsdp);
+	out_bytes(o, "RSD PTR ", 8);
+	out_u8(o, 0);                           /* checksum */
+	out_bytes(o, ACPI_OEM_ID, 6);
+	out_u8(o, 2);                           /* revision */
+	out_u32(o, (uint32_t)l->rsdt);
+	out_checksum(o, l->rsdp + 8);
+	out_u32(o, RSDP_LEN);
+	out_u64(o, l->xsdt);
+	out_u8(o, 0);                           /* extended checksum */
+	out_zero(o, 3);
+	out_check_len(o, l->rsdp, RSDP_LEN);
+	out_checksum(o, l->rsdp + 32);
+}
+
+/* §5.2.8 and §5.2.7: both roots list the FADT and the MADT. */
+static void acpi_roots(struct fw_out *o, const struct fwtables_layout *l)
+{
+	acpi_header(o, l->xsdt, "XSDT", XSDT_LEN, 1);
+	out_u64(o, l->fadt);
+	out_u64(o, l->madt);
+	acpi_finish(o, l->xsdt, XSDT_LEN);
+
+	acpi_header(o, l->rsdt, "RSDT", RSDT_LEN, 1);
+	out_u32(o, (uint32_t)l->fadt);
+	out_u32(o, (uint32_t)l->madt);
+	acpi_finish(o, l->rsdt, RSDT_LEN);
+}
+
+/*
+ * FADT revision 6 (§5.2.9) of a hardware-reduced platform: with
+ * HW_REDUCED_ACPI set, OSPM ignores the fixed-hardware fields (SCI, SMI
+ * command, PM1/PM2/PM timer/GPE blocks and their X_ forms), so they are 0;
+ * there is no FACS (FIRMWARE_CTRL = X_FIRMWARE_CTRL = 0 is allowed then).
+ */
+static void acpi_fadt(struct fw_out *o, const struct fwtables_layout *l)
+{
+	acpi_header(o, l->fadt, "FACP", FADT_LEN, FADT_REVISION);
+	out_u32(o, 0);                          /* 36 FIRMWARE_CTRL */
+	out_u32(o, (uint32_t)l->dsdt);          /* 40 DSDT */
+	out_u8(o, 0);                           /* 44 reserved */
+	out_u8(o, 0);                           /* 45 Preferred_PM_Profile: unspecified */
+	out_zero(o, 109 - 46);                  /* 46..108: fixed hardware, ignored */
+	out_u16(o, IAPC_LEGACY_DEVICES | IAPC_VGA_NOT_PRESENT |
+		   IAPC_MSI_NOT_SUPPORTED);     /* 109 IAPC_BOOT_ARCH */
+	out_u8(o, 0);                           /* 111 reserved */
+	out_u32(o, FADT_WBINVD | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
+		   FADT_HW_REDUCED_ACPI);       /* 112 Flags */
+	out_zero(o, 12);                        /* 116 RESET_REG: none */
+	out_u8(o, 0);                           /* 128 RESET_VALUE */
+	out_u16(o, 0);                          /* 129 ARM_BOOT_ARCH */
+	out_u8(o, FADT_MINOR_VERSION);          /* 131 FADT Minor Version */
+	out_u64(o, 0);                          /* 132 X_FIRMWARE_CTRL */
+	out_u64(o, l->dsdt);                    /* 140 X_DSDT */
+	out_zero(o, 8 * 12);                    /* 148..243 X_ blocks: ignored */
+	out_zero(o, 2 * 12);                    /* 244 SLEEP_CONTROL/STATUS_REG: none */
+	out_bytes(o, "KASANE\0\0", 8);          /* 268 Hypervisor Vendor Identity */
+	acpi_finish(o, l->fadt, FADT_LEN);
+}
+
+/* §5.2.11.1: a definition block with no AML; the namespace is empty. */
+static void acpi_dsdt(struct fw_out *o, const struct fwtables_layout *l)
+{
+	acpi_header(o, l->dsdt, "DSDT", DSDT_LEN, DSDT_REVISION);
+	acpi_finish(o, l->dsdt, DSDT_LEN);
+}
+
+/*
+ * §5.2.12.  ISA IRQ 0 is the only Interrupt Source Override: the PIT's
+ * line is wired to IOAPIC pin 2 (as on PCs, §5.2.12.5).  Without an SCI
+ * (hardware-reduced ACPI) IRQ 9 is an ordinary edge-triggered ISA line,
+ * so it gets no level/active-high override as on a full-ACPI PC; every
+ * ISA IRQ but 0 is identity-mapped with the ISA defaults.
+ */
+static void acpi_madt(struct fw_out *o, const struct fwtables_layout *l,
+		      const struct fwtables_in *in)
+{
+	acpi_header(o, l->madt, "APIC", madt_len(in->nr_vcpus), MADT_REVISION);
+	out_u32(o, in->lapic_addr);
+	out_u32(o, in->pic ? MADT_PCAT_COMPAT : 0);
+
+	for (unsigned i = 0; i < in->nr_vcpus; i++) {
+		out_u8(o, MADT_LAPIC);
+		out_u8(o, MADT_LAPIC_LEN);
+		out_u8(o, (uint8_t)i);          /* ACPI processor UID */
+		out_u8(o, (uint8_t)i);          /* APIC ID */
+		out_u32(o, MADT_LAPIC_ENABLED);
+	}
+
+	out_u8(o, MADT_IOAPIC);
+	out_u8(o, MADT_IOAPIC_LEN);
+	out_u8(o, in->ioapic_id);
+	out_u8(o, 0);
+	out_u32(o, in->ioapic_addr);
+	out_u32(o, 0);                          /* GSI base */
+
+	out_u8(o, MADT_OVERRIDE);
+	out_u8(o, MADT_OVERRIDE_LEN);
+	out_u8(o, 0);                           /* bus: ISA */
+	out_u8(o, 0);                           /* source: IRQ 0 */
+	out_u32(o, 2);                          /* GSI 2 */
+	out_u16(o, MPS_INTI_CONFORMING);
+
+	out_u8(o, MADT_LAPIC_NMI);
+	out_u8(o, MADT_LAPIC_NMI_LEN);
+	out_u8(o, MADT_UID_ALL);
+	out_u16(o, MPS_INTI_CONFORMING);
+	out_u8(o, 1);                           /* LINT1 */
+	acpi_finish(o, l->madt, madt_len(in->nr_vcpus));
+}
+
+/* ---- MP table -------------------------------------------------------------- */
+
+/* §4.1: one paragraph; feature byte 1 = 0 (a configuration table is
+ * present), byte 2 bit 7 (IMCRP) = 0: virtual wire mode, no IMCR. */
+static void mp_floating(struct fw_out *o, const struct fwtables_layout *l)
+{
+	out_begin(o, l->mpfp);
+	out_bytes(o, "_MP_", 4);
+	out_u32(o, (uint32_t)l->mpct);
+	out_u8(o, MPFP_LEN / 16);
+	out_u8(o, MP_SPEC_REV);
+	out_u8(o, 0);                           /* checksum */
+	out_zero(o, 5);                         /* feature bytes 1-5 */
+	out_check_len(o, l->mpfp, MPFP_LEN);
+	out_checksum(o, l->mpfp + 10);
+}
+
+static void mp_entry8(struct fw_out *o, uint8_t type, uint8_t a, uint16_t b,
+		      uint8_t c, uint8_t d, uint8_t e, uint8_t f)
+{
+	out_u8(o, type);
+	out_u8(o, a);
+	out_u16(o, b);
+	out_u8(o, c);
+	out_u8(o, d);
+	out_u8(o, e);
+	out_u8(o, f);
+}
+
+/* §4.2 header, then §4.3 entries in type order.  No extended table. */
+static void mp_config(struct fw_out *o, const struct fwtables_layout *l,
+		      const struct fwtables_in *in)
+{
+	out_begin(o, l->mpct);
+	out_bytes(o, "PCMP", 4);
+	out_u16(o, (uint16_t)mpct_len(in->nr_vcpus));
+	out_u8(o, MP_SPEC_REV);
+	out_u8(o, 0);                           /* checksum */
+	out_bytes(o, MP_OEM_ID, 8);
+	out_bytes(o, MP_PRODUCT_ID, 12);
+	out_u32(o, 0);                          /* OEM table pointer */
+	out_u16(o, 0);                          /* OEM table size */
+	out_u16(o, (uint16_t)mpct_entries(in->nr_vcpus));
+	out_u32(o, in->lapic_addr);
+	out_u16(o, 0);                          /* extended table length */
+	out_u8(o, 0);                           /* extended table checksum */
+	out_u8(o, 0);
+
+	for (unsigned i = 0; i < in->nr_vcpus; i++) {           /* §4.3.1 */
+		out_u8(o, MP_PROC);
+		out_u8(o, (uint8_t)i);
+		out_u8(o, FW_LAPIC_VERSION);
+		out_u8(o, MP_PROC_EN | (i == 0 ? MP_PROC_BP : 0));
+		out_u32(o, FW_CPU_SIGNATURE);
+		out_u32(o, FW_CPU_FEATURES);
+		out_zero(o, 8);
+	}
+
+	out_u8(o, MP_BUS);                                      /* §4.3.2 */
+	out_u8(o, MP_ISA_BUS);
+	out_bytes(o, "ISA   ", 6);
+
+	out_u8(o, MP_IOAPIC);                                   /* §4.3.3 */
+	out_u8(o, in->ioapic_id);
+	out_u8(o, FW_IOAPIC_VERSION);
+	out_u8(o, MP_IOAPIC_EN);
+	out_u32(o, in->ioapic_addr);
+
+	/* §4.3.4: ISA IRQ n on pin n, IRQ 0 on pin 2, IRQ 2 (cascade) absent. */
+	for (uint8_t irq = 0; irq < MP_ISA_IRQS; irq++) {
+		if (irq == 2)
+			continue;
+		mp_entry8(o, MP_IOINT, MP_INT_INT, MPS_INTI_CONFORMING,
+			  MP_ISA_BUS, irq, in->ioapic_id, irq == 0 ? 2 : irq);
+	}
+
+	/* §4.3.5: 8259 output (ExtINT) on LINT0, NMI on LINT1, of every CPU. */
+	mp_entry8(o, MP_LINT, MP_INT_EXTINT, MPS_INTI_CONFORMING, MP_ISA_BUS,
+		  0, MP_ALL_LAPICS, 0);
+	mp_entry8(o, MP_LINT, MP_INT_NMI, MPS_INTI_CONFORMING, MP_ISA_BUS,
+		  0, MP_ALL_LAPICS, 1);
+	out_check_len(o, l->mpct, mpct_len(in->nr_vcpus));
+	out_checksum(o, l->mpct + 7);
+}
+
+/* ---- entry point ------------------------------------------------------------- */
+
+int fwtables_build(struct guest_mem *m, gpa_t base, uint64_t size,
+		   const struct fwtables_in *in, char *err, size_t errlen)
+{
+	struct fwtables_layout l;
+
+	if (fwtables_place(in, base, size, &l, err, errlen))
+		return -1;
+	if (!gmem_is_ram(m, l.start, l.end - l.start))
+		return fw_errf(err, errlen, "firmware tables at 0x%llx-0x%llx "
+			       "are not all in guest RAM",
+			       (unsigned long long)l.start,
+			       (unsigned long long)l.end - 1);
+
+	struct fw_out o = { .m = m, .lo = l.start, .pos = l.start, .end = l.end };
+	acpi_rsdp(&o, &l);
+	mp_floating(&o, &l);
+	acpi_roots(&o, &l);
+	acpi_fadt(&o, &l);
+	acpi_dsdt(&o, &l);
+	acpi_madt(&o, &l, in);
+	mp_config(&o, &l, in);
+	out_pad_to(&o, l.end);
+	if (o.bad || o.pos != l.end)
+		return fw_errf(err, errlen, "writing firmware tables stopped at "
+			       "0x%llx of 0x%llx-0x%llx",
+			       (unsigned long long)o.pos,
+			       (unsigned long long)l.start,
+			       (unsigned long long)l.end - 1);
+	return 0;
+}

@@ -1,0 +1,502 @@
+/*
+ * Host tests for guest-loader/fwtables.c.  The tables are built into a
+ * fake 1 MiB of guest RAM and read back the way an OS would: the RSDP and
+ * the MP floating pointer are found by scanning, every checksum and length
+ * is verified, and the MADT is parsed with drivers/acpi.c as a second,
+ * independent reader.
+ */
+#include "test/unit/check.h"
+#include "guest-loader/fwtables.h"
+#include "drivers/acpi.h"
+
+#define RAM_SIZE        (1u << 20)
+#define BIOS_BASE       0xE0000u
+#define BIOS_SIZE       0x20000u
+#define LAPIC_ADDR      0xFEE00000u
+#define IOAPIC_ADDR     0xFEC00000u
+
+static uint8_t *ram;            /* guest-physical 0..RAM_SIZE */
+
+static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+static uint64_t le64(const uint8_t *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+static uint8_t sum8(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+
+	while (n--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
+
+/* acpi_map_fn over the fake RAM (contiguous, whatever the gmem regions). */
+static const void *ram_map(void *ctx, uint64_t pa, uint64_t len)
+{
+	if (pa >= RAM_SIZE || len > RAM_SIZE - pa)
+		return NULL;
+	return ram + pa;
+}
+
+static void ram_reset(uint8_t fill, struct guest_mem *m)
+{
+	memset(ram, fill, RAM_SIZE);
+	memset(m, 0, sizeof(*m));
+	CHECK(gmem_add(m, 0, RAM_SIZE, ram));
+}
+
+static struct fwtables_in make_in(unsigned n, bool pic)
+{
+	return (struct fwtables_in){
+		.nr_vcpus = n, .ioapic_id = (uint8_t)n, .ioapic_addr = IOAPIC_ADDR,
+		.lapic_addr = LAPIC_ADDR, .pic = pic,
+	};
+}
+
+/* ---- ACPI, read back as an OS does --------------------------------------- */
+
+/* Walk a root table; each entry must be a valid, 8-aligned table in range. */
+static int walk_root(uint64_t pa, const char *sig, unsigned entsize,
+		     uint64_t out[], const struct fwtables_layout *l)
+{
+	char err[160] = "";
+	uint32_t len, tlen;
+	const uint8_t *t = acpi_map_table(ram_map, NULL, pa, sig, &len, err,
+					  sizeof(err));
+
+	CHECK(t != NULL);
+	if (!t) {
+		printf("    %s\n", err);
+		return 0;
+	}
+	CHECK_EQ(t[8], 1);                      /* revision */
+	CHECK(memcmp(t + 10, "KASANE", 6) == 0);
+	CHECK_EQ((len - 36) % entsize, 0);
+	int n = (int)((len - 36) / entsize);
+	for (int i = 0; i < n && i < 8; i++) {
+		const uint8_t *e = t + 36 + i * entsize;
+		out[i] = entsize == 8 ? le64(e) : le32(e);
+		CHECK_EQ(out[i] % 8, 0);
+		CHECK(out[i] >= l->start && out[i] < l->end);
+		CHECK(acpi_map_table(ram_map, NULL, out[i], NULL, &tlen, err,
+				     sizeof(err)) != NULL);
+		CHECK(out[i] + tlen <= l->end);
+	}
+	return n;
+}
+
+static void check_fadt(uint64_t pa)
+{
+	char err[160] = "";
+	uint32_t len, dlen;
+	const uint8_t *f = acpi_map_table(ram_map, NULL, pa, "FACP", &len, err,
+					  sizeof(err));
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	CHECK_EQ(len, 276);
+	CHECK_EQ(f[8], 6);                      /* revision */
+	CHECK_EQ(f[131], 5);                    /* FADT Minor Version */
+	uint32_t flags = le32(f + 112);
+	CHECK(flags & (1u << 20));              /* HW_REDUCED_ACPI */
+	CHECK(flags & (1u << 0));               /* WBINVD */
+	uint16_t boot = le16(f + 109);
+	CHECK(boot & (1u << 0));                /* legacy devices */
+	CHECK(!(boot & (1u << 1)));             /* no 8042 */
+	CHECK(boot & (1u << 2));                /* no VGA */
+	CHECK(boot & (1u << 3));                /* no MSI */
+	CHECK(!(boot & (1u << 5)));             /* CMOS RTC present */
+	CHECK_EQ(le32(f + 36), 0);              /* no FACS */
+	CHECK_EQ(le64(f + 132), 0);
+	uint64_t dsdt = le64(f + 140);
+	CHECK_EQ(le32(f + 40), dsdt);
+	const uint8_t *d = acpi_map_table(ram_map, NULL, dsdt, "DSDT", &dlen,
+					  err, sizeof(err));
+	CHECK(d != NULL);
+	CHECK_EQ(dlen, 36);
+	CHECK_EQ(dsdt % 8, 0);
+}
+
+static void check_madt(uint64_t pa, const struct fwtables_in *in)
+{
+	static struct acpi_madt_info mi;
+	char err[160] = "";
+	uint32_t len;
+	const uint8_t *t = acpi_map_table(ram_map, NULL, pa, "APIC", &len, err,
+					  sizeof(err));
+
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	CHECK_EQ(len, 44 + 8 * in->nr_vcpus + 12 + 10 + 6);
+	CHECK_EQ(t[8], 6);
+	CHECK_EQ(acpi_parse_madt(t, len, &mi, err, sizeof(err)), 0);
+	CHECK_EQ(mi.lapic_addr, in->lapic_addr);
+	CHECK_EQ(mi.pcat_compat, in->pic);
+	CHECK(!mi.truncated);
+	CHECK_EQ(mi.nr_cpus, in->nr_vcpus);
+	for (int i = 0; i < mi.nr_cpus; i++) {
+		CHECK_EQ(mi.cpu[i].apic_id, i);
+		CHECK_EQ(mi.cpu[i].acpi_uid, i);
+		CHECK(mi.cpu[i].enabled && !mi.cpu[i].x2apic);
+	}
+	CHECK_EQ(mi.nr_ioapics, 1);
+	CHECK_EQ(mi.ioapic[0].id, in->ioapic_id);
+	CHECK_EQ(mi.ioapic[0].addr, in->ioapic_addr);
+	CHECK_EQ(mi.ioapic[0].gsi_base, 0);
+	CHECK_EQ(mi.nr_overrides, 1);
+	CHECK_EQ(mi.override[0].bus, 0);
+	CHECK_EQ(mi.override[0].source_irq, 0);
+	CHECK_EQ(mi.override[0].gsi, 2);
+	CHECK_EQ(mi.override[0].flags, 0);
+	CHECK_EQ(mi.nr_nmis, 1);
+	CHECK_EQ(mi.nmi[0].acpi_uid, ACPI_NMI_ALL_CPUS);
+	CHECK_EQ(mi.nmi[0].lint, 1);
+	CHECK_EQ(mi.nmi[0].flags, 0);
+
+	/* The entries must tile the table exactly. */
+	uint32_t off = 44;
+	int steps = 0;
+	while (off + 2 <= len && steps++ < 300) {
+		CHECK(t[off + 1] >= 2);
+		if (t[off + 1] < 2)
+			break;
+		off += t[off + 1];
+	}
+	CHECK_EQ(off, len);
+}
+
+static void check_acpi(const struct fwtables_in *in, const struct fwtables_layout *l)
+{
+	char err[160] = "";
+	uint64_t rsdp_pa = 0, xsdt_pa, rsdt_pa, table_pa;
+	uint64_t x[8], r[8];
+
+	CHECK_EQ(acpi_find_rsdp(ram_map, NULL, &rsdp_pa), 0);
+	CHECK_EQ(rsdp_pa, l->rsdp);
+	CHECK(rsdp_pa >= BIOS_BASE && rsdp_pa < BIOS_BASE + BIOS_SIZE);
+	CHECK_EQ(rsdp_pa % 16, 0);
+	const uint8_t *p = ram + rsdp_pa;
+	CHECK_EQ(sum8(p, 20), 0);
+	CHECK_EQ(sum8(p, 36), 0);
+	CHECK_EQ(p[15], 2);
+	CHECK_EQ(le32(p + 20), 36);
+	CHECK(memcmp(p + 9, "KASANE", 6) == 0);
+	CHECK_EQ(acpi_parse_rsdp(p, 36, &xsdt_pa, &rsdt_pa, err, sizeof(err)), 0);
+	CHECK_EQ(xsdt_pa, l->xsdt);
+	CHECK_EQ(rsdt_pa, l->rsdt);
+
+	int nx = walk_root(xsdt_pa, "XSDT", 8, x, l);
+	int nr = walk_root(rsdt_pa, "RSDT", 4, r, l);
+	CHECK_EQ(nx, 2);
+	CHECK_EQ(nr, 2);
+	for (int i = 0; i < nx && i < nr; i++)
+		CHECK_EQ(x[i], r[i]);
+
+	CHECK_EQ(acpi_find_table(ram_map, NULL, rsdp_pa, NULL, 0, "FACP",
+				 &table_pa, err, sizeof(err)), 0);
+	CHECK_EQ(table_pa, l->fadt);
+	check_fadt(table_pa);
+	CHECK_EQ(acpi_find_table(ram_map, NULL, rsdp_pa, NULL, 0, "APIC",
+				 &table_pa, err, sizeof(err)), 0);
+	CHECK_EQ(table_pa, l->madt);
+	check_madt(table_pa, in);
+}
+
+/* ---- MP table, read back as an OS does (MP spec 1.4 §4) -------------------- */
+
+static uint64_t mp_scan(uint64_t base, uint64_t len)
+{
+	for (uint64_t pa = base; pa + 16 <= base + len; pa += 16) {
+		const uint8_t *p = ram + pa;
+		if (memcmp(p, "_MP_", 4) == 0 && p[8] == 1 && sum8(p, 16) == 0)
+			return pa;
+	}
+	return 0;
+}
+
+static void check_mp(const struct fwtables_in *in, const struct fwtables_layout *l)
+{
+	/* Linux's order: first KiB, last KiB of 640 KiB, then the BIOS ROM. */
+	CHECK_EQ(mp_scan(0, 0x400), 0);
+	CHECK_EQ(mp_scan(639 * 0x400, 0x400), 0);
+	uint64_t fp_pa = mp_scan(0xF0000, 0x10000);
+	CHECK_EQ(fp_pa, l->mpfp);
+	if (!fp_pa)
+		return;
+	const uint8_t *fp = ram + fp_pa;
+	CHECK_EQ(fp[9], 4);                     /* spec revision 1.4 */
+	for (int i = 11; i < 16; i++)
+		CHECK_EQ(fp[i], 0);             /* byte 1 = 0: table present */
+
+	uint32_t ct_pa = le32(fp + 4);
+	CHECK_EQ(ct_pa, l->mpct);
+	CHECK(ct_pa >= l->start && ct_pa + 44 <= l->end);
+	if (ct_pa < l->start || ct_pa + 44 > l->end)
+		return;
+	const uint8_t *ct = ram + ct_pa;
+	uint16_t blen = le16(ct + 4);
+	CHECK(memcmp(ct, "PCMP", 4) == 0);
+	CHECK_EQ(blen, 44 + 20 * in->nr_vcpus + 8 * (1 + 1 + 15 + 2));
+	CHECK(ct_pa + blen <= l->end);
+	if (ct_pa + blen > l->end)
+		return;
+	CHECK_EQ(sum8(ct, blen), 0);
+	CHECK_EQ(ct[6], 4);
+	CHECK(memcmp(ct + 8, "KASANE  ", 8) == 0);
+	CHECK_EQ(le16(ct + 34), in->nr_vcpus + 19);
+	CHECK_EQ(le32(ct + 36), in->lapic_addr);
+	CHECK_EQ(le16(ct + 40), 0);             /* no extended table */
+
+	unsigned cpus = 0, bps = 0, buses = 0, ioapics = 0, lints = 0;
+	uint32_t irq_seen = 0;
+	int prev_type = 0;
+	uint32_t off = 44;
+	for (unsigned k = 0; k < le16(ct + 34) && off < blen; k++) {
+		const uint8_t *e = ct + off;
+		CHECK(e[0] <= 4 && e[0] >= prev_type);  /* sorted by type */
+		prev_type = e[0];
+		switch (e[0]) {
+		case 0:
+			CHECK_EQ(e[1], cpus);
+			CHECK_EQ(e[2], 0x14);
+			CHECK(e[3] & 1);
+			if (e[3] & 2) {
+				bps++;
+				CHECK_EQ(e[1], 0);
+			}
+			CHECK_EQ((le32(e + 4) >> 8) & 0xF, 6);
+			CHECK(le32(e + 8) & (1u << 9));     /* APIC */
+			cpus++;
+			off += 20;
+			continue;
+		case 1:
+			CHECK_EQ(e[1], 0);
+			CHECK(memcmp(e + 2, "ISA   ", 6) == 0);
+			buses++;
+			break;
+		case 2:
+			CHECK_EQ(e[1], in->ioapic_id);
+			CHECK_EQ(e[2], 0x11);
+			CHECK_EQ(e[3], 1);
+			CHECK_EQ(le32(e + 4), in->ioapic_addr);
+			ioapics++;
+			break;
+		case 3:
+			CHECK_EQ(e[1], 0);              /* INT */
+			CHECK_EQ(le16(e + 2), 0);
+			CHECK_EQ(e[4], 0);              /* ISA bus */
+			CHECK(e[5] < 16 && e[5] != 2);
+			CHECK(!(irq_seen & (1u << e[5])));
+			irq_seen |= 1u << (e[5] & 31);
+			CHECK_EQ(e[6], in->ioapic_id);
+			CHECK_EQ(e[7], e[5] == 0 ? 2 : e[5]);
+			break;
+		case 4:
+			CHECK_EQ(e[1], lints == 0 ? 3 : 1);     /* ExtINT, NMI */
+			CHECK_EQ(e[6], 0xFF);
+			CHECK_EQ(e[7], lints);                  /* LINT0, LINT1 */
+			lints++;
+			break;
+		}
+		off += 8;
+	}
+	CHECK_EQ(off, blen);
+	CHECK_EQ(cpus, in->nr_vcpus);
+	CHECK_EQ(bps, 1);
+	CHECK_EQ(buses, 1);
+	CHECK_EQ(ioapics, 1);
+	CHECK_EQ(irq_seen, 0xFFFB);
+	CHECK_EQ(lints, 2);
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static void build_and_check(unsigned n, bool pic)
+{
+	struct guest_mem m;
+	struct fwtables_layout l;
+	struct fwtables_in in = make_in(n, pic);
+	char err[160] = "";
+
+	ram_reset(0, &m);
+	CHECK_EQ(fwtables_place(&in, BIOS_BASE, BIOS_SIZE, &l, err, sizeof(err)), 0);
+	CHECK_EQ(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)), 0);
+	if (err[0])
+		printf("    %s\n", err);
+	CHECK_EQ(l.end - l.start, fwtables_size(&in));
+	CHECK_EQ(l.end, BIOS_BASE + BIOS_SIZE);
+	CHECK(l.start >= 0xF0000);              /* MP pointer in the ROM area */
+	gpa_t t[] = { l.rsdp, l.mpfp, l.xsdt, l.rsdt, l.fadt, l.dsdt, l.madt, l.mpct };
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		CHECK_EQ(t[i] % 8, 0);
+		CHECK(t[i] >= l.start && t[i] < l.end);
+	}
+	for (uint64_t pa = 0; pa < RAM_SIZE; pa++)
+		if ((pa < l.start || pa >= l.end) && ram[pa]) {
+			CHECK_EQ(ram[pa], 0);
+			break;
+		}
+	check_acpi(&in, &l);
+	check_mp(&in, &l);
+}
+
+TEST(build_1cpu) { build_and_check(1, true); }
+TEST(build_4cpus) { build_and_check(4, true); }
+TEST(build_16cpus) { build_and_check(16, true); }
+TEST(build_255cpus_no_pic) { build_and_check(255, false); }
+
+TEST(size_formula)
+{
+	struct fwtables_in in = make_in(1, true);
+
+	CHECK_EQ(fwtables_size(&in), 784);
+	in = make_in(255, true);
+	CHECK_EQ(fwtables_size(&in), 7904);
+	CHECK_EQ(fwtables_size(&in) % 16, 0);
+	in.nr_vcpus = 0;
+	CHECK_EQ(fwtables_size(&in), 0);
+	CHECK_EQ(fwtables_size(NULL), 0);
+}
+
+/* Exactly fwtables_size() bytes suffice; nothing outside them is touched. */
+TEST(exact_fit)
+{
+	struct guest_mem m;
+	struct fwtables_in in = make_in(4, true);
+	struct fwtables_layout l;
+	size_t need = fwtables_size(&in);
+	gpa_t base = 0x100000 - need;
+	char err[160] = "";
+
+	ram_reset(0xA5, &m);
+	CHECK_EQ(fwtables_build(&m, base, need, &in, err, sizeof(err)), 0);
+	CHECK_EQ(fwtables_place(&in, base, need, &l, err, sizeof(err)), 0);
+	CHECK_EQ(l.start, base);
+	for (uint64_t pa = 0; pa < base; pa++)
+		if (ram[pa] != 0xA5) {
+			CHECK_EQ(ram[pa], 0xA5);
+			break;
+		}
+	CHECK_EQ(sum8(ram + l.rsdp, 36), 0);
+	CHECK_EQ(sum8(ram + l.mpfp, 16), 0);
+}
+
+TEST(too_small_writes_nothing)
+{
+	struct guest_mem m;
+	struct fwtables_in in = make_in(16, true);
+	size_t need = fwtables_size(&in);
+	uint8_t *copy = malloc(RAM_SIZE);
+	char err[160] = "";
+
+	ram_reset(0xA5, &m);
+	memcpy(copy, ram, RAM_SIZE);
+	CHECK(fwtables_build(&m, 0xF0000, need - 16, &in, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "bytes") != NULL);
+	/* An unaligned base costs the bytes up to the next 16-byte boundary. */
+	CHECK(fwtables_build(&m, 0xF0008, need, &in, err, sizeof(err)) < 0);
+	CHECK(fwtables_build(&m, 0xF0000, 1, &in, err, sizeof(err)) < 0);
+	CHECK(memcmp(copy, ram, RAM_SIZE) == 0);
+	free(copy);
+}
+
+TEST(not_ram_writes_nothing)
+{
+	struct guest_mem m = { 0 };
+	struct fwtables_in in = make_in(4, true);
+	char err[160] = "";
+
+	memset(ram, 0xA5, RAM_SIZE);
+	/* RAM ends 256 bytes below the top, inside where the tables go. */
+	CHECK(gmem_add(&m, 0, 0xFFF00, ram));
+	CHECK(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "RAM") != NULL);
+	for (uint64_t pa = 0; pa < RAM_SIZE; pa++)
+		if (ram[pa] != 0xA5) {
+			CHECK_EQ(ram[pa], 0xA5);
+			break;
+		}
+}
+
+/* Tables straddling two guest_mem regions are written across the seam. */
+TEST(split_regions)
+{
+	struct guest_mem m = { 0 };
+	struct fwtables_in in = make_in(16, true);
+	struct fwtables_layout l;
+	char err[160] = "";
+
+	memset(ram, 0, RAM_SIZE);
+	CHECK(gmem_add(&m, 0, 0xFFC00, ram));
+	CHECK(gmem_add(&m, 0xFFC00, RAM_SIZE - 0xFFC00, ram + 0xFFC00));
+	CHECK_EQ(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)), 0);
+	CHECK_EQ(fwtables_place(&in, BIOS_BASE, BIOS_SIZE, &l, err, sizeof(err)), 0);
+	CHECK(l.start < 0xFFC00 && l.end > 0xFFC00);
+	check_acpi(&in, &l);
+	check_mp(&in, &l);
+}
+
+TEST(bad_inputs)
+{
+	struct guest_mem m;
+	struct fwtables_layout l;
+	char err[160];
+	struct fwtables_in in;
+
+	ram_reset(0, &m);
+#define BAD(expr) do { err[0] = 0; CHECK((expr) < 0); CHECK(err[0] != 0); } while (0)
+	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, NULL, err, sizeof(err)));
+	in = make_in(0, true);
+	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
+	in = make_in(256, true);
+	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
+	in = make_in(4, true);
+	in.ioapic_id = 3;                       /* vCPU 3's APIC ID */
+	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
+	in = make_in(4, true);
+	in.lapic_addr = 0;
+	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
+	in.lapic_addr = LAPIC_ADDR + 0x10;
+	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
+	in = make_in(4, true);
+	in.ioapic_addr = 0;
+	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
+	in = make_in(4, true);
+	BAD(fwtables_build(&m, BIOS_BASE, 0, &in, err, sizeof(err)));
+	BAD(fwtables_place(&in, 0xFFFFF000, 0x2000, &l, err, sizeof(err)));
+	BAD(fwtables_place(&in, UINT64_MAX - 0x100, 0x1000, &l, err, sizeof(err)));
+	CHECK_EQ(fwtables_place(&in, 0xFFFFE000, 0x2000, &l, err, sizeof(err)), 0);
+	CHECK_EQ(l.end, 4 * GiB);
+	/* A NULL err buffer is allowed. */
+	CHECK(fwtables_build(&m, BIOS_BASE, 0, &in, NULL, 0) < 0);
+#undef BAD
+	for (uint64_t pa = 0; pa < RAM_SIZE; pa++)
+		if (ram[pa]) {
+			CHECK_EQ(ram[pa], 0);
+			break;
+		}
+}
+
+int main(void)
+{
+	ram = calloc(1, RAM_SIZE);
+	check_start("fwtables");
+	RUN(build_1cpu);
+	RUN(build_4cpus);
+	RUN(build_16cpus);
+	RUN(build_255cpus_no_pic);
+	RUN(size_formula);
+	RUN(exact_fit);
+	RUN(too_small_writes_nothing);
+	RUN(not_ram_writes_nothing);
+	RUN(split_regions);
+	RUN(bad_inputs);
+	free(ram);
+	return check_finish();
+}
