@@ -1,0 +1,2 @@
+UNIT_TESTS += vioapic
+UNIT_SRCS_vioapic := devices/vioapic.c

@@ -1,0 +1,2 @@
+UNIT_TESTS += vpic
+UNIT_SRCS_vpic := devices/vpic.c
