@@ -1,8 +1,8 @@
 /*
- * VM configuration: the config-file and module-command-line parsers, and
- * the checks of the result against the machine.  See core/config.h for
- * the syntax.  All input is bounded: lines (CONFIG_LINE_MAX), VMs
- * (MAX_VMS), modules, vCPUs and every string field.
+ * VM configuration, first half: the config-file and module-command-line
+ * parsers (the checks against the machine are in core/config_check.c).
+ * See core/config.h for the syntax.  All input is bounded: lines
+ * (CONFIG_LINE_MAX), VMs (MAX_VMS), modules, vCPUs and every string field.
  */
 #include "core/config.h"
 #include "core/cmdline.h"
@@ -28,7 +28,10 @@ struct sink {
 	int errors;
 };
 
-enum cfg_key { K_NAME, K_KERNEL, K_CMDLINE, K_MODULE, K_MEMORY, K_CPUS, K_CPU, K_COUNT };
+enum cfg_key {
+	K_NAME, K_KERNEL, K_CMDLINE, K_MODULE, K_MEMORY, K_CPUS, K_CPU,
+	K_AFFINITY, K_EXCLUSIVE, K_WEIGHT, K_COUNT
+};
 
 struct key_def {
 	const char *name;
@@ -43,29 +46,36 @@ struct form {
 	const char *expected;           /* key list for "unknown key" */
 	const char *mem_missing;
 	const char *cpu_example;
+	const char *affinity_example;
+	const char *exclusive_example;
 };
 
 static const struct key_def file_keys[] = {
 	{ "kernel", K_KERNEL }, { "cmdline", K_CMDLINE }, { "module", K_MODULE },
 	{ "memory", K_MEMORY }, { "mem", K_MEMORY },
 	{ "cpus", K_CPUS }, { "vcpus", K_CPUS }, { "cpu", K_CPU },
+	{ "affinity", K_AFFINITY }, { "exclusive", K_EXCLUSIVE }, { "weight", K_WEIGHT },
 };
 
 static const struct key_def module_keys[] = {
 	{ "name", K_NAME }, { "mem", K_MEMORY }, { "memory", K_MEMORY },
-	{ "cpus", K_CPUS }, { "vcpus", K_CPUS }, { "cpu", K_CPU }, { "cmdline", K_CMDLINE },
+	{ "cpus", K_CPUS }, { "vcpus", K_CPUS }, { "cpu", K_CPU },
+	{ "affinity", K_AFFINITY }, { "exclusive", K_EXCLUSIVE }, { "weight", K_WEIGHT },
+	{ "cmdline", K_CMDLINE },
 };
 
 static const struct form file_form = {
 	true, file_keys, ARRAY_SIZE(file_keys),
-	"kernel, cmdline, module, memory, cpus, cpu",
-	"missing 'memory = SIZE' (e.g. memory = 64M)", "cpu = 1 2",
+	"kernel, cmdline, module, memory, cpus, cpu, affinity, exclusive, weight",
+	"missing 'memory = SIZE' (e.g. memory = 64M)", "cpu = 1 2-3",
+	"affinity = 1-3,6", "cpu = 2 3",
 };
 
 static const struct form module_form = {
 	false, module_keys, ARRAY_SIZE(module_keys),
-	"name, mem, cpus, cpu, cmdline",
-	"missing mem=SIZE (e.g. mem=16M)", "cpu=1,2",
+	"name, mem, cpus, cpu, affinity, exclusive, weight, cmdline",
+	"missing mem=SIZE (e.g. mem=16M)", "cpu=1,2-3",
+	"affinity=1-3,6", "cpu=2,3",
 };
 
 /* One VM declaration being read into its slot of the set. */
@@ -77,6 +87,8 @@ struct vm_decl {
 	bool seen[K_COUNT];
 	unsigned line[K_COUNT];         /* where each key was set */
 	int nr_cpu_list;
+	uint64_t cpu_set[VM_MAX_VCPUS]; /* CPUs of each cpu list item; 0 for "any" */
+	uint64_t affinity;              /* for the vCPUs without a CPU or range */
 };
 
 static void say(struct sink *s, unsigned line, const char *fmt, va_list ap)
@@ -290,45 +302,143 @@ static void set_cpus(struct sink *s, struct vm_config *vm, const char *key, stru
 		err(s, "bad %s '%.*s' (expected a vCPU count 1-%d)", key, SHOW(v), VM_MAX_VCPUS);
 }
 
-/* CPU numbers or "any", separated by blanks or commas. */
+/* Cut the next item off a list with blanks or commas between items. */
+static bool next_item(struct span *v, struct span *item)
+{
+	size_t i = 0;
+
+	while (i < v->n && (is_blank(v->p[i]) || v->p[i] == ','))
+		i++;
+	item->p = v->p + i;
+	while (i < v->n && !is_blank(v->p[i]) && v->p[i] != ',')
+		i++;
+	item->n = (size_t)(v->p + i - item->p);
+	v->p += i;
+	v->n -= i;
+	return item->n > 0;
+}
+
+static uint64_t cpus_between(unsigned lo, unsigned hi)
+{
+	uint64_t upto = hi + 1 >= CONFIG_MAX_CPUS ? CPUSET_ALL : CPUSET_BIT(hi + 1) - 1;
+
+	return upto & ~(CPUSET_BIT(lo) - 1);
+}
+
+/*
+ * "N" or "LO-HI" -> *set, and *one (if not NULL) = N if it names one CPU,
+ * else VM_CPU_ANY.
+ * Reports an empty range or a CPU beyond CONFIG_MAX_CPUS (`in` names the
+ * list); returns false without a message, *bad set, if the item is not a
+ * number or range at all.
+ */
+static bool cpu_range(struct sink *s, struct span item, const char *in, uint64_t *set, int *one,
+		      bool *bad)
+{
+	uint64_t lo, hi;
+	size_t d = 0;
+
+	*bad = false;
+	while (d < item.n && item.p[d] != '-')
+		d++;
+	if (!parse_small((struct span){ item.p, d }, UINT64_MAX, &lo)) {
+		*bad = true;
+		return false;
+	}
+	hi = lo;
+	if (d < item.n && !parse_small((struct span){ item.p + d + 1, item.n - d - 1 }, UINT64_MAX, &hi)) {
+		*bad = true;
+		return false;
+	}
+	if (hi < lo) {
+		err(s, "empty range '%.*s' in %s (expected LOW-HIGH with LOW <= HIGH)", SHOW(item), in);
+		return false;
+	}
+	if (hi >= CONFIG_MAX_CPUS) {
+		err(s, "cpu %llu is beyond the %d CPUs kasane supports", (unsigned long long)hi,
+		    CONFIG_MAX_CPUS);
+		return false;
+	}
+	*set = cpus_between((unsigned)lo, (unsigned)hi);
+	if (one)
+		*one = lo == hi ? (int)lo : VM_CPU_ANY;
+	return true;
+}
+
+/* Per vCPU: a CPU number (pinned), a range LOW-HIGH, or "any". */
 static void set_cpu_list(struct sink *s, struct vm_decl *d, struct span v)
 {
 	int cpu[VM_MAX_VCPUS];
+	uint64_t set[VM_MAX_VCPUS];
+	struct span item, rest = v;
 	int nr = 0;
-	size_t i = 0;
+	bool bad;
 
-	for (;;) {
-		struct span item;
-		uint64_t c;
-
-		while (i < v.n && (is_blank(v.p[i]) || v.p[i] == ','))
-			i++;
-		if (i >= v.n)
-			break;
-		item.p = v.p + i;
-		while (i < v.n && !is_blank(v.p[i]) && v.p[i] != ',')
-			i++;
-		item.n = (size_t)(v.p + i - item.p);
+	while (next_item(&rest, &item)) {
 		if (nr == VM_MAX_VCPUS) {
 			err(s, "too many CPUs in '%.*s' (at most %d, one per vCPU)", SHOW(v), VM_MAX_VCPUS);
 			return;
 		}
-		if (span_is(item, "any")) {
-			cpu[nr++] = VM_CPU_ANY;
-		} else if (parse_small(item, CONFIG_CPU_MAX, &c)) {
-			cpu[nr++] = (int)c;
-		} else {
-			err(s, "bad CPU '%.*s' in cpu list (expected CPU numbers or 'any', e.g. %s)",
-			    SHOW(item), d->form->cpu_example);
+		cpu[nr] = VM_CPU_ANY;
+		set[nr] = 0;
+		if (!span_is(item, "any") && !cpu_range(s, item, "cpu list", &set[nr], &cpu[nr], &bad)) {
+			if (bad)
+				err(s, "bad CPU '%.*s' in cpu list (expected CPU numbers, ranges or 'any', e.g. %s)",
+				    SHOW(item), d->form->cpu_example);
 			return;
 		}
+		nr++;
 	}
 	if (nr == 0) {
-		err(s, "empty cpu list (expected CPU numbers or 'any', e.g. %s)", d->form->cpu_example);
+		err(s, "empty cpu list (expected CPU numbers, ranges or 'any', e.g. %s)", d->form->cpu_example);
 		return;
 	}
 	memcpy(d->vm->cpu, cpu, (size_t)nr * sizeof(cpu[0]));
+	memcpy(d->cpu_set, set, (size_t)nr * sizeof(set[0]));
 	d->nr_cpu_list = nr;
+}
+
+/* affinity = 1-3,6: CPU numbers and ranges. */
+static void set_affinity(struct sink *s, struct vm_decl *d, struct span v)
+{
+	struct span item, rest = v;
+	uint64_t all = 0, one;
+	bool bad;
+
+	while (next_item(&rest, &item)) {
+		if (!cpu_range(s, item, "affinity", &one, NULL, &bad)) {
+			if (bad)
+				err(s, "bad affinity '%.*s' (expected CPU numbers and ranges, e.g. %s)",
+				    SHOW(item), d->form->affinity_example);
+			return;
+		}
+		all |= one;
+	}
+	if (!all) {
+		err(s, "empty affinity (expected CPU numbers and ranges, e.g. %s)", d->form->affinity_example);
+		return;
+	}
+	d->affinity = all;
+}
+
+/* exclusive = yes|no (or true/false, 1/0); no by default. */
+static void set_exclusive(struct sink *s, struct vm_config *vm, struct span v)
+{
+	if (span_is(v, "yes") || span_is(v, "true") || span_is(v, "1"))
+		vm->exclusive = true;
+	else if (!span_is(v, "no") && !span_is(v, "false") && !span_is(v, "0"))
+		err(s, "bad exclusive '%.*s' (expected yes or no)", SHOW(v));
+}
+
+static void set_weight(struct sink *s, struct vm_config *vm, struct span v)
+{
+	uint64_t w;
+
+	if (parse_small(v, VM_WEIGHT_MAX, &w) && w >= 1)
+		vm->weight = (unsigned)w;
+	else
+		err(s, "bad weight '%.*s' (expected 1-%d; the default is %d)", SHOW(v),
+		    VM_WEIGHT_MAX, VM_WEIGHT_DEFAULT);
 }
 
 /* kernel = PATH: one path, quotes allowed. */
@@ -388,6 +498,8 @@ static void decl_begin(struct vm_decl *d, struct vm_config *vm, const struct for
 	d->hdr_line = s->line;
 	d->errors_before = s->errors;
 	vm->nr_vcpus = 1;
+	vm->weight = VM_WEIGHT_DEFAULT;
+	d->affinity = CPUSET_ALL;
 	for (int i = 0; i < VM_MAX_VCPUS; i++)
 		vm->cpu[i] = VM_CPU_ANY;
 	span_copy(vm->src, sizeof(vm->src), (struct span){ src, MIN(strlen(src), sizeof(vm->src) - 1) });
@@ -434,9 +546,38 @@ static void decl_set(struct sink *s, const struct config_set *set, struct vm_dec
 	case K_CPU:
 		set_cpu_list(s, d, v);
 		break;
+	case K_AFFINITY:
+		set_affinity(s, d, v);
+		break;
+	case K_EXCLUSIVE:
+		set_exclusive(s, vm, v);
+		break;
+	case K_WEIGHT:
+		set_weight(s, vm, v);
+		break;
 	case K_COUNT:
 		break;
 	}
+}
+
+/* An exclusive VM pins each vCPU to a CPU of its own. */
+static void decl_check_exclusive(struct sink *s, struct vm_decl *d)
+{
+	const struct vm_config *vm = d->vm;
+	unsigned line = d->line[K_EXCLUSIVE];
+	uint64_t seen = 0;
+	int j;
+
+	for (j = 0; j < d->nr_cpu_list && vm->cpu[j] != VM_CPU_ANY; j++) {
+		if (seen & CPUSET_BIT(vm->cpu[j])) {
+			err_at(s, line, "exclusive VM names cpu %d twice (expected one CPU per vCPU, e.g. %s)",
+			       vm->cpu[j], d->form->exclusive_example);
+			return;
+		}
+		seen |= CPUSET_BIT(vm->cpu[j]);
+	}
+	if (j == 0 || j < d->nr_cpu_list)
+		err_at(s, line, "exclusive needs one CPU per vCPU (e.g. %s)", d->form->exclusive_example);
 }
 
 /* Check what needs the whole declaration.  True if the VM is good. */
@@ -457,6 +598,10 @@ static bool decl_finish(struct sink *s, struct vm_decl *d)
 			err_at(s, d->line[K_CPU], "cpu lists %d CPU%s but cpus = %d (expected one CPU per vCPU)",
 			       d->nr_cpu_list, d->nr_cpu_list == 1 ? "" : "s", vm->nr_vcpus);
 	}
+	for (int j = 0; j < VM_MAX_VCPUS; j++)
+		vm->affinity[j] = j >= vm->nr_vcpus ? 0 : d->cpu_set[j] ? d->cpu_set[j] : d->affinity;
+	if (vm->exclusive)
+		decl_check_exclusive(s, d);
 	errors = s->errors - d->errors_before;
 	if (errors == 0)
 		return true;
@@ -654,135 +799,4 @@ int config_parse_module_line(struct config_set *set, const char *modline,
 		return -1;
 	set->nr++;
 	return 1;
-}
-
-/* ---- checks against the machine -------------------------------------------- */
-
-/* The VM (among ok[0..upto)) that claims CPU c, or NULL. */
-static const struct vm_config *cpu_owner(const struct config_set *set, const bool *ok, int upto, int c)
-{
-	for (int i = 0; i < upto; i++) {
-		if (!ok[i])
-			continue;
-		for (int j = 0; j < set->vm[i].nr_vcpus; j++)
-			if (set->vm[i].cpu[j] == c)
-				return &set->vm[i];
-	}
-	return NULL;
-}
-
-/* Lowest unclaimed CPU, CPU 0 last; -1 if none.  At most MAX_VMS * VM_MAX_VCPUS are claimed. */
-static int cpu_free(const struct config_set *set, const bool *ok, unsigned nr_cpus)
-{
-	unsigned start = nr_cpus > 1 ? 1 : 0;
-
-	for (unsigned t = 0; t < nr_cpus; t++) {
-		unsigned c = (start + t) % nr_cpus;
-
-		if (!cpu_owner(set, ok, set->nr, (int)c))
-			return (int)c;
-		if (t > MAX_VMS * VM_MAX_VCPUS)
-			break;
-	}
-	return -1;
-}
-
-/* Image, memory, CPU existence and explicit CPU claims of VM i.  Returns errors found. */
-static int validate_one(struct sink *s, struct config_set *set, const bool *ok, int i,
-			const struct machine_facts *m, uint64_t used)
-{
-	struct vm_config *vm = &set->vm[i];
-	uint64_t left = m->free_bytes > used ? m->free_bytes - used : 0;
-	int before = s->errors;
-	char online[24] = "none";
-
-	if (vm->nr_vcpus < 1 || vm->nr_vcpus > VM_MAX_VCPUS) {
-		err(s, "VM '%s': %d vCPUs (expected 1-%d)", vm->name, vm->nr_vcpus, VM_MAX_VCPUS);
-		return s->errors - before;
-	}
-	if (m->module_exists) {
-		if (!m->module_exists(m->ctx, vm->kernel))
-			err(s, "VM '%s': kernel image '%s' is not among the boot modules", vm->name, vm->kernel);
-		for (int j = 0; j < vm->nr_modules && j < VM_MAX_MODULES; j++)
-			if (!m->module_exists(m->ctx, vm->module[j].path))
-				err(s, "VM '%s': module '%s' is not among the boot modules",
-				    vm->name, vm->module[j].path);
-	}
-	if (vm->mem > left) {
-		if (IS_ALIGNED(vm->mem, MiB))
-			err(s, "VM '%s' needs %llu MiB but only %llu MiB remain", vm->name,
-			    (unsigned long long)(vm->mem / MiB), (unsigned long long)(left / MiB));
-		else
-			err(s, "VM '%s' needs %llu KiB but only %llu MiB remain", vm->name,
-			    (unsigned long long)(vm->mem / KiB), (unsigned long long)(left / MiB));
-	}
-	for (int j = 0; j < vm->nr_vcpus; j++) {
-		const struct vm_config *owner;
-		int c = vm->cpu[j];
-
-		if (c == VM_CPU_ANY)
-			continue;
-		if (c < 0 || (unsigned)c >= m->nr_cpus) {
-			if (m->nr_cpus == 1)
-				ksnprintf(online, sizeof(online), "0");
-			else if (m->nr_cpus > 1)
-				ksnprintf(online, sizeof(online), "0-%u", m->nr_cpus - 1);
-			err(s, "VM '%s': cpu %d does not exist (CPUs online: %s)", vm->name, c, online);
-			continue;
-		}
-		owner = cpu_owner(set, ok, i, c);
-		for (int k = 0; k < j && !owner; k++)
-			if (vm->cpu[k] == c)
-				owner = vm;
-		if (owner)
-			err(s, "VM '%s': cpu %d already taken by VM '%s' (%s)", vm->name, c, owner->name, owner->src);
-	}
-	return s->errors - before;
-}
-
-void config_validate(struct config_set *set, const struct machine_facts *m,
-		     config_report_fn report, void *ctx)
-{
-	bool ok[MAX_VMS];
-	uint64_t used = 0;
-	int n = 0;
-
-	if (set->nr < 0 || set->nr > MAX_VMS)
-		set->nr = 0;
-	/* Pass 1, in order: what each VM asks for by itself. */
-	for (int i = 0; i < set->nr; i++) {
-		struct sink s = { report, ctx, set->vm[i].src, 0, 0 };
-		int errors = validate_one(&s, set, ok, i, m, used);
-
-		ok[i] = errors == 0;
-		if (ok[i])
-			used += set->vm[i].mem;
-		else
-			note_at(&s, 0, "VM '%s' dropped (%d error%s)", set->vm[i].name, errors,
-				errors == 1 ? "" : "s");
-	}
-	/* Pass 2: CPUs for the vCPUs that did not name one. */
-	for (int i = 0; i < set->nr; i++) {
-		struct vm_config *vm = &set->vm[i];
-		struct sink s = { report, ctx, vm->src, 0, 0 };
-
-		for (int j = 0; ok[i] && j < vm->nr_vcpus; j++) {
-			if (vm->cpu[j] != VM_CPU_ANY)
-				continue;
-			vm->cpu[j] = cpu_free(set, ok, m->nr_cpus);
-			if (vm->cpu[j] == VM_CPU_ANY) {
-				err(&s, "VM '%s': no free CPU for vCPU %d (CPUs cannot be shared yet)", vm->name, j);
-				note_at(&s, 0, "VM '%s' dropped (1 error)", vm->name);
-				ok[i] = false;
-			}
-		}
-	}
-	for (int i = 0; i < set->nr; i++) {
-		if (!ok[i])
-			continue;
-		if (i != n)
-			set->vm[n] = set->vm[i];
-		n++;
-	}
-	set->nr = n;
 }

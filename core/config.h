@@ -11,12 +11,17 @@
  *   module  = /guests/initrd.img rootfs   ; path, then its own args (max 8)
  *   memory  = 64M             ; K/M/G suffix, >= 1M, multiple of 4K (required)
  *   cpus    = 2               ; vCPUs 1..16; default 1, or the cpu list length
- *   cpu     = 1 2             ; physical CPU per vCPU, or "any"
+ *   cpu     = 1 2-3           ; per vCPU: a CPU (pinned), a range, or "any"
+ *   affinity = 1-3,6          ; CPUs for "any" vCPUs (default: all CPUs)
+ *   exclusive = yes           ; the pinned CPUs are this VM's alone (default no)
+ *   weight  = 200             ; share of contended CPUs, 1..10000 (default 100)
  * "mem" and "vcpus" are aliases.  ';' or '#' at the start of a line or
- * after a blank starts a comment, except inside double quotes.
+ * after a blank starts a comment, except inside double quotes.  CPU lists
+ * and affinity take blanks or commas between items.
  *
  * Module command line (Multiboot2 spec §3.6.6; GRUB puts the path first):
  *   /guests/hello.elf name=hello mem=16M cpus=2 cpu=1,2 cmdline="console=ttyS0"
+ * with the same keys as the file (name= instead of the section header).
  */
 #ifndef KASANE_CORE_CONFIG_H
 #define KASANE_CORE_CONFIG_H
@@ -27,8 +32,12 @@
 #define VM_MAX_VCPUS        16
 #define VM_MAX_MODULES      8
 #define VM_CPU_ANY          (-1)
+#define VM_WEIGHT_DEFAULT   100
+#define VM_WEIGHT_MAX       10000
 #define CONFIG_LINE_MAX     1024    /* longest config-file line */
-#define CONFIG_CPU_MAX      65535   /* largest CPU number accepted in a cpu list */
+#define CONFIG_MAX_CPUS     64      /* = MAX_CPUS (arch/x86/percpu.h): a CPU set is one uint64_t */
+#define CPUSET_ALL          (~(uint64_t)0)
+#define CPUSET_BIT(n)       ((uint64_t)1 << (n))   /* n < CONFIG_MAX_CPUS */
 
 struct vm_config {
 	char name[32];
@@ -41,7 +50,16 @@ struct vm_config {
 	} module[VM_MAX_MODULES];
 	uint64_t mem;                   /* bytes */
 	int nr_vcpus;
-	int cpu[VM_MAX_VCPUS];          /* physical CPU per vCPU; VM_CPU_ANY until validated */
+	/*
+	 * Per vCPU.  After parsing: cpu[] is the pinned CPU or VM_CPU_ANY, and
+	 * affinity[] the CPUs asked for (bit n = CPU n).  After config_validate:
+	 * affinity[] is where the vCPU may run (online, not exclusive to
+	 * another VM, never empty) and cpu[] the CPU it starts on, in that set.
+	 */
+	int cpu[VM_MAX_VCPUS];
+	uint64_t affinity[VM_MAX_VCPUS];
+	bool exclusive;                 /* no other vCPU is ever placed on its CPUs */
+	unsigned weight;                /* 1..VM_WEIGHT_MAX: share when CPUs are contended */
 	char src[160];                  /* "file:line" or "module PATH", for messages */
 };
 
@@ -71,18 +89,23 @@ int config_parse_module_line(struct config_set *set, const char *modline,
 			     config_report_fn report, void *ctx);
 
 struct machine_facts {
-	unsigned nr_cpus;               /* CPUs online, numbered 0..nr_cpus-1 */
+	unsigned nr_cpus;               /* CPUs online, numbered 0..nr_cpus-1; at most 64 count */
 	uint64_t free_bytes;            /* memory available for all guests */
 	bool (*module_exists)(void *ctx, const char *path);    /* NULL: skip the check */
 	void *ctx;
 };
 
 /*
- * Check set against the machine, in order, dropping (with messages) each VM
- * whose image or extra module is missing, whose memory does not fit in what
- * the VMs before it left, or whose CPUs do not exist or are already claimed.
- * Then give each VM_CPU_ANY vCPU the lowest free CPU, trying CPU 0 last;
- * a VM left without a CPU is dropped.  CPUs are never shared.
+ * Check set against the machine (core/config_check.c), dropping each bad
+ * VM with messages, and keeping the good ones in order:
+ *  1. a missing image or extra module, or a pinned CPU that is not online;
+ *  2. exclusive VMs, in order: a CPU already exclusive to an earlier one, or
+ *     one that would leave no CPU non-exclusive;
+ *  3. other VMs: a pinned CPU exclusive to another VM, or a vCPU whose set
+ *     has no online CPU left that is not exclusive to another VM;
+ *  4. in order, memory that does not fit in what the VMs before it left.
+ * Then every vCPU gets its final set in affinity[] and, unless pinned, the
+ * least-loaded CPU of that set in cpu[] (ties: lowest number, CPU 0 last).
  */
 void config_validate(struct config_set *set, const struct machine_facts *m,
 		     config_report_fn report, void *ctx);

@@ -98,6 +98,11 @@ TEST(file_three_vms)
 	CHECK_EQ(v->nr_vcpus, 2);
 	CHECK_EQ(v->cpu[0], 1);
 	CHECK_EQ(v->cpu[1], 2);
+	CHECK_EQ(v->affinity[0], CPUSET_BIT(1));
+	CHECK_EQ(v->affinity[1], CPUSET_BIT(2));
+	CHECK_EQ(v->affinity[2], 0);
+	CHECK(!v->exclusive);
+	CHECK_EQ(v->weight, VM_WEIGHT_DEFAULT);
 	CHECK_STR(v->src, F ":3");
 
 	v = &set.vm[1];
@@ -110,6 +115,7 @@ TEST(file_three_vms)
 	CHECK_EQ(v->cpu[0], 3);
 	CHECK_EQ(v->cpu[1], VM_CPU_ANY);
 	CHECK_EQ(v->cpu[2], 4);
+	CHECK_EQ(v->affinity[1], CPUSET_ALL);
 	CHECK_STR(v->src, F ":12");
 
 	v = &set.vm[2];
@@ -175,7 +181,8 @@ TEST(error_unknown_key)
 {
 	reset();
 	CHECK_EQ(parse(GOOD_A "[vm web]\nkernel=/w\nmemory=4M\nmemroy = 64M\n" GOOD_Z), 1);
-	CHECK(has_msg(F ":7: unknown key 'memroy' (expected kernel, cmdline, module, memory, cpus, cpu)"));
+	CHECK(has_msg(F ":7: unknown key 'memroy' (expected kernel, cmdline, module, memory, cpus, cpu, "
+		      "affinity, exclusive, weight)"));
 	CHECK(has_msg(F ":4: VM 'web' dropped (1 error)"));
 	CHECK_EQ(ms.n, 2);
 	CHECK(survivors_ok());
@@ -205,17 +212,18 @@ TEST(error_bad_values)
 		       GOOD_Z), 14);
 	CHECK(has_msg(F ":6: bad memory '64Q' (expected a size with K/M/G suffix, e.g. 64M)"));
 	CHECK(has_msg(F ":7: bad cpus '0' (expected a vCPU count 1-16)"));
-	CHECK(has_msg(F ":8: bad CPU 'x' in cpu list (expected CPU numbers or 'any', e.g. cpu = 1 2)"));
+	CHECK(has_msg(F ":8: bad CPU 'x' in cpu list (expected CPU numbers, ranges or 'any', "
+		      "e.g. cpu = 1 2-3)"));
 	CHECK(has_msg(F ":4: VM 'w' dropped (3 errors)"));
 	CHECK(has_msg(F ":11: mem 512K is too small (at least 1M)"));
 	CHECK(has_msg(F ":12: bad vcpus '17' (expected a vCPU count 1-16)"));
 	CHECK(has_msg(F ":15: memory 1025K is not a multiple of 4K"));
 	CHECK(has_msg(F ":16: bad cpus 'two' (expected a vCPU count 1-16)"));
 	CHECK(has_msg(F ":19: memory 2048G is too large (at most 1024G)"));
-	CHECK(has_msg(F ":20: empty cpu list (expected CPU numbers or 'any', e.g. cpu = 1 2)"));
+	CHECK(has_msg(F ":20: empty cpu list (expected CPU numbers, ranges or 'any', e.g. cpu = 1 2-3)"));
 	CHECK(has_msg(F ":24: too many CPUs in '0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16' "
 		      "(at most 16, one per vCPU)"));
-	CHECK(has_msg(F ":28: bad CPU '65536' in cpu list (expected CPU numbers or 'any', e.g. cpu = 1 2)"));
+	CHECK(has_msg(F ":28: cpu 65536 is beyond the 64 CPUs kasane supports"));
 	CHECK(has_msg(F ":30: unexpected 'one' after the kernel path (guest arguments go in 'cmdline')"));
 	CHECK(has_msg(F ":31: bad memory '' (expected a size with K/M/G suffix, e.g. 64M)"));
 	CHECK(has_msg(F ":32: missing path after 'module =' (expected 'module = PATH [ARGS]')"));
@@ -286,6 +294,150 @@ TEST(error_modules_and_cpus)
 	CHECK_STR(set.vm[0].module[4].args, "a");
 	CHECK_STR(set.vm[0].module[7].path, "/8 x");
 	CHECK_STR(set.vm[0].module[7].args, "a ; b");
+}
+
+TEST(parse_affinity)
+{
+	const struct vm_config *v;
+
+	reset();
+	CHECK_EQ(parse("[vm a]\nkernel=/a\nmemory=4M\ncpus=3\naffinity = 1-3,6\n"
+		       "[vm b]\nkernel=/b\nmemory=4M\naffinity = 0, 63 5-5\ncpus=2\n"
+		       "[vm c]\nkernel=/c\nmemory=4M\naffinity=0-63\n"
+		       "[vm d]\nkernel=/d\nmemory=4M\n"), 0);
+	CHECK_EQ(ms.n, 0);
+	CHECK_EQ(set.nr, 4);
+	v = &set.vm[0];
+	CHECK_EQ(v->nr_vcpus, 3);
+	for (int j = 0; j < 3; j++) {
+		CHECK_EQ(v->affinity[j], 0x4e);
+		CHECK_EQ(v->cpu[j], VM_CPU_ANY);
+	}
+	CHECK_EQ(v->affinity[3], 0);
+	CHECK_EQ(set.vm[1].affinity[1], CPUSET_BIT(63) | CPUSET_BIT(5) | 1);
+	CHECK_EQ(set.vm[2].affinity[0], CPUSET_ALL);
+	CHECK_EQ(set.vm[3].affinity[0], CPUSET_ALL);
+	CHECK_EQ(config_parse_module_line(&set, "/g/m name=m mem=4M affinity=1-3,6 cpus=2",
+					  collect, &ms), 1);
+	CHECK_EQ(set.vm[4].affinity[1], 0x4e);
+
+	reset();
+	CHECK_EQ(parse(GOOD_A
+		       "[vm e]\nkernel=/e\nmemory=4M\naffinity = 1-x\n"
+		       "[vm f]\nkernel=/f\nmemory=4M\naffinity=3-1\n"
+		       "[vm g]\nkernel=/g\nmemory=4M\naffinity=2,70\n"
+		       "[vm h]\nkernel=/h\nmemory=4M\naffinity=60-64\n"
+		       "[vm i]\nkernel=/i\nmemory=4M\naffinity= , \n"
+		       "[vm j]\nkernel=/j\nmemory=4M\naffinity=-3\naffinity=any\n"
+		       GOOD_Z), 7);
+	CHECK(has_msg(F ":7: bad affinity '1-x' (expected CPU numbers and ranges, e.g. affinity = 1-3,6)"));
+	CHECK(has_msg(F ":4: VM 'e' dropped (1 error)"));
+	CHECK(has_msg(F ":11: empty range '3-1' in affinity (expected LOW-HIGH with LOW <= HIGH)"));
+	CHECK(has_msg(F ":15: cpu 70 is beyond the 64 CPUs kasane supports"));
+	CHECK(has_msg(F ":19: cpu 64 is beyond the 64 CPUs kasane supports"));
+	CHECK(has_msg(F ":23: empty affinity (expected CPU numbers and ranges, e.g. affinity = 1-3,6)"));
+	CHECK(has_msg(F ":27: bad affinity '-3' (expected CPU numbers and ranges, e.g. affinity = 1-3,6)"));
+	CHECK(has_msg(F ":28: duplicate key 'affinity' (already set at line 27)"));
+	CHECK(survivors_ok());
+
+	reset();
+	CHECK_EQ(config_parse_module_line(&set, "/g/k name=k mem=4M affinity=1-3,x", collect, &ms), -1);
+	CHECK(has_msg("module /g/k: bad affinity 'x' (expected CPU numbers and ranges, e.g. affinity=1-3,6)"));
+}
+
+TEST(parse_cpu_ranges)
+{
+	const struct vm_config *v;
+
+	/* Per vCPU: a range, "any" (the VM's affinity), a CPU, a one-CPU range. */
+	reset();
+	CHECK_EQ(parse("[vm a]\nkernel=/a\nmemory=4M\ncpu = 1-3 any 5 4-4, 0-63\naffinity=6-7\n"), 0);
+	CHECK_EQ(ms.n, 0);
+	v = &set.vm[0];
+	CHECK_EQ(v->nr_vcpus, 5);
+	CHECK_EQ(v->cpu[0], VM_CPU_ANY);
+	CHECK_EQ(v->affinity[0], 0xe);
+	CHECK_EQ(v->cpu[1], VM_CPU_ANY);
+	CHECK_EQ(v->affinity[1], 0xc0);
+	CHECK_EQ(v->cpu[2], 5);
+	CHECK_EQ(v->affinity[2], CPUSET_BIT(5));
+	CHECK_EQ(v->cpu[3], 4);
+	CHECK_EQ(v->affinity[3], CPUSET_BIT(4));
+	CHECK_EQ(v->cpu[4], VM_CPU_ANY);
+	CHECK_EQ(v->affinity[4], CPUSET_ALL);
+	CHECK_EQ(v->affinity[5], 0);
+	CHECK_EQ(config_parse_module_line(&set, "/g/m name=m mem=4M cpu=2-3,any,0", collect, &ms), 1);
+	CHECK_EQ(set.vm[1].affinity[0], 0xc);
+	CHECK_EQ(set.vm[1].affinity[1], CPUSET_ALL);
+	CHECK_EQ(set.vm[1].cpu[2], 0);
+
+	reset();
+	CHECK_EQ(parse(GOOD_A
+		       "[vm e]\nkernel=/e\nmemory=4M\ncpu=2 3-1\n"
+		       "[vm f]\nkernel=/f\nmemory=4M\ncpu=1 70\n"
+		       "[vm g]\nkernel=/g\nmemory=4M\ncpu=1-2-3\n"
+		       GOOD_Z), 3);
+	CHECK(has_msg(F ":7: empty range '3-1' in cpu list (expected LOW-HIGH with LOW <= HIGH)"));
+	CHECK(has_msg(F ":11: cpu 70 is beyond the 64 CPUs kasane supports"));
+	CHECK(has_msg(F ":15: bad CPU '1-2-3' in cpu list (expected CPU numbers, ranges or 'any', "
+		      "e.g. cpu = 1 2-3)"));
+	CHECK(survivors_ok());
+}
+
+TEST(parse_exclusive_weight)
+{
+	reset();
+	CHECK_EQ(parse("[vm a]\nkernel=/a\nmemory=4M\ncpu=2 3\nexclusive = yes\nweight = 250\n"
+		       "[vm b]\nkernel=/b\nmemory=4M\nexclusive=no\nweight=1\n"
+		       "[vm c]\nkernel=/c\nmemory=4M\nexclusive=true\ncpu=4-4\nweight=10000\n"
+		       "[vm d]\nkernel=/d\nmemory=4M\nexclusive=0\n"
+		       "[vm e]\nkernel=/e\nmemory=4M\nexclusive=1\ncpu=5\n"
+		       "[vm f]\nkernel=/f\nmemory=4M\nexclusive=false\n"), 0);
+	CHECK_EQ(ms.n, 0);
+	CHECK_EQ(set.nr, 6);
+	if (set.nr != 6)
+		return;     /* the slots past set.nr hold garbage */
+	CHECK(set.vm[0].exclusive);
+	CHECK_EQ(set.vm[0].weight, 250);
+	CHECK_EQ(set.vm[0].cpu[1], 3);
+	CHECK(!set.vm[1].exclusive);
+	CHECK_EQ(set.vm[1].weight, 1);
+	CHECK(set.vm[2].exclusive);
+	CHECK_EQ(set.vm[2].cpu[0], 4);
+	CHECK_EQ(set.vm[2].weight, 10000);
+	CHECK(!set.vm[3].exclusive);
+	CHECK_EQ(set.vm[3].weight, 100);
+	CHECK(set.vm[4].exclusive);
+	CHECK(!set.vm[5].exclusive);
+	CHECK_EQ(config_parse_module_line(&set, "/g/s name=s mem=4M cpu=2,3 exclusive=yes weight=7",
+					  collect, &ms), 1);
+	CHECK(set.vm[6].exclusive);
+	CHECK_EQ(set.vm[6].weight, 7);
+
+	reset();
+	CHECK_EQ(parse(GOOD_A
+		       "[vm s]\nkernel=/s\nmemory=4M\nexclusive=yes\n"
+		       "[vm t]\nkernel=/t\nmemory=4M\ncpus=2\nexclusive=yes\ncpu=2 any\n"
+		       "[vm u]\nkernel=/u\nmemory=4M\ncpu=2 1-3\nexclusive=yes\n"
+		       "[vm v]\nkernel=/v\nmemory=4M\ncpu=2,2\nexclusive=yes\n"
+		       "[vm w]\nkernel=/w\nmemory=4M\nexclusive=maybe\nweight=0\n"
+		       "[vm x]\nkernel=/x\nmemory=4M\nweight=10001\nweight=x\n"
+		       GOOD_Z), 8);
+	CHECK(has_msg(F ":7: exclusive needs one CPU per vCPU (e.g. cpu = 2 3)"));
+	CHECK(has_msg(F ":12: exclusive needs one CPU per vCPU (e.g. cpu = 2 3)"));
+	CHECK(has_msg(F ":18: exclusive needs one CPU per vCPU (e.g. cpu = 2 3)"));
+	CHECK(has_msg(F ":23: exclusive VM names cpu 2 twice (expected one CPU per vCPU, e.g. cpu = 2 3)"));
+	CHECK(has_msg(F ":27: bad exclusive 'maybe' (expected yes or no)"));
+	CHECK(has_msg(F ":28: bad weight '0' (expected 1-10000; the default is 100)"));
+	CHECK(has_msg(F ":32: bad weight '10001' (expected 1-10000; the default is 100)"));
+	CHECK(has_msg(F ":33: duplicate key 'weight' (already set at line 32)"));
+	CHECK(has_msg(F ":29: VM 'x' dropped (2 errors)"));
+	CHECK(survivors_ok());
+
+	reset();
+	CHECK_EQ(config_parse_module_line(&set, "/g/e name=e mem=4M exclusive=yes", collect, &ms), -1);
+	CHECK(has_msg("module /g/e: exclusive needs one CPU per vCPU (e.g. cpu=2,3)"));
+	CHECK(has_msg("module /g/e: VM 'e' dropped (1 error)"));
 }
 
 TEST(bounded_input)
@@ -399,7 +551,8 @@ TEST(module_line_errors)
 	reset();
 	CHECK_EQ(config_parse_module_line(&set, "/guests/hello.elf name=hello mem=16M foo=1",
 					  collect, &ms), -1);
-	CHECK(has_msg("module /guests/hello.elf: unknown key 'foo' (expected name, mem, cpus, cpu, cmdline)"));
+	CHECK(has_msg("module /guests/hello.elf: unknown key 'foo' "
+		      "(expected name, mem, cpus, cpu, affinity, exclusive, weight, cmdline)"));
 	CHECK(has_msg("module /guests/hello.elf: VM 'hello' dropped (1 error)"));
 	CHECK_EQ(set.nr, 0);
 
@@ -407,7 +560,7 @@ TEST(module_line_errors)
 	CHECK_EQ(config_parse_module_line(&set,
 		"/g/a name=a quiet cpus=3 cpu=1,2 mem=16M mem=1G cmdline=\"open", collect, &ms), -1);
 	CHECK(has_msg("module /g/a: unexpected word 'quiet' (expected key=value with key "
-		      "name, mem, cpus, cpu, cmdline)"));
+		      "name, mem, cpus, cpu, affinity, exclusive, weight, cmdline)"));
 	CHECK(has_msg("module /g/a: duplicate key 'mem'"));
 	CHECK(has_msg("module /g/a: unterminated quote in 'cmdline=\"open'"));
 	CHECK(has_msg("module /g/a: cpu lists 2 CPUs but cpus = 3 (expected one CPU per vCPU)"));
@@ -416,7 +569,8 @@ TEST(module_line_errors)
 	reset();
 	CHECK_EQ(config_parse_module_line(&set, "/g/b name=b/c cpu=1;2", collect, &ms), -1);
 	CHECK(has_msg("module /g/b: bad VM name 'b/c' (expected 1-31 characters from A-Z a-z 0-9 _ . -)"));
-	CHECK(has_msg("module /g/b: bad CPU '1;2' in cpu list (expected CPU numbers or 'any', e.g. cpu=1,2)"));
+	CHECK(has_msg("module /g/b: bad CPU '1;2' in cpu list "
+		      "(expected CPU numbers, ranges or 'any', e.g. cpu=1,2-3)"));
 	CHECK(has_msg("module /g/b: VM 'b/c': missing mem=SIZE (e.g. mem=16M)"));
 	CHECK(has_msg("module /g/b: VM 'b/c' dropped (3 errors)"));
 	CHECK_EQ(set.nr, 0);
@@ -511,6 +665,7 @@ TEST(validate_memory)
 
 TEST(validate_cpus)
 {
+	/* CPUs are shared: db and self name CPUs already named and are kept. */
 	reset();
 	CHECK_EQ(parse("[vm web]\nkernel=/a\nmemory=4M\ncpu=2 3\n"
 		       "[vm far]\nkernel=/b\nmemory=4M\ncpu=9\n"
@@ -518,10 +673,18 @@ TEST(validate_cpus)
 		       "[vm self]\nkernel=/d\nmemory=4M\ncpu=1,1\n"), 0);
 	validate(4, GiB);
 	CHECK(has_msg(F ":5: VM 'far': cpu 9 does not exist (CPUs online: 0-3)"));
-	CHECK(has_msg(F ":9: VM 'db': cpu 2 already taken by VM 'web' (" F ":1)"));
-	CHECK(has_msg(F ":14: VM 'self': cpu 1 already taken by VM 'self' (" F ":14)"));
-	CHECK_EQ(set.nr, 1);
+	CHECK(has_msg(F ":5: VM 'far' dropped (1 error)"));
+	CHECK_EQ(ms.n, 2);
+	CHECK_EQ(set.nr, 3);
 	CHECK_STR(set.vm[0].name, "web");
+	CHECK_STR(set.vm[1].name, "db");
+	CHECK_EQ(set.vm[1].cpu[0], 1);
+	CHECK_EQ(set.vm[1].cpu[1], 2);
+	CHECK_EQ(set.vm[1].affinity[1], CPUSET_BIT(2));
+	CHECK_STR(set.vm[2].name, "self");
+	CHECK_EQ(set.vm[2].cpu[0], 1);
+	CHECK_EQ(set.vm[2].cpu[1], 1);
+	CHECK_EQ(set.vm[2].affinity[0], CPUSET_BIT(1));
 
 	/* One CPU: it is CPU 0 that gets assigned. */
 	reset();
@@ -530,49 +693,240 @@ TEST(validate_cpus)
 	CHECK(has_msg(F ":1: VM 'a': cpu 1 does not exist (CPUs online: 0)"));
 	CHECK_EQ(set.nr, 1);
 	CHECK_EQ(set.vm[0].cpu[0], 0);
+	CHECK_EQ(set.vm[0].affinity[0], 1);
 
 	/* No CPU at all for guests. */
 	reset();
 	CHECK_EQ(parse("[vm a]\nkernel=/a\nmemory=4M\ncpu=0\n[vm b]\nkernel=/b\nmemory=4M\n"), 0);
 	validate(0, GiB);
 	CHECK(has_msg(F ":1: VM 'a': cpu 0 does not exist (CPUs online: none)"));
-	CHECK(has_msg(F ":5: VM 'b': no free CPU for vCPU 0 (CPUs cannot be shared yet)"));
+	CHECK(has_msg(F ":5: VM 'b': no CPU left for vCPU 0: no CPU is online"));
 	CHECK_EQ(set.nr, 0);
 }
 
-TEST(validate_auto_assign)
+TEST(validate_placement)
 {
-	/* 3 CPUs: a takes 1 and 2, b gets 0 last, c finds none left. */
+	/* 3 CPUs: the least-loaded CPU, ties to the lowest number with CPU 0 last. */
 	reset();
 	CHECK_EQ(parse("[vm a]\nkernel=/a\nmemory=4M\ncpus=2\n"
 		       "[vm b]\nkernel=/b\nmemory=4M\n"
 		       "[vm c]\nkernel=/c\nmemory=4M\ncpus=2\ncpu=any any\n"
 		       "[vm d]\nkernel=/d\nmemory=4M\n"), 0);
 	validate(3, GiB);
-	CHECK(has_msg(F ":8: VM 'c': no free CPU for vCPU 0 (CPUs cannot be shared yet)"));
-	CHECK(has_msg(F ":8: VM 'c' dropped (1 error)"));
-	CHECK(has_msg(F ":13: VM 'd': no free CPU for vCPU 0 (CPUs cannot be shared yet)"));
-	CHECK_EQ(set.nr, 2);
+	CHECK_EQ(ms.n, 0);
+	CHECK_EQ(set.nr, 4);
 	CHECK_EQ(set.vm[0].cpu[0], 1);
 	CHECK_EQ(set.vm[0].cpu[1], 2);
 	CHECK_EQ(set.vm[1].cpu[0], 0);
+	CHECK_EQ(set.vm[2].cpu[0], 1);
+	CHECK_EQ(set.vm[2].cpu[1], 2);
+	CHECK_EQ(set.vm[3].cpu[0], 0);
+	CHECK_EQ(set.vm[3].affinity[0], 7);
 
-	/* An explicit claim by a later VM is honoured before any auto-assignment;
-	 * a VM dropped half-way gives its CPUs back. */
+	/* Pinned vCPUs count first, whatever their VM's place in the file. */
 	reset();
 	CHECK_EQ(parse("[vm a]\nkernel=/a\nmemory=4M\n"
 		       "[vm b]\nkernel=/b\nmemory=4M\ncpus=3\ncpu=2 any any\n"
 		       "[vm c]\nkernel=/c\nmemory=4M\ncpu=1\n"
 		       "[vm d]\nkernel=/d\nmemory=4M\n"), 0);
 	validate(3, GiB);
-	CHECK(has_msg(F ":4: VM 'b': no free CPU for vCPU 1 (CPUs cannot be shared yet)"));
+	CHECK_EQ(set.nr, 4);
+	CHECK_EQ(set.vm[0].cpu[0], 0);
+	CHECK_EQ(set.vm[1].cpu[0], 2);
+	CHECK_EQ(set.vm[1].cpu[1], 1);
+	CHECK_EQ(set.vm[1].cpu[2], 2);
+	CHECK_EQ(set.vm[2].cpu[0], 1);
+	CHECK_EQ(set.vm[3].cpu[0], 0);
+
+	/* Within an affinity set: 2 3 2 3. */
+	reset();
+	CHECK_EQ(parse("[vm a]\nkernel=/a\nmemory=4M\ncpus=4\naffinity=2-3\n"), 0);
+	validate(8, GiB);
+	CHECK_EQ(set.vm[0].cpu[0], 2);
+	CHECK_EQ(set.vm[0].cpu[1], 3);
+	CHECK_EQ(set.vm[0].cpu[2], 2);
+	CHECK_EQ(set.vm[0].cpu[3], 3);
+	CHECK_EQ(set.vm[0].affinity[3], 0xc);
+}
+
+TEST(validate_balance)
+{
+	static char text[4096];
+	unsigned per_cpu[4] = { 0 };
+	size_t n = 0;
+
+	/* 16 single-vCPU VMs on 4 CPUs: 4 per CPU, CPU 0 filled last each round. */
+	reset();
+	for (int i = 0; i < 16; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "[vm v%d]\nkernel=/a\nmemory=1M\n", i);
+	CHECK_EQ(parse(text), 0);
+	validate(4, GiB);
+	CHECK_EQ(ms.n, 0);
+	CHECK_EQ(set.nr, 16);
+	for (int i = 0; i < set.nr; i++) {
+		CHECK(set.vm[i].cpu[0] >= 0 && set.vm[i].cpu[0] < 4);
+		if (set.vm[i].cpu[0] >= 0 && set.vm[i].cpu[0] < 4)
+			per_cpu[set.vm[i].cpu[0]]++;
+	}
+	for (int c = 0; c < 4; c++)
+		CHECK_EQ(per_cpu[c], 4);
+	CHECK_EQ(set.vm[0].cpu[0], 1);
+	CHECK_EQ(set.vm[3].cpu[0], 0);
+	CHECK_EQ(set.vm[4].cpu[0], 1);
+
+	/* 64 CPUs, and more online than kasane supports counts as 64. */
+	reset();
+	CHECK_EQ(parse("[vm a]\nkernel=/a\nmemory=4M\ncpu=63\nexclusive=yes\n"
+		       "[vm b]\nkernel=/b\nmemory=4M\n"), 0);
+	validate(100, GiB);
+	CHECK_EQ(ms.n, 0);
+	CHECK_EQ(set.nr, 2);
+	CHECK_EQ(set.vm[0].affinity[0], CPUSET_BIT(63));
+	CHECK_EQ(set.vm[1].affinity[0], CPUSET_ALL >> 1);
+	CHECK_EQ(set.vm[1].cpu[0], 1);
+}
+
+TEST(validate_exclusive_conflict)
+{
+	/* A pinned CPU of another VM may not be exclusive, even if that VM comes first. */
+	reset();
+	CHECK_EQ(parse("[vm web]\nkernel=/a\nmemory=4M\ncpu=1 2\n"
+		       "[vm scanner]\nkernel=/b\nmemory=4M\ncpu=2\nexclusive=yes\nweight=300\n"
+		       "[vm db]\nkernel=/c\nmemory=4M\ncpu=3 any\n"), 0);
+	validate(4, GiB);
+	CHECK(has_msg(F ":1: VM 'web': cpu 2 is exclusive to VM 'scanner' (" F ":5)"));
+	CHECK(has_msg(F ":1: VM 'web' dropped (1 error)"));
+	CHECK_EQ(ms.n, 2);
+	CHECK_EQ(set.nr, 2);
+	CHECK_STR(set.vm[0].name, "scanner");
+	CHECK(set.vm[0].exclusive);
+	CHECK_EQ(set.vm[0].weight, 300);
+	CHECK_EQ(set.vm[0].cpu[0], 2);
+	CHECK_EQ(set.vm[0].affinity[0], CPUSET_BIT(2));
+	CHECK_STR(set.vm[1].name, "db");
+	CHECK(!set.vm[1].exclusive);
+	CHECK_EQ(set.vm[1].weight, 100);
+	CHECK_EQ(set.vm[1].cpu[0], 3);
+	CHECK_EQ(set.vm[1].cpu[1], 1);
+	CHECK_EQ(set.vm[1].affinity[1], 0xb);
+
+	/* Two exclusive VMs on one CPU: the second is dropped, and its other CPU stays free. */
+	reset();
+	CHECK_EQ(parse("[vm a]\nkernel=/a\nmemory=4M\ncpu=1\nexclusive=yes\n"
+		       "[vm b]\nkernel=/b\nmemory=4M\ncpu=3 1\nexclusive=yes\n"
+		       "[vm c]\nkernel=/c\nmemory=4M\ncpu=0 2\nexclusive=yes\n"
+		       "[vm d]\nkernel=/d\nmemory=4M\ncpu=3\nexclusive=yes\n"
+		       "[vm e]\nkernel=/a\nmemory=4M\n"
+		       "[vm f]\nkernel=/a\nmemory=4M\ncpu=5\nexclusive=yes\n"), 0);
+	validate(4, GiB);
+	CHECK(has_msg(F ":6: VM 'b': cpu 1 is exclusive to VM 'a' (" F ":1)"));
+	CHECK(has_msg(F ":6: VM 'b' dropped (1 error)"));
+	CHECK(has_msg(F ":16: VM 'd': CPU 3 is the last CPU for the hypervisor's own work "
+		      "(expected at least one CPU that no VM holds exclusively)"));
+	CHECK(has_msg(F ":16: VM 'd' dropped (1 error)"));
+	CHECK(has_msg(F ":24: VM 'f': cpu 5 does not exist (CPUs online: 0-3)"));
+	CHECK(has_msg(F ":24: VM 'f' dropped (1 error)"));
+	CHECK_EQ(ms.n, 6);
 	CHECK_EQ(set.nr, 3);
 	CHECK_STR(set.vm[0].name, "a");
-	CHECK_EQ(set.vm[0].cpu[0], 0);
 	CHECK_STR(set.vm[1].name, "c");
+	CHECK_EQ(set.vm[1].affinity[0], 1);
+	CHECK_STR(set.vm[2].name, "e");
+	CHECK_EQ(set.vm[2].cpu[0], 3);
+	CHECK_EQ(set.vm[2].affinity[0], CPUSET_BIT(3));
+
+	/* One VM may not take every CPU either, even a single one. */
+	reset();
+	CHECK_EQ(parse("[vm a]\nkernel=/a\nmemory=4M\ncpu=0 1\nexclusive=yes\n"), 0);
+	validate(2, GiB);
+	CHECK(has_msg(F ":1: VM 'a': CPU 1 is the last CPU for the hypervisor's own work "
+		      "(expected at least one CPU that no VM holds exclusively)"));
+	CHECK_EQ(set.nr, 0);
+	reset();
+	CHECK_EQ(parse("[vm a]\nkernel=/a\nmemory=4M\ncpu=0\nexclusive=yes\n"), 0);
+	validate(1, GiB);
+	CHECK(has_msg(F ":1: VM 'a': CPU 0 is the last CPU for the hypervisor's own work "
+		      "(expected at least one CPU that no VM holds exclusively)"));
+	CHECK_EQ(set.nr, 0);
+}
+
+TEST(validate_exclusive_sets)
+{
+	/* Exclusive CPUs leave the other VMs' sets; a vCPU with an empty set drops its VM. */
+	reset();
+	CHECK_EQ(parse("[vm x]\nkernel=/a\nmemory=4M\ncpu=2 3\nexclusive=yes\n"
+		       "[vm r]\nkernel=/b\nmemory=4M\ncpus=2\naffinity=1-3\n"
+		       "[vm q]\nkernel=/c\nmemory=4M\ncpu=1 2-3\n"
+		       "[vm p]\nkernel=/d\nmemory=4M\naffinity=3\n"
+		       "[vm o]\nkernel=/a\nmemory=4M\naffinity=6-9\n"
+		       "[vm n]\nkernel=/a\nmemory=4M\naffinity=7\n"
+		       "[vm m]\nkernel=/a\nmemory=4M\ncpus=3\naffinity=2-5\n"), 0);
+	validate(6, GiB);
+	CHECK(has_msg(F ":11: VM 'q': no CPU left for vCPU 1: CPUs 2-3 are exclusive to other VMs"));
+	CHECK(has_msg(F ":11: VM 'q' dropped (1 error)"));
+	CHECK(has_msg(F ":15: VM 'p': no CPU left for vCPU 0: CPU 3 is exclusive to VM 'x' (" F ":1)"));
+	CHECK(has_msg(F ":19: VM 'o': no CPU left for vCPU 0: CPUs 6-9 do not exist (CPUs online: 0-5)"));
+	CHECK(has_msg(F ":23: VM 'n': no CPU left for vCPU 0: CPU 7 does not exist (CPUs online: 0-5)"));
+	CHECK_EQ(ms.n, 8);
+	CHECK_EQ(set.nr, 3);
+	CHECK_STR(set.vm[0].name, "x");
+	CHECK_EQ(set.vm[0].affinity[1], CPUSET_BIT(3));
+	CHECK_STR(set.vm[1].name, "r");
+	CHECK_EQ(set.vm[1].affinity[0], CPUSET_BIT(1));
+	CHECK_EQ(set.vm[1].affinity[1], CPUSET_BIT(1));
 	CHECK_EQ(set.vm[1].cpu[0], 1);
-	CHECK_STR(set.vm[2].name, "d");
-	CHECK_EQ(set.vm[2].cpu[0], 2);
+	CHECK_EQ(set.vm[1].cpu[1], 1);
+	CHECK_STR(set.vm[2].name, "m");
+	CHECK_EQ(set.vm[2].affinity[0], 0x30);
+	CHECK_EQ(set.vm[2].cpu[0], 4);
+	CHECK_EQ(set.vm[2].cpu[1], 5);
+	CHECK_EQ(set.vm[2].cpu[2], 4);
+
+	/*
+	 * An exclusive VM dropped for its image claims nothing.  One dropped
+	 * for memory still clashes with pinned CPUs (a config mistake), but
+	 * its CPUs go back into the other VMs' sets.
+	 */
+	reset();
+	CHECK_EQ(parse("[vm w]\nkernel=/a\nmemory=4M\ncpus=2\naffinity=1-2\n"
+		       "[vm big]\nkernel=/b\nmemory=2G\ncpu=2\nexclusive=yes\n"
+		       "[vm p]\nkernel=/c\nmemory=4M\ncpu=2\n"
+		       "[vm gone]\nkernel=/nope\nmemory=4M\ncpu=3\nexclusive=yes\n"
+		       "[vm s]\nkernel=/d\nmemory=4M\ncpu=3\n"), 0);
+	validate(4, GiB);
+	CHECK(has_msg(F ":15: VM 'gone': kernel image '/nope' is not among the boot modules"));
+	CHECK(has_msg(F ":11: VM 'p': cpu 2 is exclusive to VM 'big' (" F ":6)"));
+	CHECK(has_msg(F ":6: VM 'big' needs 2048 MiB but only 1020 MiB remain"));
+	CHECK_EQ(ms.n, 6);
+	CHECK_EQ(set.nr, 2);
+	CHECK_STR(set.vm[0].name, "w");
+	CHECK_EQ(set.vm[0].affinity[0], 0x6);
+	CHECK_EQ(set.vm[0].cpu[0], 1);
+	CHECK_EQ(set.vm[0].cpu[1], 2);
+	CHECK_STR(set.vm[1].name, "s");
+	CHECK_EQ(set.vm[1].cpu[0], 3);
+}
+
+/* Sets not made by the parser are checked too. */
+TEST(validate_hand_made)
+{
+	reset();
+	CHECK_EQ(parse("[vm a]\nkernel=/a\nmemory=4M\n[vm b]\nkernel=/b\nmemory=4M\n"
+		       "[vm c]\nkernel=/c\nmemory=4M\n[vm d]\nkernel=/d\nmemory=4M\n"
+		       "[vm e]\nkernel=/a\nmemory=4M\ncpu=1 1\n"), 0);
+	set.vm[0].exclusive = true;
+	set.vm[1].weight = 0;
+	set.vm[2].nr_vcpus = 0;
+	set.vm[3].weight = VM_WEIGHT_MAX;
+	set.vm[4].exclusive = true;
+	validate(4, GiB);
+	CHECK(has_msg(F ":1: VM 'a': exclusive needs one CPU per vCPU (e.g. cpu = 2 3)"));
+	CHECK(has_msg(F ":4: VM 'b': weight 0 (expected 1-10000)"));
+	CHECK(has_msg(F ":7: VM 'c': 0 vCPUs (expected 1-16)"));
+	CHECK(has_msg(F ":13: VM 'e': cpu 1 is exclusive to VM 'e' (" F ":13)"));
+	CHECK_EQ(ms.n, 8);
+	CHECK_EQ(set.nr, 1);
+	CHECK_STR(set.vm[0].name, "d");
 }
 
 TEST(validate_no_module_check)
@@ -597,6 +951,9 @@ int main(void)
 	RUN(error_outside_section);
 	RUN(error_section_headers);
 	RUN(error_modules_and_cpus);
+	RUN(parse_affinity);
+	RUN(parse_cpu_ranges);
+	RUN(parse_exclusive_weight);
 	RUN(bounded_input);
 	RUN(module_line);
 	RUN(module_line_errors);
@@ -604,7 +961,11 @@ int main(void)
 	RUN(validate_missing_image);
 	RUN(validate_memory);
 	RUN(validate_cpus);
-	RUN(validate_auto_assign);
+	RUN(validate_placement);
+	RUN(validate_balance);
+	RUN(validate_exclusive_conflict);
+	RUN(validate_exclusive_sets);
+	RUN(validate_hand_made);
 	RUN(validate_no_module_check);
 	return check_finish();
 }
