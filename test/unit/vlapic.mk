@@ -1,0 +1,2 @@
+UNIT_TESTS += vlapic
+UNIT_SRCS_vlapic := devices/vlapic.c
