@@ -30,8 +30,10 @@
 /* ECX kept: SSE3 0, PCLMULQDQ 1, SSSE3 9, FMA 12, CMPXCHG16B 13, PCID 17,
  * SSE4.1 19, SSE4.2 20, MOVBE 22, POPCNT 23, AES 25, XSAVE 26, AVX 28,
  * F16C 29, RDRAND 30.  Dropped: DTES64 2, MONITOR 3, DS-CPL 4, VMX 5,
- * SMX 6, EST 7, TM2 8, CNXT-ID 10, SDBG 11, xTPR 14, PDCM 15, DCA 18,
- * x2APIC 21, TSC-deadline 24; OSXSAVE 27 follows the guest's CR4. */
+ * SMX 6, EST 7, TM2 8, CNXT-ID 10, SDBG 11, xTPR 14, PDCM 15, DCA 18;
+ * OSXSAVE 27 follows the guest's CR4.  x2APIC 21 and TSC-deadline 24 are
+ * always set: the virtual local APIC (devices/vlapic.c) offers both. */
+#define L1_ECX_EMULATED         (B(21) | B(24))
 #define L1_ECX_KEEP             (B(0) | B(1) | B(9) | B(12) | B(13) | B(17) | B(19) | \
 				 B(20) | B(22) | B(23) | B(25) | B(26) | B(28) | B(29) | B(30))
 /* EDX kept: FPU 0, VME 1, DE 2, PSE 3, TSC 4, MSR 5, PAE 6, CX8 8, APIC 9,
@@ -147,7 +149,7 @@ static void leaf_1(const struct cpuid_ctx *c, uint32_t r[4])
 	bool xsave = r[2] & L1_ECX_XSAVE;
 
 	r[1] = (r[1] & 0xffff) | (n << 16) | ((c->apic_id & 0xff) << 24);
-	r[2] = (r[2] & L1_ECX_KEEP) | L1_ECX_HYPERVISOR;
+	r[2] = (r[2] & L1_ECX_KEEP) | L1_ECX_EMULATED | L1_ECX_HYPERVISOR;
 	if (xsave && (c->guest_cr4 & CR4_OSXSAVE))
 		r[2] |= L1_ECX_OSXSAVE;
 	r[3] &= L1_EDX_KEEP;

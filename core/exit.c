@@ -7,6 +7,7 @@
 #include "core/abi.h"
 #include "core/cpuid.h"
 #include "core/msr.h"
+#include "core/sched.h"
 #include "core/console.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
@@ -15,7 +16,7 @@
 const char *const exit_kind_name[NR_EXIT_KINDS] = {
 	[EXIT_NONE] = "other", [EXIT_IO] = "io", [EXIT_MMIO] = "mmio",
 	[EXIT_CPUID] = "cpuid", [EXIT_MSR_READ] = "rdmsr", [EXIT_MSR_WRITE] = "wrmsr",
-	[EXIT_HLT] = "hlt", [EXIT_HYPERCALL] = "hypercall",
+	[EXIT_HLT] = "hlt", [EXIT_HYPERCALL] = "hypercall", [EXIT_INTR_WINDOW] = "intr-window",
 	[EXIT_TRIPLE_FAULT] = "shutdown", [EXIT_INTR] = "intr", [EXIT_UD] = "ud",
 	[EXIT_INVALID] = "invalid", [EXIT_UNHANDLED] = "unhandled",
 };
@@ -78,15 +79,10 @@ static void handle_wrmsr(struct vcpu *v, struct vm_exit *e)
 	skip_insn(v, e);
 }
 
+/* HLT blocks the vCPU until an interrupt (core/vcpu.c). */
 static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 {
 	skip_insn(v, e);
-	if (!(v->regs.rflags & RFLAGS_IF)) {
-		/* No interrupt can ever wake it (there is no NMI source). */
-		vm_end(v->vm, VM_END_HALTED, 0, "vCPU %u halted with interrupts disabled at RIP 0x%llx",
-		       v->id, (unsigned long long)(v->regs.rip - 1));
-		return;
-	}
 	v->state = VCPU_HALTED;
 }
 
@@ -131,6 +127,7 @@ static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 		regs[REG_RBX] = v->id;
 		break;
 	case HC_YIELD:
+		sched_yield(v);
 		break;
 	case HC_EXIT:
 		vm_end(v->vm, VM_END_HYPERCALL, (int)(uint32_t)regs[REG_RBX],
@@ -182,6 +179,7 @@ static const exit_handler_t exit_handlers[NR_EXIT_KINDS] = {
 	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
 	[EXIT_INTR] = handle_none,      /* the host took its interrupt at STGI */
 	[EXIT_UD] = handle_ud,
+	[EXIT_INTR_WINDOW] = handle_none,       /* injected before the next entry */
 	[EXIT_INVALID] = handle_invalid,
 	[EXIT_UNHANDLED] = handle_unhandled,
 };

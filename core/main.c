@@ -17,6 +17,7 @@
 #include "core/hv.h"
 #include "core/panic.h"
 #include "drivers/acpi_boot.h"
+#include "drivers/cmos.h"
 #include "mm/mm.h"
 #include "lib/string.h"
 
@@ -165,6 +166,7 @@ void kmain(uint32_t magic, uint64_t info)
 		(unsigned long long)(mm_free_bytes() / MiB), boot_info.nr_modules);
 
 	tsc_calibrate();
+	cmos_read_time();
 	pr_info("kasane: TSC %llu.%03llu MHz\n", (unsigned long long)(tsc_khz / 1000),
 		(unsigned long long)(tsc_khz % 1000));
 

@@ -6,11 +6,11 @@
  */
 #include "core/msr.h"
 #include "core/vm.h"
+#include "core/platform.h"
 #include "arch/x86/cpu.h"
 
 #define MSR_TSC             0x10
 #define MSR_PLATFORM_ID     0x17
-#define MSR_APIC_BASE       0x1b
 #define MSR_FEATURE_CONTROL 0x3a
 #define MSR_SPEC_CTRL       0x48
 #define MSR_PRED_CMD        0x49
@@ -21,20 +21,18 @@
 #define MSR_TSC_AUX         0xc0000103
 #define MSR_AMD_HWCR        0xc0010015
 
-#define APIC_BASE_BSP       (1ULL << 8)
-#define APIC_BASE_ENABLE    (1ULL << 11)
-#define APIC_DEFAULT        0xfee00000ULL
 
 bool msr_guest_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
+	bool gp;
+
+	if (platform_msr_read(v, msr, val, &gp))
+		return !gp;
 	if (virt->msr_read(v, msr, val))
 		return true;
 	switch (msr) {
 	case MSR_TSC:
 		*val = rdtsc() + (uint64_t)v->vm->tsc_offset;
-		return true;
-	case MSR_APIC_BASE:
-		*val = APIC_DEFAULT | APIC_BASE_ENABLE | (v->id == 0 ? APIC_BASE_BSP : 0);
 		return true;
 	case MSR_PLATFORM_ID:
 	case MSR_BIOS_SIGN:
@@ -61,6 +59,10 @@ bool msr_guest_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 
 bool msr_guest_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
+	bool gp;
+
+	if (platform_msr_write(v, msr, val, &gp))
+		return !gp;
 	if (virt->msr_write(v, msr, val))
 		return true;
 	switch (msr) {
@@ -68,9 +70,6 @@ bool msr_guest_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		/* The VM's vCPUs share one TSC offset so that their clocks agree;
 		 * a write from one vCPU is ignored rather than desynchronize them. */
 		return true;
-	case MSR_APIC_BASE:
-		/* Moving the APIC or switching to x2APIC is not offered. */
-		return (val & ~APIC_BASE_BSP) == (APIC_DEFAULT | APIC_BASE_ENABLE);
 	case MSR_BIOS_SIGN:             /* microcode update trigger: nothing to do */
 	case MSR_PRED_CMD:
 	case MSR_MISC_ENABLE:

@@ -8,6 +8,9 @@
 #include "core/cmdline.h"
 #include "core/console.h"
 #include "core/panic.h"
+#include "core/platform.h"
+#include "core/sched.h"
+#include "core/vcpu.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/percpu.h"
@@ -22,6 +25,8 @@
 #define LOW_RAM_MAX     (3 * GiB)       /* RAM above this goes above 4 GiB */
 #define HIGH_RAM_BASE   (4 * GiB)
 #define GUEST_MAP_MAX   (64 * GiB)      /* identity map for ELF64 guests */
+
+_Static_assert(CONFIG_MAX_CPUS == MAX_CPUS, "config and hypervisor CPU limits differ");
 
 const struct virt_ops *virt;
 bool virt_cpu_ok[MAX_CPUS];
@@ -118,10 +123,20 @@ static void vm_report(struct vm *vm)
 		n += ksnprintf(stats + n, sizeof(stats) - n, "%s%s %llu", n ? ", " : "",
 			       exit_kind_name[k], (unsigned long long)vm->exits[k]);
 	}
-	pr_info("kasane: VM '%s' ended: %s (%s); status %d; ran %llu.%03llu s; exits: %s\n",
+	char cpus[200];
+	size_t m = 0;
+	cpus[0] = '\0';
+	for (unsigned i = 0; i < vm->nr_vcpus && m < sizeof(cpus); i++) {
+		const struct vcpu *v = &vm->vcpu[i];
+		m += ksnprintf(cpus + m, sizeof(cpus) - m, "%svcpu%u cpus 0x%llx run %llu ms wait %llu ms",
+			       i ? ", " : "", i, (unsigned long long)v->ran_on,
+			       (unsigned long long)(v->run_ns / 1000000),
+			       (unsigned long long)(v->wait_ns / 1000000));
+	}
+	pr_info("kasane: VM '%s' ended: %s (%s); status %d; ran %llu.%03llu s; exits: %s; %s\n",
 		vm->name, end_reason_name[vm->end_reason], vm->end_detail, vm->status,
 		(unsigned long long)(us / 1000000), (unsigned long long)(us / 1000 % 1000),
-		n ? stats : "none");
+		n ? stats : "none", cpus);
 }
 
 /* ---- devices ------------------------------------------------------------------ */
@@ -139,13 +154,23 @@ static int exit_port_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint
 	return 0;
 }
 
+/* COM1 with its interrupt line, ISA IRQ 4. */
+static int uart_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val)
+{
+	struct vm *vm = dev;
+	int r = vuart_pio(&vm->uart, in, port, bytes, val);
+
+	platform_set_isa_irq(vm, 4, vuart_irq_pending(&vm->uart));
+	return r;
+}
+
 static bool vm_add_devices(struct vm *vm, char *err, size_t errlen)
 {
 	iobus_init(&vm->bus);
 	vuart_init(&vm->uart, GUEST_COM1_PORT, uart_line, vm);
 	fwcfg_init(&vm->fwcfg, vm->mem.total, (uint16_t)vm->nr_vcpus);
 	testmmio_init(&vm->testmmio, GUEST_TEST_MMIO_BASE);
-	if (iobus_add_pio(&vm->bus, GUEST_COM1_PORT, VUART_NR_PORTS, vuart_pio, &vm->uart) ||
+	if (iobus_add_pio(&vm->bus, GUEST_COM1_PORT, VUART_NR_PORTS, uart_pio, vm) ||
 	    iobus_add_pio(&vm->bus, GUEST_EXIT_PORT, 1, exit_port_pio, vm) ||
 	    iobus_add_pio(&vm->bus, FW_CFG_PORT_SEL, 2, fwcfg_pio, &vm->fwcfg) ||
 	    iobus_add_mmio(&vm->bus, GUEST_TEST_MMIO_BASE, GUEST_TEST_MMIO_SIZE,
@@ -153,7 +178,7 @@ static bool vm_add_devices(struct vm *vm, char *err, size_t errlen)
 		ksnprintf(err, errlen, "cannot register its devices");
 		return false;
 	}
-	return true;
+	return platform_init(vm, err, errlen);
 }
 
 /* ---- memory ---------------------------------------------------------------------- */
@@ -322,6 +347,8 @@ static struct vm *vm_create(unsigned id, const struct vm_config *cfg)
 	vm->nr_vcpus = cfg->nr_vcpus;
 	vm->asid = id;          /* the back end maps it to a hardware ASID */
 	vm->tsc_offset = -(int64_t)rdtsc();
+	vm->start_ns = sched_now_ns();
+	vm->weight = cfg->weight ? cfg->weight : SCHED_WEIGHT_DEFAULT;
 	if (!kmod) {
 		ksnprintf(err, sizeof(err), "kernel image %s is not a boot module", cfg->kernel);
 		goto fail;
@@ -360,9 +387,13 @@ static struct vm *vm_create(unsigned id, const struct vm_config *cfg)
 		v->vm = vm;
 		v->id = i;
 		v->pcpu = cfg->cpu[i];
-		v->state = i == 0 ? VCPU_RUNNING : VCPU_WAIT_SIPI;
+		v->affinity = cfg->affinity[i];
+		v->exclusive = cfg->exclusive;
+		/* vCPU 0 starts at the kernel's entry; the others wait for a SIPI. */
+		v->state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
+		v->wait_sipi = i != 0;
 		v->msr.mtrr_def_type = 0xc06;       /* MTRRs on, default WB */
-		if (!virt->vcpu_init(v)) {
+		if (!virt->vcpu_init(v) || !platform_vcpu_init(v)) {
 			ksnprintf(err, sizeof(err), "cannot set up vCPU %u", i);
 			goto fail;
 		}
@@ -389,6 +420,7 @@ fail:
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpu[i].vendor)
 			virt->vcpu_free(&vm->vcpu[i]);
+	platform_free(vm);
 	if (vm->npt.root)
 		npt_destroy(&vm->npt);
 	if (vm->ram_hpa)
@@ -401,39 +433,24 @@ static void vm_destroy(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		virt->vcpu_free(&vm->vcpu[i]);
+	platform_free(vm);
 	npt_destroy(&vm->npt);
 	page_free(vm->ram_hpa, vm->ram_pages);
 	vm->ram_hpa = 0;
 }
 
-/* ---- running ------------------------------------------------------------------------- */
+/* ---- running (core/sched.c runs the vCPUs) ------------------------------- */
 
-/* Halt until an interrupt, without losing a wake-up that came just before. */
-static void wait_for_interrupt(void)
+bool vm_all_ended(void)
 {
-	__asm__ volatile("cli; sti; hlt" ::: "memory");
+	return __atomic_load_n(&vms_running, __ATOMIC_ACQUIRE) == 0;
 }
 
-static void vcpu_thread(struct vcpu *v)
+void vcpu_stop(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
-	struct vm_exit e;
-	uint64_t t0 = rdtsc();
 
-	while (!__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE)) {
-		if (v->state != VCPU_RUNNING) {
-			irq_disable();
-			if (!vm->ended)
-				wait_for_interrupt();
-			irq_enable();
-			continue;
-		}
-		virt->vcpu_run(v, &e);
-		vcpu_handle_exit(v, &e);
-	}
-	v->run_tsc = rdtsc() - t0;
 	v->state = VCPU_STOPPED;
-
 	uint64_t f = spin_lock_irqsave(&vm->lock);
 	for (int k = 0; k < NR_EXIT_KINDS; k++)
 		vm->exits[k] += v->exits[k];
@@ -447,20 +464,40 @@ static void vcpu_thread(struct vcpu *v)
 	}
 }
 
-/* Every CPU's idle loop: run the vCPU given to it, else sleep. */
-static void vm_idle(void)
+void vm_check_all_halted(struct vm *vm)
 {
-	struct percpu *c = this_cpu();
-
-	irq_disable();
-	struct vcpu *v = c->run_vcpu;
-	if (!v) {
-		wait_for_interrupt();
-		return;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		bool stuck = (v->state == VCPU_HALTED && !(v->regs.rflags & RFLAGS_IF)) ||
+			     v->state == VCPU_WAIT_SIPI;
+		if (!stuck || v->events)
+			return;
 	}
-	irq_enable();
-	vcpu_thread(v);
-	c->run_vcpu = NULL;
+	/* Only an NMI or INIT could wake them, and nothing sends one. */
+	vm_end(vm, VM_END_HALTED, 0, "every vCPU halted with interrupts disabled");
+}
+
+void vm_dump_vcpus(const char *const state_name[])
+{
+	for (unsigned i = 0; i < nr_vms; i++) {
+		struct vm *vm = vms[i];
+		if (vm->ended)
+			continue;
+		pr_info("  VM '%s' (weight %u):\n", vm->name, vm->weight);
+		for (unsigned j = 0; j < vm->nr_vcpus; j++) {
+			struct vcpu *v = &vm->vcpu[j];
+			pr_info("    vCPU %u on CPU %u%s: %-9s run %llu ms, wait %llu ms, %llu exits, %llu migrations\n",
+				j, v->pcpu, v->exclusive ? " (exclusive)" : "", state_name[v->state],
+				(unsigned long long)(v->run_ns / 1000000),
+				(unsigned long long)(v->wait_ns / 1000000),
+				(unsigned long long)v->nr_exits, (unsigned long long)v->migrations);
+		}
+	}
+}
+
+static void ap_loop(void)
+{
+	sched_loop();
 }
 
 static void cpu_init_fn(void *arg)
@@ -518,6 +555,7 @@ void vm_boot_all(const struct boot_info *bi)
 		return;
 	}
 	pr_info("kasane: virtualization: %s\n", virt->name);
+	vcpu_timer_init();
 	for (unsigned c = 0; c < nr_cpus_present; c++)
 		if (percpu[c].online)
 			smp_call(c, cpu_init_fn, NULL, true);
@@ -531,16 +569,24 @@ void vm_boot_all(const struct boot_info *bi)
 	};
 	config_validate(&configs, &facts, config_report, NULL);
 
-	ap_idle_hook = vm_idle;
+	ap_idle_hook = ap_loop;
 	for (int i = 0; i < configs.nr; i++) {
 		const struct vm_config *cfg = &configs.vm[i];
 		bool ok = true;
-		for (int j = 0; j < cfg->nr_vcpus; j++) {
-			if (!virt_cpu_ok[cfg->cpu[j]]) {
-				pr_err("kasane: VM '%s' (%s) not started: CPU %d cannot run VMs\n",
-				       cfg->name, cfg->src, cfg->cpu[j]);
+		uint64_t usable = 0;
+		for (unsigned c = 0; c < MAX_CPUS; c++)
+			if (virt_cpu_ok[c])
+				usable |= 1ULL << c;
+		for (int j = 0; j < cfg->nr_vcpus && ok; j++) {
+			/* Only CPUs where virtualization came up can run vCPUs. */
+			struct vm_config *w = &configs.vm[i];
+			w->affinity[j] &= usable;
+			if (!w->affinity[j]) {
+				pr_err("kasane: VM '%s' (%s) not started: none of vCPU %d's CPUs can run VMs\n",
+				       cfg->name, cfg->src, j);
 				ok = false;
-				break;
+			} else if (!(w->affinity[j] & (1ULL << w->cpu[j]))) {
+				w->cpu[j] = __builtin_ctzll(w->affinity[j]);
 			}
 		}
 		struct vm *vm = ok ? vm_create(nr_vms, cfg) : NULL;
@@ -557,13 +603,13 @@ void vm_boot_all(const struct boot_info *bi)
 		vm->vcpus_running = vm->nr_vcpus;
 		vm->start_tsc = rdtsc();
 		for (unsigned j = 0; j < vm->nr_vcpus; j++) {
-			percpu[vm->vcpu[j].pcpu].run_vcpu = &vm->vcpu[j];
-			smp_kick(vm->vcpu[j].pcpu);
+			if (vm->vcpu[j].exclusive)
+				sched_set_exclusive(vm->vcpu[j].pcpu);
+			sched_add(&vm->vcpu[j]);
 		}
 	}
-	/* The boot CPU runs its own vCPU too, if it has one, until all end. */
-	while (__atomic_load_n(&vms_running, __ATOMIC_ACQUIRE))
-		vm_idle();
+	/* The boot CPU schedules vCPUs too, until every VM has ended. */
+	sched_loop();
 }
 
 int vm_summary(void)

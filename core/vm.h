@@ -18,6 +18,11 @@
 #include "devices/fwcfg.h"
 #include "devices/testmmio.h"
 #include "boot/bootinfo.h"
+#include "devices/vlapic.h"
+#include "devices/vioapic.h"
+#include "devices/vpic.h"
+#include "devices/vpit.h"
+#include "devices/vrtc.h"
 
 /* Vendor-neutral exit reasons; also the keys of the per-VM statistics. */
 enum vm_exit_kind {
@@ -32,6 +37,7 @@ enum vm_exit_kind {
 	EXIT_TRIPLE_FAULT,
 	EXIT_INTR,              /* a host interrupt arrived */
 	EXIT_UD,                /* an instruction the guest must see fail (#UD) */
+	EXIT_INTR_WINDOW,       /* the guest can now take the interrupt we hold */
 	EXIT_INVALID,           /* the CPU refused the guest state */
 	EXIT_UNHANDLED,         /* anything else: ends the VM */
 	NR_EXIT_KINDS
@@ -70,15 +76,37 @@ struct vcpu_sregs {
 	uint8_t cpl;
 };
 
-enum vcpu_state { VCPU_WAIT_SIPI, VCPU_RUNNING, VCPU_HALTED, VCPU_STOPPED };
+/*
+ * RUNNABLE: in its CPU's run queue, waiting; RUNNING: in the guest loop on
+ * its CPU; HALTED: executed HLT, waits for an interrupt; WAIT_SIPI: an AP
+ * before its STARTUP IPI (or after INIT); STOPPED: its VM has ended.
+ */
+enum vcpu_state { VCPU_RUNNABLE, VCPU_RUNNING, VCPU_HALTED, VCPU_WAIT_SIPI, VCPU_STOPPED };
 
 struct vm;
+
+struct vlapic;
 
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
-	unsigned pcpu;                  /* physical CPU it runs on */
+	volatile unsigned pcpu;         /* physical CPU whose run queue holds it */
 	volatile enum vcpu_state state;
+	/* Scheduling (core/sched.c); protected by the run queue's lock. */
+	uint64_t affinity;              /* CPUs it may run on (bit n = CPU n) */
+	bool exclusive;                 /* its CPU runs nothing else */
+	struct vcpu *rq_next;
+	uint64_t vruntime;              /* weighted run time, ns */
+	uint64_t run_ns, wait_ns;       /* in the guest; runnable but not running */
+	uint64_t state_since;           /* TSC when it became RUNNABLE */
+	uint64_t migrations;
+	uint64_t ran_on;                /* CPUs it has run on (bit n = CPU n) */
+	/* Events for it from other CPUs, applied by its own CPU before entry. */
+	volatile bool events;           /* something new to look at before entry */
+	bool wait_sipi;                 /* in wait-for-SIPI (after INIT, or an AP at power-up) */
+	bool window_open;               /* an interrupt-window exit is requested */
+	uint64_t next_deadline;         /* earliest device timer, ns */
+	struct vlapic *vlapic;
 	struct x86_regs regs;           /* all GPRs, RIP, RFLAGS */
 	void *vendor;                   /* struct svm_vcpu / vmx_vcpu */
 	uint64_t nr_exits;
@@ -115,7 +143,13 @@ struct vm {
 	struct vuart uart;
 	struct fwcfg fwcfg;
 	struct testmmio testmmio;
-	int64_t tsc_offset;
+	struct vioapic ioapic;
+	struct vpic pic;
+	struct vpit pit;
+	struct vrtc rtc;
+	unsigned weight;                /* share of contended CPUs (default 100) */
+	int64_t tsc_offset;             /* guest TSC = host TSC + offset, for all vCPUs */
+	uint64_t start_ns;              /* host ns at creation: VM time 0 */
 	/* The end of the VM: first reason wins. */
 	spinlock_t lock;
 	volatile bool ended;
@@ -144,6 +178,15 @@ struct virt_ops {
 	void (*get_sregs)(struct vcpu *v, struct vcpu_sregs *s);
 	void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
 	void (*set_cr2)(struct vcpu *v, uint64_t cr2);
+	/* External interrupts: can one be injected now (IF=1, no shadow, no
+	 * event pending)?  If not, ask for an exit when it can. */
+	bool (*can_inject_intr)(struct vcpu *v);
+	void (*inject_intr)(struct vcpu *v, uint8_t vector);
+	void (*inject_nmi)(struct vcpu *v);
+	void (*request_intr_window)(struct vcpu *v, bool on);
+	/* INIT (SDM vol. 3A §9.1.1 state) and STARTUP: real mode at vector << 12. */
+	void (*vcpu_reset)(struct vcpu *v);
+	void (*vcpu_sipi)(struct vcpu *v, uint8_t vector);
 	/* Model-specific state the back end keeps (EFER, PAT, syscall MSRs...). */
 	bool (*msr_read)(struct vcpu *v, uint32_t msr, uint64_t *val);
 	bool (*msr_write)(struct vcpu *v, uint32_t msr, uint64_t val);
@@ -162,6 +205,9 @@ void vm_end(struct vm *vm, enum vm_end_reason why, int status, const char *fmt, 
 void vm_console_line(struct vm *vm, const char *line, size_t len);
 /* Guest console bytes from the hypercall, assembled into lines. */
 void vm_console_write(struct vm *vm, const char *s, size_t len);
+
+/* End the VM if every vCPU waits for an event that cannot come. */
+void vm_check_all_halted(struct vm *vm);
 
 /* Exit handling (core/exit.c). */
 void vcpu_handle_exit(struct vcpu *v, struct vm_exit *e);

@@ -259,6 +259,7 @@ if want 'guest/*' || want 'config/*'; then
 		kernel = /guests/hello32.elf
 		memory = 16M
 		cpu = 2
+		exclusive = yes
 
 		[vm second]
 		kernel = /guests/hello64.elf
@@ -277,13 +278,69 @@ if want 'guest/*' || want 'config/*'; then
 			"^kasane: /boot/kasane.cfg:9: VM 'noimage'.*missing.elf" \
 			"^kasane: /boot/kasane.cfg:13: VM 'huge'.*needs 65536 MiB" \
 			"^kasane: /boot/kasane.cfg:17: VM 'nocpu'.*cpu 9 does not exist \(CPUs online: 0-3\)" \
-			"^kasane: /boot/kasane.cfg:27: VM 'second'.*cpu 2 already taken by VM 'first'" \
-			"^kasane: VM 'notkernel' \(/boot/kasane.cfg:32\) not started: .*not a loadable kernel"
+			"^kasane: /boot/kasane.cfg:28: VM 'second': cpu 2 is exclusive to VM 'first'" \
+			"^kasane: VM 'notkernel' \(/boot/kasane.cfg:33\) not started: .*not a loadable kernel"
 		mapfile -t p < <(passes hello64); guest_check config/valid-vms-still-run "${p[@]}" \
 			'^\[first\] TEST hello32: SUCCESS'
 		guest_check config/module-line-vm "^kasane: VM 'modline': elf64 kernel" \
 			'^\[modline\] TEST hello64: SUCCESS' "^kasane: VM 'modline' ended: .*status 0;"
 	fi
+fi
+
+# ---- interrupts, timers, guest SMP and the scheduler ------------------------
+if want 'intr/*'; then
+	cfg=$OUT/intr.cfg
+	{ guest_cfg lapic-timer lapic-timer.elf 16M; guest_cfg pit-ioapic pit-ioapic.elf 16M
+	  guest_cfg pit-pic pit-pic.elf 16M; guest_cfg rtc rtc.elf 16M; } >"$cfg"
+	group_run intr 4 512M 180 "$cfg" $G/lapic-timer.elf:/guests/lapic-timer.elf \
+		$G/pit-ioapic.elf:/guests/pit-ioapic.elf $G/pit-pic.elf:/guests/pit-pic.elf \
+		$G/rtc.elf:/guests/rtc.elf
+	for t in lapic-timer pit-ioapic pit-pic rtc; do
+		mapfile -t p < <(passes $t); guest_check intr/$t "${p[@]}"
+	done
+fi
+
+if want 'smp/*'; then
+	# An 8-vCPU guest on 4 CPUs (more vCPUs than CPUs), and IPIs.
+	cfg=$OUT/smp.cfg
+	{ printf '[vm smp]\nkernel = /guests/smp.elf\nmemory = 32M\ncpus = 8\ncmdline = expect_cpus=8\n\n'
+	  printf '[vm ipi]\nkernel = /guests/ipi.elf\nmemory = 16M\ncpus = 4\n\n'; } >"$cfg"
+	group_run smp 4 512M 240 "$cfg" $G/smp.elf:/guests/smp.elf $G/ipi.elf:/guests/ipi.elf
+	mapfile -t p < <(passes smp); guest_check smp/8-vcpus-on-4-cpus "${p[@]}"
+	mapfile -t p < <(passes ipi); guest_check smp/ipi "${p[@]}"
+fi
+
+if want 'sched/*'; then
+	# 16 VMs on 4 CPUs all finish.
+	cfg=$OUT/sched16.cfg
+	for i in $(seq 1 16); do guest_cfg busy$i busy.elf 8M "iters=2000000"; done >"$cfg"
+	group_run sched16 4 512M 300 "$cfg" $G/busy.elf:/guests/busy.elf
+	pats=()
+	for i in $(seq 1 16); do pats+=("^kasane: VM 'busy$i' ended: wrote the exit port .*status 0;"); done
+	guest_check sched/16-vms-on-4-cpus "${pats[@]}" '^kasane: all VMs ended, status 0$'
+
+	# An idle VM (HLT between timer interrupts) uses almost no CPU time by
+	# the scheduler's own accounting, while a busy VM shares its CPU.
+	cfg=$OUT/idle.cfg
+	{ printf '[vm idle]\nkernel = /guests/idle.elf\nmemory = 16M\ncpu = 1\n\n'
+	  printf '[vm busy]\nkernel = /guests/busy.elf\nmemory = 16M\ncpu = 1\ncmdline = iters=20000000\n\n'; } >"$cfg"
+	group_run idle 2 256M 180 "$cfg" $G/idle.elf:/guests/idle.elf $G/busy.elf:/guests/busy.elf
+	mapfile -t p < <(passes idle)
+	guest_check sched/idle-uses-no-cpu "${p[@]}" \
+		"^kasane: VM 'idle' ended: .*ran ([1-9]|[0-9]{2,})\.[0-9]{3} s; .*vcpu0 cpus 0x2 run [0-9]{1,2} ms"
+
+	# Exclusive pinning: the pinned vCPU runs only on CPU 3, nothing else does.
+	cfg=$OUT/pin.cfg
+	{ printf '[vm scanner]\nkernel = /guests/busy.elf\nmemory = 16M\ncpu = 3\nexclusive = yes\ncmdline = iters=5000000\n\n'
+	  for i in 1 2 3 4 5 6; do
+		printf '[vm noisy%d]\nkernel = /guests/busy.elf\nmemory = 8M\ncmdline = iters=3000000\n\n' $i
+	  done; } >"$cfg"
+	group_run pin 4 512M 240 "$cfg" $G/busy.elf:/guests/busy.elf
+	pats=("^kasane: VM 'scanner' ended: wrote the exit port .*status 0;.*vcpu0 cpus 0x8 run")
+	for i in 1 2 3 4 5 6; do
+		pats+=("^kasane: VM 'noisy$i' ended: wrote the exit port .*status 0;.*vcpu0 cpus 0x[0-7] run")
+	done
+	guest_check sched/exclusive-pinning "${pats[@]}"
 fi
 
 # The harness itself: a QEMU that never ends (here: no bootable media, so

@@ -142,8 +142,8 @@ TEST(leaf1_intel)
 	CHECK(!(r[2] & B(5)));                  /* VMX */
 	CHECK(!(r[2] & B(6)));                  /* SMX */
 	CHECK(!(r[2] & B(3)));                  /* MONITOR */
-	CHECK(!(r[2] & B(21)));                 /* x2APIC */
-	CHECK(!(r[2] & B(24)));                 /* TSC deadline */
+	CHECK(r[2] & B(21));                    /* x2APIC: emulated */
+	CHECK(r[2] & B(24));                    /* TSC-deadline: emulated */
 	CHECK(!(r[2] & B(27)));                 /* OSXSAVE: guest CR4 has it clear */
 	CHECK((r[2] & (B(0) | B(9) | B(20) | B(25) | B(26) | B(28))) ==
 	      (B(0) | B(9) | B(20) | B(25) | B(26) | B(28)));   /* SSE3 SSSE3 SSE4.2 AES XSAVE AVX */
@@ -171,7 +171,8 @@ TEST(amd_svm_hidden)
 	uint32_t *r = ask(amd_host, 4, 1, 0, 0, 1, 0);
 	CHECK(r[2] & B(31));
 	CHECK(!(r[2] & B(3)));                  /* MONITOR */
-	CHECK(!(r[2] & B(21)));                 /* x2APIC */
+	CHECK(r[2] & B(21));                    /* x2APIC: emulated */
+	CHECK(r[2] & B(24));                    /* TSC-deadline: emulated */
 	CHECK_EQ(r[1] >> 24, 1);
 
 	r = ask(amd_host, 4, 1, 0, 0, 0x80000001, 0);

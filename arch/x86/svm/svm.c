@@ -242,6 +242,84 @@ static void svm_set_cr2(struct vcpu *v, uint64_t cr2)
 	vmcb_of(v)->save.cr2 = cr2;
 }
 
+static bool svm_can_inject_intr(struct vcpu *v)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+
+	/* IF=1, no STI/MOV SS shadow, no event already queued (APM vol. 2 §15.20). */
+	return (v->regs.rflags & RFLAGS_IF) && !(vmcb->ctl.interrupt_shadow & 1) &&
+	       !(vmcb->ctl.eventinj & EVENTINJ_VALID);
+}
+
+static void svm_inject_intr(struct vcpu *v, uint8_t vector)
+{
+	vmcb_of(v)->ctl.eventinj = vector | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
+}
+
+static void svm_inject_nmi(struct vcpu *v)
+{
+	vmcb_of(v)->ctl.eventinj = 2 | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
+}
+
+/*
+ * Interrupt window: a virtual interrupt (V_IRQ, priority 15, ignoring
+ * V_TPR) plus the VINTR intercept makes the CPU exit as soon as the guest
+ * could take an interrupt (APM vol. 2 §15.21.4).
+ */
+static void svm_request_intr_window(struct vcpu *v, bool on)
+{
+	struct vmcb_control *c = &vmcb_of(v)->ctl;
+
+	if (on) {
+		c->vintr |= V_IRQ | V_IGN_TPR | (0xfULL << 16);
+		c->intercept3 |= INTERCEPT_VINTR;
+	} else {
+		c->vintr &= ~(V_IRQ | V_IGN_TPR | (0xfULL << 16));
+		c->intercept3 &= ~INTERCEPT_VINTR;
+	}
+}
+
+/* INIT: the state of SDM vol. 3A Table 9-1 / APM vol. 2 Table 14-1. */
+static void svm_vcpu_reset(struct vcpu *v)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+	struct vmcb_save *s = &vmcb->save;
+
+	set_seg(&s->cs, 0xf000, 0x009b, 0xffff, 0xffff0000);
+	set_seg(&s->ds, 0, 0x0093, 0xffff, 0);
+	s->es = s->ss = s->fs = s->gs = s->ds;
+	set_seg(&s->gdtr, 0, 0, 0xffff, 0);
+	set_seg(&s->idtr, 0, 0, 0xffff, 0);
+	set_seg(&s->ldtr, 0, 0x0082, 0xffff, 0);
+	set_seg(&s->tr, 0, 0x008b, 0xffff, 0);
+	s->cpl = 0;
+	/* CD and NW are set at reset; QEMU rejects NW without CD only, so
+	 * ET alone (caches on) is used, which no real-mode code can tell apart. */
+	s->cr0 = CR0_ET;
+	s->cr2 = s->cr3 = s->cr4 = 0;
+	s->efer = EFER_SVME;
+	s->dr6 = 0xffff0ff0;
+	s->dr7 = 0x400;
+	s->g_pat = 0x0007040600070406ULL;
+	memset(v->regs.gpr, 0, sizeof(v->regs.gpr));
+	v->regs.gpr[REG_RDX] = 0x600;   /* processor signature, family 6 */
+	v->regs.rip = 0xfff0;
+	v->regs.rflags = 2;
+	vmcb->ctl.eventinj = 0;
+	vmcb->ctl.interrupt_shadow = 0;
+	svm_request_intr_window(v, false);
+	v->window_open = false;
+}
+
+/* STARTUP: real mode at vector << 12 (SDM vol. 3A §8.4.4.1). */
+static void svm_vcpu_sipi(struct vcpu *v, uint8_t vector)
+{
+	struct vmcb_save *s = &vmcb_of(v)->save;
+
+	set_seg(&s->cs, (uint16_t)vector << 8, 0x009b, 0xffff, (uint64_t)vector << 12);
+	v->regs.rip = 0;
+}
+
 /* MSRs whose guest copy lives in the VMCB. */
 static uint64_t *vmcb_msr(struct vmcb_save *s, uint32_t msr)
 {
@@ -325,6 +403,9 @@ static void decode_exit(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e)
 	case VMEXIT_INTR:
 	case VMEXIT_NMI:
 		e->kind = EXIT_INTR;
+		break;
+	case VMEXIT_VINTR:
+		e->kind = EXIT_INTR_WINDOW;
 		break;
 	case VMEXIT_CPUID:
 		e->kind = EXIT_CPUID;
@@ -430,6 +511,12 @@ const struct virt_ops svm_ops = {
 	.get_sregs = svm_get_sregs,
 	.inject_exception = svm_inject_exception,
 	.set_cr2 = svm_set_cr2,
+	.can_inject_intr = svm_can_inject_intr,
+	.inject_intr = svm_inject_intr,
+	.inject_nmi = svm_inject_nmi,
+	.request_intr_window = svm_request_intr_window,
+	.vcpu_reset = svm_vcpu_reset,
+	.vcpu_sipi = svm_vcpu_sipi,
 	.msr_read = svm_msr_read,
 	.msr_write = svm_msr_write,
 	.nested_paging = true,

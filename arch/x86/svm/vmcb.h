@@ -84,6 +84,8 @@
 #define EVENTINJ_EV             (1u << 11)
 #define EVENTINJ_VALID          (1u << 31)
 
+#define V_IRQ                   (1ULL << 8)
+#define V_IGN_TPR               (1ULL << 20)
 #define V_INTR_MASKING          (1ULL << 24)
 #define TLB_CONTROL_FLUSH_ALL   1
 

@@ -1,0 +1,305 @@
+/*
+ * The VM platform: interrupt routing between the device models, and the
+ * hooks the vCPU loop uses.  ISA IRQ n goes to PIC input n and IOAPIC pin
+ * n, except IRQ 0 (the PIT), which is IOAPIC pin 2, as the MADT's
+ * interrupt source override says (ACPI 6.5 §5.2.12.5; QEMU and most PCs
+ * wire it so).
+ */
+#include "core/platform.h"
+#include "core/vm.h"
+#include "core/sched.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/lapic.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
+#include "guest-loader/fwtables.h"
+#include "drivers/cmos.h"
+#include "mm/mm.h"
+#include "lib/string.h"
+#include "lib/printf.h"
+
+#define MSR_APIC_BASE       0x1b
+#define MSR_TSC_DEADLINE    0x6e0
+
+uint64_t vm_now_ns(const struct vm *vm)
+{
+	return sched_now_ns() - vm->start_ns;
+}
+
+static uint64_t now_cb(void *ctx)
+{
+	return vm_now_ns(ctx);
+}
+
+/* ---- routing (struct irq_ops) ------------------------------------------- */
+
+static void deliver(void *ctx, const struct apic_msg *m)
+{
+	struct vm *vm = ctx;
+	bool lowest = m->delivery == APIC_DM_LOWEST;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		if (!vlapic_match_dest(v->vlapic, m))
+			continue;
+		vlapic_deliver(v->vlapic, m);
+		sched_wake(v);
+		if (lowest)
+			break;          /* lowest priority: to the first match */
+	}
+}
+
+static void pic_intr(void *ctx, bool asserted)
+{
+	struct vm *vm = ctx;
+
+	if (asserted && vm->nr_vcpus)
+		sched_wake(&vm->vcpu[0]);
+}
+
+static void eoi(void *ctx, uint8_t vector)
+{
+	struct vm *vm = ctx;
+
+	vioapic_eoi(&vm->ioapic, vector);
+}
+
+static const struct irq_ops platform_irq_ops = { deliver, pic_intr, eoi };
+
+void platform_set_isa_irq(struct vm *vm, unsigned irq, bool level)
+{
+	if (irq > 15)
+		return;
+	vpic_set_irq(&vm->pic, irq, level);
+	vioapic_set_irq(&vm->ioapic, irq == 0 ? 2 : irq, level);
+}
+
+static void isa_irq_cb(void *ctx, unsigned irq, bool level)
+{
+	platform_set_isa_irq(ctx, irq, level);
+}
+
+/* ---- MMIO: the local APIC page belongs to the vCPU that touches it ------ */
+
+static int lapic_mmio(void *dev, bool write, uint64_t gpa, unsigned bytes, uint64_t *val)
+{
+	struct vcpu *v = this_cpu()->run_vcpu;
+
+	if (!v || v->vm != dev)
+		return -1;
+	int r = vlapic_mmio(v->vlapic, write, gpa, bytes, val);
+	if (write) {
+		/* Timer, EOI, TPR or ICR may have changed: look again before entry. */
+		v->next_deadline = 0;
+		v->events = true;
+	}
+	return r;
+}
+
+/*
+ * After a guest write to the PIT or RTC, the VM's timers (serviced by
+ * vCPU 0's CPU) need a fresh deadline.
+ */
+static void poke_vm_timers(struct vm *vm)
+{
+	struct vcpu *v0 = &vm->vcpu[0];
+	struct vcpu *me = this_cpu()->run_vcpu;
+
+	v0->next_deadline = 0;
+	if (me != v0)
+		smp_kick(v0->pcpu);
+}
+
+static int pit_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val)
+{
+	struct vm *vm = dev;
+	int r = vpit_pio(&vm->pit, in, port, bytes, val);
+
+	if (!in)
+		poke_vm_timers(vm);
+	return r;
+}
+
+static int rtc_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val)
+{
+	struct vm *vm = dev;
+	int r = vrtc_pio(&vm->rtc, in, port, bytes, val);
+
+	poke_vm_timers(vm);     /* reading register C re-arms the interrupt too */
+	return r;
+}
+
+/* PIC and IOAPIC writes (masks, EOIs) can release a held interrupt. */
+static void poke_events(void)
+{
+	struct vcpu *me = this_cpu()->run_vcpu;
+
+	if (me)
+		me->events = true;
+}
+
+static int pic_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val)
+{
+	struct vm *vm = dev;
+	int r = vpic_pio(&vm->pic, in, port, bytes, val);
+
+	if (!in)
+		poke_events();
+	return r;
+}
+
+static int ioapic_mmio(void *dev, bool write, uint64_t gpa, unsigned bytes, uint64_t *val)
+{
+	struct vm *vm = dev;
+	int r = vioapic_mmio(&vm->ioapic, write, gpa, bytes, val);
+
+	if (write)
+		poke_events();
+	return r;
+}
+
+/* ---- set-up ------------------------------------------------------------- */
+
+
+bool platform_init(struct vm *vm, char *err, size_t errlen)
+{
+	uint64_t below = vm->mem.region[0].size;
+	uint64_t above = vm->mem.nr > 1 ? vm->mem.region[1].size : 0;
+
+	vioapic_init(&vm->ioapic, (uint8_t)vm->nr_vcpus, &platform_irq_ops, vm);
+	vpic_init(&vm->pic, &platform_irq_ops, vm);
+	vpit_init(&vm->pit, isa_irq_cb, vm, now_cb, vm);
+	vrtc_init(&vm->rtc, boot_epoch_seconds, below, above, isa_irq_cb, vm, now_cb, vm);
+	if (iobus_add_mmio(&vm->bus, PLATFORM_LAPIC_BASE, PAGE_SIZE, lapic_mmio, vm) ||
+	    iobus_add_mmio(&vm->bus, PLATFORM_IOAPIC_BASE, PAGE_SIZE, ioapic_mmio, vm) ||
+	    iobus_add_pio(&vm->bus, 0x20, 2, pic_pio, vm) ||
+	    iobus_add_pio(&vm->bus, 0xa0, 2, pic_pio, vm) ||
+	    iobus_add_pio(&vm->bus, 0x4d0, 2, pic_pio, vm) ||
+	    iobus_add_pio(&vm->bus, 0x40, 4, pit_pio, vm) ||
+	    iobus_add_pio(&vm->bus, 0x61, 1, pit_pio, vm) ||
+	    iobus_add_pio(&vm->bus, 0x70, 2, rtc_pio, vm)) {
+		ksnprintf(err, errlen, "cannot register its interrupt controllers and timers");
+		return false;
+	}
+	struct fwtables_in in = {
+		.nr_vcpus = vm->nr_vcpus, .ioapic_id = (uint8_t)vm->nr_vcpus,
+		.ioapic_addr = PLATFORM_IOAPIC_BASE, .lapic_addr = PLATFORM_LAPIC_BASE,
+		.pic = true,
+	};
+	return fwtables_build(&vm->mem, PLATFORM_FW_BASE, PLATFORM_FW_SIZE, &in, err, errlen) == 0;
+}
+
+bool platform_vcpu_init(struct vcpu *v)
+{
+	v->vlapic = kzalloc(sizeof(*v->vlapic));
+	if (!v->vlapic)
+		return false;
+	vlapic_init(v->vlapic, v->id, v->id == 0, (uint32_t)tsc_khz, &platform_irq_ops, v->vm,
+		    now_cb, v->vm);
+	return true;
+}
+
+void platform_free(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		kfree(vm->vcpu[i].vlapic);
+		vm->vcpu[i].vlapic = NULL;
+	}
+}
+
+void platform_vcpu_reset(struct vcpu *v)
+{
+	vlapic_reset(v->vlapic);
+}
+
+/* ---- the vCPU loop's hooks ----------------------------------------------- */
+
+uint64_t platform_service_timers(struct vcpu *v, uint64_t host_now_ns)
+{
+	struct vm *vm = v->vm;
+	uint64_t now = host_now_ns - vm->start_ns;
+	uint64_t next;
+
+	vlapic_timer_update(v->vlapic, now);
+	next = vlapic_timer_deadline(v->vlapic);
+	if (v->id == 0) {
+		/* The VM's own timers are serviced by its vCPU 0's CPU. */
+		vpit_update(&vm->pit);
+		vrtc_update(&vm->rtc);
+		next = MIN(next, vpit_next_deadline(&vm->pit));
+		next = MIN(next, vrtc_next_deadline(&vm->rtc));
+	}
+	return next == NO_DEADLINE ? NO_DEADLINE : next + vm->start_ns;
+}
+
+int platform_pending_vector(struct vcpu *v, bool ack)
+{
+	int vec = vlapic_pending_vector(v->vlapic);
+
+	if (vec >= 0)
+		return ack ? vlapic_accept(v->vlapic, (uint8_t)vec) : vec;
+	/* The PIC reaches vCPU 0 through LINT0 in virtual-wire mode. */
+	if (v->id == 0 && vlapic_accepts_pic(v->vlapic) && vpic_intr_asserted(&v->vm->pic))
+		return ack ? vpic_ack(&v->vm->pic) : 0;
+	return -1;
+}
+
+bool platform_take_nmi(struct vcpu *v)
+{
+	return vlapic_nmi_ack(v->vlapic);
+}
+
+unsigned platform_take_init_sipi(struct vcpu *v, uint8_t *sipi)
+{
+	unsigned ev = vlapic_take_events(v->vlapic, sipi);
+
+	return ((ev & VLAPIC_EV_INIT) ? PLATFORM_EV_INIT : 0) |
+	       ((ev & VLAPIC_EV_SIPI) ? PLATFORM_EV_SIPI : 0);
+}
+
+bool platform_wakeup_pending(struct vcpu *v)
+{
+	if (v->events || vlapic_nmi_pending(v->vlapic))
+		return true;
+	return (v->regs.rflags & RFLAGS_IF) && platform_pending_vector(v, false) >= 0;
+}
+
+bool platform_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *gp)
+{
+	*gp = false;
+	if (msr == MSR_APIC_BASE) {
+		*val = vlapic_get_apic_base(v->vlapic);
+		return true;
+	}
+	if (msr == MSR_TSC_DEADLINE) {
+		*val = vlapic_read_tsc_deadline(v->vlapic);
+		return true;
+	}
+	if (msr >= 0x800 && msr <= 0x8ff) {
+		*gp = !vlapic_msr_read(v->vlapic, msr, val);
+		return true;
+	}
+	return false;
+}
+
+bool platform_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *gp)
+{
+	*gp = false;
+	if (msr == MSR_APIC_BASE) {
+		*gp = !vlapic_set_apic_base(v->vlapic, val);
+		return true;
+	}
+	if (msr == MSR_TSC_DEADLINE) {
+		vlapic_write_tsc_deadline(v->vlapic, val, vm_now_ns(v->vm),
+					  rdtsc() + (uint64_t)v->vm->tsc_offset);
+		v->next_deadline = 0;   /* recompute before the next entry */
+		return true;
+	}
+	if (msr >= 0x800 && msr <= 0x8ff) {
+		*gp = !vlapic_msr_write(v->vlapic, msr, val);
+		v->next_deadline = 0;
+		v->events = true;
+		return true;
+	}
+	return false;
+}

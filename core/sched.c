@@ -1,0 +1,318 @@
+/*
+ * The vCPU scheduler.  Each physical CPU has a run queue holding every vCPU
+ * assigned to it, in any state.  It runs the runnable vCPU with the least
+ * weighted run time (vruntime) for a time slice; the LAPIC timer preempts
+ * it through an INTR exit.  A vCPU that executes HLT blocks until an
+ * interrupt is posted to it.  An idle CPU steals runnable vCPUs whose
+ * affinity allows it.  A CPU reserved for an exclusive vCPU takes part in
+ * no balancing and runs no hypervisor housekeeping.
+ */
+#include "core/sched.h"
+#include "core/vm.h"
+#include "core/vcpu.h"
+#include "core/console.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/lapic.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
+#include "arch/x86/spinlock.h"
+#include "arch/x86/trap.h"
+
+struct runq {
+	spinlock_t lock;
+	struct vcpu *head;              /* every vCPU assigned to this CPU */
+	unsigned nr, nr_runnable;       /* nr_runnable excludes the current one */
+	struct vcpu *current;
+	bool exclusive;
+	volatile bool resched;          /* end the current slice early */
+	uint64_t idle_ns;
+};
+
+static struct runq rq[MAX_CPUS];
+
+uint64_t sched_now_ns(void)
+{
+	/* TSC ticks to ns without overflow for centuries of uptime. */
+	uint64_t t = rdtsc();
+	return (t / tsc_khz) * 1000000ULL + (t % tsc_khz) * 1000000ULL / tsc_khz;
+}
+
+unsigned sched_housekeeping_cpu(void)
+{
+	for (unsigned c = 0; c < nr_cpus_present; c++)
+		if (percpu[c].online && !rq[c].exclusive)
+			return c;
+	return 0;
+}
+
+void sched_set_exclusive(unsigned cpu)
+{
+	rq[cpu].exclusive = true;
+}
+
+void sched_add(struct vcpu *v)
+{
+	struct runq *q = &rq[v->pcpu];
+	uint64_t f = spin_lock_irqsave(&q->lock);
+
+	v->rq_next = q->head;
+	q->head = v;
+	q->nr++;
+	/* Start level with the others so a newcomer neither starves nor hogs. */
+	uint64_t min = ~0ULL;
+	for (struct vcpu *o = v->rq_next; o; o = o->rq_next)
+		min = MIN(min, o->vruntime);
+	v->vruntime = min == ~0ULL ? 0 : min;
+	if (v->state == VCPU_RUNNABLE) {
+		q->nr_runnable++;
+		v->state_since = rdtsc();
+	}
+	spin_unlock_irqrestore(&q->lock, f);
+	smp_kick(v->pcpu);
+}
+
+/* Lock the run queue v is on; v may be migrating, so re-check. */
+static struct runq *lock_vcpu_rq(struct vcpu *v, uint64_t *flags)
+{
+	for (;;) {
+		unsigned cpu = v->pcpu;
+		struct runq *q = &rq[cpu];
+		*flags = spin_lock_irqsave(&q->lock);
+		if (v->pcpu == cpu)
+			return q;
+		spin_unlock_irqrestore(&q->lock, *flags);
+	}
+}
+
+static uint64_t tsc_to_ns(uint64_t ticks)
+{
+	return ticks * 1000 / tsc_khz * 1000 + (ticks * 1000 % tsc_khz) * 1000 / tsc_khz;
+}
+
+void sched_wake(struct vcpu *v)
+{
+	uint64_t f;
+	struct runq *q = lock_vcpu_rq(v, &f);
+	bool changed = false;
+
+	v->events = true;
+	if (v->state == VCPU_HALTED || v->state == VCPU_WAIT_SIPI) {
+		v->state = VCPU_RUNNABLE;
+		v->state_since = rdtsc();
+		q->nr_runnable++;
+		changed = true;
+	}
+	unsigned cpu = v->pcpu;
+	bool running_here = q->current == v;
+	spin_unlock_irqrestore(&q->lock, f);
+	/* Its CPU must notice: wake it from HLT, or make the guest exit so
+	 * that the new interrupt is injected now. */
+	if (cpu != this_cpu_id() && (changed || running_here || v->state == VCPU_RUNNING))
+		smp_kick(cpu);
+}
+
+void sched_yield(struct vcpu *v)
+{
+	rq[v->pcpu].resched = true;
+}
+
+static struct vcpu *pick_next(struct runq *q)
+{
+	struct vcpu *best = NULL;
+	uint64_t f = spin_lock_irqsave(&q->lock);
+
+	for (struct vcpu *v = q->head; v; v = v->rq_next)
+		if (v->state == VCPU_RUNNABLE && (!best || v->vruntime < best->vruntime))
+			best = v;
+	if (best) {
+		best->state = VCPU_RUNNING;
+		best->wait_ns += tsc_to_ns(rdtsc() - best->state_since);
+		q->nr_runnable--;
+		q->current = best;
+		q->resched = false;
+	}
+	spin_unlock_irqrestore(&q->lock, f);
+	return best;
+}
+
+static void put_prev(struct runq *q, struct vcpu *v, uint64_t ran_ns)
+{
+	uint64_t f = spin_lock_irqsave(&q->lock);
+	unsigned weight = v->vm->weight ? v->vm->weight : SCHED_WEIGHT_DEFAULT;
+
+	v->run_ns += ran_ns;
+	v->vruntime += ran_ns * SCHED_WEIGHT_DEFAULT / weight;
+	if (v->state == VCPU_RUNNING) {
+		v->state = VCPU_RUNNABLE;
+		v->state_since = rdtsc();
+		q->nr_runnable++;
+	}
+	q->current = NULL;
+	spin_unlock_irqrestore(&q->lock, f);
+}
+
+/* Does another vCPU wait for this CPU?  (The run loop asks at slice end.) */
+bool sched_should_preempt(struct vcpu *v, uint64_t now, uint64_t slice_end)
+{
+	struct runq *q = &rq[v->pcpu];
+
+	if (q->resched)
+		return true;
+	return now >= slice_end && __atomic_load_n(&q->nr_runnable, __ATOMIC_RELAXED) > 0;
+}
+
+/* Take vCPUs of ended VMs off this run queue, and finish them. */
+static void reap(struct runq *q)
+{
+	for (;;) {
+		struct vcpu *dead = NULL;
+		uint64_t f = spin_lock_irqsave(&q->lock);
+		for (struct vcpu **pp = &q->head; *pp; pp = &(*pp)->rq_next) {
+			struct vcpu *v = *pp;
+			if (v != q->current && __atomic_load_n(&v->vm->ended, __ATOMIC_ACQUIRE)) {
+				*pp = v->rq_next;
+				q->nr--;
+				if (v->state == VCPU_RUNNABLE)
+					q->nr_runnable--;
+				dead = v;
+				break;
+			}
+		}
+		spin_unlock_irqrestore(&q->lock, f);
+		if (!dead)
+			return;
+		vcpu_stop(dead);
+	}
+}
+
+/*
+ * An idle, non-exclusive CPU takes a waiting vCPU from the busiest other
+ * non-exclusive CPU, if that vCPU may run here.
+ */
+static bool steal(unsigned me)
+{
+	struct runq *mine = &rq[me];
+
+	if (mine->exclusive)
+		return false;
+	unsigned best = ~0u, most = 0;
+	for (unsigned c = 0; c < nr_cpus_present; c++) {
+		if (c == me || rq[c].exclusive || !percpu[c].online)
+			continue;
+		unsigned n = __atomic_load_n(&rq[c].nr_runnable, __ATOMIC_RELAXED);
+		if (n > most) {
+			most = n;
+			best = c;
+		}
+	}
+	if (best == ~0u)
+		return false;
+	/* Lock both queues, lower CPU number first. */
+	struct runq *a = &rq[MIN(me, best)], *b = &rq[MAX(me, best)], *src = &rq[best];
+	uint64_t f = spin_lock_irqsave(&a->lock);
+	spin_lock(&b->lock);
+	struct vcpu *moved = NULL;
+	for (struct vcpu **pp = &src->head; *pp; pp = &(*pp)->rq_next) {
+		struct vcpu *v = *pp;
+		if (v->state == VCPU_RUNNABLE && !v->exclusive && (v->affinity & (1ULL << me))) {
+			*pp = v->rq_next;
+			src->nr--;
+			src->nr_runnable--;
+			v->pcpu = me;
+			v->migrations++;
+			v->rq_next = mine->head;
+			mine->head = v;
+			mine->nr++;
+			mine->nr_runnable++;
+			moved = v;
+			break;
+		}
+	}
+	spin_unlock(&b->lock);
+	spin_unlock_irqrestore(&a->lock, f);
+	return moved != NULL;
+}
+
+/* Service due device timers of every vCPU here; return the next deadline. */
+static uint64_t service_timers(struct runq *q)
+{
+	uint64_t next = NO_DEADLINE;
+	struct vcpu *list[64];
+	unsigned n = 0;
+	uint64_t f = spin_lock_irqsave(&q->lock);
+
+	for (struct vcpu *v = q->head; v && n < ARRAY_SIZE(list); v = v->rq_next)
+		list[n++] = v;
+	spin_unlock_irqrestore(&q->lock, f);
+	/* vCPUs stay on the queue while we look: only this CPU removes them. */
+	for (unsigned i = 0; i < n; i++)
+		next = MIN(next, vcpu_service_timers(list[i]));
+	return next;
+}
+
+static void console_poll(void)
+{
+	int c = console_getc();
+
+	if (c == 's' || c == 'S')
+		sched_dump();
+}
+
+#define IDLE_TICK_NS (50 * 1000 * 1000ULL)      /* housekeeping and balancing */
+
+void sched_loop(void)
+{
+	unsigned me = this_cpu_id();
+	struct runq *q = &rq[me];
+
+	for (;;) {
+		reap(q);
+		if (me == 0 && vm_all_ended())
+			return;
+		if (me == sched_housekeeping_cpu())
+			console_poll();
+		uint64_t next = service_timers(q);
+		struct vcpu *v = pick_next(q);
+		if (v) {
+			uint64_t t0 = sched_now_ns();
+			vcpu_run(v, t0 + SCHED_SLICE_NS);
+			put_prev(q, v, sched_now_ns() - t0);
+			continue;
+		}
+		if (steal(me))
+			continue;
+		/* Idle: sleep until an IPI or the next device deadline. */
+		uint64_t now = sched_now_ns();
+		uint64_t wake = next;
+		if (!q->exclusive)
+			wake = MIN(wake, now + IDLE_TICK_NS);
+		irq_disable();
+		if (__atomic_load_n(&q->nr_runnable, __ATOMIC_RELAXED) == 0 &&
+		    !(me == 0 && vm_all_ended())) {
+			host_timer_set(wake == NO_DEADLINE ? 0 : MAX(wake, now + 1000) - now);
+			__asm__ volatile("sti; hlt" ::: "memory");
+		}
+		irq_enable();
+		q->idle_ns += sched_now_ns() - now;
+	}
+}
+
+static const char *const state_name[] = {
+	[VCPU_RUNNABLE] = "runnable", [VCPU_RUNNING] = "running",
+	[VCPU_HALTED] = "halted", [VCPU_WAIT_SIPI] = "wait-sipi",
+	[VCPU_STOPPED] = "stopped",
+};
+
+void sched_dump(void)
+{
+	pr_info("kasane: scheduler (%u CPUs, housekeeping on CPU %u)\n",
+		nr_cpus_online, sched_housekeeping_cpu());
+	for (unsigned c = 0; c < nr_cpus_present; c++) {
+		if (!percpu[c].online)
+			continue;
+		pr_info("  CPU %u%s: %u vCPUs, %u waiting, idle %llu ms\n", c,
+			rq[c].exclusive ? " (exclusive)" : "", rq[c].nr, rq[c].nr_runnable,
+			(unsigned long long)(rq[c].idle_ns / 1000000));
+	}
+	vm_dump_vcpus(state_name);
+}

@@ -1,0 +1,161 @@
+/*
+ * The guest loop of one vCPU: apply INIT/SIPI, fire due timers, inject
+ * pending interrupts (or ask for an interrupt window), enter the guest,
+ * handle the exit; until the slice ends, the vCPU blocks or its VM ends.
+ */
+#include "core/vcpu.h"
+#include "core/vm.h"
+#include "core/sched.h"
+#include "core/platform.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/lapic.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/trap.h"
+
+static uint64_t timer_armed[MAX_CPUS];  /* ns deadline programmed, 0 = none */
+
+void host_timer_set(uint64_t ns)
+{
+	unsigned me = this_cpu_id();
+
+	if (!ns) {
+		if (timer_armed[me]) {
+			lapic_timer_oneshot(0, VEC_TIMER);
+			timer_armed[me] = 0;
+		}
+		return;
+	}
+	uint64_t at = sched_now_ns() + ns;
+	/* Reprogramming costs an MMIO write: skip it when little changes. */
+	if (timer_armed[me] && timer_armed[me] <= at + 50000 && timer_armed[me] + 50000 >= at)
+		return;
+	timer_armed[me] = at;
+	lapic_timer_oneshot(MAX(ns / 1000, 1), VEC_TIMER);
+}
+
+static void timer_irq(struct trap_frame *f)
+{
+	timer_armed[this_cpu_id()] = 0;
+}
+
+void vcpu_timer_init(void)
+{
+	trap_set_handler(VEC_TIMER, timer_irq);
+}
+
+uint64_t vcpu_service_timers(struct vcpu *v)
+{
+	if (v->vm->ended)
+		return NO_DEADLINE;
+	v->next_deadline = platform_service_timers(v, sched_now_ns());
+	return v->next_deadline;
+}
+
+bool vcpu_intr_pending(struct vcpu *v)
+{
+	return platform_wakeup_pending(v);
+}
+
+/* Block v in 'state' unless an event that ends the wait is already there. */
+static void vcpu_block(struct vcpu *v, enum vcpu_state state)
+{
+	v->state = state;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (v->events || (state == VCPU_HALTED && vcpu_intr_pending(v)))
+		sched_wake(v);
+}
+
+/* Before entry: NMI, then an external interrupt if the guest can take one. */
+static void inject_events(struct vcpu *v)
+{
+	if (platform_take_nmi(v)) {
+		virt->inject_nmi(v);
+		v->events = true;       /* look again for an interrupt next time */
+		return;
+	}
+	int vec = platform_pending_vector(v, false);
+	if (vec < 0) {
+		if (v->window_open) {
+			virt->request_intr_window(v, false);
+			v->window_open = false;
+		}
+		return;
+	}
+	if (virt->can_inject_intr(v)) {
+		vec = platform_pending_vector(v, true);     /* acknowledge it */
+		if (vec >= 0)
+			virt->inject_intr(v, (uint8_t)vec);
+		if (v->window_open) {
+			virt->request_intr_window(v, false);
+			v->window_open = false;
+		}
+		v->events = true;       /* more may be pending behind this one */
+	} else if (!v->window_open) {
+		virt->request_intr_window(v, true);
+		v->window_open = true;
+	}
+}
+
+/*
+ * INIT and STARTUP (SDM vol. 3A §8.4.4, §9.1.1).  Returns false if v waits
+ * for a SIPI and must not run.
+ */
+static bool apply_init_sipi(struct vcpu *v)
+{
+	uint8_t sipi;
+	unsigned ev = platform_take_init_sipi(v, &sipi);
+
+	if (ev & PLATFORM_EV_INIT) {
+		virt->vcpu_reset(v);
+		platform_vcpu_reset(v);
+		v->wait_sipi = true;
+	}
+	if (v->wait_sipi && (ev & PLATFORM_EV_SIPI)) {
+		v->wait_sipi = false;
+		virt->vcpu_sipi(v, sipi);
+	}
+	return !v->wait_sipi;
+}
+
+void vcpu_run(struct vcpu *v, uint64_t slice_end)
+{
+	struct vm *vm = v->vm;
+	struct vm_exit e;
+
+	this_cpu()->run_vcpu = v;
+	v->ran_on |= 1ULL << this_cpu_id();
+	v->events = true;
+	while (!__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE)) {
+		bool ev = __atomic_exchange_n(&v->events, false, __ATOMIC_ACQ_REL);
+		if ((ev || v->wait_sipi) && !apply_init_sipi(v)) {
+			vcpu_block(v, VCPU_WAIT_SIPI);
+			break;
+		}
+		uint64_t now = sched_now_ns();
+		if (now >= v->next_deadline)
+			vcpu_service_timers(v);
+		if (ev || v->window_open)
+			inject_events(v);
+		if (sched_should_preempt(v, now, slice_end))
+			break;
+		/* Wake up for the next device deadline, and for the slice end
+		 * only if another vCPU waits for this CPU. */
+		uint64_t until = v->next_deadline;
+		if (sched_should_preempt(v, slice_end, slice_end))
+			until = MIN(until, slice_end);
+		host_timer_set(until == NO_DEADLINE ? 0 : (until > now ? until - now : 1000));
+		virt->vcpu_run(v, &e);
+		vcpu_handle_exit(v, &e);
+		if (v->state == VCPU_HALTED) {
+			if (vcpu_intr_pending(v)) {
+				v->state = VCPU_RUNNING;    /* HLT ends at once */
+				v->events = true;
+			} else {
+				vcpu_block(v, VCPU_HALTED);
+				vm_check_all_halted(vm);
+				break;
+			}
+		}
+	}
+	this_cpu()->run_vcpu = NULL;
+}
