@@ -31,3 +31,40 @@ figure() {      # figure NAME GOAL
 echo "exit-path round trips under -icount shift=0 (1 tick = 1 instruction):"
 figure vmmcall 50
 figure uart-out 150
+
+# ---- performance isolation: an exclusively pinned "scanner" VM ------------
+# Runs under multi-threaded TCG (icount would serialize the CPUs), on 2
+# CPUs: the scanner owns CPU 1, the noisy VMs share CPU 0.  Alone first,
+# then with noise; the figures compare the scanner's own chunk timings.
+scan_run() {    # scan_run NAME CFG -> $OUT/NAME.log
+	sh tools/mkiso.sh "$OUT/$1.iso" "loglevel=info" "$2:/boot/kasane.cfg" \
+		"$G/scanner.elf:/guests/scanner.elf" "$G/noisy.elf:/guests/noisy.elf" || return 1
+	setsid timeout -k 5 900 qemu-system-x86_64 -accel tcg,thread=multi -cpu max -M q35 -smp 2 \
+		-m 512M -display none -no-reboot -monitor none -serial "file:$OUT/$1.log" \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$OUT/$1.iso" -boot d \
+		</dev/null >/dev/null 2>&1
+	sed -i 's/\r$//' "$OUT/$1.log"
+}
+SCAN='[vm scanner]\nkernel = /guests/scanner.elf\nmemory = 16M\ncpu = 1\nexclusive = yes\ncmdline = chunks=40 chunk_iters=2000000\n\n'
+printf "$SCAN" >"$OUT/alone.cfg"
+{ printf "$SCAN"
+  printf '[vm spin]\nkernel = /guests/noisy.elf\nmemory = 8M\ncpu = 0\ncmdline = mode=spin iters=400000000\n\n'
+  printf '[vm exits]\nkernel = /guests/noisy.elf\nmemory = 8M\ncpu = 0\ncmdline = mode=exits iters=400000\n\n'
+  printf '[vm ipis]\nkernel = /guests/noisy.elf\nmemory = 8M\ncpu = 0\ncmdline = mode=ipi iters=400000\n\n'
+} >"$OUT/noisy.cfg"
+scan_run alone "$OUT/alone.cfg"
+scan_run noisy "$OUT/noisy.cfg"
+total() { sed -n 's/^\[scanner\] scanner: total \([0-9]*\) min \([0-9]*\) max \([0-9]*\).*/\1 \2 \3/p' "$1"; }
+read -r ta mina maxa < <(total "$OUT/alone.log")
+read -r tn minn maxn < <(total "$OUT/noisy.log")
+echo "performance isolation (scanner pinned exclusively to CPU 1, noise on CPU 0):"
+if [ -z "${ta:-}" ] || [ -z "${tn:-}" ]; then
+	echo "bench: isolation: no figures (see $OUT/alone.log, $OUT/noisy.log)"
+else
+	awk -v ta="$ta" -v tn="$tn" -v mina="$mina" -v maxa="$maxa" -v minn="$minn" -v maxn="$maxn" 'BEGIN {
+		printf "bench: isolation slowdown %+.2f %% (goal <= 1 %%): %d ticks alone, %d with noise\n",
+			(tn / ta - 1) * 100, ta, tn
+		printf "bench: isolation jitter   max/min chunk %.3f alone, %.3f with noise\n",
+			maxa / mina, maxn / minn
+	}'
+fi

@@ -53,9 +53,10 @@ run_qemu() {
 	local log=$1 t=$2; shift 2
 	rm -f "$log"
 	# setsid: QEMU gets its own process group, so a hang is killed whole.
+	local exitdev="-device isa-debug-exit,iobase=0xf4,iosize=0x04"
+	[ "${NO_EXIT_DEVICE:-}" ] && exitdev=""
 	setsid timeout -k 5 "$t" qemu-system-x86_64 $QEMU_ACCEL -M q35 -display none \
-		-no-reboot -serial "file:$log" -monitor none \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 "$@" </dev/null >"$log.qemu" 2>&1
+		-no-reboot -serial "file:$log" -monitor none $exitdev "$@" </dev/null >"$log.qemu" 2>&1
 	QEMU_RC=$?
 	[ -f "$log" ] && sed -i 's/\r$//' "$log"
 }
@@ -129,6 +130,19 @@ boot_test fault-bsp 7 60 "selftest=fault-pf" "-smp 2 -m 128M" "${FAULT_DIAG[@]}"
 boot_test fault-ap 7 60 "selftest=fault-ap" "-smp 4 -m 128M" "${FAULT_DIAG[@]}" 'on CPU 3$'
 boot_test fault-ud 7 60 "selftest=fault-ud" "-smp 1 -m 128M" \
 	'EXCEPTION #UD invalid opcode \(vector 6\)' 'CR2' 'selftest_fault\+0x' 'all CPUs stopped'
+
+# Without QEMU's exit device, the end of the run is an ACPI power-off
+# (FADT PM1a_CNT with \_S5's SLP_TYP), after which QEMU exits with 0.
+if want shutdown-acpi; then
+	isof=$(iso shutdown-acpi "onexit=poweroff")
+	NO_EXIT_DEVICE=1 run_qemu $OUT/shutdown-acpi.log 60 -cdrom "$isof" -boot d -smp 2 -m 128M
+	if [ "$QEMU_RC" = 0 ] && why=$(expect $OUT/shutdown-acpi.log '^kasane: all VMs ended, status 0$') &&
+	   ! grep -q 'power-off failed' $OUT/shutdown-acpi.log; then
+		result shutdown-acpi ok
+	else
+		result shutdown-acpi fail "QEMU exit $QEMU_RC ${why:-}, see $OUT/shutdown-acpi.log"
+	fi
+fi
 
 # Multiboot1 through QEMU's -kernel (the a.out kludge), the quick dev loop.
 if want boot-multiboot1; then
@@ -341,6 +355,34 @@ if want 'sched/*'; then
 		pats+=("^kasane: VM 'noisy$i' ended: wrote the exit port .*status 0;.*vcpu0 cpus 0x[0-7] run")
 	done
 	guest_check sched/exclusive-pinning "${pats[@]}"
+fi
+
+# The console shows the scheduler's view on a key press ('s' on COM1).
+if want 'console/*'; then
+	cfg=$OUT/view.cfg
+	{ printf '[vm viewa]\nkernel = /guests/busy.elf\nmemory = 8M\nweight = 300\ncmdline = iters=40000000\n\n'
+	  printf '[vm viewb]\nkernel = /guests/idle.elf\nmemory = 8M\n\n'; } >"$cfg"
+	log=$OUT/view.log
+	isof=$ISO_CACHE/view.iso
+	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
+		$G/busy.elf:/guests/busy.elf $G/idle.elf:/guests/idle.elf; then
+		# Type 's' once the VMs are running (their first lines are out).
+		( for i in $(seq 1 200); do
+			grep -q "VM 'viewb': elf64" "$log" 2>/dev/null && break; sleep 0.1
+		  done; sleep 1; printf s ) |
+		setsid timeout -k 5 120 qemu-system-x86_64 $QEMU_ACCEL -M q35 -display none \
+			-no-reboot -monitor none -serial stdio -smp 2 -m 256M \
+			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$isof" -boot d >"$log" 2>&1
+		QEMU_RC=$?
+		sed -i 's/\r$//' "$log"
+	else
+		QEMU_RC=iso
+	fi
+	GROUP_LOG=$log
+	guest_check console/scheduler-view '^kasane: scheduler \(2 CPUs, housekeeping on CPU 0\)' \
+		'^  CPU [01]: [0-9]+ vCPUs, [0-9]+ waiting, idle [0-9]+ ms' \
+		"^  VM 'viewa' \(weight 300\):" \
+		'^    vCPU 0 on CPU [01]: (running|runnable) +run [0-9]+ ms, wait [0-9]+ ms, [0-9]+ exits'
 fi
 
 # The harness itself: a QEMU that never ends (here: no bootable media, so
