@@ -1,0 +1,2 @@
+UNIT_TESTS += vpit
+UNIT_SRCS_vpit := devices/vpit.c

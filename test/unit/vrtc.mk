@@ -1,0 +1,2 @@
+UNIT_TESTS += vrtc
+UNIT_SRCS_vrtc := devices/vrtc.c
