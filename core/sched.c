@@ -21,7 +21,8 @@
 struct runq {
 	spinlock_t lock;
 	struct vcpu *head;              /* every vCPU assigned to this CPU */
-	unsigned nr, nr_runnable;       /* nr_runnable excludes the current one */
+	unsigned nr;
+	volatile unsigned nr_runnable;  /* waiting: excludes the current one */
 	struct vcpu *current;
 	bool exclusive;
 	volatile bool resched;          /* end the current slice early */
@@ -151,14 +152,20 @@ static void put_prev(struct runq *q, struct vcpu *v, uint64_t ran_ns)
 	spin_unlock_irqrestore(&q->lock, f);
 }
 
-/* Does another vCPU wait for this CPU?  (The run loop asks at slice end.) */
-bool sched_should_preempt(struct vcpu *v, uint64_t now, uint64_t slice_end)
+/* For the run loop: how many vCPUs wait for this CPU, and "yield now". */
+volatile unsigned *sched_nr_waiting(unsigned cpu)
 {
-	struct runq *q = &rq[v->pcpu];
+	return &rq[cpu].nr_runnable;
+}
 
-	if (q->resched)
-		return true;
-	return now >= slice_end && __atomic_load_n(&q->nr_runnable, __ATOMIC_RELAXED) > 0;
+volatile bool *sched_resched_flag(unsigned cpu)
+{
+	return &rq[cpu].resched;
+}
+
+uint64_t sched_ns_to_tsc(uint64_t ns)
+{
+	return (ns / 1000000ULL) * tsc_khz + (ns % 1000000ULL) * tsc_khz / 1000000ULL;
 }
 
 /* Take vCPUs of ended VMs off this run queue, and finish them. */

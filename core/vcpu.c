@@ -121,29 +121,47 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end)
 {
 	struct vm *vm = v->vm;
 	struct vm_exit e;
+	volatile unsigned *waiting = sched_nr_waiting(v->pcpu);
+	volatile bool *resched = sched_resched_flag(v->pcpu);
+	uint64_t slice_end_tsc = sched_ns_to_tsc(slice_end);
+	uint64_t check_tsc = 0;         /* when the slow path must look again */
+	unsigned seen_waiting = ~0u;
 
 	this_cpu()->run_vcpu = v;
 	v->ran_on |= 1ULL << this_cpu_id();
 	v->events = true;
 	while (!__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE)) {
-		bool ev = __atomic_exchange_n(&v->events, false, __ATOMIC_ACQ_REL);
-		if ((ev || v->wait_sipi) && !apply_init_sipi(v)) {
-			vcpu_block(v, VCPU_WAIT_SIPI);
-			break;
+		/*
+		 * The common case costs a few loads and an RDTSC: the slow path
+		 * runs only for new events, a pending interrupt window, a due
+		 * deadline, or a change in who waits for this CPU.
+		 */
+		uint64_t t = rdtsc();
+		unsigned w = *waiting;
+		if (unlikely(v->events || v->wait_sipi || v->window_open || t >= check_tsc ||
+			     w != seen_waiting || *resched)) {
+			bool ev = __atomic_exchange_n(&v->events, false, __ATOMIC_ACQ_REL);
+			if ((ev || v->wait_sipi) && !apply_init_sipi(v)) {
+				vcpu_block(v, VCPU_WAIT_SIPI);
+				break;
+			}
+			uint64_t now = sched_now_ns();
+			if (now >= v->next_deadline)
+				vcpu_service_timers(v);
+			if (ev || v->window_open)
+				inject_events(v);
+			/* Give the CPU up at the slice end only if another vCPU waits. */
+			if (*resched || (w && now >= slice_end))
+				break;
+			uint64_t until = v->next_deadline;
+			if (w)
+				until = MIN(until, slice_end);
+			host_timer_set(until == NO_DEADLINE ? 0 : (until > now ? until - now : 1000));
+			check_tsc = until == NO_DEADLINE ? ~0ULL : sched_ns_to_tsc(until);
+			if (w)
+				check_tsc = MIN(check_tsc, slice_end_tsc);
+			seen_waiting = w;
 		}
-		uint64_t now = sched_now_ns();
-		if (now >= v->next_deadline)
-			vcpu_service_timers(v);
-		if (ev || v->window_open)
-			inject_events(v);
-		if (sched_should_preempt(v, now, slice_end))
-			break;
-		/* Wake up for the next device deadline, and for the slice end
-		 * only if another vCPU waits for this CPU. */
-		uint64_t until = v->next_deadline;
-		if (sched_should_preempt(v, slice_end, slice_end))
-			until = MIN(until, slice_end);
-		host_timer_set(until == NO_DEADLINE ? 0 : (until > now ? until - now : 1000));
 		virt->vcpu_run(v, &e);
 		vcpu_handle_exit(v, &e);
 		if (v->state == VCPU_HALTED) {
@@ -156,6 +174,9 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end)
 				break;
 			}
 		}
+		/* A device write may have moved a deadline (next_deadline = 0). */
+		if (unlikely(v->next_deadline == 0))
+			check_tsc = 0;
 	}
 	this_cpu()->run_vcpu = NULL;
 }

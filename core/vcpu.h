@@ -23,7 +23,9 @@ bool vcpu_intr_pending(struct vcpu *v);
 void vcpu_timer_init(void);
 
 /* From core/sched.c and core/vm.c. */
-bool sched_should_preempt(struct vcpu *v, uint64_t now, uint64_t slice_end);
+volatile unsigned *sched_nr_waiting(unsigned cpu);
+volatile bool *sched_resched_flag(unsigned cpu);
+uint64_t sched_ns_to_tsc(uint64_t ns);
 bool vm_all_ended(void);
 void vm_dump_vcpus(const char *const state_name[]);
 /* Program this CPU's LAPIC timer to fire in ns (0: stop). */

@@ -159,8 +159,13 @@ static int uart_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t 
 {
 	struct vm *vm = dev;
 	int r = vuart_pio(&vm->uart, in, port, bytes, val);
+	bool irq = vuart_irq_pending(&vm->uart);
 
-	platform_set_isa_irq(vm, 4, vuart_irq_pending(&vm->uart));
+	/* Only a change of the line is news for the PIC and IOAPIC. */
+	if (irq != vm->uart_irq) {
+		vm->uart_irq = irq;
+		platform_set_isa_irq(vm, 4, irq);
+	}
 	return r;
 }
 

@@ -141,6 +141,7 @@ struct vm {
 	struct vcpu vcpu[VM_MAX_VCPUS];
 	struct iobus bus;
 	struct vuart uart;
+	bool uart_irq;                  /* level of its IRQ 4 line */
 	struct fwcfg fwcfg;
 	struct testmmio testmmio;
 	struct vioapic ioapic;

@@ -23,10 +23,17 @@ struct svm_cpu {
 	struct vcpu *last;      /* vCPU that ran here last, for TLB flushes */
 };
 
+/* What svm_entry.S answers by itself (offsets used there). */
+struct svm_fast {
+	uint64_t vm_id, vcpu_id;
+	uint64_t hits;          /* fast hypercalls since the last slow exit */
+};
+
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	hpa_t vmcb_pa;
 	unsigned last_cpu;
+	struct svm_fast fast;
 };
 
 static struct svm_cpu svm_cpus[MAX_CPUS];
@@ -34,7 +41,7 @@ static hpa_t iopm_pa, msrpm_pa;         /* shared by all vCPUs */
 static bool has_nrips;
 static uint32_t nr_asids;
 
-void svm_vmrun(uint64_t *gpr, hpa_t vmcb, hpa_t host_save);
+void svm_vmrun(uint64_t *gpr, hpa_t vmcb, hpa_t host_save, struct svm_fast *fast);
 
 static inline void clgi(void) { __asm__ volatile("clgi" ::: "memory"); }
 static inline void stgi(void) { __asm__ volatile("stgi" ::: "memory"); }
@@ -139,6 +146,8 @@ static bool svm_vcpu_init(struct vcpu *v)
 	}
 	sv->vmcb = hpa_to_hva(sv->vmcb_pa);
 	sv->last_cpu = ~0u;
+	sv->fast.vm_id = v->vm->id;
+	sv->fast.vcpu_id = v->id;
 	v->vendor = sv;
 
 	struct vmcb_control *c = &sv->vmcb->ctl;
@@ -486,8 +495,13 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	vmcb->save.rflags = v->regs.rflags;
 
 	clgi();
-	svm_vmrun(v->regs.gpr, sv->vmcb_pa, sc->host_save);
+	svm_vmrun(v->regs.gpr, sv->vmcb_pa, sc->host_save, &sv->fast);
 	stgi();     /* a pending host interrupt is taken here */
+	if (sv->fast.hits) {
+		v->exits[EXIT_HYPERCALL] += sv->fast.hits;
+		v->nr_exits += sv->fast.hits;
+		sv->fast.hits = 0;
+	}
 
 	v->regs.gpr[REG_RAX] = vmcb->save.rax;
 	v->regs.gpr[REG_RSP] = vmcb->save.rsp;
