@@ -240,8 +240,11 @@ static bool steal(unsigned me)
 	return moved != NULL;
 }
 
-/* Service due device timers of every vCPU here; return the next deadline. */
-static uint64_t service_timers(struct runq *q)
+/*
+ * Service due device timers of every vCPU here; return the next deadline
+ * of any vCPU other than 'except'.
+ */
+static uint64_t service_timers(struct runq *q, struct vcpu **except)
 {
 	uint64_t next = NO_DEADLINE;
 	struct vcpu *list[64];
@@ -252,8 +255,11 @@ static uint64_t service_timers(struct runq *q)
 		list[n++] = v;
 	spin_unlock_irqrestore(&q->lock, f);
 	/* vCPUs stay on the queue while we look: only this CPU removes them. */
-	for (unsigned i = 0; i < n; i++)
-		next = MIN(next, vcpu_service_timers(list[i]));
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t d = vcpu_service_timers(list[i]);
+		if (list[i] != *except)
+			next = MIN(next, d);
+	}
 	return next;
 }
 
@@ -278,11 +284,14 @@ void sched_loop(void)
 			return;
 		if (me == sched_housekeeping_cpu())
 			console_poll();
-		uint64_t next = service_timers(q);
+		struct vcpu *none = NULL;
+		uint64_t next = service_timers(q, &none);
 		struct vcpu *v = pick_next(q);
 		if (v) {
+			/* Timers of the others here must still fire while v runs. */
+			uint64_t others = service_timers(q, &v);
 			uint64_t t0 = sched_now_ns();
-			vcpu_run(v, t0 + SCHED_SLICE_NS);
+			vcpu_run(v, t0 + SCHED_SLICE_NS, others);
 			put_prev(q, v, sched_now_ns() - t0);
 			continue;
 		}

@@ -117,7 +117,7 @@ static bool apply_init_sipi(struct vcpu *v)
 	return !v->wait_sipi;
 }
 
-void vcpu_run(struct vcpu *v, uint64_t slice_end)
+void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 {
 	struct vm *vm = v->vm;
 	struct vm_exit e;
@@ -150,10 +150,11 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end)
 				vcpu_service_timers(v);
 			if (ev || v->window_open)
 				inject_events(v);
-			/* Give the CPU up at the slice end only if another vCPU waits. */
-			if (*resched || (w && now >= slice_end))
+			/* Give the CPU up at the slice end only if another vCPU waits,
+			 * and when a timer of another vCPU here is due. */
+			if (*resched || (w && now >= slice_end) || now >= others_due)
 				break;
-			uint64_t until = v->next_deadline;
+			uint64_t until = MIN(v->next_deadline, others_due);
 			if (w)
 				until = MIN(until, slice_end);
 			host_timer_set(until == NO_DEADLINE ? 0 : (until > now ? until - now : 1000));

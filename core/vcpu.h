@@ -9,9 +9,10 @@ struct vcpu;
 
 /*
  * Run v in the guest until its slice ends (and another vCPU waits), it
- * blocks (HLT, INIT), it yields, or its VM ends.  On v's own CPU only.
+ * blocks (HLT, INIT), it yields, its VM ends, or at others_due a timer of
+ * another vCPU on this CPU needs servicing.  On v's own CPU only.
  */
-void vcpu_run(struct vcpu *v, uint64_t slice_end_ns);
+void vcpu_run(struct vcpu *v, uint64_t slice_end_ns, uint64_t others_due_ns);
 /* Fire v's due timers; returns its next deadline (ns) or NO_DEADLINE. */
 uint64_t vcpu_service_timers(struct vcpu *v);
 /* Finish a vCPU of an ended VM (accounting, and the VM's report if last). */

@@ -23,10 +23,13 @@ GUEST_LDFLAGS  := -nostdlib -static -z max-page-size=0x1000 -z noexecstack
 
 # The start code, then an archive, so a guest links only what it uses.
 GUEST_LIB_ALL := console report string bootinfo fw_cfg trap start
+# 64-bit only: interrupts, timers, APIC/IOAPIC/PIC, firmware tables, SMP (lib/pc.h).
+GUEST_LIB_PC  := irq64 irq time apic acpi smpboot ap_trampoline work
 GUEST_LIB64   := $(GUEST_OUT)/lib64/crt64.o $(GUEST_OUT)/libguest64.a
 GUEST_LIB32   := $(GUEST_OUT)/lib32/crt32.o $(GUEST_OUT)/libguest32.a
 
-GUESTS64 := hello64 cpuid portio mmio memory exceptions hypercall fwcfg triple spin
+GUESTS64 := hello64 cpuid portio mmio memory exceptions hypercall fwcfg triple spin \
+	    lapic-timer ipi pit-ioapic pit-pic rtc smp idle busy scanner noisy
 GUESTS32 := hello32 mbmod
 GUEST_ELFS  := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUESTS32) $(GUESTS64)) \
 	       $(GUEST_OUT)/hello32-aout.bin
@@ -35,7 +38,7 @@ GUEST_TOOLS := $(GUEST_OUT)/qemu-shim.elf
 .PHONY: guests
 guests: $(GUEST_ELFS) $(GUEST_TOOLS)
 
-$(GUEST_OUT)/libguest64.a: $(patsubst %,$(GUEST_OUT)/lib64/%.o,trap64 paging $(GUEST_LIB_ALL))
+$(GUEST_OUT)/libguest64.a: $(patsubst %,$(GUEST_OUT)/lib64/%.o,trap64 paging $(GUEST_LIB_ALL) $(GUEST_LIB_PC))
 	rm -f $@
 	$(GUEST_AR) rcs $@ $^
 $(GUEST_OUT)/libguest32.a: $(patsubst %,$(GUEST_OUT)/lib32/%.o,trap32 $(GUEST_LIB_ALL))
