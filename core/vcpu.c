@@ -48,6 +48,12 @@ uint64_t vcpu_service_timers(struct vcpu *v)
 	if (v->vm->ended)
 		return NO_DEADLINE;
 	v->next_deadline = platform_service_timers(v, sched_now_ns());
+	/* A timer that fired posts an interrupt: make sure v looks at it. */
+	if (platform_pending_vector(v, false) >= 0) {
+		v->events = true;
+		if (v->state == VCPU_HALTED)
+			sched_wake(v);
+	}
 	return v->next_deadline;
 }
 
@@ -148,6 +154,8 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 			uint64_t now = sched_now_ns();
 			if (now >= v->next_deadline)
 				vcpu_service_timers(v);
+			if (v->events)
+				ev |= __atomic_exchange_n(&v->events, false, __ATOMIC_ACQ_REL);
 			if (ev || v->window_open)
 				inject_events(v);
 			/* Give the CPU up at the slice end only if another vCPU waits,
