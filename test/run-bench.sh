@@ -31,6 +31,8 @@ figure() {      # figure NAME GOAL
 echo "exit-path round trips under -icount shift=0 (1 tick = 1 instruction):"
 figure vmmcall 50
 figure uart-out 150
+v=$(sed -n 's/^\[spin\] bench: cpuid \([0-9][0-9]*\).*/\1/p' "$OUT/spin.log" | head -1)
+echo "bench: cpuid      ${v:-?} ticks per round trip (for comparison: the generic exit path)"
 
 # ---- performance isolation: an exclusively pinned "scanner" VM ------------
 # Runs under multi-threaded TCG (icount would serialize the CPUs), on 2

@@ -4,6 +4,8 @@
  * register (an emulated UART register that prints nothing), and prints
  *     bench: vmmcall <ticks per round trip> (total <ticks> for N)
  *     bench: uart-out <ticks per OUT> (total <ticks> for N)
+ * and, for comparison, the full exit path with the least handling, CPUID:
+ *     bench: cpuid <ticks per round trip> (total <ticks> for N)
  */
 #include "test/guests/lib/guest.h"
 #include "test/guests/lib/x86.h"
@@ -22,7 +24,13 @@ void test_main(void)
 	for (int i = 0; i < N; i++)
 		outb(COM1_SCR, (uint8_t)i);
 	uint64_t t2 = rdtsc();
+	for (int i = 0; i < N; i++) {
+		uint32_t a = 0, b, c = 0, d;
+		__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	}
+	uint64_t t3 = rdtsc();
 
 	guest_printf("bench: vmmcall %lu (total %lu for %d)\n", (t1 - t0) / N, t1 - t0, N);
 	guest_printf("bench: uart-out %lu (total %lu for %d)\n", (t2 - t1) / N, t2 - t1, N);
+	guest_printf("bench: cpuid %lu (total %lu for %d)\n", (t3 - t2) / N, t3 - t2, N);
 }
