@@ -136,7 +136,16 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 	this_cpu()->run_vcpu = v;
 	v->ran_on |= 1ULL << this_cpu_id();
 	v->events = true;
-	while (!__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE)) {
+	for (;;) {
+		/*
+		 * Interrupts stay off from these checks to VMRUN (the back end
+		 * enters with GIF=0 and IF=1), so a timer or kick arriving after
+		 * the checks is not taken by the host here but exits the guest
+		 * at once.
+		 */
+		irq_disable();
+		if (__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE))
+			break;
 		/*
 		 * The common case costs a few loads and an RDTSC: the slow path
 		 * runs only for new events, a pending interrupt window, a due
@@ -187,5 +196,6 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		if (unlikely(v->next_deadline == 0))
 			check_tsc = 0;
 	}
+	irq_enable();
 	this_cpu()->run_vcpu = NULL;
 }

@@ -494,7 +494,11 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	vmcb->save.rip = v->regs.rip;
 	vmcb->save.rflags = v->regs.rflags;
 
+	/* GIF=0 holds host interrupts; IF=1 lets them exit the guest
+	 * (V_INTR_MASKING: the host's IF masks physical interrupts, APM vol. 2
+	 * §15.21.1). */
 	clgi();
+	irq_enable();
 	svm_vmrun(v->regs.gpr, sv->vmcb_pa, sc->host_save, &sv->fast);
 	stgi();     /* a pending host interrupt is taken here */
 	if (sv->fast.hits) {
