@@ -86,8 +86,12 @@ include test/guests/guests.mk
 deps:
 	@sh tools/install-deps.sh
 
-$(BUILD)/kasane.iso: $(BUILD)/kasane.elf iso/grub.cfg.in tools/mkiso.sh
-	sh tools/mkiso.sh $@ "$(CMDLINE)"
+# The ISO that `make run` boots: kasane, the demo config and its guests.
+DEMO_GUESTS := hello64 smp lapic-timer hello32
+$(BUILD)/kasane.iso: $(BUILD)/kasane.elf iso/grub.cfg.in iso/demo.cfg tools/mkiso.sh \
+		$(patsubst %,$(BUILD)/guests/%.elf,$(DEMO_GUESTS))
+	sh tools/mkiso.sh $@ "$(CMDLINE)" iso/demo.cfg:/boot/kasane.cfg \
+		$(foreach g,$(DEMO_GUESTS),$(BUILD)/guests/$(g).elf:/guests/$(g).elf)
 
 iso: $(BUILD)/kasane.iso
 
