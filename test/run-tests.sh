@@ -353,6 +353,20 @@ if want 'sched/*'; then
 		fi
 	}
 
+	# Weights: two equal jobs share CPU 1; the weight-300 VM gets about 3/4
+	# of it, so it finishes first and waits less than half as long.
+	cfg=$OUT/weight.cfg
+	{ printf '[vm heavy]\nkernel = /guests/busy.elf\nmemory = 8M\ncpu = 1\nweight = 300\ncmdline = iters=800000000\n\n'
+	  printf '[vm light]\nkernel = /guests/busy.elf\nmemory = 8M\ncpu = 1\nweight = 100\ncmdline = iters=800000000\n\n'; } >"$cfg"
+	group_run weight 2 256M 180 "$cfg" $G/busy.elf:/guests/busy.elf
+	waits=$(sed -n "s/^kasane: VM '\(heavy\|light\)' ended: .*status 0;.* wait \([0-9]*\) ms$/\1 \2/p" "$GROUP_LOG" | tr '\n' ' ')
+	read -r first wfirst second wsecond <<<"$waits"
+	if [ "${first:-}" = heavy ] && [ "${second:-}" = light ] && [ $((wfirst * 2)) -lt "$wsecond" ]; then
+		result sched/weights ok
+	else
+		result sched/weights fail "end order and waits: ${waits:-none}, see $GROUP_LOG"
+	fi
+
 	# Exclusive pinning: the pinned vCPU runs only on CPU 3, nothing else does.
 	cfg=$OUT/pin.cfg
 	{ printf '[vm scanner]\nkernel = /guests/busy.elf\nmemory = 16M\ncpu = 3\nexclusive = yes\ncmdline = iters=600000000\n\n'
