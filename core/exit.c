@@ -79,11 +79,11 @@ static void handle_wrmsr(struct vcpu *v, struct vm_exit *e)
 	skip_insn(v, e);
 }
 
-/* HLT blocks the vCPU until an interrupt (core/vcpu.c). */
+/* HLT blocks the vCPU until an interrupt (core/vcpu.c does it). */
 static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 {
 	skip_insn(v, e);
-	v->state = VCPU_HALTED;
+	v->halt_requested = true;
 }
 
 static void handle_io(struct vcpu *v, struct vm_exit *e)

@@ -90,6 +90,27 @@ static uint64_t tsc_to_ns(uint64_t ticks)
 	return ticks * 1000 / tsc_khz * 1000 + (ticks * 1000 % tsc_khz) * 1000 / tsc_khz;
 }
 
+/*
+ * The running vCPU v stops waiting for its CPU: HALTED or WAIT_SIPI.  Its
+ * CPU still runs it until put_prev().  False if an event is already there.
+ */
+bool sched_block(struct vcpu *v, enum vcpu_state state)
+{
+	uint64_t f;
+	struct runq *q = lock_vcpu_rq(v, &f);
+	bool blocked = !v->events;
+
+	if (blocked)
+		v->state = state;
+	spin_unlock_irqrestore(&q->lock, f);
+	return blocked;
+}
+
+/*
+ * All state changes happen under the queue lock.  The vCPU a CPU is
+ * running (q->current) keeps its state here: it only gets the event, and
+ * put_prev() requeues it if it had blocked meanwhile.
+ */
 void sched_wake(struct vcpu *v)
 {
 	uint64_t f;
@@ -97,7 +118,7 @@ void sched_wake(struct vcpu *v)
 	bool changed = false;
 
 	v->events = true;
-	if (v->state == VCPU_HALTED || v->state == VCPU_WAIT_SIPI) {
+	if (q->current != v && (v->state == VCPU_HALTED || v->state == VCPU_WAIT_SIPI)) {
 		v->state = VCPU_RUNNABLE;
 		v->state_since = rdtsc();
 		q->nr_runnable++;
@@ -143,6 +164,9 @@ static void put_prev(struct runq *q, struct vcpu *v, uint64_t ran_ns)
 
 	v->run_ns += ran_ns;
 	v->vruntime += ran_ns * SCHED_WEIGHT_DEFAULT / weight;
+	/* Blocked, but an event came while it was still current: requeue. */
+	if ((v->state == VCPU_HALTED || v->state == VCPU_WAIT_SIPI) && v->events)
+		v->state = VCPU_RUNNING;
 	if (v->state == VCPU_RUNNING) {
 		v->state = VCPU_RUNNABLE;
 		v->state_since = rdtsc();
@@ -221,7 +245,8 @@ static bool steal(unsigned me)
 	struct vcpu *moved = NULL;
 	for (struct vcpu **pp = &src->head; *pp; pp = &(*pp)->rq_next) {
 		struct vcpu *v = *pp;
-		if (v->state == VCPU_RUNNABLE && !v->exclusive && (v->affinity & (1ULL << me))) {
+		if (v != src->current && v->state == VCPU_RUNNABLE && !v->exclusive &&
+		    (v->affinity & (1ULL << me))) {
 			*pp = v->rq_next;
 			src->nr--;
 			src->nr_runnable--;

@@ -7,8 +7,7 @@
 #define KASANE_CORE_SCHED_H
 
 #include "lib/types.h"
-
-struct vcpu;
+#include "core/vm.h"
 
 #define SCHED_SLICE_NS      (10 * 1000 * 1000ULL)   /* 10 ms */
 #define SCHED_WEIGHT_DEFAULT 100
@@ -19,6 +18,8 @@ void sched_add(struct vcpu *v);
 void sched_set_exclusive(unsigned cpu);
 /* An event for v (interrupt, SIPI): make it runnable and poke its CPU. */
 void sched_wake(struct vcpu *v);
+/* The running vCPU blocks (HALTED, WAIT_SIPI) unless an event is pending. */
+bool sched_block(struct vcpu *v, enum vcpu_state state);
 /* The running vCPU gives up the rest of its slice. */
 void sched_yield(struct vcpu *v);
 /* Every CPU's loop: run vCPUs until all VMs have ended. */

@@ -62,13 +62,15 @@ bool vcpu_intr_pending(struct vcpu *v)
 	return platform_wakeup_pending(v);
 }
 
-/* Block v in 'state' unless an event that ends the wait is already there. */
-static void vcpu_block(struct vcpu *v, enum vcpu_state state)
+/*
+ * Block v in 'state' (the scheduler does it under its queue lock), unless
+ * an event that ends the wait is already there.  Returns whether v blocked.
+ */
+static bool vcpu_block(struct vcpu *v, enum vcpu_state state)
 {
-	v->state = state;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (v->events || (state == VCPU_HALTED && vcpu_intr_pending(v)))
-		sched_wake(v);
+	if (state == VCPU_HALTED && vcpu_intr_pending(v))
+		return false;
+	return sched_block(v, state);
 }
 
 /* Before entry: NMI, then an external interrupt if the guest can take one. */
@@ -157,8 +159,9 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 			     w != seen_waiting || *resched)) {
 			bool ev = __atomic_exchange_n(&v->events, false, __ATOMIC_ACQ_REL);
 			if ((ev || v->wait_sipi) && !apply_init_sipi(v)) {
-				vcpu_block(v, VCPU_WAIT_SIPI);
-				break;
+				if (vcpu_block(v, VCPU_WAIT_SIPI))
+					break;
+				continue;       /* an event came in meanwhile */
 			}
 			uint64_t now = sched_now_ns();
 			if (now >= v->next_deadline)
@@ -182,15 +185,13 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		}
 		virt->vcpu_run(v, &e);
 		vcpu_handle_exit(v, &e);
-		if (v->state == VCPU_HALTED) {
-			if (vcpu_intr_pending(v)) {
-				v->state = VCPU_RUNNING;    /* HLT ends at once */
-				v->events = true;
-			} else {
-				vcpu_block(v, VCPU_HALTED);
+		if (v->halt_requested) {
+			v->halt_requested = false;
+			if (vcpu_block(v, VCPU_HALTED)) {
 				vm_check_all_halted(vm);
 				break;
 			}
+			v->events = true;       /* HLT ends at once: an interrupt waits */
 		}
 		/* A device write may have moved a deadline (next_deadline = 0). */
 		if (unlikely(v->next_deadline == 0))

@@ -104,6 +104,7 @@ struct vcpu {
 	/* Events for it from other CPUs, applied by its own CPU before entry. */
 	volatile bool events;           /* something new to look at before entry */
 	bool wait_sipi;                 /* in wait-for-SIPI (after INIT, or an AP at power-up) */
+	bool halt_requested;            /* the guest executed HLT */
 	bool window_open;               /* an interrupt-window exit is requested */
 	uint64_t next_deadline;         /* earliest device timer, ns */
 	struct vlapic *vlapic;
