@@ -16,7 +16,7 @@
 const char *const exit_kind_name[NR_EXIT_KINDS] = {
 	[EXIT_NONE] = "other", [EXIT_IO] = "io", [EXIT_MMIO] = "mmio",
 	[EXIT_CPUID] = "cpuid", [EXIT_MSR_READ] = "rdmsr", [EXIT_MSR_WRITE] = "wrmsr",
-	[EXIT_HLT] = "hlt", [EXIT_HYPERCALL] = "hypercall", [EXIT_INTR_WINDOW] = "intr-window",
+	[EXIT_HLT] = "hlt", [EXIT_HYPERCALL] = "hypercall", [EXIT_INTR_WINDOW] = "intr-window", [EXIT_REFLECT] = "exception",
 	[EXIT_TRIPLE_FAULT] = "shutdown", [EXIT_INTR] = "intr", [EXIT_UD] = "ud",
 	[EXIT_INVALID] = "invalid", [EXIT_UNHANDLED] = "unhandled",
 };
@@ -103,7 +103,15 @@ static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 {
 	uint64_t *regs = v->regs.gpr;
 	int64_t ret = HC_OK;
+	struct vcpu_sregs sr;
 
+	/* Only the guest kernel may call: user code gets #UD, as if there were
+	 * no hypervisor. */
+	virt->get_sregs(v, &sr);
+	if (sr.cpl != 0) {
+		virt->inject_exception(v, 6, false, 0);
+		return;
+	}
 	skip_insn(v, e);
 	switch (regs[REG_RAX]) {
 	case HC_CONSOLE_WRITE: {
@@ -151,6 +159,11 @@ static void handle_ud(struct vcpu *v, struct vm_exit *e)
 	virt->inject_exception(v, 6, false, 0);
 }
 
+static void handle_reflect(struct vcpu *v, struct vm_exit *e)
+{
+	virt->inject_exception(v, e->reflect.vector, e->reflect.has_error, e->reflect.error);
+}
+
 static void handle_invalid(struct vcpu *v, struct vm_exit *e)
 {
 	vm_end(v->vm, VM_END_BAD_STATE, -1, "the CPU refused vCPU %u's state (exit code 0x%llx)",
@@ -180,6 +193,7 @@ static const exit_handler_t exit_handlers[NR_EXIT_KINDS] = {
 	[EXIT_INTR] = handle_none,      /* the host took its interrupt at STGI */
 	[EXIT_UD] = handle_ud,
 	[EXIT_INTR_WINDOW] = handle_none,       /* injected before the next entry */
+	[EXIT_REFLECT] = handle_reflect,
 	[EXIT_INVALID] = handle_invalid,
 	[EXIT_UNHANDLED] = handle_unhandled,
 };

@@ -90,6 +90,8 @@ bool msr_guest_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		if (val >> 32)
 			return false;
 		v->msr.tsc_aux = val;
+		v->fpu.tsc_aux = val;
+		wrmsr(0xc0000103, val);         /* the CPU's value while v runs here */
 		return true;
 	}
 	return false;

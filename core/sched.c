@@ -272,15 +272,17 @@ static bool steal(unsigned me)
 static uint64_t service_timers(struct runq *q, struct vcpu **except)
 {
 	uint64_t next = NO_DEADLINE;
-	struct vcpu *list[64];
+	struct vcpu *list[MAX_VMS * VM_MAX_VCPUS];
 	unsigned n = 0;
 	uint64_t f = spin_lock_irqsave(&q->lock);
 
 	for (struct vcpu *v = q->head; v && n < ARRAY_SIZE(list); v = v->rq_next)
 		list[n++] = v;
 	spin_unlock_irqrestore(&q->lock, f);
-	/* vCPUs stay on the queue while we look: only this CPU removes them. */
+	/* A vCPU stolen meanwhile is the thief's to service now. */
 	for (unsigned i = 0; i < n; i++) {
+		if (list[i]->pcpu != (unsigned)(q - rq))
+			continue;
 		uint64_t d = vcpu_service_timers(list[i]);
 		if (list[i] != *except)
 			next = MIN(next, d);
@@ -322,12 +324,17 @@ void sched_loop(void)
 		}
 		if (steal(me))
 			continue;
-		/* Idle: sleep until an IPI or the next device deadline. */
+		/*
+		 * Idle: sleep until an IPI or the next device deadline.  The
+		 * deadlines are read again with interrupts off, so a kick that
+		 * moved one (a guest reprogramming its PIT) is not missed.
+		 */
+		irq_disable();
+		next = service_timers(q, &none);
 		uint64_t now = sched_now_ns();
 		uint64_t wake = next;
 		if (!q->exclusive)
 			wake = MIN(wake, now + IDLE_TICK_NS);
-		irq_disable();
 		if (__atomic_load_n(&q->nr_runnable, __ATOMIC_RELAXED) == 0 &&
 		    !(me == 0 && vm_all_ended())) {
 			host_timer_set(wake == NO_DEADLINE ? 0 : MAX(wake, now + 1000) - now);

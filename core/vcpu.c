@@ -76,8 +76,8 @@ static bool vcpu_block(struct vcpu *v, enum vcpu_state state)
 /* Before entry: NMI, then an external interrupt if the guest can take one. */
 static void inject_events(struct vcpu *v)
 {
-	if (platform_take_nmi(v)) {
-		virt->inject_nmi(v);
+	if (vlapic_nmi_pending(v->vlapic) && virt->inject_nmi(v)) {
+		platform_take_nmi(v);
 		v->events = true;       /* look again for an interrupt next time */
 		return;
 	}
@@ -138,6 +138,10 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 	this_cpu()->run_vcpu = v;
 	v->ran_on |= 1ULL << this_cpu_id();
 	v->events = true;
+	v->fpu.tsc_aux = v->msr.tsc_aux;
+	uint64_t f = irq_save();
+	fpu_load(&v->fpu);
+	irq_restore(f);
 	for (;;) {
 		/*
 		 * Interrupts stay off from these checks to VMRUN (the back end
@@ -197,6 +201,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		if (unlikely(v->next_deadline == 0))
 			check_tsc = 0;
 	}
+	fpu_save(&v->fpu);
 	irq_enable();
 	this_cpu()->run_vcpu = NULL;
 }

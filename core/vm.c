@@ -55,6 +55,9 @@ static void uart_line(void *ctx, const char *line, size_t len)
 
 void vm_console_write(struct vm *vm, const char *s, size_t len)
 {
+	/* Several vCPUs may write at once: one line buffer, one lock. */
+	uint64_t f = spin_lock_irqsave(&vm->console_lock);
+
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 		if (c == '\r')
@@ -63,11 +66,12 @@ void vm_console_write(struct vm *vm, const char *s, size_t len)
 			/* Nothing that could steer the operator's terminal. */
 			vm->hc_line[vm->hc_len++] = (c == '\t' || (c >= 0x20 && c < 0x7f)) ? c : '.';
 		}
-		if (c == '\n' || vm->hc_len == sizeof(vm->hc_line)) {
+		if (c == '\n' || vm->hc_len >= sizeof(vm->hc_line)) {
 			vm_console_line(vm, vm->hc_line, vm->hc_len);
 			vm->hc_len = 0;
 		}
 	}
+	spin_unlock_irqrestore(&vm->console_lock, f);
 }
 
 /* ---- the end of a VM -------------------------------------------------------- */
@@ -112,10 +116,12 @@ static void vm_report(struct vm *vm)
 	uint64_t us = (vm->end_tsc - vm->start_tsc) * 1000 / tsc_khz;
 
 	vuart_flush(&vm->uart);
+	uint64_t f = spin_lock_irqsave(&vm->console_lock);
 	if (vm->hc_len) {
 		vm_console_line(vm, vm->hc_line, vm->hc_len);
 		vm->hc_len = 0;
 	}
+	spin_unlock_irqrestore(&vm->console_lock, f);
 	stats[0] = '\0';
 	for (int k = 0; k < NR_EXIT_KINDS; k++) {
 		if (!vm->exits[k] || n >= sizeof(stats))
@@ -159,13 +165,16 @@ static int uart_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t 
 {
 	struct vm *vm = dev;
 	int r = vuart_pio(&vm->uart, in, port, bytes, val);
-	bool irq = vuart_irq_pending(&vm->uart);
 
-	/* Only a change of the line is news for the PIC and IOAPIC. */
+	/* Only a change of the line is news for the PIC and IOAPIC; the lock
+	 * keeps two vCPUs from reporting changes out of order. */
+	uint64_t f = spin_lock_irqsave(&vm->uart_irq_lock);
+	bool irq = vuart_irq_pending(&vm->uart);
 	if (irq != vm->uart_irq) {
 		vm->uart_irq = irq;
 		platform_set_isa_irq(vm, 4, irq);
 	}
+	spin_unlock_irqrestore(&vm->uart_irq_lock, f);
 	return r;
 }
 
@@ -398,7 +407,7 @@ static struct vm *vm_create(unsigned id, const struct vm_config *cfg)
 		v->state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
 		v->wait_sipi = i != 0;
 		v->msr.mtrr_def_type = 0xc06;       /* MTRRs on, default WB */
-		if (!virt->vcpu_init(v) || !platform_vcpu_init(v)) {
+		if (!virt->vcpu_init(v) || !platform_vcpu_init(v) || !fpu_state_init(&v->fpu)) {
 			ksnprintf(err, sizeof(err), "cannot set up vCPU %u", i);
 			goto fail;
 		}
@@ -422,9 +431,11 @@ static struct vm *vm_create(unsigned id, const struct vm_config *cfg)
 	return vm;
 fail:
 	pr_err("kasane: VM '%s' (%s) not started: %s\n", cfg->name, cfg->src, err);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		if (vm->vcpu[i].vendor)
 			virt->vcpu_free(&vm->vcpu[i]);
+		fpu_state_free(&vm->vcpu[i].fpu);
+	}
 	platform_free(vm);
 	if (vm->npt.root)
 		npt_destroy(&vm->npt);
@@ -434,11 +445,17 @@ fail:
 	return NULL;
 }
 
+/*
+ * Give back what only the VM's own vCPUs used.  The device models stay
+ * (struct vm is kept for the summary): another CPU may still be servicing
+ * a timer of one of its vCPUs.
+ */
 static void vm_destroy(struct vm *vm)
 {
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		virt->vcpu_free(&vm->vcpu[i]);
-	platform_free(vm);
+		fpu_state_free(&vm->vcpu[i].fpu);
+	}
 	npt_destroy(&vm->npt);
 	page_free(vm->ram_hpa, vm->ram_pages);
 	vm->ram_hpa = 0;

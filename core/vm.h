@@ -10,6 +10,7 @@
 #include "lib/types.h"
 #include "arch/x86/regs.h"
 #include "arch/x86/spinlock.h"
+#include "arch/x86/fpu.h"
 #include "mm/guest_mem.h"
 #include "mm/npt.h"
 #include "core/config.h"
@@ -38,6 +39,7 @@ enum vm_exit_kind {
 	EXIT_INTR,              /* a host interrupt arrived */
 	EXIT_UD,                /* an instruction the guest must see fail (#UD) */
 	EXIT_INTR_WINDOW,       /* the guest can now take the interrupt we hold */
+	EXIT_REFLECT,           /* an exception to give straight back to the guest */
 	EXIT_INVALID,           /* the CPU refused the guest state */
 	EXIT_UNHANDLED,         /* anything else: ends the VM */
 	NR_EXIT_KINDS
@@ -65,6 +67,11 @@ struct vm_exit {
 		struct {
 			uint32_t msr;
 		} msr;
+		struct {
+			uint8_t vector;
+			bool has_error;
+			uint32_t error;
+		} reflect;
 	};
 };
 
@@ -108,6 +115,7 @@ struct vcpu {
 	bool window_open;               /* an interrupt-window exit is requested */
 	uint64_t next_deadline;         /* earliest device timer, ns */
 	struct vlapic *vlapic;
+	struct fpu_state fpu;           /* FPU/SSE/AVX, XCR0, DR0-3, TSC_AUX */
 	struct x86_regs regs;           /* all GPRs, RIP, RFLAGS */
 	void *vendor;                   /* struct svm_vcpu / vmx_vcpu */
 	uint64_t nr_exits;
@@ -161,6 +169,8 @@ struct vm {
 	uint64_t start_tsc, end_tsc;
 	uint64_t exits[NR_EXIT_KINDS];  /* summed over vCPUs when they stop */
 	volatile unsigned vcpus_running;
+	spinlock_t console_lock;        /* hc_line */
+	spinlock_t uart_irq_lock;       /* uart_irq */
 	char hc_line[200];              /* hypercall console line being assembled */
 	size_t hc_len;
 };
@@ -184,7 +194,7 @@ struct virt_ops {
 	 * event pending)?  If not, ask for an exit when it can. */
 	bool (*can_inject_intr)(struct vcpu *v);
 	void (*inject_intr)(struct vcpu *v, uint8_t vector);
-	void (*inject_nmi)(struct vcpu *v);
+	bool (*inject_nmi)(struct vcpu *v);      /* false: try again later */
 	void (*request_intr_window)(struct vcpu *v, bool on);
 	/* INIT (SDM vol. 3A §9.1.1 state) and STARTUP: real mode at vector << 12. */
 	void (*vcpu_reset)(struct vcpu *v);

@@ -367,6 +367,15 @@ if want 'sched/*'; then
 		result sched/weights fail "end order and waits: ${waits:-none}, see $GROUP_LOG"
 	fi
 
+	# FPU/SSE state is per vCPU: two VMs time-share CPU 1, each checking
+	# its XMM registers across preemptions.
+	cfg=$OUT/fpu.cfg
+	{ guest_cfg fpua fpu.elf 8M "rounds=30"; guest_cfg fpub fpu.elf 8M "rounds=30"; } |
+		sed 's/^memory = 8M$/memory = 8M\ncpu = 1/' >"$cfg"
+	group_run fpu 2 256M 180 "$cfg" $G/fpu.elf:/guests/fpu.elf
+	guest_check sched/fpu-state-per-vcpu '^\[fpua\] TEST fpu: SUCCESS' '^\[fpub\] TEST fpu: SUCCESS' \
+		"^kasane: VM 'fpua' ended: .*vcpu0 cpus 0x2 run" "^kasane: VM 'fpub' ended: .*vcpu0 cpus 0x2 run"
+
 	# Exclusive pinning: the pinned vCPU runs only on CPU 3, nothing else does.
 	cfg=$OUT/pin.cfg
 	{ printf '[vm scanner]\nkernel = /guests/busy.elf\nmemory = 16M\ncpu = 3\nexclusive = yes\ncmdline = iters=600000000\n\n'

@@ -8,6 +8,7 @@
 #include "arch/x86/paging.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/fpu.h"
 #include "arch/x86/spinlock.h"
 #include "boot/boot.h"
 #include "drivers/acpi.h"
@@ -56,6 +57,7 @@ static void cpu_setup_common(struct percpu *c)
 	gdt_init_cpu(c);
 	idt_load();
 	lapic_init_cpu();
+	fpu_cpu_init();
 	c->lapic_khz = lapic_timer_calibrate();
 }
 

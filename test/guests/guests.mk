@@ -28,7 +28,7 @@ GUEST_LIB_PC  := irq64 irq time apic acpi smpboot ap_trampoline work
 GUEST_LIB64   := $(GUEST_OUT)/lib64/crt64.o $(GUEST_OUT)/libguest64.a
 GUEST_LIB32   := $(GUEST_OUT)/lib32/crt32.o $(GUEST_OUT)/libguest32.a
 
-GUESTS64 := hello64 cpuid portio mmio memory exceptions hypercall fwcfg triple spin \
+GUESTS64 := hello64 cpuid portio mmio memory exceptions hypercall fwcfg triple spin fpu \
 	    lapic-timer ipi pit-ioapic pit-pic rtc smp idle busy scanner noisy
 GUESTS32 := hello32 mbmod
 GUEST_ELFS  := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUESTS32) $(GUESTS64)) \

@@ -158,6 +158,10 @@ static bool svm_vcpu_init(struct vcpu *v)
 			INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI |
 			INTERCEPT_SKINIT | INTERCEPT_MONITOR | INTERCEPT_MWAIT |
 			INTERCEPT_MWAIT_COND;
+	/* #DB and #AC are intercepted and reflected: a guest could otherwise
+	 * wedge the physical CPU in an endless delivery loop (CVE-2015-8104,
+	 * CVE-2015-5307; APM vol. 2 §15.12). */
+	c->intercept_exceptions = (1u << 1) | (1u << 17);
 	c->iopm_base_pa = iopm_pa;
 	c->msrpm_base_pa = msrpm_pa;
 	/* ASIDs 1..nr_asids-1 (0 is the host's).  VMs share them when there
@@ -265,9 +269,14 @@ static void svm_inject_intr(struct vcpu *v, uint8_t vector)
 	vmcb_of(v)->ctl.eventinj = vector | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
 }
 
-static void svm_inject_nmi(struct vcpu *v)
+static bool svm_inject_nmi(struct vcpu *v)
 {
-	vmcb_of(v)->ctl.eventinj = 2 | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
+	struct vmcb *vmcb = vmcb_of(v);
+
+	if (vmcb->ctl.eventinj & EVENTINJ_VALID)
+		return false;   /* an event is being re-delivered: NMI next time */
+	vmcb->ctl.eventinj = 2 | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
+	return true;
 }
 
 /*
@@ -465,6 +474,13 @@ static void decode_exit(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e)
 		e->mmio.write = i1 & NPF_WRITE;
 		e->mmio.fetch = i1 & NPF_FETCH;
 		break;
+	case VMEXIT_EXCP_BASE + 1:     /* #DB */
+	case VMEXIT_EXCP_BASE + 17:    /* #AC */
+		e->kind = EXIT_REFLECT;
+		e->reflect.vector = code - VMEXIT_EXCP_BASE;
+		e->reflect.error = (uint32_t)i1;
+		e->reflect.has_error = code == VMEXIT_EXCP_BASE + 17;
+		break;
 	case VMEXIT_INVALID:
 		e->kind = EXIT_INVALID;
 		break;
@@ -480,7 +496,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
 	struct svm_vcpu *sv = v->vendor;
 	struct vmcb *vmcb = sv->vmcb;
-	unsigned cpu = v->pcpu;         /* the scheduler runs v on v->pcpu only */
+	unsigned cpu = this_cpu_id();
 	struct svm_cpu *sc = &svm_cpus[cpu];
 
 	/* A vCPU new to this CPU, or another vCPU ran here: flush its ASID. */

@@ -21,6 +21,7 @@
 #define VMCB_TLB_CTL    0x05c
 #define VMCB_RIP        0x578
 #define VMCB_RAX        0x5f8
+#define VMCB_SS_ATTR    0x422
 #define VMEXIT_VMMCALL  0x81
 #define FAST_VM_ID      0       /* struct svm_fast */
 #define FAST_VCPU_ID    8
@@ -70,6 +71,8 @@ svm_vmrun:
 	jne 2f
 	cmpq $HC_GET_VM_ID, VMCB_RAX(%rax)
 	jne 2f
+	testw $0x60, VMCB_SS_ATTR(%rax)         /* SS.DPL = CPL: only CPL 0 may call */
+	jnz 2f
 	movq 16(%rsp), %rbx                     /* struct svm_fast (guest RBX is output) */
 	incq FAST_HITS(%rbx)
 	pushq FAST_VM_ID(%rbx)

@@ -1,0 +1,27 @@
+/*
+ * Guest FPU/SSE/AVX state, XCR0, DR0-DR3 and TSC_AUX: what VMRUN does not
+ * switch (AMD APM vol. 2 §15.5.1) but vCPUs sharing a CPU must not share.
+ * Saved when a vCPU stops running on a CPU, loaded when it starts.
+ */
+#ifndef KASANE_ARCH_X86_FPU_H
+#define KASANE_ARCH_X86_FPU_H
+
+#include "lib/types.h"
+
+struct fpu_state {
+	void *area;             /* XSAVE (64-byte aligned) or FXSAVE area */
+	uint64_t xcr0;
+	uint64_t dr[4];
+	uint64_t tsc_aux;
+};
+
+/* On each CPU at boot: CR4.OSFXSR/OSXMMEXCPT/OSXSAVE as available. */
+void fpu_cpu_init(void);
+/* A vCPU's initial state: x87/SSE reset values, XCR0 = x87. */
+bool fpu_state_init(struct fpu_state *f);
+void fpu_state_free(struct fpu_state *f);
+/* Make f this CPU's state; save this CPU's state into f.  Interrupts off. */
+void fpu_load(const struct fpu_state *f);
+void fpu_save(struct fpu_state *f);
+
+#endif
