@@ -258,7 +258,18 @@ int vcpu_emulate_io(struct vcpu *v, struct vm_exit *e)
 	uint64_t count = e->io.rep ? (*cnt & amask) : 1;
 	int64_t step = (v->regs.rflags & (1u << 10)) ? -(int64_t)size : (int64_t)size;
 	int reg = e->io.in ? REG_RDI : REG_RSI;
-	int seg = e->io.in ? SEG_ES : e->io.seg;
+	int seg = SEG_ES;
+	if (!e->io.in) {
+		/* OUTS reads DS:rSI or the override's segment.  The exit's SEG
+		 * field is valid only with decode assists (APM vol. 2 §15.10.2),
+		 * so decode the instruction to find it. */
+		uint8_t bytes[15];
+		struct x86_insn insn;
+		size_t n = emu_fetch(&x, bytes);
+		seg = SEG_DS;
+		if (x86_decode(bytes, n, emu_cpu_mode(&x), &insn) == 0 && insn.seg_override >= 0)
+			seg = insn.seg_override;
+	}
 
 	/* Bounded per exit: the rest runs when the guest re-executes. */
 	for (unsigned i = 0; i < 4096 && count; i++) {
