@@ -376,6 +376,16 @@ if want 'sched/*'; then
 	guest_check sched/fpu-state-per-vcpu '^\[fpua\] TEST fpu: SUCCESS' '^\[fpub\] TEST fpu: SUCCESS' \
 		"^kasane: VM 'fpua' ended: .*vcpu0 cpus 0x2 run" "^kasane: VM 'fpub' ended: .*vcpu0 cpus 0x2 run"
 
+	# Load balancing: short VMs pinned to CPU 3 end early; CPU 3, now idle,
+	# takes waiting vCPUs of the long VMs (CPU set 1-3) from CPUs 1 and 2.
+	cfg=$OUT/balance.cfg
+	{ for i in 1 2; do printf '[vm short%d]\nkernel = /guests/busy.elf\nmemory = 8M\ncpu = 3\ncmdline = iters=50000000\n\n' $i; done
+	  for i in 1 2 3 4; do printf '[vm long%d]\nkernel = /guests/busy.elf\nmemory = 8M\naffinity = 1-3\ncmdline = iters=900000000\n\n' $i; done
+	} >"$cfg"
+	group_run balance 4 512M 180 "$cfg" $G/busy.elf:/guests/busy.elf
+	guest_check sched/load-balancing "^kasane: VM 'long[1-4]' ended: .*status 0;.*vcpu0 cpus 0x[9a-f] run" \
+		'^kasane: all VMs ended, status 0$'
+
 	# Exclusive pinning: the pinned vCPU runs only on CPU 3, nothing else does.
 	cfg=$OUT/pin.cfg
 	{ printf '[vm scanner]\nkernel = /guests/busy.elf\nmemory = 16M\ncpu = 3\nexclusive = yes\ncmdline = iters=600000000\n\n'
