@@ -13,6 +13,10 @@ check mformat mtools
 [ -d /usr/lib/grub/i386-pc ] || need="$need grub-pc-bin"
 # The host unit tests are built with ASan/UBSan.
 [ -n "$(gcc -print-file-name=libasan.so | grep /)" ] || need="$need libasan8"
+[ -n "$(gcc -print-file-name=libubsan.so | grep /)" ] || need="$need libubsan1"
+# The test runner uses setsid/timeout (coreutils, util-linux) and pgrep.
+check pgrep procps
+check setsid util-linux
 if [ -n "$need" ]; then
 	echo "install-deps: installing$need"
 	SUDO=""
