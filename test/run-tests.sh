@@ -121,6 +121,10 @@ boot_test mem-128M 1 60 "" "-smp 2 -m 128M" \
 boot_test mem-4G 1 60 "" "-smp 2 -m 4G" \
 	'kasane: 40[0-9][0-9] MiB RAM' '0x000100000000-.*usable' '^kasane: 2 CPUs online'
 boot_test smp-limit 1 60 "smp=2" "-smp 4 -m 256M" '^kasane: 2 CPUs online'
+# No ACPI tables at all: a clear message and a one-CPU boot, not a crash.
+boot_test boot-no-acpi 1 60 "" "-smp 2 -m 128M -M pc -no-acpi" \
+	'^acpi: no RSDP \(no Multiboot2 ACPI tag, none in the BIOS areas\); booting one CPU' \
+	'^kasane: 1 CPUs online'
 boot_test cmdline-unknown 1 60 "frobnicate=1 loglevel=loud" "-smp 1 -m 128M" \
 	"unknown option 'frobnicate=1'" 'loglevel=loud' '^kasane: 1 CPUs online'
 FAULT_DIAG=('EXCEPTION #PF page fault \(vector 14\) error 0x2 on CPU' 'RIP [0-9a-f]{16}'
