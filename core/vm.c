@@ -165,7 +165,12 @@ static int uart_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t 
 {
 	struct vm *vm = dev;
 	int r = vuart_pio(&vm->uart, in, port, bytes, val);
+	unsigned reg = port - GUEST_COM1_PORT;
 
+	/* LCR and the scratch register cannot change the interrupt line
+	 * (PC16550D data sheet, "Interrupt Identification Register"). */
+	if (reg == UART_LCR || reg == UART_SCR)
+		return r;
 	/* Only a change of the line is news for the PIC and IOAPIC; the lock
 	 * keeps two vCPUs from reporting changes out of order. */
 	uint64_t f = spin_lock_irqsave(&vm->uart_irq_lock);
