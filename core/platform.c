@@ -166,7 +166,9 @@ bool platform_init(struct vm *vm, char *err, size_t errlen)
 	uint64_t below = vm->mem.region[0].size;
 	uint64_t above = vm->mem.nr > 1 ? vm->mem.region[1].size : 0;
 
-	vioapic_init(&vm->ioapic, (uint8_t)vm->nr_vcpus, &platform_irq_ops, vm);
+	/* IOAPIC ID: after the vCPUs' APIC IDs while that fits in 4 bits. */
+	uint8_t ioapic_id = (uint8_t)(vm->nr_vcpus & 0xf);
+	vioapic_init(&vm->ioapic, ioapic_id, &platform_irq_ops, vm);
 	vpic_init(&vm->pic, &platform_irq_ops, vm);
 	vpit_init(&vm->pit, isa_irq_cb, vm, now_cb, vm);
 	vrtc_init(&vm->rtc, boot_epoch_seconds, below, above, isa_irq_cb, vm, now_cb, vm);
@@ -182,7 +184,7 @@ bool platform_init(struct vm *vm, char *err, size_t errlen)
 		return false;
 	}
 	struct fwtables_in in = {
-		.nr_vcpus = vm->nr_vcpus, .ioapic_id = (uint8_t)vm->nr_vcpus,
+		.nr_vcpus = vm->nr_vcpus, .ioapic_id = ioapic_id,
 		.ioapic_addr = PLATFORM_IOAPIC_BASE, .lapic_addr = PLATFORM_LAPIC_BASE,
 		.pic = true,
 	};

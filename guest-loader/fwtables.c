@@ -137,9 +137,12 @@ static int check_in(const struct fwtables_in *in, char *err, size_t errlen)
 	if (in->nr_vcpus < 1 || in->nr_vcpus > FWTABLES_MAX_VCPUS)
 		return fw_errf(err, errlen, "%u vCPUs; the MADT and MP table "
 			       "describe 1..%u", in->nr_vcpus, FWTABLES_MAX_VCPUS);
-	if (in->ioapic_id < in->nr_vcpus)
-		return fw_errf(err, errlen, "IOAPIC ID %u is also the APIC ID of "
-			       "vCPU %u", in->ioapic_id, in->ioapic_id);
+	/* The 82093AA's ID register has 4 bits (§3.2.1).  I/O APIC IDs need
+	 * not differ from local APIC IDs with xAPIC (separate namespaces;
+	 * QEMU's PCs use 0 for both), so a VM with 16 vCPUs may share one. */
+	if (in->ioapic_id > 15)
+		return fw_errf(err, errlen, "IOAPIC ID %u does not fit the 4-bit "
+			       "ID register", in->ioapic_id);
 	if (in->lapic_addr == 0 || !IS_ALIGNED(in->lapic_addr, PAGE_SIZE))
 		return fw_errf(err, errlen, "local APIC address 0x%x is not a "
 			       "non-zero 4 KiB-aligned address", in->lapic_addr);

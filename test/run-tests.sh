@@ -322,10 +322,12 @@ if want 'smp/*'; then
 	# An 8-vCPU guest on 4 CPUs (more vCPUs than CPUs), and IPIs.
 	cfg=$OUT/smp.cfg
 	{ printf '[vm smp]\nkernel = /guests/smp.elf\nmemory = 32M\ncpus = 8\ncmdline = expect_cpus=8\n\n'
-	  printf '[vm ipi]\nkernel = /guests/ipi.elf\nmemory = 16M\ncpus = 4\n\n'; } >"$cfg"
+	  printf '[vm ipi]\nkernel = /guests/ipi.elf\nmemory = 16M\ncpus = 4\n\n'
+	  printf '[vm smp16]\nkernel = /guests/smp.elf\nmemory = 32M\ncpus = 16\ncmdline = expect_cpus=16\n\n'; } >"$cfg"
 	group_run smp 4 512M 240 "$cfg" $G/smp.elf:/guests/smp.elf $G/ipi.elf:/guests/ipi.elf
 	mapfile -t p < <(passes smp); guest_check smp/8-vcpus-on-4-cpus "${p[@]}"
 	mapfile -t p < <(passes ipi); guest_check smp/ipi "${p[@]}"
+	guest_check smp/16-vcpus '^\[smp16\] TEST smp: SUCCESS' "^kasane: VM 'smp16' ended: .*status 0;"
 fi
 
 if want 'sched/*'; then

@@ -52,7 +52,7 @@ static void ram_reset(uint8_t fill, struct guest_mem *m)
 static struct fwtables_in make_in(unsigned n, bool pic)
 {
 	return (struct fwtables_in){
-		.nr_vcpus = n, .ioapic_id = (uint8_t)n, .ioapic_addr = IOAPIC_ADDR,
+		.nr_vcpus = n, .ioapic_id = (uint8_t)(n & 0xf), .ioapic_addr = IOAPIC_ADDR,
 		.lapic_addr = LAPIC_ADDR, .pic = pic,
 	};
 }
@@ -457,7 +457,7 @@ TEST(bad_inputs)
 	in = make_in(256, true);
 	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
 	in = make_in(4, true);
-	in.ioapic_id = 3;                       /* vCPU 3's APIC ID */
+	in.ioapic_id = 16;                      /* beyond the 4-bit ID register */
 	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
 	in = make_in(4, true);
 	in.lapic_addr = 0;
