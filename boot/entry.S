@@ -88,22 +88,20 @@ _start:
 	movl %eax, %cr4
 	movl $boot_pml4, %eax
 	movl %eax, %cr3
-	movl $MSR_EFER, %ecx
-	rdmsr
-	orl $(EFER_LME), %eax
-	/* Enable NX only if the CPU has it (CPUID 0x80000001 EDX bit 20). */
-	pushl %eax
-	movl $0x80000001, %eax
-	pushl %edi
+	/* EFER.NXE only if the CPU has NX (CPUID 0x80000001 EDX bit 20);
+	 * ask first, as CPUID overwrites EDX, which WRMSR writes. */
 	pushl %esi
+	movl $0x80000001, %eax
 	cpuid
 	popl %esi
-	popl %edi
-	popl %eax
+	xorl %ebx, %ebx
 	btl $20, %edx
 	jnc 3f
-	orl $EFER_NXE, %eax
+	movl $EFER_NXE, %ebx
 3:	movl $MSR_EFER, %ecx
+	rdmsr
+	orl $EFER_LME, %eax
+	orl %ebx, %eax
 	wrmsr
 	movl %cr0, %eax
 	orl $(CR0_PG | CR0_PE | CR0_WP | CR0_NE), %eax

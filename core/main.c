@@ -18,6 +18,7 @@
 #include "core/panic.h"
 #include "drivers/acpi_boot.h"
 #include "drivers/cmos.h"
+#include "drivers/i8259.h"
 #include "mm/mm.h"
 #include "lib/string.h"
 
@@ -129,6 +130,7 @@ void kmain(uint32_t magic, uint64_t info)
 	console_init(CONSOLE_COM1);
 	idt_init();
 	idt_load();
+	i8259_disable();
 
 	pr_info("\nkasane %s: bare-metal hypervisor for x86-64\n", KASANE_VERSION);
 	if (!bootinfo_parse(magic, (const void *)(uintptr_t)info, &boot_info, &why)) {
