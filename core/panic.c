@@ -57,6 +57,7 @@ void hv_shutdown(int status)
 {
 	irq_disable();
 	platform_qemu_exit(status);
+	platform_bochs_exit();
 	switch (hv_opts.onexit) {
 	case HV_ONEXIT_REBOOT:
 		platform_reset();

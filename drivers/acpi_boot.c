@@ -112,6 +112,9 @@ bool acpi_boot_init(const void *rsdp_copy, size_t rsdp_len, struct acpi_madt_inf
 		pr_warn("acpi: no RSDP (no Multiboot2 ACPI tag, none in the BIOS areas); booting one CPU\n");
 		return false;
 	}
+	const char *rsdp = rsdp_copy ? rsdp_copy : map_phys_ro(rsdp_pa, 20);
+	if (rsdp)
+		platform_set_firmware_oem(rsdp + 9);    /* RSDP OEMID, ACPI 6.5 §5.2.5.3 */
 	setup_power(rsdp_pa, rsdp_copy, rsdp_len);
 	if (acpi_find_table(map_identity, NULL, rsdp_pa, rsdp_copy, rsdp_len, "APIC",
 			    &pa, err, sizeof(err)) < 0) {

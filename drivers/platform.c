@@ -58,6 +58,35 @@ void platform_qemu_exit(int status)
 		outb(QEMU_EXIT_PORT, (uint8_t)status);
 }
 
+/*
+ * Bochs: known by its BIOS's ACPI OEM ID when fw_cfg says it is not QEMU;
+ * writing "Shutdown" to port 0x8900 ends the simulation (the Bochs BIOS's
+ * APM power-off uses the same port).
+ */
+static bool bochs_firmware;
+
+void platform_set_firmware_oem(const char oemid[6])
+{
+	/* Bochs's BIOS (and SeaBIOS) sign their ACPI tables "BOCHS ". */
+	bochs_firmware = oemid[0] == 'B' && oemid[1] == 'O' && oemid[2] == 'C' &&
+			 oemid[3] == 'H' && oemid[4] == 'S';
+}
+
+bool platform_is_bochs(void)
+{
+	return !platform_is_qemu() && bochs_firmware;
+}
+
+void platform_bochs_exit(void)
+{
+	const char *s = "Shutdown";
+
+	if (!platform_is_bochs())
+		return;
+	while (*s)
+		outb(0x8900, (uint8_t)*s++);
+}
+
 void platform_poweroff(void)
 {
 	if (!have_s5)

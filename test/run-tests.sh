@@ -434,6 +434,62 @@ if want 'console/*'; then
 		'^    vCPU 0 on CPU [01]: (running|runnable) +run [0-9]+ ms, wait [0-9]+ ms, [0-9]+ exits'
 fi
 
+# ---- Bochs: a second, independent SVM (AMD "ryzen" model, with NRIPS) ----
+# run_bochs LOG ISO CPUS TIMEOUT: Bochs starts in its debugger; the rc file
+# continues and quits.  It ignores SIGTERM, hence SIGINT (EMULATORS.md).
+run_bochs() {
+	local log=$1 isof=$2 cpus=$3 t=$4 dir
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/kasane-bochs.XXXXXX")
+	cat >"$dir/bochsrc" <<-EOF
+	megs: 512
+	romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
+	vgaromimage: file=/usr/share/vgabios/vgabios.bin
+	display_library: term
+	ata0-master: type=cdrom, path=$PWD/$isof, status=inserted
+	boot: cdrom
+	com1: enabled=1, mode=file, dev=$dir/serial.log
+	cpu: model=ryzen, count=$cpus, ips=10000000, reset_on_triple_fault=0
+	magic_break: enabled=1
+	sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
+	speaker: enabled=0
+	log: $dir/bochs.log
+	EOF
+	printf 'c\nquit\n' >"$dir/rc"
+	(cd "$dir" && setsid timeout -s INT -k 10 "$t" bochs -q -f bochsrc -rc rc </dev/null >/dev/null 2>&1)
+	QEMU_RC=$?
+	tr -d '\r' <"$dir/serial.log" >"$log" 2>/dev/null
+	cp "$dir/bochs.log" "$log.bochs" 2>/dev/null
+	rm -rf "$dir"
+}
+
+if want 'bochs/*'; then
+	cfg=$OUT/bochs.cfg
+	{ guest_cfg hello64 hello64.elf 16M; guest_cfg hello32 hello32.elf 16M
+	  guest_cfg cpuid cpuid.elf 16M; guest_cfg mmio mmio.elf 16M
+	  guest_cfg exceptions exceptions.elf 16M; guest_cfg hypercall hypercall.elf 16M
+	  printf '[vm smp]\nkernel = /guests/smp.elf\nmemory = 32M\ncpus = 2\ncmdline = expect_cpus=2\n\n'; } >"$cfg"
+	isof=$ISO_CACHE/bochs.iso
+	GROUP_LOG=$OUT/bochs.log
+	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
+		$G/hello64.elf:/guests/hello64.elf $G/hello32.elf:/guests/hello32.elf \
+		$G/cpuid.elf:/guests/cpuid.elf $G/mmio.elf:/guests/mmio.elf \
+		$G/exceptions.elf:/guests/exceptions.elf $G/hypercall.elf:/guests/hypercall.elf \
+		$G/smp.elf:/guests/smp.elf; then
+		run_bochs "$GROUP_LOG" "$isof" 2 300
+	else
+		QEMU_RC=iso
+	fi
+	guest_check bochs/svm-boot '^svm: AMD-V with nested paging, [0-9]+ ASIDs, next-RIP saving' \
+		'^kasane: 2 CPUs online' '^kasane: all VMs ended, status 0$'
+	# (Timer tests stay on QEMU: Bochs's TSC counts each CPU's instructions,
+	# not time, so TSC-based timing in a guest does not hold there.)
+	for t in hello64 hello32 cpuid mmio exceptions smp; do
+		mapfile -t p < <(passes $t); guest_check bochs/$t "${p[@]}"
+	done
+	guest_check bochs/hypercall '^\[hypercall\] TEST hypercall: SUCCESS' \
+		"^kasane: VM 'hypercall' ended: exit hypercall .*; status 0;"
+fi
+
 # The harness itself: a QEMU that never ends (here: no bootable media, so
 # the firmware waits forever) must be killed, counted as a timeout, and
 # leave no process behind.

@@ -16,6 +16,10 @@ check mformat mtools
 [ -n "$(gcc -print-file-name=libubsan.so | grep /)" ] || need="$need libubsan1"
 # The test runner uses setsid/timeout (coreutils, util-linux) and pgrep.
 check pgrep procps
+# Bochs: the second SVM implementation the tests run on.
+check bochs "bochs bochs-term"
+[ -f /usr/share/bochs/BIOS-bochs-latest ] || need="$need bochsbios"
+[ -f /usr/share/vgabios/vgabios.bin ] || need="$need vgabios"
 check setsid util-linux
 if [ -n "$need" ]; then
 	echo "install-deps: installing$need"
