@@ -277,9 +277,17 @@ int vcpu_emulate_io(struct vcpu *v, struct vm_exit *e)
 		uint32_t val = 0;
 		int r;
 		if (e->io.in) {
-			r = iobus_pio(&vm->bus, true, e->io.port, size, &val);
+			/* Check the destination first: a read can consume device
+			 * data (a UART byte) that a faulting write would lose. */
+			uint64_t la = emu_linear(&x, seg, ea);
+			gpa_t probe;
+			r = emu_translate(&x, la, GPT_WRITE, &probe);
 			if (r == 0)
-				r = emu_virt(&x, emu_linear(&x, seg, ea), &val, size, true);
+				r = emu_translate(&x, la + size - 1, GPT_WRITE, &probe);
+			if (r == 0)
+				r = iobus_pio(&vm->bus, true, e->io.port, size, &val);
+			if (r == 0)
+				r = emu_virt(&x, la, &val, size, true);
 		} else {
 			r = emu_virt(&x, emu_linear(&x, seg, ea), &val, size, false);
 			if (r == 0)
