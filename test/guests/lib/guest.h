@@ -8,7 +8,8 @@
  * test_main() and then guest_finish(), which prints the one result line
  *     TEST <name>: SUCCESS | SKIP: why | ERROR: why | FAILURE: why
  * and ends the VM through GUEST_EXIT_PORT (0 for SUCCESS/SKIP, 1 otherwise).
- * Guests have no interrupts: everything is polled.
+ * This library polls; guests that take interrupts use lib/pc.h (IDT,
+ * local APIC, IOAPIC, PIC, timers, AP start-up).
  */
 #ifndef GUEST_LIB_GUEST_H
 #define GUEST_LIB_GUEST_H
