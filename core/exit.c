@@ -8,7 +8,7 @@
 #include "core/cpuid.h"
 #include "core/msr.h"
 #include "core/sched.h"
-#include "core/console.h"
+#include "kernel/log.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
 #include "lib/string.h"

@@ -1,7 +1,8 @@
 /* After boot: run the VMs, report, and end the run. */
 #include "core/hv.h"
-#include "core/console.h"
-#include "core/panic.h"
+#include "kernel/log.h"
+#include "core/shutdown.h"
+#include "kernel/panic.h"
 
 void vm_boot_all(const struct boot_info *bi);
 int vm_summary(void);

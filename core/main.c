@@ -13,9 +13,10 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/trap.h"
 #include "core/cmdline.h"
-#include "core/console.h"
+#include "kernel/log.h"
 #include "core/hv.h"
-#include "core/panic.h"
+#include "core/shutdown.h"
+#include "drivers/console.h"
 #include "drivers/acpi_boot.h"
 #include "drivers/cmos.h"
 #include "drivers/i8259.h"
@@ -127,6 +128,7 @@ void kmain(uint32_t magic, uint64_t info)
 
 	bsp->self = bsp;
 	wrmsr(MSR_GS_BASE, (uintptr_t)bsp);
+	shutdown_init();
 	console_init(CONSOLE_COM1);
 	idt_init();
 	idt_load();

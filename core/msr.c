@@ -6,7 +6,7 @@
  */
 #include "core/msr.h"
 #include "core/vm.h"
-#include "core/platform.h"
+#include "core/board.h"
 #include "arch/x86/cpu.h"
 
 #define MSR_TSC             0x10

@@ -6,7 +6,7 @@
 #include "core/vcpu.h"
 #include "core/vm.h"
 #include "core/sched.h"
-#include "core/platform.h"
+#include "core/board.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/percpu.h"

@@ -3,9 +3,9 @@
  * CPUs, and the FADT (with \_S5 from the DSDT) for power-off and reset.
  */
 #include "drivers/acpi_boot.h"
-#include "drivers/platform.h"
+#include "drivers/power.h"
 #include "arch/x86/paging.h"
-#include "core/console.h"
+#include "kernel/log.h"
 #include "lib/string.h"
 
 static const void *map_identity(void *ctx, uint64_t pa, uint64_t len)

@@ -117,37 +117,24 @@ static uint32_t mpct_len(unsigned n)
 	       (1 + 1 + MP_NR_IOINTS + MP_NR_LINTS) * MP_ENTRY_LEN;
 }
 
-__attribute__((format(printf, 3, 4)))
-static int fw_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		kvsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 static int check_in(const struct fwtables_in *in, char *err, size_t errlen)
 {
 	if (!in)
-		return fw_errf(err, errlen, "no firmware table input given");
+		return errf(err, errlen, "no firmware table input given");
 	if (in->nr_vcpus < 1 || in->nr_vcpus > FWTABLES_MAX_VCPUS)
-		return fw_errf(err, errlen, "%u vCPUs; the MADT and MP table "
+		return errf(err, errlen, "%u vCPUs; the MADT and MP table "
 			       "describe 1..%u", in->nr_vcpus, FWTABLES_MAX_VCPUS);
 	/* The 82093AA's ID register has 4 bits (§3.2.1).  I/O APIC IDs need
 	 * not differ from local APIC IDs with xAPIC (separate namespaces;
 	 * QEMU's PCs use 0 for both), so a VM with 16 vCPUs may share one. */
 	if (in->ioapic_id > 15)
-		return fw_errf(err, errlen, "IOAPIC ID %u does not fit the 4-bit "
+		return errf(err, errlen, "IOAPIC ID %u does not fit the 4-bit "
 			       "ID register", in->ioapic_id);
 	if (in->lapic_addr == 0 || !IS_ALIGNED(in->lapic_addr, PAGE_SIZE))
-		return fw_errf(err, errlen, "local APIC address 0x%x is not a "
+		return errf(err, errlen, "local APIC address 0x%x is not a "
 			       "non-zero 4 KiB-aligned address", in->lapic_addr);
 	if (in->ioapic_addr == 0)
-		return fw_errf(err, errlen, "IOAPIC address is 0");
+		return errf(err, errlen, "IOAPIC address is 0");
 	return 0;
 }
 
@@ -185,14 +172,14 @@ int fwtables_place(const struct fwtables_in *in, gpa_t base, uint64_t size,
 	if (check_in(in, err, errlen))
 		return -1;
 	if (size == 0 || base + size < base || base + size > 4 * GiB)
-		return fw_errf(err, errlen, "firmware table range 0x%llx+0x%llx "
+		return errf(err, errlen, "firmware table range 0x%llx+0x%llx "
 			       "does not end below 4 GiB",
 			       (unsigned long long)base, (unsigned long long)size);
 
 	uint64_t need = layout_from(in, 0, out);
 	gpa_t top = ALIGN_DOWN(base + size, 16);
 	if (top < base || top - base < need)
-		return fw_errf(err, errlen, "firmware tables for %u vCPUs need "
+		return errf(err, errlen, "firmware tables for %u vCPUs need "
 			       "%llu bytes, range 0x%llx+0x%llx has too few",
 			       in->nr_vcpus, (unsigned long long)need,
 			       (unsigned long long)base, (unsigned long long)size);
@@ -532,7 +519,7 @@ int fwtables_build(struct guest_mem *m, gpa_t base, uint64_t size,
 	if (fwtables_place(in, base, size, &l, err, errlen))
 		return -1;
 	if (!gmem_is_ram(m, l.start, l.end - l.start))
-		return fw_errf(err, errlen, "firmware tables at 0x%llx-0x%llx "
+		return errf(err, errlen, "firmware tables at 0x%llx-0x%llx "
 			       "are not all in guest RAM",
 			       (unsigned long long)l.start,
 			       (unsigned long long)l.end - 1);
@@ -547,7 +534,7 @@ int fwtables_build(struct guest_mem *m, gpa_t base, uint64_t size,
 	mp_config(&o, &l, in);
 	out_pad_to(&o, l.end);
 	if (o.bad || o.pos != l.end)
-		return fw_errf(err, errlen, "writing firmware tables stopped at "
+		return errf(err, errlen, "writing firmware tables stopped at "
 			       "0x%llx of 0x%llx-0x%llx",
 			       (unsigned long long)o.pos,
 			       (unsigned long long)l.start,

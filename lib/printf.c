@@ -203,3 +203,15 @@ int ksnprintf(char *buf, size_t n, const char *fmt, ...)
 	va_end(ap);
 	return r;
 }
+
+int errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		kvsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}

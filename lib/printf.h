@@ -11,4 +11,13 @@ int kvsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
 int ksnprintf(char *buf, size_t n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * The one error idiom of kasane: a function that can fail takes a caller's
+ * buffer (err, errlen) for a one-line reason.  errf() writes the reason
+ * (when err is non-NULL and errlen > 0) and returns -1, so a failure reads
+ * "return errf(err, errlen, "...", ...);".
+ */
+int errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif

@@ -3,8 +3,8 @@
 #include "mm/frame.h"
 #include "mm/heap.h"
 #include "arch/x86/spinlock.h"
-#include "core/console.h"
-#include "core/panic.h"
+#include "kernel/log.h"
+#include "kernel/panic.h"
 #include "lib/string.h"
 
 extern char __image_start[], __image_end[];

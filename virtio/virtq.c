@@ -70,20 +70,9 @@ static bool rings_get(const struct virtq *q, const struct guest_mem *m,
 	       IS_ALIGNED((uintptr_t)r->used, 4);
 }
 
-/* Mark q broken and say why; returns -1 for the caller to pass on. */
-__attribute__((format(printf, 4, 5)))
-static int fail(struct virtq *q, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	q->broken = true;
-	if (err && errlen) {
-		va_start(ap, fmt);
-		kvsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+/* The driver broke the ring: mark q broken until reset and say why;
+ * -1 for the caller to pass on. */
+#define fail(q, err, errlen, ...) ((q)->broken = true, errf((err), (errlen), __VA_ARGS__))
 
 /*
  * Read one descriptor, each field once.  Indirect tables have no alignment

@@ -7,7 +7,7 @@
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
 #include "drivers/pit.h"
-#include "core/console.h"
+#include "kernel/log.h"
 
 #define MSR_APIC_BASE     0x1b
 #define APIC_BASE_EN      (1ULL << 11)

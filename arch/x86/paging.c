@@ -9,7 +9,7 @@
 #include "arch/x86/spinlock.h"
 #include "boot/boot.h"
 #include "mm/mm.h"
-#include "core/panic.h"
+#include "kernel/panic.h"
 #include "lib/string.h"
 
 #define PTE_ADDR      0x000ffffffffff000ULL

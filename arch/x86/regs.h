@@ -32,4 +32,41 @@ struct x86_regs {
 	uint64_t rflags;
 };
 
+/* A segment register's visible and hidden parts; attr in the architectural
+ * descriptor layout (SEG_ATTR_* in arch/x86/x86_defs.h). */
+struct x86_seg {
+	uint64_t base;
+	uint32_t limit;         /* in bytes, already scaled by G */
+	uint16_t selector;
+	uint32_t attr;
+};
+
+struct x86_dtable {
+	uint64_t base;
+	uint16_t limit;
+};
+
+/* The system state of a vCPU that is not in its GPRs, vendor-neutral. */
+struct x86_sregs {
+	struct x86_seg seg[NR_SEGS];    /* ES, CS, SS, DS, FS, GS */
+	struct x86_seg tr, ldtr;
+	struct x86_dtable gdt, idt;
+	uint64_t cr0, cr2, cr3, cr4, efer;
+	uint64_t pat;
+	uint64_t dr6, dr7;
+};
+
+/* A whole initial vCPU state: what reset, INIT, STARTUP and a kernel
+ * format's boot protocol produce, and what a back end is handed. */
+struct x86_vcpu_state {
+	struct x86_regs regs;
+	struct x86_sregs sregs;
+};
+
+/* The CPL: SS.DPL (SDM vol. 3A §5.5; APM vol. 2 §15.5.1). */
+static inline unsigned x86_cpl(const struct x86_sregs *s)
+{
+	return (s->seg[SEG_SS].attr >> 5) & 3;
+}
+
 #endif

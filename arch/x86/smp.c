@@ -12,8 +12,8 @@
 #include "arch/x86/spinlock.h"
 #include "boot/boot.h"
 #include "drivers/acpi.h"
-#include "core/console.h"
-#include "core/panic.h"
+#include "kernel/log.h"
+#include "kernel/panic.h"
 #include "mm/mm.h"
 #include "lib/string.h"
 

@@ -7,8 +7,8 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/lapic.h"
-#include "core/console.h"
-#include "core/panic.h"
+#include "kernel/log.h"
+#include "kernel/panic.h"
 
 static irq_handler_t handlers[256];
 volatile bool cpus_stopping;
@@ -135,22 +135,13 @@ void trap_dump(const struct trap_frame *f)
 	backtrace_from(f->rbp, f->rip);
 }
 
-static volatile uint32_t exception_owner = ~0u;
-
 static void fatal_exception(struct trap_frame *f)
 {
-	uint32_t me = this_cpu()->id;
-	uint32_t none = ~0u;
-
 	/* One CPU reports; any other CPU faulting meanwhile just stops. */
-	if (!__atomic_compare_exchange_n(&exception_owner, &none, me, false,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		cpu_halt_forever();
-	stop_other_cpus();
-	console_panic_mode();
+	panic_begin();
 	trap_dump(f);
-	printk(LOG_ERROR, "kasane: fatal exception, all CPUs stopped\n");
-	hv_shutdown(HV_EXIT_PANIC);
+	printk(LOG_ERROR, "kasane: fatal exception\n");
+	panic_end();
 }
 
 void trap_entry(struct trap_frame *f)

@@ -8,7 +8,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
 #include "boot/boot.h"
-#include "core/console.h"
+#include "kernel/log.h"
 #include "core/vm.h"
 #include "mm/mm.h"
 #include "lib/string.h"

@@ -7,7 +7,7 @@
  * - Reset: the FADT reset register if given (§4.8.3.6), else port 0xcf9,
  *   else the keyboard controller's pulse (0xfe to port 0x64).
  */
-#include "drivers/platform.h"
+#include "drivers/power.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 

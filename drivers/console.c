@@ -1,33 +1,13 @@
-/* Console output; see console.h. */
-#include "core/console.h"
+/* The serial console; see console.h. */
+#include "drivers/console.h"
 #include "drivers/uart.h"
+#include "kernel/log.h"
 #include "arch/x86/spinlock.h"
-#include "lib/printf.h"
 
 static uint16_t console_port = COM1_PORT;
 static bool console_on = true;
-static int loglevel = LOG_INFO;
 static spinlock_t console_lock = SPINLOCK_INIT;
 static volatile bool panic_mode;
-
-void console_init(enum console_dev dev)
-{
-	switch (dev) {
-	case CONSOLE_NONE:
-		console_on = false;
-		return;
-	case CONSOLE_COM2:
-		console_port = COM2_PORT;
-		break;
-	case CONSOLE_COM1:
-		console_port = COM1_PORT;
-		break;
-	}
-	console_on = uart_init(console_port);
-}
-
-void console_set_loglevel(int level) { loglevel = level; }
-int console_loglevel(void) { return loglevel; }
 
 static void emit(const char *s, size_t len)
 {
@@ -40,7 +20,7 @@ static void emit(const char *s, size_t len)
 	}
 }
 
-void console_write(const char *s, size_t len)
+static void console_sink(const char *s, size_t len)
 {
 	uint64_t f = irq_save();
 
@@ -57,28 +37,21 @@ void console_write(const char *s, size_t len)
 	irq_restore(f);
 }
 
-void vprintk(int level, const char *fmt, va_list ap)
+void console_init(enum console_dev dev)
 {
-	char buf[512];
-	int n;
-
-	if (level > loglevel)
+	switch (dev) {
+	case CONSOLE_NONE:
+		console_on = false;
 		return;
-	n = kvsnprintf(buf, sizeof(buf), fmt, ap);
-	if (n >= (int)sizeof(buf)) {
-		n = sizeof(buf) - 1;
-		buf[n - 1] = '\n';   /* keep the line ending of a cut line */
+	case CONSOLE_COM2:
+		console_port = COM2_PORT;
+		break;
+	case CONSOLE_COM1:
+		console_port = COM1_PORT;
+		break;
 	}
-	console_write(buf, n);
-}
-
-void printk(int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vprintk(level, fmt, ap);
-	va_end(ap);
+	console_on = uart_init(console_port);
+	log_set_sink(console_sink);
 }
 
 void console_panic_mode(void)

@@ -5,7 +5,7 @@
  * interrupt source override says (ACPI 6.5 §5.2.12.5; QEMU and most PCs
  * wire it so).
  */
-#include "core/platform.h"
+#include "core/board.h"
 #include "core/vm.h"
 #include "core/sched.h"
 #include "arch/x86/cpu.h"

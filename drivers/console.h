@@ -1,0 +1,16 @@
+/* The serial console: the log's sink and the operator's keyboard. */
+#ifndef KASANE_DRIVERS_CONSOLE_H
+#define KASANE_DRIVERS_CONSOLE_H
+
+#include "lib/types.h"
+
+enum console_dev { CONSOLE_COM1, CONSOLE_COM2, CONSOLE_NONE };
+
+/* Open the console UART and make it the log's sink. */
+void console_init(enum console_dev dev);
+/* After a panic: take the console from whoever holds it. */
+void console_panic_mode(void);
+/* A received byte from the console UART, or -1. */
+int console_getc(void);
+
+#endif
