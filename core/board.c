@@ -1,12 +1,17 @@
 /*
- * The VM platform: interrupt routing between the device models, and the
- * hooks the vCPU loop uses.  ISA IRQ n goes to PIC input n and IOAPIC pin
- * n, except IRQ 0 (the PIT), which is IOAPIC pin 2, as the MADT's
- * interrupt source override says (ACPI 6.5 §5.2.12.5; QEMU and most PCs
- * wire it so).
+ * The guest board: which devices a VM has and where, its RAM layout and
+ * memory map, the interrupt wiring between the device models, the firmware
+ * tables that describe it all, and the hooks the vCPU loop uses.
+ *
+ * Wiring: ISA IRQ n goes to PIC input n and IOAPIC pin n, except IRQ 0
+ * (the PIT), which is IOAPIC pin 2, as the MADT's interrupt source override
+ * says (ACPI 6.5 §5.2.12.5; QEMU and most PCs wire it so).  The PIC reaches
+ * vCPU 0 through LINT0 (virtual wire).
  */
 #include "core/board.h"
 #include "core/vm.h"
+#include "core/abi.h"
+#include "core/clock.h"
 #include "core/sched.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
@@ -23,8 +28,28 @@
 
 uint64_t vm_now_ns(const struct vm *vm)
 {
-	return sched_now_ns() - vm->start_ns;
+	return clock_now_ns() - vm->start_ns;
 }
+
+/* ---- memory ----------------------------------------------------------------- */
+
+/* The memory map the guest is told about (E820 types). */
+int board_guest_mmap(const struct vm *vm, struct gl_mmap_entry *m)
+{
+	uint64_t low = vm->mem.region[0].size;
+	int n = 0;
+
+	m[n++] = (struct gl_mmap_entry){ 0, MIN(low, 0x9fc00), 1 };
+	if (low > 1 * MiB) {
+		m[n++] = (struct gl_mmap_entry){ 0x9fc00, 0x100000 - 0x9fc00, 2 };
+		m[n++] = (struct gl_mmap_entry){ 1 * MiB, low - 1 * MiB, 1 };
+	}
+	if (vm->mem.nr > 1)
+		m[n++] = (struct gl_mmap_entry){ BOARD_HIGH_RAM_BASE, vm->mem.region[1].size, 1 };
+	return n;
+}
+
+
 
 static uint64_t now_cb(void *ctx)
 {
@@ -64,9 +89,9 @@ static void eoi(void *ctx, uint8_t vector)
 	vioapic_eoi(&vm->ioapic, vector);
 }
 
-static const struct irq_ops platform_irq_ops = { deliver, pic_intr, eoi };
+static const struct irq_ops board_irq_ops = { deliver, pic_intr, eoi };
 
-void platform_set_isa_irq(struct vm *vm, unsigned irq, bool level)
+void board_set_isa_irq(struct vm *vm, unsigned irq, bool level)
 {
 	if (irq > 15)
 		return;
@@ -76,7 +101,7 @@ void platform_set_isa_irq(struct vm *vm, unsigned irq, bool level)
 
 static void isa_irq_cb(void *ctx, unsigned irq, bool level)
 {
-	platform_set_isa_irq(ctx, irq, level);
+	board_set_isa_irq(ctx, irq, level);
 }
 
 /* ---- MMIO: the local APIC page belongs to the vCPU that touches it ------ */
@@ -158,50 +183,102 @@ static int ioapic_mmio(void *dev, bool write, uint64_t gpa, unsigned bytes, uint
 	return r;
 }
 
+/* ---- COM1 and the exit port ------------------------------------------------ */
+
+static void uart_line(void *ctx, const char *line, size_t len)
+{
+	vm_console_line(ctx, line, len);
+}
+
+static int exit_port_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val)
+{
+	struct vm *vm = dev;
+
+	if (in) {
+		*val = ~0u;
+		return 0;
+	}
+	uint32_t v = *val & (bytes == 4 ? ~0u : bytes == 2 ? 0xffffu : 0xffu);
+	vm_end(vm, VM_END_EXIT_PORT, (int)v, "guest wrote %u to port 0x%x", v, port);
+	return 0;
+}
+
+/* COM1 with its interrupt line, ISA IRQ 4. */
+static int uart_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val)
+{
+	struct vm *vm = dev;
+	int r = vuart_pio(&vm->uart, in, port, bytes, val);
+	unsigned reg = port - GUEST_COM1_PORT;
+
+	/* LCR and the scratch register cannot change the interrupt line
+	 * (PC16550D data sheet, "Interrupt Identification Register"). */
+	if (reg == UART_LCR || reg == UART_SCR)
+		return r;
+	/* Only a change of the line is news for the PIC and IOAPIC; the lock
+	 * keeps two vCPUs from reporting changes out of order. */
+	uint64_t f = spin_lock_irqsave(&vm->uart_irq_lock);
+	bool irq = vuart_irq_pending(&vm->uart);
+	if (irq != vm->uart_irq) {
+		vm->uart_irq = irq;
+		board_set_isa_irq(vm, 4, irq);
+	}
+	spin_unlock_irqrestore(&vm->uart_irq_lock, f);
+	return r;
+}
+
 /* ---- set-up ------------------------------------------------------------- */
 
 
-bool platform_init(struct vm *vm, char *err, size_t errlen)
+int board_create(struct vm *vm, char *err, size_t errlen)
 {
 	uint64_t below = vm->mem.region[0].size;
 	uint64_t above = vm->mem.nr > 1 ? vm->mem.region[1].size : 0;
-
 	/* IOAPIC ID: after the vCPUs' APIC IDs while that fits in 4 bits. */
 	uint8_t ioapic_id = (uint8_t)(vm->nr_vcpus & 0xf);
-	vioapic_init(&vm->ioapic, ioapic_id, &platform_irq_ops, vm);
-	vpic_init(&vm->pic, &platform_irq_ops, vm);
+
+	iobus_init(&vm->bus);
+	vuart_init(&vm->uart, GUEST_COM1_PORT, uart_line, vm);
+	fwcfg_init(&vm->fwcfg, vm->mem.total, (uint16_t)vm->nr_vcpus);
+	testmmio_init(&vm->testmmio, GUEST_TEST_MMIO_BASE);
+	vioapic_init(&vm->ioapic, ioapic_id, &board_irq_ops, vm);
+	vpic_init(&vm->pic, &board_irq_ops, vm);
 	vpit_init(&vm->pit, isa_irq_cb, vm, now_cb, vm);
 	vrtc_init(&vm->rtc, boot_epoch_seconds, below, above, isa_irq_cb, vm, now_cb, vm);
-	if (iobus_add_mmio(&vm->bus, PLATFORM_LAPIC_BASE, PAGE_SIZE, lapic_mmio, vm) ||
-	    iobus_add_mmio(&vm->bus, PLATFORM_IOAPIC_BASE, PAGE_SIZE, ioapic_mmio, vm) ||
+
+	/* The board's address map: every device and where it answers. */
+	if (iobus_add_pio(&vm->bus, GUEST_COM1_PORT, VUART_NR_PORTS, uart_pio, vm) ||
+	    iobus_add_pio(&vm->bus, GUEST_EXIT_PORT, 1, exit_port_pio, vm) ||
+	    iobus_add_pio(&vm->bus, FW_CFG_PORT_SEL, 2, fwcfg_pio, &vm->fwcfg) ||
+	    iobus_add_mmio(&vm->bus, GUEST_TEST_MMIO_BASE, GUEST_TEST_MMIO_SIZE,
+			   testmmio_access, &vm->testmmio) ||
+	    iobus_add_mmio(&vm->bus, BOARD_LAPIC_BASE, PAGE_SIZE, lapic_mmio, vm) ||
+	    iobus_add_mmio(&vm->bus, BOARD_IOAPIC_BASE, PAGE_SIZE, ioapic_mmio, vm) ||
 	    iobus_add_pio(&vm->bus, 0x20, 2, pic_pio, vm) ||
 	    iobus_add_pio(&vm->bus, 0xa0, 2, pic_pio, vm) ||
 	    iobus_add_pio(&vm->bus, 0x4d0, 2, pic_pio, vm) ||
 	    iobus_add_pio(&vm->bus, 0x40, 4, pit_pio, vm) ||
 	    iobus_add_pio(&vm->bus, 0x61, 1, pit_pio, vm) ||
-	    iobus_add_pio(&vm->bus, 0x70, 2, rtc_pio, vm)) {
-		ksnprintf(err, errlen, "cannot register its interrupt controllers and timers");
-		return false;
-	}
+	    iobus_add_pio(&vm->bus, 0x70, 2, rtc_pio, vm))
+		return errf(err, errlen, "cannot register its devices");
 	struct fwtables_in in = {
 		.nr_vcpus = vm->nr_vcpus, .ioapic_id = ioapic_id,
-		.ioapic_addr = PLATFORM_IOAPIC_BASE, .lapic_addr = PLATFORM_LAPIC_BASE,
+		.ioapic_addr = BOARD_IOAPIC_BASE, .lapic_addr = BOARD_LAPIC_BASE,
 		.pic = true,
 	};
-	return fwtables_build(&vm->mem, PLATFORM_FW_BASE, PLATFORM_FW_SIZE, &in, err, errlen) == 0;
+	return fwtables_build(&vm->mem, BOARD_FW_BASE, BOARD_FW_SIZE, &in, err, errlen) == 0 ? 0 : -1;
 }
 
-bool platform_vcpu_init(struct vcpu *v)
+bool board_vcpu_init(struct vcpu *v)
 {
 	v->vlapic = kzalloc(sizeof(*v->vlapic));
 	if (!v->vlapic)
 		return false;
-	vlapic_init(v->vlapic, v->id, v->id == 0, (uint32_t)tsc_khz, &platform_irq_ops, v->vm,
+	vlapic_init(v->vlapic, v->id, v->id == 0, (uint32_t)tsc_khz, &board_irq_ops, v->vm,
 		    now_cb, v->vm);
 	return true;
 }
 
-void platform_free(struct vm *vm)
+void board_free(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		kfree(vm->vcpu[i].vlapic);
@@ -209,14 +286,14 @@ void platform_free(struct vm *vm)
 	}
 }
 
-void platform_vcpu_reset(struct vcpu *v)
+void board_vcpu_reset(struct vcpu *v)
 {
 	vlapic_reset(v->vlapic);
 }
 
 /* ---- the vCPU loop's hooks ----------------------------------------------- */
 
-uint64_t platform_service_timers(struct vcpu *v, uint64_t host_now_ns)
+uint64_t board_service_timers(struct vcpu *v, uint64_t host_now_ns)
 {
 	struct vm *vm = v->vm;
 	uint64_t now = host_now_ns - vm->start_ns;
@@ -234,7 +311,7 @@ uint64_t platform_service_timers(struct vcpu *v, uint64_t host_now_ns)
 	return next == NO_DEADLINE ? NO_DEADLINE : next + vm->start_ns;
 }
 
-int platform_pending_vector(struct vcpu *v, bool ack)
+int board_pending_vector(struct vcpu *v, bool ack)
 {
 	int vec = vlapic_pending_vector(v->vlapic);
 
@@ -246,27 +323,27 @@ int platform_pending_vector(struct vcpu *v, bool ack)
 	return -1;
 }
 
-bool platform_take_nmi(struct vcpu *v)
+bool board_take_nmi(struct vcpu *v)
 {
 	return vlapic_nmi_ack(v->vlapic);
 }
 
-unsigned platform_take_init_sipi(struct vcpu *v, uint8_t *sipi)
+unsigned board_take_init_sipi(struct vcpu *v, uint8_t *sipi)
 {
 	unsigned ev = vlapic_take_events(v->vlapic, sipi);
 
-	return ((ev & VLAPIC_EV_INIT) ? PLATFORM_EV_INIT : 0) |
-	       ((ev & VLAPIC_EV_SIPI) ? PLATFORM_EV_SIPI : 0);
+	return ((ev & VLAPIC_EV_INIT) ? BOARD_EV_INIT : 0) |
+	       ((ev & VLAPIC_EV_SIPI) ? BOARD_EV_SIPI : 0);
 }
 
-bool platform_wakeup_pending(struct vcpu *v)
+bool board_wakeup_pending(struct vcpu *v)
 {
 	if (v->events || vlapic_nmi_pending(v->vlapic))
 		return true;
-	return (v->regs.rflags & RFLAGS_IF) && platform_pending_vector(v, false) >= 0;
+	return (v->hw.regs.rflags & RFLAGS_IF) && board_pending_vector(v, false) >= 0;
 }
 
-bool platform_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *gp)
+bool board_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *gp)
 {
 	*gp = false;
 	if (msr == MSR_APIC_BASE) {
@@ -284,7 +361,7 @@ bool platform_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *gp)
 	return false;
 }
 
-bool platform_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *gp)
+bool board_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *gp)
 {
 	*gp = false;
 	if (msr == MSR_APIC_BASE) {

@@ -1,46 +1,58 @@
 /*
- * A VM's emulated platform: a local APIC per vCPU, an IOAPIC, the 8259
- * PIC pair, the 8254 PIT, the CMOS RTC, and the firmware tables (ACPI MADT
- * and MP table) describing them, wired together (devices/irq.h).
+ * A VM's board: its RAM layout and memory map; a local APIC per vCPU, an
+ * IOAPIC, the 8259 PIC pair, the 8254 PIT, the CMOS RTC, COM1, fw_cfg, the
+ * exit port and the test MMIO page; the firmware tables (ACPI and MP)
+ * describing them; and the interrupt wiring between them (devices/irq.h).
+ * A new guest device is added here: its state in struct vm, its range in
+ * board_create(), its interrupt line through board_set_isa_irq().
  */
-#ifndef KASANE_CORE_PLATFORM_H
-#define KASANE_CORE_PLATFORM_H
+#ifndef KASANE_CORE_BOARD_H
+#define KASANE_CORE_BOARD_H
 
 #include "lib/types.h"
+#include "guest-loader/loader.h"
 
 struct vm;
 struct vcpu;
 
-#define PLATFORM_LAPIC_BASE   0xfee00000ULL
-#define PLATFORM_IOAPIC_BASE  0xfec00000ULL
-#define PLATFORM_FW_BASE      0xe0000ULL      /* firmware tables: 0xe0000-0xfffff */
-#define PLATFORM_FW_SIZE      0x20000ULL
+#define BOARD_LAPIC_BASE   0xfee00000ULL
+#define BOARD_IOAPIC_BASE  0xfec00000ULL
+#define BOARD_FW_BASE      0xe0000ULL      /* firmware tables: 0xe0000-0xfffff */
+#define BOARD_FW_SIZE      0x20000ULL
 
-#define PLATFORM_EV_INIT      1u
-#define PLATFORM_EV_SIPI      2u
+/* Guest-physical RAM: from 0 up to 3 GiB, the rest from 4 GiB; the gap
+ * holds device MMIO. */
+#define BOARD_LOW_RAM_MAX     (3 * GiB)
+#define BOARD_HIGH_RAM_BASE   (4 * GiB)
+#define BOARD_MAX_MMAP        4
+
+#define BOARD_EV_INIT      1u
+#define BOARD_EV_SIPI      2u
 
 /* Create the VM's devices (after its RAM and vCPU count are known). */
-bool platform_init(struct vm *vm, char *err, size_t errlen);
-bool platform_vcpu_init(struct vcpu *v);
-void platform_free(struct vm *vm);
+int board_create(struct vm *vm, char *err, size_t errlen);
+/* The memory map the guest is told about (E820 types); returns the count. */
+int board_guest_mmap(const struct vm *vm, struct gl_mmap_entry *m);
+bool board_vcpu_init(struct vcpu *v);
+void board_free(struct vm *vm);
 /* INIT: the vCPU's local APIC back to its reset state. */
-void platform_vcpu_reset(struct vcpu *v);
+void board_vcpu_reset(struct vcpu *v);
 
 /* VM virtual time in ns (starts at 0 when the VM is created). */
 uint64_t vm_now_ns(const struct vm *vm);
 
 /* Fire v's due timers (vCPU 0 also the VM's PIT and RTC); next deadline. */
-uint64_t platform_service_timers(struct vcpu *v, uint64_t host_now_ns);
+uint64_t board_service_timers(struct vcpu *v, uint64_t host_now_ns);
 /* The vector to inject next, or -1; with ack, it is taken (IRR->ISR, PIC INTA). */
-int platform_pending_vector(struct vcpu *v, bool ack);
-bool platform_take_nmi(struct vcpu *v);
-unsigned platform_take_init_sipi(struct vcpu *v, uint8_t *sipi_vector);
+int board_pending_vector(struct vcpu *v, bool ack);
+bool board_take_nmi(struct vcpu *v);
+unsigned board_take_init_sipi(struct vcpu *v, uint8_t *sipi_vector);
 /* Would an event end HLT now (NMI, INIT/SIPI, or an interrupt with IF=1)? */
-bool platform_wakeup_pending(struct vcpu *v);
+bool board_wakeup_pending(struct vcpu *v);
 /* Local APIC MSRs: IA32_APIC_BASE, x2APIC, TSC_DEADLINE.  False: not ours. */
-bool platform_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *gp);
-bool platform_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *gp);
+bool board_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *gp);
+bool board_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *gp);
 /* An ISA interrupt line (0-15) of the VM: to the PIC and the IOAPIC. */
-void platform_set_isa_irq(struct vm *vm, unsigned irq, bool level);
+void board_set_isa_irq(struct vm *vm, unsigned irq, bool level);
 
 #endif

@@ -5,22 +5,21 @@
  * the VM's devices.  Guest-virtual accesses go through core/gpt.c; every
  * guest-physical address is checked against the VM's own map.
  */
+#include "core/emul.h"
 #include "core/vm.h"
+#include "core/virt.h"
 #include "core/gpt.h"
 #include "arch/x86/decode.h"
 #include "arch/x86/emulate.h"
-#include "boot/boot.h"
+#include "arch/x86/x86_defs.h"
 #include "arch/x86/cpu.h"
 #include "lib/string.h"
 
-#define EMU_EFAULT  (-1000)     /* guest page fault: injected */
-#define EMU_EGP     (-1001)     /* #GP: injected */
-#define EMU_EEND    (-1002)     /* the VM was ended */
-#define EMU_ERETRY  (-1003)     /* guest tables changed under the walk: re-execute */
 
 struct emu {
 	struct vcpu *v;
-	struct vcpu_sregs sr;
+	struct x86_sregs sr;
+	unsigned cpl;
 	struct gpt_mode mode;
 	bool long_mode;
 };
@@ -39,13 +38,14 @@ static uint8_t guest_maxphyaddr(void)
 static void emu_init(struct emu *x, struct vcpu *v)
 {
 	x->v = v;
-	virt->get_sregs(v, &x->sr);
+	virt->get_sregs(&v->hw, &x->sr);
+	x->cpl = x86_cpl(&x->sr);
 	x->mode = (struct gpt_mode){ .cr0 = x->sr.cr0, .cr3 = x->sr.cr3,
 				     .cr4 = x->sr.cr4, .efer = x->sr.efer,
-				     .rflags = v->regs.rflags,
+				     .rflags = v->hw.regs.rflags,
 				     .maxphyaddr = guest_maxphyaddr() };
-	/* Long mode with a 64-bit code segment: CS.L (bit 9 of the packed attributes). */
-	x->long_mode = (x->sr.efer & EFER_LMA) && (x->sr.cs_attr & (1u << 9));
+	/* 64-bit mode: EFER.LMA and CS.L (SDM vol. 3A §5.2.1). */
+	x->long_mode = (x->sr.efer & EFER_LMA) && (x->sr.seg[SEG_CS].attr & SEG_ATTR_L);
 }
 
 static enum x86_mode emu_cpu_mode(const struct emu *x)
@@ -54,34 +54,34 @@ static enum x86_mode emu_cpu_mode(const struct emu *x)
 		return X86_MODE_LONG64;
 	if (!(x->sr.cr0 & CR0_PE))
 		return X86_MODE_REAL16;
-	return (x->sr.cs_attr & (1u << 10)) ? X86_MODE_PROT32 : X86_MODE_PROT16;
+	return (x->sr.seg[SEG_CS].attr & SEG_ATTR_DB) ? X86_MODE_PROT32 : X86_MODE_PROT16;
 }
 
 /* Linear address of seg:ea (segment limits are not checked). */
 static uint64_t emu_linear(const struct emu *x, int seg, uint64_t ea)
 {
 	if (x->long_mode)
-		return (seg == SEG_FS || seg == SEG_GS) ? ea + x->sr.seg_base[seg] : ea;
-	return (x->sr.seg_base[seg] + ea) & 0xffffffffULL;
+		return (seg == SEG_FS || seg == SEG_GS) ? ea + x->sr.seg[seg].base : ea;
+	return (x->sr.seg[seg].base + ea) & 0xffffffffULL;
 }
 
 /* Translate; on a guest fault inject it and return EMU_EFAULT. */
 static int emu_translate(struct emu *x, uint64_t la, int access, gpa_t *gpa)
 {
 	uint32_t err = 0;
-	int r = gpt_translate(&x->v->vm->mem, &x->mode, la, access, x->sr.cpl == 3, gpa, &err);
+	int r = gpt_translate(&x->v->vm->mem, &x->mode, la, access, x->cpl == 3, gpa, &err);
 
 	if (r == 0)
 		return 0;
 	if (r == GPT_FAULT) {
-		virt->set_cr2(x->v, la);
-		virt->inject_exception(x->v, 14, true, err);
+		virt->set_reg(&x->v->hw, VIRT_CR2, la);
+		virt->inject_exception(&x->v->hw, X86_EXC_PF, true, err);
 		return EMU_EFAULT;
 	}
 	if (r == GPT_RETRY)
 		return EMU_ERETRY;
 	if (r == GPT_NONCANON) {
-		virt->inject_exception(x->v, 13, true, 0);
+		virt->inject_exception(&x->v->hw, X86_EXC_GP, true, 0);
 		return EMU_EGP;
 	}
 	vm_end(x->v->vm, VM_END_OUT_OF_RANGE, -1,
@@ -163,14 +163,14 @@ static const struct x86_emu_ops emu_ops = { op_read, op_write };
 /* Read up to 15 instruction bytes at CS:RIP; returns how many could be read. */
 static size_t emu_fetch(struct emu *x, uint8_t *buf)
 {
-	uint64_t la = emu_linear(x, SEG_CS, x->v->regs.rip);
+	uint64_t la = emu_linear(x, SEG_CS, x->v->hw.regs.rip);
 	size_t got = 0;
 
 	while (got < 15) {
 		gpa_t gpa;
 		uint32_t err;
 		unsigned chunk = MIN(15 - got, PAGE_SIZE - (la & (PAGE_SIZE - 1)));
-		if (gpt_translate(&x->v->vm->mem, &x->mode, la, GPT_FETCH, x->sr.cpl == 3,
+		if (gpt_translate(&x->v->vm->mem, &x->mode, la, GPT_FETCH, x->cpl == 3,
 				  &gpa, &err) != 0)
 			break;
 		if (!gmem_read(&x->v->vm->mem, gpa, buf + got, chunk))
@@ -192,7 +192,7 @@ int vcpu_emulate_mmio(struct vcpu *v, struct vm_exit *e)
 		vm_end(vm, VM_END_OUT_OF_RANGE, -1,
 		       "%s at guest-physical 0x%llx (RIP 0x%llx), outside its RAM (%llu MiB)",
 		       e->mmio.fetch ? "instruction fetch" : e->mmio.write ? "write" : "read",
-		       (unsigned long long)e->mmio.gpa, (unsigned long long)v->regs.rip,
+		       (unsigned long long)e->mmio.gpa, (unsigned long long)v->hw.regs.rip,
 		       (unsigned long long)(vm->mem.total / MiB));
 		return EMU_EEND;
 	}
@@ -208,17 +208,17 @@ int vcpu_emulate_mmio(struct vcpu *v, struct vm_exit *e)
 		vm_end(vm, VM_END_UNHANDLED, -1,
 		       "cannot emulate the instruction at RIP 0x%llx touching device memory 0x%llx "
 		       "(bytes %02x %02x %02x %02x, decoder error %d)",
-		       (unsigned long long)v->regs.rip, (unsigned long long)e->mmio.gpa,
+		       (unsigned long long)v->hw.regs.rip, (unsigned long long)e->mmio.gpa,
 		       n > 0 ? bytes[0] : 0, n > 1 ? bytes[1] : 0, n > 2 ? bytes[2] : 0,
 		       n > 3 ? bytes[3] : 0, r);
 		return EMU_EEND;
 	}
-	r = x86_emulate(&insn, &v->regs, &emu_ops, &x);
+	r = x86_emulate(&insn, &v->hw.regs, &emu_ops, &x);
 	if (r < 0 && r != EMU_EFAULT && r != EMU_EGP && r != EMU_EEND &&
 	    r != EMU_ERETRY) {
 		vm_end(vm, VM_END_UNHANDLED, -1,
 		       "cannot emulate the instruction at RIP 0x%llx (opcode 0x%x, error %d)",
-		       (unsigned long long)v->regs.rip, insn.opcode, r);
+		       (unsigned long long)v->hw.regs.rip, insn.opcode, r);
 		return EMU_EEND;
 	}
 	return r;
@@ -229,7 +229,7 @@ int vcpu_emulate_io(struct vcpu *v, struct vm_exit *e)
 {
 	struct vm *vm = v->vm;
 	unsigned size = e->io.size;
-	uint64_t *rax = &v->regs.gpr[REG_RAX];
+	uint64_t *rax = &v->hw.regs.gpr[REG_RAX];
 
 	if (!e->io.string) {
 		uint32_t val = (uint32_t)*rax;
@@ -244,7 +244,7 @@ int vcpu_emulate_io(struct vcpu *v, struct vm_exit *e)
 			else
 				*rax = (*rax & ~0xffULL) | (val & 0xff);
 		}
-		v->regs.rip = e->next_rip;
+		v->hw.regs.rip = e->next_rip;
 		return 0;
 	}
 
@@ -254,9 +254,9 @@ int vcpu_emulate_io(struct vcpu *v, struct vm_exit *e)
 	if (!asz)
 		asz = x.long_mode ? 8 : emu_cpu_mode(&x) == X86_MODE_PROT32 ? 4 : 2;
 	uint64_t amask = asz == 8 ? ~0ULL : asz == 4 ? 0xffffffffULL : 0xffffULL;
-	uint64_t *cnt = &v->regs.gpr[REG_RCX];
+	uint64_t *cnt = &v->hw.regs.gpr[REG_RCX];
 	uint64_t count = e->io.rep ? (*cnt & amask) : 1;
-	int64_t step = (v->regs.rflags & (1u << 10)) ? -(int64_t)size : (int64_t)size;
+	int64_t step = (v->hw.regs.rflags & RFLAGS_DF) ? -(int64_t)size : (int64_t)size;
 	int reg = e->io.in ? REG_RDI : REG_RSI;
 	int seg = SEG_ES;
 	if (!e->io.in) {
@@ -273,7 +273,7 @@ int vcpu_emulate_io(struct vcpu *v, struct vm_exit *e)
 
 	/* Bounded per exit: the rest runs when the guest re-executes. */
 	for (unsigned i = 0; i < 4096 && count; i++) {
-		uint64_t ea = v->regs.gpr[reg] & amask;
+		uint64_t ea = v->hw.regs.gpr[reg] & amask;
 		uint32_t val = 0;
 		int r;
 		if (e->io.in) {
@@ -295,7 +295,7 @@ int vcpu_emulate_io(struct vcpu *v, struct vm_exit *e)
 		}
 		if (r)
 			return r;       /* fault injected or VM ended; RIP stays */
-		v->regs.gpr[reg] = (v->regs.gpr[reg] & ~amask) | ((v->regs.gpr[reg] + step) & amask);
+		v->hw.regs.gpr[reg] = (v->hw.regs.gpr[reg] & ~amask) | ((v->hw.regs.gpr[reg] + step) & amask);
 		count--;
 		if (e->io.rep)
 			*cnt = (*cnt & ~amask) | (count & amask);
@@ -303,6 +303,6 @@ int vcpu_emulate_io(struct vcpu *v, struct vm_exit *e)
 			return EMU_EEND;
 	}
 	if (count == 0)
-		v->regs.rip = e->next_rip;
+		v->hw.regs.rip = e->next_rip;
 	return 0;
 }

@@ -3,27 +3,29 @@
  * (like KVM's svm_exit_handlers[]).  Anything without a handler ends the
  * VM, never the hypervisor.
  */
+#include "core/exit.h"
+#include "core/emul.h"
 #include "core/vm.h"
+#include "core/virt.h"
 #include "core/abi.h"
 #include "core/cpuid.h"
 #include "core/msr.h"
-#include "core/sched.h"
-#include "kernel/log.h"
 #include "arch/x86/cpu.h"
-#include "arch/x86/percpu.h"
+#include "arch/x86/x86_defs.h"
 #include "lib/string.h"
 
 const char *const exit_kind_name[NR_EXIT_KINDS] = {
 	[EXIT_NONE] = "other", [EXIT_IO] = "io", [EXIT_MMIO] = "mmio",
 	[EXIT_CPUID] = "cpuid", [EXIT_MSR_READ] = "rdmsr", [EXIT_MSR_WRITE] = "wrmsr",
-	[EXIT_HLT] = "hlt", [EXIT_HYPERCALL] = "hypercall", [EXIT_INTR_WINDOW] = "intr-window", [EXIT_REFLECT] = "exception",
-	[EXIT_TRIPLE_FAULT] = "shutdown", [EXIT_INTR] = "intr", [EXIT_UD] = "ud",
+	[EXIT_HLT] = "hlt", [EXIT_HYPERCALL] = "hypercall", [EXIT_INTR_WINDOW] = "intr-window",
+	[EXIT_REFLECT] = "exception", [EXIT_TRIPLE_FAULT] = "shutdown", [EXIT_INTR] = "intr",
+	[EXIT_UD] = "ud", [EXIT_INVD] = "invd",
 	[EXIT_INVALID] = "invalid", [EXIT_UNHANDLED] = "unhandled",
 };
 
 static void skip_insn(struct vcpu *v, struct vm_exit *e)
 {
-	v->regs.rip = e->next_rip;
+	v->hw.regs.rip = e->next_rip;
 }
 
 static void handle_none(struct vcpu *v, struct vm_exit *e) { }
@@ -39,19 +41,16 @@ static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4])
 
 static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 {
-	struct vcpu_sregs sr;
 	uint32_t out[4];
-
-	virt->get_sregs(v, &sr);
 	struct cpuid_ctx c = {
 		.host = host_cpuid, .vcpu_id = v->id, .nr_vcpus = v->vm->nr_vcpus,
-		.apic_id = v->id, .guest_cr4 = sr.cr4,
+		.apic_id = v->id, .guest_cr4 = virt->get_reg(&v->hw, VIRT_CR4),
 	};
-	cpuid_guest(&c, (uint32_t)v->regs.gpr[REG_RAX], (uint32_t)v->regs.gpr[REG_RCX], out);
-	v->regs.gpr[REG_RAX] = out[0];
-	v->regs.gpr[REG_RBX] = out[1];
-	v->regs.gpr[REG_RCX] = out[2];
-	v->regs.gpr[REG_RDX] = out[3];
+	cpuid_guest(&c, (uint32_t)v->hw.regs.gpr[REG_RAX], (uint32_t)v->hw.regs.gpr[REG_RCX], out);
+	v->hw.regs.gpr[REG_RAX] = out[0];
+	v->hw.regs.gpr[REG_RBX] = out[1];
+	v->hw.regs.gpr[REG_RCX] = out[2];
+	v->hw.regs.gpr[REG_RDX] = out[3];
 	skip_insn(v, e);
 }
 
@@ -60,20 +59,20 @@ static void handle_rdmsr(struct vcpu *v, struct vm_exit *e)
 	uint64_t val;
 
 	if (!msr_guest_read(v, e->msr.msr, &val)) {
-		virt->inject_exception(v, 13, true, 0);
+		virt->inject_exception(&v->hw, X86_EXC_GP, true, 0);
 		return;
 	}
-	v->regs.gpr[REG_RAX] = (uint32_t)val;
-	v->regs.gpr[REG_RDX] = val >> 32;
+	v->hw.regs.gpr[REG_RAX] = (uint32_t)val;
+	v->hw.regs.gpr[REG_RDX] = val >> 32;
 	skip_insn(v, e);
 }
 
 static void handle_wrmsr(struct vcpu *v, struct vm_exit *e)
 {
-	uint64_t val = (v->regs.gpr[REG_RDX] << 32) | (uint32_t)v->regs.gpr[REG_RAX];
+	uint64_t val = (v->hw.regs.gpr[REG_RDX] << 32) | (uint32_t)v->hw.regs.gpr[REG_RAX];
 
 	if (!msr_guest_write(v, e->msr.msr, val)) {
-		virt->inject_exception(v, 13, true, 0);
+		virt->inject_exception(&v->hw, X86_EXC_GP, true, 0);
 		return;
 	}
 	skip_insn(v, e);
@@ -90,7 +89,7 @@ static void handle_io(struct vcpu *v, struct vm_exit *e)
 {
 	int r = vcpu_emulate_io(v, e);
 
-	if (r < 0 && r > -1000 && !v->vm->ended)
+	if (r < 0 && r > EMU_EFAULT && !v->vm->ended)
 		vm_end(v->vm, VM_END_UNHANDLED, -1, "port 0x%x: device error %d", e->io.port, r);
 }
 
@@ -101,15 +100,13 @@ static void handle_mmio(struct vcpu *v, struct vm_exit *e)
 
 static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 {
-	uint64_t *regs = v->regs.gpr;
+	uint64_t *regs = v->hw.regs.gpr;
 	int64_t ret = HC_OK;
-	struct vcpu_sregs sr;
 
 	/* Only the guest kernel may call: user code gets #UD, as if there were
 	 * no hypervisor. */
-	virt->get_sregs(v, &sr);
-	if (sr.cpl != 0) {
-		virt->inject_exception(v, 6, false, 0);
+	if (virt->get_reg(&v->hw, VIRT_CPL) != 0) {
+		virt->inject_exception(&v->hw, X86_EXC_UD, false, 0);
 		return;
 	}
 	skip_insn(v, e);
@@ -122,11 +119,18 @@ static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 			ret = HC_EINVAL;
 			break;
 		}
+		/* The check above covers the whole buffer; the copy refuses on
+		 * its own too, so no byte that is not the guest's is printed. */
 		for (uint64_t off = 0; off < len; off += sizeof(buf)) {
 			size_t n = MIN(sizeof(buf), len - off);
-			gmem_read(&v->vm->mem, gpa + off, buf, n);
+			if (!gmem_read(&v->vm->mem, gpa + off, buf, n)) {
+				ret = HC_EINVAL;
+				break;
+			}
 			vm_console_write(v->vm, buf, n);
 		}
+		if (ret == HC_EINVAL)
+			break;
 		ret = (int64_t)len;
 		break;
 	}
@@ -135,7 +139,7 @@ static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 		regs[REG_RBX] = v->id;
 		break;
 	case HC_YIELD:
-		sched_yield(v);
+		v->yield_requested = true;      /* the run loop gives up the slice */
 		break;
 	case HC_EXIT:
 		vm_end(v->vm, VM_END_HYPERCALL, (int)(uint32_t)regs[REG_RBX],
@@ -151,17 +155,24 @@ static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 static void handle_triple_fault(struct vcpu *v, struct vm_exit *e)
 {
 	vm_end(v->vm, VM_END_TRIPLE_FAULT, -1, "triple fault on vCPU %u at RIP 0x%llx",
-	       v->id, (unsigned long long)v->regs.rip);
+	       v->id, (unsigned long long)v->hw.regs.rip);
 }
 
 static void handle_ud(struct vcpu *v, struct vm_exit *e)
 {
-	virt->inject_exception(v, 6, false, 0);
+	virt->inject_exception(&v->hw, X86_EXC_UD, false, 0);
+}
+
+/* INVD would drop the host's dirty lines: it runs as WBINVD, whose effect
+ * the guest cannot tell apart (SDM vol. 2A, INVD). */
+static void handle_invd(struct vcpu *v, struct vm_exit *e)
+{
+	skip_insn(v, e);
 }
 
 static void handle_reflect(struct vcpu *v, struct vm_exit *e)
 {
-	virt->inject_exception(v, e->reflect.vector, e->reflect.has_error, e->reflect.error);
+	virt->inject_exception(&v->hw, e->reflect.vector, e->reflect.has_error, e->reflect.error);
 }
 
 static void handle_invalid(struct vcpu *v, struct vm_exit *e)
@@ -175,7 +186,7 @@ static void handle_unhandled(struct vcpu *v, struct vm_exit *e)
 	vm_end(v->vm, VM_END_UNHANDLED, -1,
 	       "unhandled exit 0x%llx (info 0x%llx 0x%llx) on vCPU %u at RIP 0x%llx",
 	       (unsigned long long)e->code, (unsigned long long)e->info1,
-	       (unsigned long long)e->info2, v->id, (unsigned long long)v->regs.rip);
+	       (unsigned long long)e->info2, v->id, (unsigned long long)v->hw.regs.rip);
 }
 
 typedef void (*exit_handler_t)(struct vcpu *v, struct vm_exit *e);
@@ -194,6 +205,7 @@ static const exit_handler_t exit_handlers[NR_EXIT_KINDS] = {
 	[EXIT_UD] = handle_ud,
 	[EXIT_INTR_WINDOW] = handle_none,       /* injected before the next entry */
 	[EXIT_REFLECT] = handle_reflect,
+	[EXIT_INVD] = handle_invd,
 	[EXIT_INVALID] = handle_invalid,
 	[EXIT_UNHANDLED] = handle_unhandled,
 };

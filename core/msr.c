@@ -1,13 +1,15 @@
 /*
- * The guest's model-specific registers.  MSRs the CPU keeps per guest
- * (EFER, PAT, syscall and segment-base MSRs) are the back end's; the rest
- * of the virtual CPU's MSRs are modelled here.  Anything else raises #GP,
- * as on hardware (Intel SDM vol. 4; AMD APM vol. 2 App. A).
+ * The guest's model-specific registers, and their policy for every back
+ * end.  MSRs the CPU keeps per guest (EFER, PAT, syscall, sysenter and
+ * segment-base MSRs) are stored by the back end, after the checks here;
+ * the rest of the virtual CPU's MSRs are modelled here.  Anything else
+ * raises #GP, as on hardware (Intel SDM vol. 4; AMD APM vol. 2 App. A).
  */
 #include "core/msr.h"
 #include "core/vm.h"
 #include "core/board.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/x86_defs.h"
 
 #define MSR_TSC             0x10
 #define MSR_PLATFORM_ID     0x17
@@ -20,15 +22,85 @@
 #define MSR_MTRR_DEF_TYPE   0x2ff
 #define MSR_TSC_AUX         0xc0000103
 #define MSR_AMD_HWCR        0xc0010015
+#define MSR_PAT             0x277
+#define MSR_SYSENTER_CS     0x174
+#define MSR_SYSENTER_ESP    0x175
+#define MSR_SYSENTER_EIP    0x176
+#define MSR_STAR            0xc0000081
+#define MSR_LSTAR           0xc0000082
+#define MSR_CSTAR           0xc0000083
+#define MSR_SFMASK          0xc0000084
+#define MSR_FS_BASE         0xc0000100
+#define MSR_GS_BASE         0xc0000101
+#define MSR_KERNEL_GS_BASE  0xc0000102
+
+/*
+ * MSRs the guest reads and writes without an exit.  Each is switched with
+ * the vCPU by the hardware (VMLOAD/VMSAVE on AMD, APM vol. 2 §15.5.2; the
+ * VMCS guest-state area on Intel, SDM vol. 3C §24.4) and holds nothing
+ * another guest or the host could be hurt by.
+ */
+static const uint32_t passthrough[] = {
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
+	MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,
+};
+
+const uint32_t *msr_passthrough_list(unsigned *nr)
+{
+	*nr = ARRAY_SIZE(passthrough);
+	return passthrough;
+}
+
+static bool canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+/*
+ * The architectural checks on a WRMSR to an MSR the back end keeps; false
+ * raises #GP.  *val may be adjusted (EFER.LMA is read-only).
+ */
+static bool vendor_msr_check(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+	switch (msr) {
+	case MSR_EFER: {
+		/* Writable: SCE, LME, NXE; LMA is read-only (APM vol. 2 §3.1.7). */
+		if (*val & ~(uint64_t)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
+			return false;
+		uint64_t old = virt->get_reg(&v->hw, VIRT_EFER);
+		/* LME cannot change while paging is on (SDM vol. 3A §9.8.5). */
+		if ((virt->get_reg(&v->hw, VIRT_CR0) & CR0_PG) &&
+		    ((*val ^ old) & EFER_LME))
+			return false;
+		*val = (*val & ~(uint64_t)EFER_LMA) | (old & EFER_LMA);
+		return true;
+	}
+	case MSR_PAT:
+		/* Each entry must be a valid memory type: 0, 1, 4, 5, 6 or 7
+		 * (SDM vol. 3A §11.12.2). */
+		for (int i = 0; i < 8; i++) {
+			uint8_t t = (*val >> (i * 8)) & 0xff;
+			if (t > 7 || t == 2 || t == 3)
+				return false;
+		}
+		return true;
+	case MSR_FS_BASE: case MSR_GS_BASE: case MSR_KERNEL_GS_BASE:
+	case MSR_LSTAR: case MSR_CSTAR:
+		/* Addresses must be canonical, or WRMSR raises #GP. */
+		return canonical(*val);
+	}
+	return true;
+}
 
 
 bool msr_guest_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
 	bool gp;
 
-	if (platform_msr_read(v, msr, val, &gp))
+	if (board_msr_read(v, msr, val, &gp))
 		return !gp;
-	if (virt->msr_read(v, msr, val))
+	if (virt->msr_get(&v->hw, msr, val))
 		return true;
 	switch (msr) {
 	case MSR_TSC:
@@ -61,10 +133,11 @@ bool msr_guest_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
 	bool gp;
 
-	if (platform_msr_write(v, msr, val, &gp))
+	if (board_msr_write(v, msr, val, &gp))
 		return !gp;
-	if (virt->msr_write(v, msr, val))
-		return true;
+	uint64_t keep = val;
+	if (virt->msr_get(&v->hw, msr, &keep))
+		return vendor_msr_check(v, msr, &val) && virt->msr_set(&v->hw, msr, val);
 	switch (msr) {
 	case MSR_TSC:
 		/* The VM's vCPUs share one TSC offset so that their clocks agree;

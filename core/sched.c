@@ -9,9 +9,8 @@
  */
 #include "core/sched.h"
 #include "core/vm.h"
-#include "core/vcpu.h"
+#include "core/clock.h"
 #include "kernel/log.h"
-#include "drivers/console.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/percpu.h"
@@ -31,13 +30,6 @@ struct runq {
 };
 
 static struct runq rq[MAX_CPUS];
-
-uint64_t sched_now_ns(void)
-{
-	/* TSC ticks to ns without overflow for centuries of uptime. */
-	uint64_t t = rdtsc();
-	return (t / tsc_khz) * 1000000ULL + (t % tsc_khz) * 1000000ULL / tsc_khz;
-}
 
 unsigned sched_housekeeping_cpu(void)
 {
@@ -84,11 +76,6 @@ static struct runq *lock_vcpu_rq(struct vcpu *v, uint64_t *flags)
 			return q;
 		spin_unlock_irqrestore(&q->lock, *flags);
 	}
-}
-
-static uint64_t tsc_to_ns(uint64_t ticks)
-{
-	return ticks * 1000 / tsc_khz * 1000 + (ticks * 1000 % tsc_khz) * 1000 / tsc_khz;
 }
 
 /*
@@ -139,8 +126,9 @@ void sched_yield(struct vcpu *v)
 	rq[v->pcpu].resched = true;
 }
 
-static struct vcpu *pick_next(struct runq *q)
+struct vcpu *sched_pick(unsigned cpu)
 {
+	struct runq *q = &rq[cpu];
 	struct vcpu *best = NULL;
 	uint64_t f = spin_lock_irqsave(&q->lock);
 
@@ -149,7 +137,7 @@ static struct vcpu *pick_next(struct runq *q)
 			best = v;
 	if (best) {
 		best->state = VCPU_RUNNING;
-		best->wait_ns += tsc_to_ns(rdtsc() - best->state_since);
+		best->wait_ns += clock_tsc_to_ns(rdtsc() - best->state_since);
 		q->nr_runnable--;
 		q->current = best;
 		q->resched = false;
@@ -158,8 +146,9 @@ static struct vcpu *pick_next(struct runq *q)
 	return best;
 }
 
-static void put_prev(struct runq *q, struct vcpu *v, uint64_t ran_ns)
+void sched_put(unsigned cpu, struct vcpu *v, uint64_t ran_ns)
 {
+	struct runq *q = &rq[cpu];
 	uint64_t f = spin_lock_irqsave(&q->lock);
 	unsigned weight = v->vm->weight ? v->vm->weight : SCHED_WEIGHT_DEFAULT;
 
@@ -177,7 +166,6 @@ static void put_prev(struct runq *q, struct vcpu *v, uint64_t ran_ns)
 	spin_unlock_irqrestore(&q->lock, f);
 }
 
-/* For the run loop: how many vCPUs wait for this CPU, and "yield now". */
 volatile unsigned *sched_nr_waiting(unsigned cpu)
 {
 	return &rq[cpu].nr_runnable;
@@ -188,40 +176,32 @@ volatile bool *sched_resched_flag(unsigned cpu)
 	return &rq[cpu].resched;
 }
 
-uint64_t sched_ns_to_tsc(uint64_t ns)
+struct vcpu *sched_reap(unsigned cpu)
 {
-	return (ns / 1000000ULL) * tsc_khz + (ns % 1000000ULL) * tsc_khz / 1000000ULL;
-}
+	struct runq *q = &rq[cpu];
+	struct vcpu *dead = NULL;
+	uint64_t f = spin_lock_irqsave(&q->lock);
 
-/* Take vCPUs of ended VMs off this run queue, and finish them. */
-static void reap(struct runq *q)
-{
-	for (;;) {
-		struct vcpu *dead = NULL;
-		uint64_t f = spin_lock_irqsave(&q->lock);
-		for (struct vcpu **pp = &q->head; *pp; pp = &(*pp)->rq_next) {
-			struct vcpu *v = *pp;
-			if (v != q->current && __atomic_load_n(&v->vm->ended, __ATOMIC_ACQUIRE)) {
-				*pp = v->rq_next;
-				q->nr--;
-				if (v->state == VCPU_RUNNABLE)
-					q->nr_runnable--;
-				dead = v;
-				break;
-			}
+	for (struct vcpu **pp = &q->head; *pp; pp = &(*pp)->rq_next) {
+		struct vcpu *v = *pp;
+		if (v != q->current && __atomic_load_n(&v->vm->ended, __ATOMIC_ACQUIRE)) {
+			*pp = v->rq_next;
+			q->nr--;
+			if (v->state == VCPU_RUNNABLE)
+				q->nr_runnable--;
+			dead = v;
+			break;
 		}
-		spin_unlock_irqrestore(&q->lock, f);
-		if (!dead)
-			return;
-		vcpu_stop(dead);
 	}
+	spin_unlock_irqrestore(&q->lock, f);
+	return dead;
 }
 
 /*
  * An idle, non-exclusive CPU takes a waiting vCPU from the busiest other
  * non-exclusive CPU, if that vCPU may run here.
  */
-static bool steal(unsigned me)
+bool sched_steal(unsigned me)
 {
 	struct runq *mine = &rq[me];
 
@@ -266,93 +246,40 @@ static bool steal(unsigned me)
 	return moved != NULL;
 }
 
-/*
- * Service due device timers of every vCPU here; return the next deadline
- * of any vCPU other than 'except'.
- */
-static uint64_t service_timers(struct runq *q, struct vcpu **except)
+unsigned sched_snapshot(unsigned cpu, struct vcpu **list, unsigned max)
 {
-	uint64_t next = NO_DEADLINE;
-	struct vcpu *list[MAX_VMS * VM_MAX_VCPUS];
+	struct runq *q = &rq[cpu];
 	unsigned n = 0;
 	uint64_t f = spin_lock_irqsave(&q->lock);
 
-	for (struct vcpu *v = q->head; v && n < ARRAY_SIZE(list); v = v->rq_next)
+	for (struct vcpu *v = q->head; v && n < max; v = v->rq_next)
 		list[n++] = v;
 	spin_unlock_irqrestore(&q->lock, f);
-	/* A vCPU stolen meanwhile is the thief's to service now. */
-	for (unsigned i = 0; i < n; i++) {
-		if (list[i]->pcpu != (unsigned)(q - rq))
-			continue;
-		uint64_t d = vcpu_service_timers(list[i]);
-		if (list[i] != *except)
-			next = MIN(next, d);
-	}
-	return next;
+	return n;
 }
 
-static void console_poll(void)
+unsigned sched_nr_runnable(unsigned cpu)
 {
-	int c = console_getc();
-
-	if (c == 's' || c == 'S')
-		sched_dump();
+	return __atomic_load_n(&rq[cpu].nr_runnable, __ATOMIC_RELAXED);
 }
 
-#define IDLE_TICK_NS (50 * 1000 * 1000ULL)      /* housekeeping and balancing */
-
-void sched_loop(void)
+bool sched_is_exclusive(unsigned cpu)
 {
-	unsigned me = this_cpu_id();
-	struct runq *q = &rq[me];
-
-	for (;;) {
-		reap(q);
-		if (me == 0 && vm_all_ended())
-			return;
-		if (me == sched_housekeeping_cpu())
-			console_poll();
-		struct vcpu *none = NULL;
-		uint64_t next = service_timers(q, &none);
-		struct vcpu *v = pick_next(q);
-		if (v) {
-			/* Timers of the others here must still fire while v runs. */
-			uint64_t others = service_timers(q, &v);
-			uint64_t t0 = sched_now_ns();
-			vcpu_run(v, t0 + SCHED_SLICE_NS, others);
-			put_prev(q, v, sched_now_ns() - t0);
-			continue;
-		}
-		if (steal(me))
-			continue;
-		/*
-		 * Idle: sleep until an IPI or the next device deadline.  The
-		 * deadlines are read again with interrupts off, so a kick that
-		 * moved one (a guest reprogramming its PIT) is not missed.
-		 */
-		irq_disable();
-		next = service_timers(q, &none);
-		uint64_t now = sched_now_ns();
-		uint64_t wake = next;
-		if (!q->exclusive)
-			wake = MIN(wake, now + IDLE_TICK_NS);
-		if (__atomic_load_n(&q->nr_runnable, __ATOMIC_RELAXED) == 0 &&
-		    !(me == 0 && vm_all_ended())) {
-			host_timer_set(wake == NO_DEADLINE ? 0 : MAX(wake, now + 1000) - now);
-			__asm__ volatile("sti; hlt" ::: "memory");
-		}
-		irq_enable();
-		q->idle_ns += sched_now_ns() - now;
-	}
+	return rq[cpu].exclusive;
 }
 
-static const char *const state_name[] = {
+void sched_account_idle(unsigned cpu, uint64_t ns)
+{
+	rq[cpu].idle_ns += ns;
+}
+
+const char *const vcpu_state_name[] = {
 	[VCPU_RUNNABLE] = "runnable", [VCPU_RUNNING] = "running",
 	[VCPU_HALTED] = "halted", [VCPU_WAIT_SIPI] = "wait-sipi",
 	[VCPU_STOPPED] = "stopped",
 };
 
-void sched_dump(void)
+void sched_dump_cpus(void)
 {
 	pr_info("kasane: scheduler (%u CPUs, housekeeping on CPU %u)\n",
 		nr_cpus_online, sched_housekeeping_cpu());
@@ -363,5 +290,4 @@ void sched_dump(void)
 			rq[c].exclusive ? " (exclusive)" : "", rq[c].nr, rq[c].nr_runnable,
 			(unsigned long long)(rq[c].idle_ns / 1000000));
 	}
-	vm_dump_vcpus(state_name);
 }

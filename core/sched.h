@@ -22,13 +22,30 @@ void sched_wake(struct vcpu *v);
 bool sched_block(struct vcpu *v, enum vcpu_state state);
 /* The running vCPU gives up the rest of its slice. */
 void sched_yield(struct vcpu *v);
-/* Every CPU's loop: run vCPUs until all VMs have ended. */
-void sched_loop(void);
 /* The CPU that does the hypervisor's own periodic work (console input). */
 unsigned sched_housekeeping_cpu(void);
-/* Print the scheduler's view: per VM and vCPU, CPU, state, times, exits. */
-void sched_dump(void);
-/* Nanoseconds since boot, from the TSC. */
-uint64_t sched_now_ns(void);
+
+/*
+ * The steps of a CPU's loop (core/run.c), each on that CPU.
+ * sched_reap: take one vCPU of an ended VM off the queue (NULL: none).
+ * sched_pick: the runnable vCPU with the least vruntime, now RUNNING.
+ * sched_put: account ran_ns to v and requeue it as its state says.
+ * sched_steal: an idle CPU takes a waiting vCPU from the busiest CPU.
+ */
+struct vcpu *sched_reap(unsigned cpu);
+struct vcpu *sched_pick(unsigned cpu);
+void sched_put(unsigned cpu, struct vcpu *v, uint64_t ran_ns);
+bool sched_steal(unsigned cpu);
+/* Up to max vCPUs assigned to cpu, in any state. */
+unsigned sched_snapshot(unsigned cpu, struct vcpu **list, unsigned max);
+unsigned sched_nr_runnable(unsigned cpu);
+bool sched_is_exclusive(unsigned cpu);
+void sched_account_idle(unsigned cpu, uint64_t ns);
+/* For the run loop: how many vCPUs wait for this CPU, and "yield now". */
+volatile unsigned *sched_nr_waiting(unsigned cpu);
+volatile bool *sched_resched_flag(unsigned cpu);
+/* Print each CPU's queue (the console's scheduler view). */
+void sched_dump_cpus(void);
+extern const char *const vcpu_state_name[];
 
 #endif

@@ -5,12 +5,16 @@
  */
 #include "core/vcpu.h"
 #include "core/vm.h"
+#include "core/virt.h"
+#include "core/exit.h"
+#include "core/clock.h"
 #include "core/sched.h"
 #include "core/board.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/trap.h"
+#include "arch/x86/x86_state.h"
 
 static uint64_t timer_armed[MAX_CPUS];  /* ns deadline programmed, 0 = none */
 
@@ -25,7 +29,7 @@ void host_timer_set(uint64_t ns)
 		}
 		return;
 	}
-	uint64_t at = sched_now_ns() + ns;
+	uint64_t at = clock_now_ns() + ns;
 	/* Reprogramming costs an MMIO write: skip it when little changes. */
 	if (timer_armed[me] && timer_armed[me] <= at + 50000 && timer_armed[me] + 50000 >= at)
 		return;
@@ -47,9 +51,9 @@ uint64_t vcpu_service_timers(struct vcpu *v)
 {
 	if (v->vm->ended)
 		return NO_DEADLINE;
-	v->next_deadline = platform_service_timers(v, sched_now_ns());
+	v->next_deadline = board_service_timers(v, clock_now_ns());
 	/* A timer that fired posts an interrupt: make sure v looks at it. */
-	if (platform_pending_vector(v, false) >= 0) {
+	if (board_pending_vector(v, false) >= 0) {
 		v->events = true;
 		if (v->state == VCPU_HALTED)
 			sched_wake(v);
@@ -59,7 +63,7 @@ uint64_t vcpu_service_timers(struct vcpu *v)
 
 bool vcpu_intr_pending(struct vcpu *v)
 {
-	return platform_wakeup_pending(v);
+	return board_wakeup_pending(v);
 }
 
 /*
@@ -76,31 +80,68 @@ static bool vcpu_block(struct vcpu *v, enum vcpu_state state)
 /* Before entry: NMI, then an external interrupt if the guest can take one. */
 static void inject_events(struct vcpu *v)
 {
-	if (vlapic_nmi_pending(v->vlapic) && virt->inject_nmi(v)) {
-		platform_take_nmi(v);
+	if (vlapic_nmi_pending(v->vlapic) && virt->inject_nmi(&v->hw)) {
+		board_take_nmi(v);
 		v->events = true;       /* look again for an interrupt next time */
 		return;
 	}
-	int vec = platform_pending_vector(v, false);
+	int vec = board_pending_vector(v, false);
 	if (vec < 0) {
 		if (v->window_open) {
-			virt->request_intr_window(v, false);
+			virt->request_intr_window(&v->hw, false);
 			v->window_open = false;
 		}
 		return;
 	}
-	if (virt->can_inject_intr(v)) {
-		vec = platform_pending_vector(v, true);     /* acknowledge it */
+	if (virt->can_inject_intr(&v->hw)) {
+		vec = board_pending_vector(v, true);     /* acknowledge it */
 		if (vec >= 0)
-			virt->inject_intr(v, (uint8_t)vec);
+			virt->inject_intr(&v->hw, (uint8_t)vec);
 		if (v->window_open) {
-			virt->request_intr_window(v, false);
+			virt->request_intr_window(&v->hw, false);
 			v->window_open = false;
 		}
 		v->events = true;       /* more may be pending behind this one */
 	} else if (!v->window_open) {
-		virt->request_intr_window(v, true);
+		virt->request_intr_window(&v->hw, true);
 		v->window_open = true;
+	}
+}
+
+void vcpu_load_reset_state(struct vcpu *v)
+{
+	struct x86_vcpu_state st;
+
+	x86_state_reset(&st);
+	virt->set_state(&v->hw, &st);
+	v->window_open = false;
+	v->cr8 = 0;
+}
+
+/*
+ * The guest's CR8 and its local APIC's TPR are one register (SDM vol. 3A
+ * §10.8.6.1): CR8 = TPR[7:4].  The back end lets the guest write CR8 without
+ * an exit, and the APIC page's TPR is written through the device model, so
+ * each side's change is carried to the other.
+ */
+static void sync_cr8_from_guest(struct vcpu *v)
+{
+	uint8_t cr8 = (uint8_t)virt->get_reg(&v->hw, VIRT_CR8);
+
+	if (unlikely(cr8 != v->cr8)) {
+		vlapic_set_cr8(v->vlapic, cr8);
+		v->cr8 = cr8;
+		v->events = true;       /* a lower TPR may release an interrupt */
+	}
+}
+
+static void sync_cr8_to_guest(struct vcpu *v)
+{
+	uint8_t cr8 = vlapic_get_cr8(v->vlapic);
+
+	if (cr8 != v->cr8) {
+		virt->set_reg(&v->hw, VIRT_CR8, cr8);
+		v->cr8 = cr8;
 	}
 }
 
@@ -111,16 +152,20 @@ static void inject_events(struct vcpu *v)
 static bool apply_init_sipi(struct vcpu *v)
 {
 	uint8_t sipi;
-	unsigned ev = platform_take_init_sipi(v, &sipi);
+	unsigned ev = board_take_init_sipi(v, &sipi);
 
-	if (ev & PLATFORM_EV_INIT) {
-		virt->vcpu_reset(v);
-		platform_vcpu_reset(v);
+	if (ev & BOARD_EV_INIT) {
+		vcpu_load_reset_state(v);
+		board_vcpu_reset(v);
 		v->wait_sipi = true;
 	}
-	if (v->wait_sipi && (ev & PLATFORM_EV_SIPI)) {
+	if (v->wait_sipi && (ev & BOARD_EV_SIPI)) {
+		/* Nothing ran since INIT: the state is still the reset state. */
+		struct x86_vcpu_state st;
+		x86_state_reset(&st);
+		x86_state_sipi(&st, sipi);
+		virt->set_state(&v->hw, &st);
 		v->wait_sipi = false;
-		virt->vcpu_sipi(v, sipi);
 	}
 	return !v->wait_sipi;
 }
@@ -131,7 +176,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 	struct vm_exit e;
 	volatile unsigned *waiting = sched_nr_waiting(v->pcpu);
 	volatile bool *resched = sched_resched_flag(v->pcpu);
-	uint64_t slice_end_tsc = sched_ns_to_tsc(slice_end);
+	uint64_t slice_end_tsc = clock_ns_to_tsc(slice_end);
 	uint64_t check_tsc = 0;         /* when the slow path must look again */
 	unsigned seen_waiting = ~0u;
 
@@ -167,13 +212,17 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 					break;
 				continue;       /* an event came in meanwhile */
 			}
-			uint64_t now = sched_now_ns();
+			uint64_t now = clock_now_ns();
 			if (now >= v->next_deadline)
 				vcpu_service_timers(v);
 			if (v->events)
 				ev |= __atomic_exchange_n(&v->events, false, __ATOMIC_ACQ_REL);
-			if (ev || v->window_open)
+			if (ev) {
+				sync_cr8_to_guest(v);
 				inject_events(v);
+			} else if (v->window_open) {
+				inject_events(v);
+			}
 			/* Give the CPU up at the slice end only if another vCPU waits,
 			 * and when a timer of another vCPU here is due. */
 			if (*resched || (w && now >= slice_end) || now >= others_due)
@@ -182,13 +231,18 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 			if (w)
 				until = MIN(until, slice_end);
 			host_timer_set(until == NO_DEADLINE ? 0 : (until > now ? until - now : 1000));
-			check_tsc = until == NO_DEADLINE ? ~0ULL : sched_ns_to_tsc(until);
+			check_tsc = until == NO_DEADLINE ? ~0ULL : clock_ns_to_tsc(until);
 			if (w)
 				check_tsc = MIN(check_tsc, slice_end_tsc);
 			seen_waiting = w;
 		}
-		virt->vcpu_run(v, &e);
+		virt->vcpu_run(&v->hw, &e);
+		sync_cr8_from_guest(v);
 		vcpu_handle_exit(v, &e);
+		if (unlikely(v->yield_requested)) {
+			v->yield_requested = false;
+			sched_yield(v);
+		}
 		if (v->halt_requested) {
 			v->halt_requested = false;
 			if (vcpu_block(v, VCPU_HALTED)) {

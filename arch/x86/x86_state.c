@@ -12,13 +12,15 @@ static struct x86_seg seg(uint16_t sel, uint64_t base, uint32_t limit, uint32_t 
 #define ATTR_CODE16     (SEG_ATTR_P | SEG_ATTR_S | 0xb)
 #define ATTR_DATA16     (SEG_ATTR_P | SEG_ATTR_S | 0x3)
 #define ATTR_LDT        (SEG_ATTR_P | 0x2)
-#define ATTR_TSS16_BUSY (SEG_ATTR_P | 0x3)
-#define ATTR_TSS64_BUSY (SEG_ATTR_P | 0xb)
+/* A busy 32/64-bit TSS.  After RESET the SDM says only "present, R/W";
+ * type 11 is what VM entry checks accept (SDM vol. 3C §26.3.1.2) and what
+ * a CPU needs in TR to enter long mode later (Bochs checks it). */
+#define ATTR_TSS_BUSY   (SEG_ATTR_P | 0xb)
 
 static void common_reset(struct x86_sregs *r)
 {
 	r->ldtr = seg(0, 0, 0xffff, ATTR_LDT);
-	r->tr = seg(0, 0, 0xffff, ATTR_TSS16_BUSY);
+	r->tr = seg(0, 0, 0xffff, ATTR_TSS_BUSY);
 	r->pat = X86_PAT_RESET;
 	r->dr6 = 0xffff0ff0;
 	r->dr7 = 0x400;
@@ -62,7 +64,7 @@ static void flat(struct x86_sregs *r, uint32_t code_attr)
 		r->seg[i] = seg(X86_BOOT_DS, 0, 0xffffffff, data);
 	r->seg[SEG_CS] = seg(X86_BOOT_CS, 0, 0xffffffff, code_attr);
 	r->ldtr = seg(0, 0, 0, ATTR_LDT);
-	r->tr = seg(0, 0, 0xffff, ATTR_TSS64_BUSY);
+	r->tr = seg(0, 0, 0xffff, ATTR_TSS_BUSY);
 	r->pat = X86_PAT_RESET;
 	r->dr6 = 0xffff0ff0;
 	r->dr7 = 0x400;

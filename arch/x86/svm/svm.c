@@ -5,11 +5,12 @@
  */
 #include "arch/x86/svm/svm.h"
 #include "arch/x86/svm/vmcb.h"
+#include "arch/x86/virt.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
-#include "boot/boot.h"
+#include "arch/x86/spinlock.h"
+#include "arch/x86/x86_defs.h"
 #include "kernel/log.h"
-#include "core/vm.h"
 #include "mm/mm.h"
 #include "lib/string.h"
 
@@ -20,20 +21,13 @@
 struct svm_cpu {
 	hpa_t hsave;            /* VM_HSAVE_PA area */
 	hpa_t host_save;        /* VMSAVE area for the host's hidden state */
-	struct vcpu *last;      /* vCPU that ran here last, for TLB flushes */
-};
-
-/* What svm_entry.S answers by itself (offsets used there). */
-struct svm_fast {
-	uint64_t vm_id, vcpu_id;
-	uint64_t hits;          /* fast hypercalls since the last slow exit */
+	struct virt_vcpu *last; /* vCPU that ran here last, for TLB flushes */
 };
 
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	hpa_t vmcb_pa;
 	unsigned last_cpu;
-	struct svm_fast fast;
 };
 
 static struct svm_cpu svm_cpus[MAX_CPUS];
@@ -41,18 +35,11 @@ static hpa_t iopm_pa, msrpm_pa;         /* shared by all vCPUs */
 static bool has_nrips;
 static uint32_t nr_asids;
 
-void svm_vmrun(uint64_t *gpr, hpa_t vmcb, hpa_t host_save, struct svm_fast *fast);
+void svm_vmrun(uint64_t *gpr, hpa_t vmcb, hpa_t host_save);
 
 static inline void clgi(void) { __asm__ volatile("clgi" ::: "memory"); }
 static inline void stgi(void) { __asm__ volatile("stgi" ::: "memory"); }
 static inline void vmsave(hpa_t pa) { __asm__ volatile("vmsave %%rax" : : "a"(pa) : "memory"); }
-
-/* Guest MSRs that VMLOAD/VMSAVE switch, so the guest may touch them directly. */
-static const uint32_t passthrough_msrs[] = {
-	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084,     /* STAR, LSTAR, CSTAR, SFMASK */
-	0xc0000100, 0xc0000101, 0xc0000102,                 /* FS/GS/KERNEL_GS base */
-	0x174, 0x175, 0x176,                                /* SYSENTER_CS/ESP/EIP */
-};
 
 /* MSRPM: 2 bits per MSR in three 2 KiB ranges (APM vol. 2 §15.11). */
 static void msrpm_allow(uint8_t *pm, uint32_t msr)
@@ -70,7 +57,7 @@ static void msrpm_allow(uint8_t *pm, uint32_t msr)
 	pm[base + msr / 4] &= ~(3u << ((msr % 4) * 2));
 }
 
-static bool svm_global_init(void)
+static bool svm_global_init(const uint32_t *pass, unsigned nr_pass)
 {
 	/* IOPM 12 KiB, MSRPM 8 KiB: every port and MSR intercepted by default. */
 	iopm_pa = page_alloc(3, PAGE_SIZE);
@@ -79,15 +66,17 @@ static bool svm_global_init(void)
 		return false;
 	memset(hpa_to_hva(iopm_pa), 0xff, 3 * PAGE_SIZE);
 	memset(hpa_to_hva(msrpm_pa), 0xff, 2 * PAGE_SIZE);
-	for (size_t i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
-		msrpm_allow(hpa_to_hva(msrpm_pa), passthrough_msrs[i]);
+	/* Only MSRs whose guest value VMLOAD/VMSAVE or the VMCB switch may
+	 * pass (APM vol. 2 §15.5.2): core/msr.c's list is of those. */
+	for (unsigned i = 0; i < nr_pass; i++)
+		msrpm_allow(hpa_to_hva(msrpm_pa), pass[i]);
 	return true;
 }
 
 static spinlock_t init_lock = SPINLOCK_INIT;
 static bool global_done;
 
-static bool svm_cpu_init(void)
+static bool svm_cpu_init(const uint32_t *pass, unsigned nr_pass)
 {
 	struct svm_cpu *sc = &svm_cpus[this_cpu_id()];
 	unsigned id = this_cpu_id();
@@ -108,7 +97,7 @@ static bool svm_cpu_init(void)
 	}
 	uint64_t flags = spin_lock_irqsave(&init_lock);
 	if (!global_done) {
-		global_done = svm_global_init();
+		global_done = svm_global_init(pass, nr_pass);
 		has_nrips = f.edx & (1u << 3);
 		nr_asids = f.ebx;
 	}
@@ -128,12 +117,12 @@ static bool svm_cpu_init(void)
 	return true;
 }
 
-static struct vmcb *vmcb_of(struct vcpu *v)
+static struct vmcb *vmcb_of(struct virt_vcpu *v)
 {
 	return ((struct svm_vcpu *)v->vendor)->vmcb;
 }
 
-static bool svm_vcpu_init(struct vcpu *v)
+static bool svm_vcpu_init(struct virt_vcpu *v)
 {
 	struct svm_vcpu *sv = kzalloc(sizeof(*sv));
 
@@ -146,8 +135,6 @@ static bool svm_vcpu_init(struct vcpu *v)
 	}
 	sv->vmcb = hpa_to_hva(sv->vmcb_pa);
 	sv->last_cpu = ~0u;
-	sv->fast.vm_id = v->vm->id;
-	sv->fast.vcpu_id = v->id;
 	v->vendor = sv;
 
 	struct vmcb_control *c = &sv->vmcb->ctl;
@@ -167,16 +154,16 @@ static bool svm_vcpu_init(struct vcpu *v)
 	/* ASIDs 1..nr_asids-1 (0 is the host's).  VMs share them when there
 	 * are more VMs than ASIDs: svm_vcpu_run flushes whenever a CPU switches
 	 * between vCPUs, so a shared ASID never exposes stale translations. */
-	c->asid = 1 + v->vm->asid % (nr_asids > 1 ? nr_asids - 1 : 1);
+	c->asid = 1 + v->vm_id % (nr_asids > 1 ? nr_asids - 1 : 1);
 	c->tlb_control = TLB_CONTROL_FLUSH_ALL;
 	c->vintr = V_INTR_MASKING;      /* host IF governs physical interrupts */
 	c->np_enable = 1;
-	c->n_cr3 = v->vm->npt.root;
-	c->tsc_offset = (uint64_t)v->vm->tsc_offset;
+	c->n_cr3 = v->paging_root;
+	c->tsc_offset = (uint64_t)v->tsc_offset;
 	return true;
 }
 
-static void svm_vcpu_free(struct vcpu *v)
+static void svm_vcpu_free(struct virt_vcpu *v)
 {
 	struct svm_vcpu *sv = v->vendor;
 
@@ -187,61 +174,135 @@ static void svm_vcpu_free(struct vcpu *v)
 	v->vendor = NULL;
 }
 
-static void set_seg(struct vmcb_seg *s, uint16_t sel, uint16_t attrib, uint32_t limit, uint64_t base)
+/*
+ * Segment attributes: the VMCB packs descriptor bits 52-55 (AVL, L, D/B, G)
+ * into attribute bits 8-11 (APM vol. 2 §15.5.1, "Segment State"); core/
+ * keeps the architectural layout, with them at bits 12-15.
+ */
+static uint16_t attr_to_vmcb(uint32_t a)
 {
-	s->selector = sel;
-	s->attrib = attrib;
-	s->limit = limit;
-	s->base = base;
+	return (uint16_t)((a & 0xff) | ((a >> 4) & 0xf00));
 }
 
-/* Boot state: flat 32-bit protected mode, or 64-bit long mode. */
-static void svm_vcpu_set_state(struct vcpu *v, const struct vcpu_sregs *sr, bool long_mode,
-			       uint64_t gdt_base, uint16_t gdt_limit)
+static uint32_t attr_from_vmcb(uint16_t a)
+{
+	return (a & 0xff) | ((uint32_t)(a & 0xf00) << 4);
+}
+
+static void seg_to_vmcb(struct vmcb_seg *d, const struct x86_seg *s)
+{
+	d->selector = s->selector;
+	d->attrib = attr_to_vmcb(s->attr);
+	d->limit = s->limit;
+	d->base = s->base;
+}
+
+static void seg_from_vmcb(struct x86_seg *d, const struct vmcb_seg *s)
+{
+	d->selector = s->selector;
+	d->attr = attr_from_vmcb(s->attrib);
+	d->limit = s->limit;
+	d->base = s->base;
+}
+
+static struct vmcb_seg *vmcb_segs(struct vmcb_save *s, int i)
+{
+	switch (i) {
+	case SEG_ES: return &s->es;
+	case SEG_CS: return &s->cs;
+	case SEG_SS: return &s->ss;
+	case SEG_DS: return &s->ds;
+	case SEG_FS: return &s->fs;
+	default: return &s->gs;
+	}
+}
+
+static void svm_request_intr_window(struct virt_vcpu *v, bool on);
+
+static void svm_set_state(struct virt_vcpu *v, const struct x86_vcpu_state *st)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+	struct vmcb_save *s = &vmcb->save;
+	const struct x86_sregs *r = &st->sregs;
+
+	for (int i = 0; i < NR_SEGS; i++)
+		seg_to_vmcb(vmcb_segs(s, i), &r->seg[i]);
+	seg_to_vmcb(&s->tr, &r->tr);
+	seg_to_vmcb(&s->ldtr, &r->ldtr);
+	s->gdtr = (struct vmcb_seg){ .limit = r->gdt.limit, .base = r->gdt.base };
+	s->idtr = (struct vmcb_seg){ .limit = r->idt.limit, .base = r->idt.base };
+	s->cpl = (uint8_t)x86_cpl(r);
+	s->cr0 = r->cr0;
+	s->cr2 = r->cr2;
+	s->cr3 = r->cr3;
+	s->cr4 = r->cr4;
+	s->efer = r->efer | EFER_SVME;  /* VMRUN requires it; hidden from the guest */
+	s->g_pat = r->pat;
+	s->dr6 = r->dr6;
+	s->dr7 = r->dr7;
+	v->regs = st->regs;
+	s->rflags = st->regs.rflags;
+	vmcb->ctl.eventinj = 0;
+	vmcb->ctl.interrupt_shadow = 0;
+	vmcb->ctl.vintr &= ~0xfULL;     /* V_TPR = 0 */
+	vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL;
+	svm_request_intr_window(v, false);
+}
+
+static void svm_get_sregs(struct virt_vcpu *v, struct x86_sregs *r)
 {
 	struct vmcb_save *s = &vmcb_of(v)->save;
 
-	/* Packed attributes (EMULATORS.md): 64-bit code 0x0a9b, 32-bit code
-	 * 0x0c9b, data 0x0c93, busy TSS 0x008b, LDT 0x0082. */
-	set_seg(&s->cs, 0x08, long_mode ? 0x0a9b : 0x0c9b, 0xffffffff, 0);
-	set_seg(&s->ds, 0x10, 0x0c93, 0xffffffff, 0);
-	s->es = s->ss = s->fs = s->gs = s->ds;
-	set_seg(&s->gdtr, 0, 0, gdt_limit, gdt_base);
-	set_seg(&s->idtr, 0, 0, 0, 0);
-	set_seg(&s->ldtr, 0, 0x0082, 0, 0);
-	set_seg(&s->tr, 0, 0x008b, 0xffff, 0);
-	s->cpl = 0;
-	s->cr0 = sr->cr0;
-	s->cr3 = sr->cr3;
-	s->cr4 = sr->cr4;
-	s->efer = sr->efer | EFER_SVME;  /* VMRUN requires it; hidden from the guest */
-	s->dr6 = 0xffff0ff0;
-	s->dr7 = 0x400;
-	s->g_pat = 0x0007040600070406ULL;      /* the reset value of PAT */
-	s->rflags = 2;
-}
-
-static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
-{
-	struct vmcb_save *s = &vmcb_of(v)->save;
-
+	for (int i = 0; i < NR_SEGS; i++)
+		seg_from_vmcb(&r->seg[i], vmcb_segs(s, i));
+	seg_from_vmcb(&r->tr, &s->tr);
+	seg_from_vmcb(&r->ldtr, &s->ldtr);
+	r->gdt = (struct x86_dtable){ s->gdtr.base, (uint16_t)s->gdtr.limit };
+	r->idt = (struct x86_dtable){ s->idtr.base, (uint16_t)s->idtr.limit };
 	r->cr0 = s->cr0;
 	r->cr2 = s->cr2;
 	r->cr3 = s->cr3;
 	r->cr4 = s->cr4;
 	r->efer = s->efer & ~(uint64_t)EFER_SVME;
-	r->seg_base[SEG_ES] = s->es.base;
-	r->seg_base[SEG_CS] = s->cs.base;
-	r->seg_base[SEG_SS] = s->ss.base;
-	r->seg_base[SEG_DS] = s->ds.base;
-	r->seg_base[SEG_FS] = s->fs.base;
-	r->seg_base[SEG_GS] = s->gs.base;
-	r->cs_attr = s->cs.attrib;
-	/* The CPL is SS.DPL (APM vol. 2 §15.5.1; QEMU ignores the CPL field). */
-	r->cpl = (s->ss.attrib >> 5) & 3;
+	r->pat = s->g_pat;
+	r->dr6 = s->dr6;
+	r->dr7 = s->dr7;
 }
 
-static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
+static uint64_t svm_get_reg(struct virt_vcpu *v, enum virt_reg reg)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+
+	switch (reg) {
+	case VIRT_CR0: return vmcb->save.cr0;
+	case VIRT_CR2: return vmcb->save.cr2;
+	case VIRT_CR3: return vmcb->save.cr3;
+	case VIRT_CR4: return vmcb->save.cr4;
+	case VIRT_EFER: return vmcb->save.efer & ~(uint64_t)EFER_SVME;
+	/* With V_INTR_MASKING, guest CR8 accesses go to V_TPR (APM vol. 2 §15.21.1). */
+	case VIRT_CR8: return vmcb->ctl.vintr & 0xf;
+	/* The CPL is SS.DPL (APM vol. 2 §15.5.1; QEMU ignores the CPL field). */
+	case VIRT_CPL: return (vmcb->save.ss.attrib >> 5) & 3;
+	}
+	return 0;
+}
+
+static void svm_set_reg(struct virt_vcpu *v, enum virt_reg reg, uint64_t val)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+
+	switch (reg) {
+	case VIRT_CR0: vmcb->save.cr0 = val; break;
+	case VIRT_CR2: vmcb->save.cr2 = val; break;
+	case VIRT_CR3: vmcb->save.cr3 = val; break;
+	case VIRT_CR4: vmcb->save.cr4 = val; break;
+	case VIRT_EFER: vmcb->save.efer = val | EFER_SVME; break;
+	case VIRT_CR8: vmcb->ctl.vintr = (vmcb->ctl.vintr & ~0xfULL) | (val & 0xf); break;
+	case VIRT_CPL: break;           /* follows SS */
+	}
+}
+
+static void svm_inject_exception(struct virt_vcpu *v, uint8_t vector, bool has_error, uint32_t error)
 {
 	uint64_t ev = vector | EVENTINJ_TYPE_EXCEPTION | EVENTINJ_VALID;
 
@@ -250,12 +311,7 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 	vmcb_of(v)->ctl.eventinj = ev;
 }
 
-static void svm_set_cr2(struct vcpu *v, uint64_t cr2)
-{
-	vmcb_of(v)->save.cr2 = cr2;
-}
-
-static bool svm_can_inject_intr(struct vcpu *v)
+static bool svm_can_inject_intr(struct virt_vcpu *v)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 
@@ -264,12 +320,12 @@ static bool svm_can_inject_intr(struct vcpu *v)
 	       !(vmcb->ctl.eventinj & EVENTINJ_VALID);
 }
 
-static void svm_inject_intr(struct vcpu *v, uint8_t vector)
+static void svm_inject_intr(struct virt_vcpu *v, uint8_t vector)
 {
 	vmcb_of(v)->ctl.eventinj = vector | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
 }
 
-static bool svm_inject_nmi(struct vcpu *v)
+static bool svm_inject_nmi(struct virt_vcpu *v)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 
@@ -284,7 +340,7 @@ static bool svm_inject_nmi(struct vcpu *v)
  * V_TPR) plus the VINTR intercept makes the CPU exit as soon as the guest
  * could take an interrupt (APM vol. 2 §15.21.4).
  */
-static void svm_request_intr_window(struct vcpu *v, bool on)
+static void svm_request_intr_window(struct virt_vcpu *v, bool on)
 {
 	struct vmcb_control *c = &vmcb_of(v)->ctl;
 
@@ -295,47 +351,6 @@ static void svm_request_intr_window(struct vcpu *v, bool on)
 		c->vintr &= ~(V_IRQ | V_IGN_TPR | (0xfULL << 16));
 		c->intercept3 &= ~INTERCEPT_VINTR;
 	}
-}
-
-/* INIT: the state of SDM vol. 3A Table 9-1 / APM vol. 2 Table 14-1. */
-static void svm_vcpu_reset(struct vcpu *v)
-{
-	struct vmcb *vmcb = vmcb_of(v);
-	struct vmcb_save *s = &vmcb->save;
-
-	set_seg(&s->cs, 0xf000, 0x009b, 0xffff, 0xffff0000);
-	set_seg(&s->ds, 0, 0x0093, 0xffff, 0);
-	s->es = s->ss = s->fs = s->gs = s->ds;
-	set_seg(&s->gdtr, 0, 0, 0xffff, 0);
-	set_seg(&s->idtr, 0, 0, 0xffff, 0);
-	set_seg(&s->ldtr, 0, 0x0082, 0xffff, 0);
-	set_seg(&s->tr, 0, 0x008b, 0xffff, 0);
-	s->cpl = 0;
-	/* CD and NW are set at reset; QEMU rejects NW without CD only, so
-	 * ET alone (caches on) is used, which no real-mode code can tell apart. */
-	s->cr0 = CR0_ET;
-	s->cr2 = s->cr3 = s->cr4 = 0;
-	s->efer = EFER_SVME;
-	s->dr6 = 0xffff0ff0;
-	s->dr7 = 0x400;
-	s->g_pat = 0x0007040600070406ULL;
-	memset(v->regs.gpr, 0, sizeof(v->regs.gpr));
-	v->regs.gpr[REG_RDX] = 0x600;   /* processor signature, family 6 */
-	v->regs.rip = 0xfff0;
-	v->regs.rflags = 2;
-	vmcb->ctl.eventinj = 0;
-	vmcb->ctl.interrupt_shadow = 0;
-	svm_request_intr_window(v, false);
-	v->window_open = false;
-}
-
-/* STARTUP: real mode at vector << 12 (SDM vol. 3A §8.4.4.1). */
-static void svm_vcpu_sipi(struct vcpu *v, uint8_t vector)
-{
-	struct vmcb_save *s = &vmcb_of(v)->save;
-
-	set_seg(&s->cs, (uint16_t)vector << 8, 0x009b, 0xffff, (uint64_t)vector << 12);
-	v->regs.rip = 0;
 }
 
 /* MSRs whose guest copy lives in the VMCB. */
@@ -357,7 +372,7 @@ static uint64_t *vmcb_msr(struct vmcb_save *s, uint32_t msr)
 	}
 }
 
-static bool svm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
+static bool svm_msr_get(struct virt_vcpu *v, uint32_t msr, uint64_t *val)
 {
 	struct vmcb_save *s = &vmcb_of(v)->save;
 	uint64_t *p;
@@ -373,31 +388,14 @@ static bool svm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	return true;
 }
 
-static bool svm_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
+static bool svm_msr_set(struct virt_vcpu *v, uint32_t msr, uint64_t val)
 {
 	struct vmcb_save *s = &vmcb_of(v)->save;
 	uint64_t *p;
 
 	if (msr == MSR_EFER) {
-		/* Allowed: SCE, LME, NXE (and LMA is read-only).  APM vol. 2 §3.1.7. */
-		if (val & ~(uint64_t)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
-			return false;
-		s->efer = (val & ~(uint64_t)EFER_LMA) | (s->efer & EFER_LMA) | EFER_SVME;
+		s->efer = val | EFER_SVME;
 		return true;
-	}
-	if (msr == 0x277) {
-		/* Each PAT entry must be a valid memory type (0,1,4,5,6,7). */
-		for (int i = 0; i < 8; i++) {
-			uint8_t t = (val >> (i * 8)) & 0xff;
-			if (t > 7 || t == 2 || t == 3)
-				return false;
-		}
-	}
-	if (msr == 0xc0000100 || msr == 0xc0000101 || msr == 0xc0000102 ||
-	    msr == 0xc0000082 || msr == 0xc0000083) {
-		/* Addresses must be canonical, or WRMSR raises #GP. */
-		if ((uint64_t)((int64_t)(val << 16) >> 16) != val)
-			return false;
 	}
 	p = vmcb_msr(s, msr);
 	if (!p)
@@ -406,7 +404,7 @@ static bool svm_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	return true;
 }
 
-static void decode_exit(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e)
+static void decode_exit(struct virt_vcpu *v, struct vmcb *vmcb, struct vm_exit *e)
 {
 	uint32_t code = (uint32_t)vmcb->ctl.exitcode;
 	uint64_t i1 = vmcb->ctl.exitinfo1, i2 = vmcb->ctl.exitinfo2;
@@ -434,10 +432,8 @@ static void decode_exit(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e)
 		e->next_rip = rip + 1;
 		break;
 	case VMEXIT_INVD:
-		/* INVD would drop the host's dirty lines: treat it as WBINVD,
-		 * whose effect the guest cannot tell apart. */
-		e->kind = EXIT_NONE;
-		v->regs.rip = rip + 2;
+		e->kind = EXIT_INVD;
+		e->next_rip = rip + 2;
 		break;
 	case VMEXIT_IOIO:
 		e->kind = EXIT_IO;
@@ -446,7 +442,6 @@ static void decode_exit(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e)
 		e->io.rep = i1 & IOIO_REP;
 		e->io.size = (i1 & IOIO_SZ32) ? 4 : (i1 & IOIO_SZ16) ? 2 : 1;
 		e->io.addr_size = (i1 & IOIO_A64) ? 8 : (i1 & IOIO_A32) ? 4 : (i1 & IOIO_A16) ? 2 : 0;
-		e->io.seg = (i1 >> IOIO_SEG_SHIFT) & 7;
 		e->io.port = i1 >> 16;
 		e->next_rip = i2;       /* IOIO stores the next RIP in EXITINFO2 */
 		break;
@@ -492,7 +487,7 @@ static void decode_exit(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e)
 		e->next_rip = vmcb->ctl.nrip;
 }
 
-static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
+static void svm_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 {
 	struct svm_vcpu *sv = v->vendor;
 	struct vmcb *vmcb = sv->vmcb;
@@ -515,13 +510,8 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	 * §15.21.1). */
 	clgi();
 	irq_enable();
-	svm_vmrun(v->regs.gpr, sv->vmcb_pa, sc->host_save, &sv->fast);
+	svm_vmrun(v->regs.gpr, sv->vmcb_pa, sc->host_save);
 	stgi();     /* a pending host interrupt is taken here */
-	if (sv->fast.hits) {
-		v->exits[EXIT_HYPERCALL] += sv->fast.hits;
-		v->nr_exits += sv->fast.hits;
-		sv->fast.hits = 0;
-	}
 
 	v->regs.gpr[REG_RAX] = vmcb->save.rax;
 	v->regs.gpr[REG_RSP] = vmcb->save.rsp;
@@ -535,30 +525,31 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	decode_exit(v, vmcb, e);
 }
 
+static bool svm_probe(void)
+{
+	/* CPUID Fn8000_0001 ECX bit 2: SVM; Fn8000_000A EDX bit 0: nested paging. */
+	return cpuid(0x80000000, 0).eax >= 0x8000000a &&
+	       (cpuid(0x80000001, 0).ecx & (1u << 2)) &&
+	       (cpuid(0x8000000a, 0).edx & 1);
+}
+
 const struct virt_ops svm_ops = {
 	.name = "AMD-V (SVM)",
+	.paging_format = NPT_FORMAT_AMD,
+	.probe = svm_probe,
 	.cpu_init = svm_cpu_init,
 	.vcpu_init = svm_vcpu_init,
 	.vcpu_free = svm_vcpu_free,
-	.vcpu_set_state = svm_vcpu_set_state,
-	.vcpu_run = svm_vcpu_run,
+	.set_state = svm_set_state,
 	.get_sregs = svm_get_sregs,
+	.get_reg = svm_get_reg,
+	.set_reg = svm_set_reg,
+	.vcpu_run = svm_vcpu_run,
 	.inject_exception = svm_inject_exception,
-	.set_cr2 = svm_set_cr2,
 	.can_inject_intr = svm_can_inject_intr,
 	.inject_intr = svm_inject_intr,
 	.inject_nmi = svm_inject_nmi,
 	.request_intr_window = svm_request_intr_window,
-	.vcpu_reset = svm_vcpu_reset,
-	.vcpu_sipi = svm_vcpu_sipi,
-	.msr_read = svm_msr_read,
-	.msr_write = svm_msr_write,
-	.nested_paging = true,
+	.msr_get = svm_msr_get,
+	.msr_set = svm_msr_set,
 };
-
-bool svm_supported(void)
-{
-	/* CPUID Fn8000_0001 ECX bit 2, and leaf 0x8000000A for its features. */
-	return (cpuid(0x80000000, 0).eax >= 0x8000000a) &&
-	       (cpuid(0x80000001, 0).ecx & (1u << 2));
-}

@@ -1,31 +1,14 @@
 /*
  * The SVM world switch:
- *   void svm_vmrun(uint64_t gpr[16], hpa_t vmcb, hpa_t host_save,
- *                  struct svm_fast *fast);
+ *   void svm_vmrun(uint64_t gpr[16], hpa_t vmcb, hpa_t host_save);
  * gpr[] is in the x86 encoding order (arch/x86/regs.h); its RAX and RSP
  * slots are unused here because VMRUN takes those from the VMCB.  Runs the
  * guest with VMLOAD/VMRUN/VMSAVE, stores its GPRs back, and restores the
  * host's hidden state (FS/GS/TR/syscall MSRs) with VMLOAD of the per-CPU
  * host save area.  AMD APM vol. 2 §15.5 (VMRUN), §15.5.2 (VMSAVE/VMLOAD).
- * Must be called with GIF=0 (CLGI); the caller does STGI.
- *
- * Fast path: a VMMCALL asking HC_GET_VM_ID reads only facts fixed for the
- * vCPU's life, so it is answered right here, before any host state comes
- * back, and the guest re-entered at once.  GIF stays 0 throughout, so a
- * host interrupt still ends the loop: VMRUN sets GIF=1 and the pending
- * interrupt exits at the first guest instruction (INTR intercept).
+ * Must be called with GIF=0 (CLGI); the caller does STGI.  It only saves,
+ * restores and returns: every exit is handled in C.
  */
-#include "core/abi.h"
-
-#define VMCB_EXITCODE   0x070
-#define VMCB_TLB_CTL    0x05c
-#define VMCB_RIP        0x578
-#define VMCB_RAX        0x5f8
-#define VMCB_SS_ATTR    0x422
-#define VMEXIT_VMMCALL  0x81
-#define FAST_VM_ID      0       /* struct svm_fast */
-#define FAST_VCPU_ID    8
-#define FAST_HITS       16
 #define G(r) (8 * (r))
 #define RCX 1
 #define RDX 2
@@ -44,7 +27,6 @@ svm_vmrun:
 	pushq %r13
 	pushq %r14
 	pushq %r15
-	pushq %rcx                              /* struct svm_fast */
 	pushq %rdx                              /* host save area */
 	pushq %rdi                              /* gpr[] */
 
@@ -65,23 +47,9 @@ svm_vmrun:
 	movq G(RDI)(%rdi), %rdi
 
 	vmload %rax
-1:	vmrun %rax
+	vmrun %rax
 	/* Guest GPRs are live; RAX is the VMCB again, RSP the host stack. */
-	cmpl $VMEXIT_VMMCALL, VMCB_EXITCODE(%rax)
-	jne 2f
-	cmpq $HC_GET_VM_ID, VMCB_RAX(%rax)
-	jne 2f
-	testw $0x60, VMCB_SS_ATTR(%rax)         /* SS.DPL = CPL: only CPL 0 may call */
-	jnz 2f
-	movq 16(%rsp), %rbx                     /* struct svm_fast (guest RBX is output) */
-	incq FAST_HITS(%rbx)
-	pushq FAST_VM_ID(%rbx)
-	popq VMCB_RAX(%rax)                     /* RAX = VM id */
-	movq FAST_VCPU_ID(%rbx), %rbx           /* RBX = vCPU id */
-	addq $3, VMCB_RIP(%rax)                 /* past VMMCALL (0f 01 d9) */
-	movb $0, VMCB_TLB_CTL(%rax)
-	jmp 1b
-2:	vmsave %rax
+	vmsave %rax
 
 	xchgq (%rsp), %rdi                      /* rdi = gpr[]; guest rdi on the stack */
 	movq %rcx, G(RCX)(%rdi)
@@ -101,7 +69,6 @@ svm_vmrun:
 
 	popq %rax                               /* host save area */
 	vmload %rax
-	addq $8, %rsp                           /* struct svm_fast */
 
 	popq %r15
 	popq %r14

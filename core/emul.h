@@ -1,0 +1,21 @@
+/*
+ * Emulating the instructions behind MMIO and port I/O exits.  Each returns
+ * 0, or a negative value: a guest fault was injected, or the VM was ended
+ * (both with RIP left on the instruction), or a device error.
+ */
+#ifndef KASANE_CORE_EMUL_H
+#define KASANE_CORE_EMUL_H
+
+#include "arch/x86/virt.h"
+
+struct vcpu;
+
+#define EMU_EFAULT  (-1000)     /* guest page fault: injected */
+#define EMU_EGP     (-1001)     /* #GP: injected */
+#define EMU_EEND    (-1002)     /* the VM was ended */
+#define EMU_ERETRY  (-1003)     /* guest tables changed under the walk: re-execute */
+
+int vcpu_emulate_mmio(struct vcpu *v, struct vm_exit *e);
+int vcpu_emulate_io(struct vcpu *v, struct vm_exit *e);
+
+#endif

@@ -1,0 +1,302 @@
+/*
+ * Creating a VM, one named step at a time: the VM itself, its RAM and
+ * nested page tables, its board (devices and firmware tables), its kernel,
+ * and its vCPUs in their boot state.  A step that fails says why in one
+ * line; the VM is then not started and everything it had is given back.
+ */
+#include "core/vm_create.h"
+#include "core/vm.h"
+#include "core/virt.h"
+#include "core/board.h"
+#include "core/modules.h"
+#include "core/sched.h"
+#include "core/clock.h"
+#include "core/vcpu.h"
+#include "kernel/log.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/x86_defs.h"
+#include "arch/x86/x86_state.h"
+#include "guest-loader/loader.h"
+#include "mm/mm.h"
+#include "lib/printf.h"
+#include "lib/string.h"
+
+#define GUEST_MAP_MAX   (64 * GiB)      /* identity map for ELF64 guests */
+
+_Static_assert(CONFIG_MAX_CPUS == MAX_CPUS, "config and hypervisor CPU limits differ");
+
+static struct config_set configs;
+
+/* ---- step: RAM ------------------------------------------------------------ */
+
+/*
+ * Guest-physical RAM as the board lays it out (core/board.h), backed by one
+ * contiguous host block, so 2 MiB nested pages can be used.
+ */
+static int vm_alloc_ram(struct vm *vm, uint64_t bytes, char *err, size_t errlen)
+{
+	uint64_t pages = bytes / PAGE_SIZE;
+	hpa_t hpa = page_alloc(pages, LARGE_PAGE_SIZE);
+
+	if (!hpa)
+		hpa = page_alloc(pages, PAGE_SIZE);
+	if (!hpa)
+		return errf(err, errlen, "no %llu MiB of contiguous free memory for its RAM",
+			    (unsigned long long)(bytes / MiB));
+	vm->ram_hpa = hpa;
+	vm->ram_pages = pages;
+	/* Never hand a guest what another guest or the hypervisor left there. */
+	memset(hpa_to_hva(hpa), 0, bytes);
+
+	uint64_t low = MIN(bytes, BOARD_LOW_RAM_MAX), high = bytes - low;
+	if (!npt_init(&vm->npt, virt->paging_format) ||
+	    !npt_map(&vm->npt, 0, hpa, low) ||
+	    (high && !npt_map(&vm->npt, BOARD_HIGH_RAM_BASE, hpa + low, high)))
+		return errf(err, errlen, "out of memory for its nested page tables");
+	gmem_add(&vm->mem, 0, low, hpa_to_hva(hpa));
+	if (high)
+		gmem_add(&vm->mem, BOARD_HIGH_RAM_BASE, high, hpa_to_hva(hpa + low));
+	return 0;
+}
+
+/* ---- step: the kernel ------------------------------------------------------- */
+
+/*
+ * For an ELF64 kernel: identity-mapped page tables (2 MiB pages) for the
+ * low 4 GiB and all RAM, a GDT with 64-bit code at 0x08 and data at 0x10,
+ * and a 16 KiB stack, placed in guest RAM at 'at' (README: "ELF64 entry
+ * state").
+ */
+static int build_long_mode(struct vm *vm, gpa_t at, struct x86_vcpu_state *st,
+			   char *err, size_t errlen)
+{
+	uint64_t top = MAX(4 * GiB, vm->mem.nr > 1 ?
+			   vm->mem.region[1].gpa + vm->mem.region[1].size : 0);
+	uint64_t nr_pd = MIN(ALIGN_UP(top, GiB), GUEST_MAP_MAX) / GiB;
+	uint64_t pages = 2 + nr_pd + 1 + 4;     /* PML4, PDPT, PDs, GDT, stack */
+	uint8_t *p = gmem_ptr(&vm->mem, at, pages * PAGE_SIZE);
+
+	if (!p)
+		return errf(err, errlen, "no room in RAM after the kernel for its boot page "
+			    "tables (%llu KiB at 0x%llx)", (unsigned long long)(pages * 4),
+			    (unsigned long long)at);
+	memset(p, 0, pages * PAGE_SIZE);
+	uint64_t *pml4 = (uint64_t *)p, *pdpt = (uint64_t *)(p + PAGE_SIZE);
+	pml4[0] = (at + PAGE_SIZE) | PTE_P | PTE_W;
+	for (uint64_t i = 0; i < nr_pd; i++) {
+		uint64_t *pd = (uint64_t *)(p + (2 + i) * PAGE_SIZE);
+		pdpt[i] = (at + (2 + i) * PAGE_SIZE) | PTE_P | PTE_W;
+		for (int j = 0; j < 512; j++)
+			pd[j] = (i * GiB + (uint64_t)j * LARGE_PAGE_SIZE) | PTE_P | PTE_W | PTE_PS;
+	}
+	uint64_t *g = (uint64_t *)(p + (2 + nr_pd) * PAGE_SIZE);
+	g[1] = X86_GDT_CODE64;
+	g[2] = X86_GDT_DATA;
+	x86_state_long64(st, at, at + (2 + nr_pd) * PAGE_SIZE, 23);
+	st->regs.gpr[REG_RSP] = at + pages * PAGE_SIZE;
+	return 0;
+}
+
+static int vm_load_kernel(struct vm *vm, const struct boot_info *bi, struct x86_vcpu_state *st,
+			  const char **format, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+	const struct boot_module *kmod = module_find(bi, cfg->kernel);
+	struct gl_module mods[VM_MAX_MODULES];
+	struct gl_mmap_entry mmap[BOARD_MAX_MMAP];
+	struct gl_result res;
+
+	if (!kmod)
+		return errf(err, errlen, "kernel image %s is not a boot module", cfg->kernel);
+	for (int i = 0; i < cfg->nr_modules; i++) {
+		const struct boot_module *m = module_find(bi, cfg->module[i].path);
+		if (!m)
+			return errf(err, errlen, "module %s is not a boot module",
+				    cfg->module[i].path);
+		mods[i] = (struct gl_module){ hpa_to_hva(m->start), m->end - m->start,
+					      cfg->module[i].args };
+	}
+	struct gl_input in = {
+		.img = hpa_to_hva(kmod->start), .img_len = kmod->end - kmod->start,
+		.cmdline = cfg->cmdline, .mods = mods, .nr_mods = cfg->nr_modules,
+		.mmap = mmap, .nr_mmap = board_guest_mmap(vm, mmap), .loader_name = "kasane",
+	};
+	if (gl_load(&vm->mem, &in, &res, err, errlen) < 0)
+		return -1;
+	*format = res.format;
+	if (res.mode == GL_ENTRY_LONG64) {
+		if (build_long_mode(vm, res.free_start, st, err, errlen) < 0)
+			return -1;
+	} else {
+		x86_state_flat32(st);
+		st->regs.gpr[REG_RSP] = 0x9f000;
+	}
+	st->regs.rip = res.entry;
+	st->regs.gpr[REG_RAX] = res.rax;
+	st->regs.gpr[REG_RBX] = res.rbx;
+	st->regs.gpr[REG_RSI] = res.rsi;
+	st->regs.gpr[REG_RDI] = res.rdi;
+	return 0;
+}
+
+/* ---- step: vCPUs --------------------------------------------------------------- */
+
+/* vCPU 0 starts at the kernel's entry; the others wait for INIT and STARTUP. */
+static int vm_create_vcpus(struct vm *vm, const struct x86_vcpu_state *boot,
+			   char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		v->vm = vm;
+		v->id = i;
+		v->pcpu = cfg->cpu[i];
+		v->affinity = cfg->affinity[i];
+		v->exclusive = cfg->exclusive;
+		v->state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
+		v->wait_sipi = i != 0;
+		v->msr.mtrr_def_type = 0xc06;       /* MTRRs on, default WB */
+		v->hw.vm_id = vm->id;
+		v->hw.vcpu_id = i;
+		v->hw.paging_root = vm->npt.root;
+		v->hw.tsc_offset = vm->tsc_offset;
+		if (!virt->vcpu_init(&v->hw) || !board_vcpu_init(v) || !fpu_state_init(&v->fpu))
+			return errf(err, errlen, "cannot set up vCPU %u", i);
+		if (i == 0)
+			virt->set_state(&v->hw, boot);
+		else
+			vcpu_load_reset_state(v);
+	}
+	return 0;
+}
+
+/* ---- a VM ------------------------------------------------------------------------ */
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->vcpu[i].hw.vendor)
+			virt->vcpu_free(&vm->vcpu[i].hw);
+		fpu_state_free(&vm->vcpu[i].fpu);
+	}
+	if (vm->npt.root)
+		npt_destroy(&vm->npt);
+	if (vm->ram_hpa)
+		page_free(vm->ram_hpa, vm->ram_pages);
+	vm->ram_hpa = 0;
+}
+
+static void vm_log_created(const struct vm *vm, const char *format, uint64_t entry)
+{
+	char cpus[80];
+	size_t n = 0;
+
+	for (unsigned i = 0; i < vm->nr_vcpus && n < sizeof(cpus); i++)
+		n += ksnprintf(cpus + n, sizeof(cpus) - n, "%s%u", i ? "," : "", vm->vcpu[i].pcpu);
+	pr_info("kasane: VM '%s': %s kernel %s, entry 0x%llx, %llu MiB RAM, %u vCPU%s on CPU %s\n",
+		vm->name, format, vm->cfg->kernel, (unsigned long long)entry,
+		(unsigned long long)(vm->cfg->mem / MiB), vm->nr_vcpus,
+		vm->nr_vcpus > 1 ? "s" : "", cpus);
+}
+
+static struct vm *vm_create(unsigned id, const struct vm_config *cfg, const struct boot_info *bi)
+{
+	char err[200];
+	struct vm *vm = kzalloc(sizeof(*vm));
+	struct x86_vcpu_state boot;
+	const char *format = "";
+
+	if (!vm) {
+		pr_err("kasane: VM '%s' (%s): out of memory\n", cfg->name, cfg->src);
+		return NULL;
+	}
+	vm->id = id;
+	vm->cfg = cfg;
+	strlcpy(vm->name, cfg->name, sizeof(vm->name));
+	vm->nr_vcpus = cfg->nr_vcpus;
+	vm->tsc_offset = -(int64_t)rdtsc();
+	vm->start_ns = clock_now_ns();
+	vm->weight = cfg->weight ? cfg->weight : SCHED_WEIGHT_DEFAULT;
+	if (vm_alloc_ram(vm, cfg->mem, err, sizeof(err)) < 0 ||
+	    board_create(vm, err, sizeof(err)) < 0 ||
+	    vm_load_kernel(vm, bi, &boot, &format, err, sizeof(err)) < 0 ||
+	    vm_create_vcpus(vm, &boot, err, sizeof(err)) < 0) {
+		pr_err("kasane: VM '%s' (%s) not started: %s\n", cfg->name, cfg->src, err);
+		vm_destroy(vm);
+		board_free(vm);
+		kfree(vm);
+		return NULL;
+	}
+	vm_log_created(vm, format, boot.regs.rip);
+	return vm;
+}
+
+/* ---- every VM ------------------------------------------------------------------- */
+
+static void config_report(void *ctx, const char *msg)
+{
+	pr_err("kasane: %s\n", msg);
+}
+
+static bool module_exists(void *ctx, const char *path)
+{
+	return module_find(ctx, path) != NULL;
+}
+
+/* Only CPUs where virtualization came up can run vCPUs. */
+static bool vm_fit_usable_cpus(struct vm_config *cfg, uint64_t usable)
+{
+	for (int j = 0; j < cfg->nr_vcpus; j++) {
+		cfg->affinity[j] &= usable;
+		if (!cfg->affinity[j]) {
+			pr_err("kasane: VM '%s' (%s) not started: none of vCPU %d's CPUs can run VMs\n",
+			       cfg->name, cfg->src, j);
+			return false;
+		}
+		if (!(cfg->affinity[j] & (1ULL << cfg->cpu[j])))
+			cfg->cpu[j] = __builtin_ctzll(cfg->affinity[j]);
+	}
+	return true;
+}
+
+static void vm_start(struct vm *vm)
+{
+	vm->vcpus_running = vm->nr_vcpus;
+	vm->start_tsc = rdtsc();
+	for (unsigned j = 0; j < vm->nr_vcpus; j++) {
+		if (vm->vcpu[j].exclusive)
+			sched_set_exclusive(vm->vcpu[j].pcpu);
+		sched_add(&vm->vcpu[j]);
+	}
+}
+
+unsigned vm_create_all(const struct boot_info *bi, const char *config_path)
+{
+	modules_gather_configs(bi, config_path, &configs, config_report);
+	struct machine_facts facts = {
+		.nr_cpus = nr_cpus_online,
+		/* Keep some memory for the hypervisor: page tables, vCPU state, heap. */
+		.free_bytes = mm_free_bytes() > 64 * MiB ? mm_free_bytes() - 64 * MiB : 0,
+		.module_exists = module_exists,
+		.ctx = (void *)bi,
+	};
+	config_validate(&configs, &facts, config_report, NULL);
+
+	uint64_t usable = virt_usable_cpus();
+	for (int i = 0; i < configs.nr; i++) {
+		struct vm_config *cfg = &configs.vm[i];
+		if (!vm_fit_usable_cpus(cfg, usable))
+			continue;
+		struct vm *vm = vm_create(vm_count(), cfg, bi);
+		if (vm && !vm_register(vm)) {
+			vm_destroy(vm);
+			board_free(vm);
+			kfree(vm);
+		}
+	}
+	/* Start them together, so none runs before the last is built. */
+	for (unsigned i = 0; i < vm_count(); i++)
+		vm_start(vm_at(i));
+	return vm_count();
+}

@@ -1,0 +1,18 @@
+/* Creating VMs from their configs, and giving back what they used. */
+#ifndef KASANE_CORE_VM_CREATE_H
+#define KASANE_CORE_VM_CREATE_H
+
+#include "boot/bootinfo.h"
+
+struct vm;
+
+/*
+ * Read the configs from the boot modules, check them against the machine,
+ * create every valid VM, and queue its vCPUs.  Returns how many VMs run.
+ */
+unsigned vm_create_all(const struct boot_info *bi, const char *config_path);
+/* Free the RAM, nested page tables and vCPU state of a VM whose vCPUs
+ * have all stopped (the device models stay for the summary). */
+void vm_destroy(struct vm *vm);
+
+#endif
