@@ -2,8 +2,6 @@
 #ifndef KASANE_BOOT_BOOT_H
 #define KASANE_BOOT_BOOT_H
 
-#include "arch/x86/x86_defs.h"
-
 #define MB2_HEADER_MAGIC        0xe85250d6
 #define MB2_BOOT_MAGIC          0x36d76289
 #define MB1_HEADER_MAGIC        0x1badb002

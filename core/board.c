@@ -10,7 +10,7 @@
  */
 #include "core/board.h"
 #include "core/vm.h"
-#include "core/abi.h"
+#include "include/kasane/abi.h"
 #include "core/clock.h"
 #include "core/sched.h"
 #include "arch/x86/cpu.h"

@@ -6,7 +6,7 @@
 #ifndef KASANE_CORE_EMUL_H
 #define KASANE_CORE_EMUL_H
 
-#include "arch/x86/virt.h"
+#include "arch/x86/virt_ops.h"
 
 struct vcpu;
 

@@ -7,7 +7,7 @@
 #include "core/emul.h"
 #include "core/vm.h"
 #include "core/virt.h"
-#include "core/abi.h"
+#include "include/kasane/abi.h"
 #include "core/cpuid.h"
 #include "core/msr.h"
 #include "arch/x86/cpu.h"

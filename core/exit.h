@@ -2,7 +2,7 @@
 #ifndef KASANE_CORE_EXIT_H
 #define KASANE_CORE_EXIT_H
 
-#include "arch/x86/virt.h"
+#include "arch/x86/virt_ops.h"
 
 struct vcpu;
 

@@ -4,6 +4,7 @@
  * CPUs, and then the VMs.
  */
 #include "boot/boot.h"
+#include "arch/x86/x86_defs.h"
 #include "boot/bootinfo.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
@@ -20,6 +21,7 @@
 #include "drivers/acpi_boot.h"
 #include "drivers/cmos.h"
 #include "drivers/i8259.h"
+#include "drivers/pit.h"
 #include "mm/mm.h"
 #include "lib/string.h"
 
@@ -114,8 +116,14 @@ static __noreturn void kmain_on_stack(void *arg)
 	bool have_madt = arg != NULL;
 
 	irq_enable();
-	if (have_madt)
-		smp_start_aps(&madt, hv_opts.smp_max);
+	if (have_madt) {
+		static uint32_t apic_ids[ACPI_MAX_CPUS];
+		unsigned n = 0;
+		for (int i = 0; i < madt.nr_cpus && n < ARRAY_SIZE(apic_ids); i++)
+			if (madt.cpu[i].enabled)
+				apic_ids[n++] = madt.cpu[i].apic_id;
+		smp_start_aps(apic_ids, n, hv_opts.smp_max);
+	}
 	pr_info("kasane: %u CPUs online\n", nr_cpus_online);
 	run_selftest();
 	hv_main(&boot_info);
@@ -169,7 +177,7 @@ void kmain(uint32_t magic, uint64_t info)
 		(unsigned long long)(mm_total_bytes() / MiB),
 		(unsigned long long)(mm_free_bytes() / MiB), boot_info.nr_modules);
 
-	tsc_calibrate();
+	tsc_calibrate(pit_wait_us);
 	cmos_read_time();
 	pr_info("kasane: TSC %llu.%03llu MHz\n", (unsigned long long)(tsc_khz / 1000),
 		(unsigned long long)(tsc_khz % 1000));

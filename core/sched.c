@@ -15,7 +15,7 @@
 #include "arch/x86/lapic.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/smp.h"
-#include "arch/x86/spinlock.h"
+#include "kernel/spinlock.h"
 #include "arch/x86/trap.h"
 
 struct runq {

@@ -1,12 +1,12 @@
 /*
  * The choice of vendor back end: the one place that knows which exist.
- * Everything else calls through 'virt' (arch/x86/virt.h).
+ * Everything else calls through 'virt' (arch/x86/virt_ops.h).
  */
 #ifndef KASANE_CORE_VIRT_H
 #define KASANE_CORE_VIRT_H
 
 #include "lib/types.h"
-#include "arch/x86/virt.h"
+#include "arch/x86/virt_ops.h"
 #include "arch/x86/percpu.h"
 
 extern const struct virt_ops *virt;

@@ -1,14 +1,14 @@
 /*
  * VMs and vCPUs, independent of the virtualization vendor.  A vCPU embeds
- * the struct virt_vcpu that the back end sees (arch/x86/virt.h).
+ * the struct virt_vcpu that the back end sees (arch/x86/virt_ops.h).
  */
 #ifndef KASANE_CORE_VM_H
 #define KASANE_CORE_VM_H
 
 #include "lib/types.h"
 #include "arch/x86/regs.h"
-#include "arch/x86/virt.h"
-#include "arch/x86/spinlock.h"
+#include "arch/x86/virt_ops.h"
+#include "kernel/spinlock.h"
 #include "arch/x86/fpu.h"
 #include "mm/guest_mem.h"
 #include "mm/npt.h"

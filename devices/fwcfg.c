@@ -5,7 +5,7 @@
  */
 #include "devices/fwcfg.h"
 #include "devices/iobus.h"
-#include "core/abi.h"
+#include "include/kasane/abi.h"
 #include "lib/string.h"
 
 void fwcfg_init(struct fwcfg *f, uint64_t ram_size, uint16_t nr_cpus)

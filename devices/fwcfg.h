@@ -28,7 +28,7 @@
 #define KASANE_DEVICES_FWCFG_H
 
 #include "lib/types.h"
-#include "arch/x86/spinlock.h"
+#include "kernel/spinlock.h"
 
 #define FW_CFG_FILE_FIRST   0x0020      /* selector of the first named file */
 #define FW_CFG_WRITE_CHANNEL 0x4000

@@ -8,8 +8,8 @@
 #define KASANE_DEVICES_TESTMMIO_H
 
 #include "lib/types.h"
-#include "arch/x86/spinlock.h"
-#include "core/abi.h"
+#include "kernel/spinlock.h"
+#include "include/kasane/abi.h"
 
 struct testmmio {
 	spinlock_t lock;                /* makes each access atomic */

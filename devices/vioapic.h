@@ -18,7 +18,7 @@
 #define KASANE_DEVICES_VIOAPIC_H
 
 #include "lib/types.h"
-#include "arch/x86/spinlock.h"
+#include "kernel/spinlock.h"
 #include "devices/irq.h"
 
 #define VIOAPIC_BASE    0xfec00000ull   /* MP spec / PC default */

@@ -45,7 +45,7 @@
 #define KASANE_DEVICES_VLAPIC_H
 
 #include "lib/types.h"
-#include "arch/x86/spinlock.h"
+#include "kernel/spinlock.h"
 #include "devices/irq.h"
 
 #define VLAPIC_BASE_DEFAULT  0xfee00000ULL

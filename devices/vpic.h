@@ -23,7 +23,7 @@
 #define KASANE_DEVICES_VPIC_H
 
 #include "lib/types.h"
-#include "arch/x86/spinlock.h"
+#include "kernel/spinlock.h"
 #include "devices/irq.h"
 
 #define VPIC_MASTER_PORT    0x20        /* command; data at +1 */

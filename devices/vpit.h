@@ -39,7 +39,7 @@
 #define KASANE_DEVICES_VPIT_H
 
 #include "lib/types.h"
-#include "arch/x86/spinlock.h"
+#include "kernel/spinlock.h"
 
 #define PIT_HZ              1193182ULL  /* the PC's 14.31818 MHz / 12 */
 #define VPIT_MIN_IRQ_GAP_NS 100000ULL   /* periodic IRQ 0 at most 10 kHz */

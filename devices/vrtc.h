@@ -35,7 +35,7 @@
 #define KASANE_DEVICES_VRTC_H
 
 #include "lib/types.h"
-#include "arch/x86/spinlock.h"
+#include "kernel/spinlock.h"
 
 #define VRTC_CMOS_SIZE  128
 #define VRTC_IRQ        8

@@ -19,7 +19,7 @@
 #define KASANE_DEVICES_VUART_H
 
 #include "lib/types.h"
-#include "arch/x86/spinlock.h"
+#include "kernel/spinlock.h"
 
 #define VUART_NR_PORTS  8
 #define VUART_FIFO_SIZE 16      /* the 16550A's receiver FIFO */

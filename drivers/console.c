@@ -2,7 +2,7 @@
 #include "drivers/console.h"
 #include "drivers/uart.h"
 #include "kernel/log.h"
-#include "arch/x86/spinlock.h"
+#include "kernel/spinlock.h"
 
 static uint16_t console_port = COM1_PORT;
 static bool console_on = true;

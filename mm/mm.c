@@ -2,7 +2,7 @@
 #include "mm/mm.h"
 #include "mm/frame.h"
 #include "mm/heap.h"
-#include "arch/x86/spinlock.h"
+#include "kernel/spinlock.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
 #include "lib/string.h"

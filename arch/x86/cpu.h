@@ -3,6 +3,7 @@
 #define KASANE_ARCH_X86_CPU_H
 
 #include "lib/types.h"
+#include "kernel/irq.h"
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
@@ -56,9 +57,6 @@ static inline uint64_t read_rflags(void)
 	return f;
 }
 
-static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
-static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
-static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void cpu_halt(void) { __asm__ volatile("hlt" ::: "memory"); }
 
 /* Halt this CPU forever with interrupts off. */
@@ -69,18 +67,6 @@ static inline __attribute__((noreturn)) void cpu_halt_forever(void)
 }
 static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
 
-static inline uint64_t irq_save(void)
-{
-	uint64_t f = read_rflags();
-	irq_disable();
-	return f;
-}
-
-static inline void irq_restore(uint64_t flags)
-{
-	if (flags & (1 << 9))
-		irq_enable();
-}
 
 static inline void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 

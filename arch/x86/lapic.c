@@ -6,7 +6,6 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
-#include "drivers/pit.h"
 #include "kernel/log.h"
 
 #define MSR_APIC_BASE     0x1b
@@ -103,13 +102,13 @@ void lapic_send_ipi(uint32_t dest, uint32_t icr_low)
 	irq_restore(f);
 }
 
-void tsc_calibrate(void)
+void tsc_calibrate(void (*wait_us)(uint32_t us))
 {
-	/* Count TSC ticks over 10 ms of PIT channel 2. */
+	/* Count TSC ticks over 10 ms of the reference clock (the PIT). */
 	uint64_t best = ~0ULL;
 	for (int i = 0; i < 3; i++) {
 		uint64_t t0 = rdtsc();
-		pit_wait_us(10000);
+		wait_us(10000);
 		uint64_t d = rdtsc() - t0;
 		if (d < best)
 			best = d;

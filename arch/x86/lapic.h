@@ -32,7 +32,7 @@ bool lapic_x2apic(void);
 
 /* TSC frequency in kHz, measured on the boot CPU with the PIT. */
 extern uint64_t tsc_khz;
-void tsc_calibrate(void);
+void tsc_calibrate(void (*wait_us)(uint32_t us));
 void udelay(uint64_t us);
 uint64_t uptime_us(void);
 

@@ -6,8 +6,9 @@
  */
 #include "arch/x86/paging.h"
 #include "arch/x86/cpu.h"
-#include "arch/x86/spinlock.h"
+#include "kernel/spinlock.h"
 #include "boot/boot.h"
+#include "arch/x86/x86_defs.h"
 #include "mm/mm.h"
 #include "kernel/panic.h"
 #include "lib/string.h"

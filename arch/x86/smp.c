@@ -9,9 +9,9 @@
 #include "arch/x86/trap.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/fpu.h"
-#include "arch/x86/spinlock.h"
+#include "kernel/spinlock.h"
 #include "boot/boot.h"
-#include "drivers/acpi.h"
+#include "arch/x86/x86_defs.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
 #include "mm/mm.h"
@@ -138,7 +138,7 @@ static bool start_ap(struct percpu *c, hpa_t tramp)
 	return false;
 }
 
-void smp_start_aps(const struct acpi_madt_info *madt, unsigned max)
+void smp_start_aps(const uint32_t *apic_ids, unsigned nr_ids, unsigned max)
 {
 	uint32_t me = percpu[0].apic_id;
 	size_t len = trampoline_end - trampoline_start;
@@ -150,9 +150,9 @@ void smp_start_aps(const struct acpi_madt_info *madt, unsigned max)
 	}
 	memcpy(hpa_to_hva(tramp), trampoline_start, len);
 	nr_cpus_present = 1;
-	for (int i = 0; i < madt->nr_cpus; i++) {
-		const struct acpi_cpu *a = &madt->cpu[i];
-		if (!a->enabled || a->apic_id == me)
+	for (unsigned i = 0; i < nr_ids; i++) {
+		uint32_t apic_id = apic_ids[i];
+		if (apic_id == me)
 			continue;
 		if (max && nr_cpus_present >= max)
 			break;
@@ -160,14 +160,14 @@ void smp_start_aps(const struct acpi_madt_info *madt, unsigned max)
 			pr_warn("smp: more than %d CPUs; the rest stay off\n", MAX_CPUS);
 			break;
 		}
-		if (a->apic_id > 254 && !lapic_x2apic()) {
-			pr_warn("smp: CPU with APIC id %u needs x2APIC; left off\n", a->apic_id);
+		if (apic_id > 254 && !lapic_x2apic()) {
+			pr_warn("smp: CPU with APIC id %u needs x2APIC; left off\n", apic_id);
 			continue;
 		}
 		struct percpu *c = &percpu[nr_cpus_present];
 		c->self = c;
 		c->id = nr_cpus_present;
-		c->apic_id = a->apic_id;
+		c->apic_id = apic_id;
 		nr_cpus_present++;
 		if (!alloc_stacks(c)) {
 			pr_err("smp: no memory for CPU %u's stacks; left off\n", c->id);

@@ -4,12 +4,13 @@
 
 #include "lib/types.h"
 
-struct acpi_madt_info;
 
 /* Set up the boot CPU's per-CPU data (stacks, GDT, TSS, LAPIC). */
 void smp_init_bsp(uint32_t apic_id);
 /* Start every enabled AP of the MADT (up to max, 0 = all). */
-void smp_start_aps(const struct acpi_madt_info *madt, unsigned max);
+/* Start the CPUs with these local APIC IDs (the boot CPU's is skipped),
+ * at most max CPUs in all (0: no limit). */
+void smp_start_aps(const uint32_t *apic_ids, unsigned nr_ids, unsigned max);
 /*
  * Run fn(arg) on CPU 'cpu' from its interrupt context.  With wait, return
  * after it ran.  Calling CPU must have interrupts enabled if it waits.

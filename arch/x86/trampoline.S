@@ -6,6 +6,7 @@
  * the image with RDI = struct percpu *, RSI = stack top.
  */
 #include "boot/boot.h"
+#include "arch/x86/x86_defs.h"
 
 #define OFF(x) ((x) - trampoline_start)
 

@@ -8,7 +8,7 @@
 #include "devices/vuart.h"
 #include "devices/fwcfg.h"
 #include "devices/testmmio.h"
-#include "core/abi.h"
+#include "include/kasane/abi.h"
 
 /* ---- iobus ---------------------------------------------------------------- */
 

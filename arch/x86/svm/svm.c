@@ -5,10 +5,10 @@
  */
 #include "arch/x86/svm/svm.h"
 #include "arch/x86/svm/vmcb.h"
-#include "arch/x86/virt.h"
+#include "arch/x86/virt_ops.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
-#include "arch/x86/spinlock.h"
+#include "kernel/spinlock.h"
 #include "arch/x86/x86_defs.h"
 #include "kernel/log.h"
 #include "mm/mm.h"

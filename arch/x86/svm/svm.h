@@ -1,4 +1,4 @@
-/* The AMD-V back end (struct virt_ops in arch/x86/virt.h). */
+/* The AMD-V back end (struct virt_ops in arch/x86/virt_ops.h). */
 #ifndef KASANE_ARCH_X86_SVM_SVM_H
 #define KASANE_ARCH_X86_SVM_SVM_H
 

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/abi.h"
+#include "include/kasane/abi.h"
 
 #define noreturn   __attribute__((noreturn))
 #define printf_like(f, a) __attribute__((format(printf, f, a)))

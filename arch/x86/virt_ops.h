@@ -9,8 +9,8 @@
  * A back end sees only struct virt_vcpu, which core/ embeds in its own
  * struct vcpu, so this layer never includes anything from core/.
  */
-#ifndef KASANE_ARCH_X86_VIRT_H
-#define KASANE_ARCH_X86_VIRT_H
+#ifndef KASANE_ARCH_X86_VIRT_OPS_H
+#define KASANE_ARCH_X86_VIRT_OPS_H
 
 #include "lib/types.h"
 #include "arch/x86/regs.h"

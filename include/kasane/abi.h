@@ -2,8 +2,8 @@
  * The interface kasane offers its guests, shared with the test guests.
  * Documented for users in README.md ("Guest interface").
  */
-#ifndef KASANE_CORE_ABI_H
-#define KASANE_CORE_ABI_H
+#ifndef KASANE_INCLUDE_ABI_H
+#define KASANE_INCLUDE_ABI_H
 
 /*
  * Hypercalls: VMMCALL (AMD) or VMCALL (Intel) with the function number in

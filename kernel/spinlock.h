@@ -1,8 +1,8 @@
 /* Ticket spinlocks: fair, and safe to take with interrupts disabled. */
-#ifndef KASANE_ARCH_X86_SPINLOCK_H
-#define KASANE_ARCH_X86_SPINLOCK_H
+#ifndef KASANE_KERNEL_SPINLOCK_H
+#define KASANE_KERNEL_SPINLOCK_H
 
-#include "arch/x86/cpu.h"
+#include "kernel/irq.h"
 
 typedef struct {
 	volatile uint32_t next;

@@ -9,6 +9,7 @@
  * (enabling long mode: PAE, EFER.LME, then CR0.PG).
  */
 #include "boot/boot.h"
+#include "arch/x86/x86_defs.h"
 
 	.section .multiboot, "a"
 	.balign 8
