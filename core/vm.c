@@ -24,7 +24,6 @@
 
 #define LOW_RAM_MAX     (3 * GiB)       /* RAM above this goes above 4 GiB */
 #define HIGH_RAM_BASE   (4 * GiB)
-#define GUEST_MAP_MAX   (64 * GiB)      /* identity map for ELF64 guests */
 
 _Static_assert(CONFIG_MAX_CPUS == MAX_CPUS, "config and hypervisor CPU limits differ");
 
@@ -304,50 +303,6 @@ static const char *module_args(const struct boot_module *m)
 	return s;
 }
 
-/* ---- boot state -------------------------------------------------------------------- */
-
-/*
- * For an ELF64 kernel: identity-mapped page tables (2 MiB pages) for the
- * low 4 GiB and all RAM, a GDT with 64-bit code at 0x08 and data at 0x10,
- * and a 16 KiB stack, placed in guest RAM at free_start (README: "ELF64
- * entry state").
- */
-static bool vm_build_long_mode(struct vm *vm, gpa_t at, struct vcpu_sregs *sr,
-			       gpa_t *gdt, uint64_t *rsp, char *err, size_t errlen)
-{
-	uint64_t top = MAX(4 * GiB, vm->mem.nr > 1 ?
-			   vm->mem.region[1].gpa + vm->mem.region[1].size : 0);
-	uint64_t nr_pd = MIN(ALIGN_UP(top, GiB), GUEST_MAP_MAX) / GiB;
-	uint64_t pages = 2 + nr_pd + 1 + 4;     /* PML4, PDPT, PDs, GDT, stack */
-	uint8_t *p = gmem_ptr(&vm->mem, at, pages * PAGE_SIZE);
-
-	if (!p) {
-		ksnprintf(err, errlen, "no room in RAM after the kernel for its boot page tables "
-			  "(%llu KiB at 0x%llx)", (unsigned long long)(pages * 4),
-			  (unsigned long long)at);
-		return false;
-	}
-	memset(p, 0, pages * PAGE_SIZE);
-	uint64_t *pml4 = (uint64_t *)p, *pdpt = (uint64_t *)(p + PAGE_SIZE);
-	pml4[0] = (at + PAGE_SIZE) | 0x3;
-	for (uint64_t i = 0; i < nr_pd; i++) {
-		uint64_t *pd = (uint64_t *)(p + (2 + i) * PAGE_SIZE);
-		pdpt[i] = (at + (2 + i) * PAGE_SIZE) | 0x3;
-		for (int j = 0; j < 512; j++)
-			pd[j] = (i * GiB + (uint64_t)j * LARGE_PAGE_SIZE) | 0x83;   /* P|W|PS */
-	}
-	uint64_t *g = (uint64_t *)(p + (2 + nr_pd) * PAGE_SIZE);
-	g[1] = 0x00af9a000000ffffULL;
-	g[2] = 0x00cf92000000ffffULL;
-	*gdt = at + (2 + nr_pd) * PAGE_SIZE;
-	*rsp = at + pages * PAGE_SIZE;
-	sr->cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-	sr->cr3 = at;
-	sr->cr4 = CR4_PAE;
-	sr->efer = EFER_LME | EFER_LMA;
-	return true;
-}
-
 /* ---- creating a VM -------------------------------------------------------------------- */
 
 static struct vm *vm_create(unsigned id, const struct vm_config *cfg)
@@ -395,12 +350,10 @@ static struct vm *vm_create(unsigned id, const struct vm_config *cfg)
 	if (gl_load(&vm->mem, &in, &res, err, sizeof(err)) < 0)
 		goto fail;
 
-	struct vcpu_sregs sr = { .cr0 = CR0_PE | CR0_ET };
-	gpa_t gdt = 0;
-	uint64_t rsp = 0x9f000;
-	bool long_mode = res.mode == GL_ENTRY_LONG64;
-	if (long_mode && !vm_build_long_mode(vm, res.free_start, &sr, &gdt, &rsp, err, sizeof(err)))
-		goto fail;
+	/* Adapter until the back ends take a struct x86_vcpu_state. */
+	const struct x86_sregs *bs = &res.boot.sregs;
+	struct vcpu_sregs sr = { .cr0 = bs->cr0, .cr3 = bs->cr3, .cr4 = bs->cr4, .efer = bs->efer };
+	bool long_mode = bs->efer & EFER_LMA;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 		v->vm = vm;
@@ -416,21 +369,15 @@ static struct vm *vm_create(unsigned id, const struct vm_config *cfg)
 			ksnprintf(err, sizeof(err), "cannot set up vCPU %u", i);
 			goto fail;
 		}
-		virt->vcpu_set_state(v, &sr, long_mode, gdt, long_mode ? 23 : 0);
-		v->regs.rflags = 2;
-		v->regs.rip = res.entry;
-		v->regs.gpr[REG_RAX] = res.rax;
-		v->regs.gpr[REG_RBX] = res.rbx;
-		v->regs.gpr[REG_RSI] = res.rsi;
-		v->regs.gpr[REG_RDI] = res.rdi;
-		v->regs.gpr[REG_RSP] = rsp;
+		virt->vcpu_set_state(v, &sr, long_mode, bs->gdt.base, bs->gdt.limit);
+		v->regs = res.boot.regs;
 	}
 	char cpus[80];
 	size_t n = 0;
 	for (unsigned i = 0; i < vm->nr_vcpus && n < sizeof(cpus); i++)
 		n += ksnprintf(cpus + n, sizeof(cpus) - n, "%s%u", i ? "," : "", vm->vcpu[i].pcpu);
 	pr_info("kasane: VM '%s': %s kernel %s, entry 0x%llx, %llu MiB RAM, %u vCPU%s on CPU %s\n",
-		vm->name, res.format, cfg->kernel, (unsigned long long)res.entry,
+		vm->name, res.format, cfg->kernel, (unsigned long long)res.boot.regs.rip,
 		(unsigned long long)(cfg->mem / MiB), vm->nr_vcpus, vm->nr_vcpus > 1 ? "s" : "",
 		cpus);
 	return vm;
