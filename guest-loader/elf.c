@@ -192,7 +192,6 @@ int elf_load(struct guest_mem *mem, const uint8_t *img, size_t len,
 	if (!elf_translate(img, &h, h.entry, &k->entry))
 		return errf(err, errlen, "ELF entry point 0x%llx is not inside "
 			    "any PT_LOAD segment", (unsigned long long)h.entry);
-	k->is_elf64 = h.is64;
 
 	/* Pass 2: copy file bytes and zero the rest (bss). */
 	for (int i = 0; i < h.phnum; i++) {

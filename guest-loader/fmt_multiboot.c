@@ -303,7 +303,6 @@ static int mb_load_aout(struct guest_mem *mem, const uint8_t *img, size_t len,
 		return errf(err, errlen, "%s: guest RAM write failed", who);
 	k->start = load_addr;
 	k->end = end;
-	k->is_elf64 = false;
 	return 0;
 }
 

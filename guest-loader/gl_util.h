@@ -11,7 +11,11 @@
 
 #define GL_4GIB         (4 * GiB)
 
-/* RSP of a 32-bit entry: the top of low RAM, below the EBDA hole. */
+/*
+ * ESP at a 32-bit entry: just below the area at 0x9fc00 that kasane's guest
+ * memory map reserves.  Multiboot promises no stack (0.6.96 §3.2: the OS
+ * image must create its own), so this only spares a careless kernel.
+ */
 #define GL_STACK32      0x9f000
 
 /* The checked inputs (the front end fills them) plus where modules went. */
@@ -32,7 +36,6 @@ struct gl_boot {
 struct gl_kernel {
 	gpa_t start, end;       /* [start, end) holds the whole image */
 	uint64_t entry;         /* guest-physical */
-	bool is_elf64;
 };
 
 /* "16 MiB", "636 KiB" or "100 bytes" into buf (GL_SIZE_STR bytes). */
