@@ -15,13 +15,10 @@
 #include "kernel/log.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/x86_defs.h"
-#include "arch/x86/x86_state.h"
 #include "guest-loader/loader.h"
 #include "mm/mm.h"
 #include "lib/printf.h"
 #include "lib/string.h"
-
-#define GUEST_MAP_MAX   (64 * GiB)      /* identity map for ELF64 guests */
 
 _Static_assert(CONFIG_MAX_CPUS == MAX_CPUS, "config and hypervisor CPU limits differ");
 
@@ -61,42 +58,6 @@ static int vm_alloc_ram(struct vm *vm, uint64_t bytes, char *err, size_t errlen)
 
 /* ---- step: the kernel ------------------------------------------------------- */
 
-/*
- * For an ELF64 kernel: identity-mapped page tables (2 MiB pages) for the
- * low 4 GiB and all RAM, a GDT with 64-bit code at 0x08 and data at 0x10,
- * and a 16 KiB stack, placed in guest RAM at 'at' (README: "ELF64 entry
- * state").
- */
-static int build_long_mode(struct vm *vm, gpa_t at, struct x86_vcpu_state *st,
-			   char *err, size_t errlen)
-{
-	uint64_t top = MAX(4 * GiB, vm->mem.nr > 1 ?
-			   vm->mem.region[1].gpa + vm->mem.region[1].size : 0);
-	uint64_t nr_pd = MIN(ALIGN_UP(top, GiB), GUEST_MAP_MAX) / GiB;
-	uint64_t pages = 2 + nr_pd + 1 + 4;     /* PML4, PDPT, PDs, GDT, stack */
-	uint8_t *p = gmem_ptr(&vm->mem, at, pages * PAGE_SIZE);
-
-	if (!p)
-		return errf(err, errlen, "no room in RAM after the kernel for its boot page "
-			    "tables (%llu KiB at 0x%llx)", (unsigned long long)(pages * 4),
-			    (unsigned long long)at);
-	memset(p, 0, pages * PAGE_SIZE);
-	uint64_t *pml4 = (uint64_t *)p, *pdpt = (uint64_t *)(p + PAGE_SIZE);
-	pml4[0] = (at + PAGE_SIZE) | PTE_P | PTE_W;
-	for (uint64_t i = 0; i < nr_pd; i++) {
-		uint64_t *pd = (uint64_t *)(p + (2 + i) * PAGE_SIZE);
-		pdpt[i] = (at + (2 + i) * PAGE_SIZE) | PTE_P | PTE_W;
-		for (int j = 0; j < 512; j++)
-			pd[j] = (i * GiB + (uint64_t)j * LARGE_PAGE_SIZE) | PTE_P | PTE_W | PTE_PS;
-	}
-	uint64_t *g = (uint64_t *)(p + (2 + nr_pd) * PAGE_SIZE);
-	g[1] = X86_GDT_CODE64;
-	g[2] = X86_GDT_DATA;
-	x86_state_long64(st, at, at + (2 + nr_pd) * PAGE_SIZE, 23);
-	st->regs.gpr[REG_RSP] = at + pages * PAGE_SIZE;
-	return 0;
-}
-
 static int vm_load_kernel(struct vm *vm, const struct boot_info *bi, struct x86_vcpu_state *st,
 			  const char **format, char *err, size_t errlen)
 {
@@ -124,18 +85,7 @@ static int vm_load_kernel(struct vm *vm, const struct boot_info *bi, struct x86_
 	if (gl_load(&vm->mem, &in, &res, err, errlen) < 0)
 		return -1;
 	*format = res.format;
-	if (res.mode == GL_ENTRY_LONG64) {
-		if (build_long_mode(vm, res.free_start, st, err, errlen) < 0)
-			return -1;
-	} else {
-		x86_state_flat32(st);
-		st->regs.gpr[REG_RSP] = 0x9f000;
-	}
-	st->regs.rip = res.entry;
-	st->regs.gpr[REG_RAX] = res.rax;
-	st->regs.gpr[REG_RBX] = res.rbx;
-	st->regs.gpr[REG_RSI] = res.rsi;
-	st->regs.gpr[REG_RDI] = res.rdi;
+	*st = res.boot;         /* the boot protocol's entry state (guest-loader/) */
 	return 0;
 }
 

@@ -4,6 +4,7 @@
  * all address arithmetic is done in 64 bits with explicit overflow checks.
  */
 #include "guest-loader/elf.h"
+#include "lib/printf.h"
 #include "lib/string.h"
 
 /* One program header, widened to 64 bits whatever the class. */
@@ -30,59 +31,59 @@ static int elf_read_hdr(const uint8_t *img, size_t len, struct elf_hdr *h,
 			char *err, size_t errlen)
 {
 	if (len < EI_NIDENT)
-		return gl_errf(err, errlen, "ELF image truncated: %llu bytes, "
-			       "shorter than e_ident", (unsigned long long)len);
+		return errf(err, errlen, "ELF image truncated: %llu bytes, "
+			    "shorter than e_ident", (unsigned long long)len);
 	if (img[EI_CLASS] == ELFCLASS64) {
 		struct elf64_ehdr e;
 		if (len < sizeof(e))
-			return gl_errf(err, errlen, "ELF64 image truncated: %llu "
-				       "bytes, header needs %u",
-				       (unsigned long long)len, (unsigned)sizeof(e));
+			return errf(err, errlen, "ELF64 image truncated: %llu "
+				    "bytes, header needs %u",
+				    (unsigned long long)len, (unsigned)sizeof(e));
 		memcpy(&e, img, sizeof(e));
 		*h = (struct elf_hdr){ true, e.e_type, e.e_machine, e.e_phentsize,
 				       e.e_phnum, e.e_version, e.e_entry, e.e_phoff };
 	} else if (img[EI_CLASS] == ELFCLASS32) {
 		struct elf32_ehdr e;
 		if (len < sizeof(e))
-			return gl_errf(err, errlen, "ELF32 image truncated: %llu "
-				       "bytes, header needs %u",
-				       (unsigned long long)len, (unsigned)sizeof(e));
+			return errf(err, errlen, "ELF32 image truncated: %llu "
+				    "bytes, header needs %u",
+				    (unsigned long long)len, (unsigned)sizeof(e));
 		memcpy(&e, img, sizeof(e));
 		*h = (struct elf_hdr){ false, e.e_type, e.e_machine, e.e_phentsize,
 				       e.e_phnum, e.e_version, e.e_entry, e.e_phoff };
 	} else {
-		return gl_errf(err, errlen, "ELF class %u is neither ELFCLASS32 "
-			       "nor ELFCLASS64", img[EI_CLASS]);
+		return errf(err, errlen, "ELF class %u is neither ELFCLASS32 "
+			    "nor ELFCLASS64", img[EI_CLASS]);
 	}
 
 	if (img[EI_DATA] != ELFDATA2LSB)
-		return gl_errf(err, errlen, "ELF image is not little-endian "
-			       "(EI_DATA %u)", img[EI_DATA]);
+		return errf(err, errlen, "ELF image is not little-endian "
+			    "(EI_DATA %u)", img[EI_DATA]);
 	if (img[EI_VERSION] != EV_CURRENT || h->version != EV_CURRENT)
-		return gl_errf(err, errlen, "ELF version %u is not EV_CURRENT",
-			       h->version);
+		return errf(err, errlen, "ELF version %u is not EV_CURRENT",
+			    h->version);
 	if (h->type != ET_EXEC)
-		return gl_errf(err, errlen, "ELF e_type %u is not ET_EXEC; a "
-			       "kernel must be a static executable", h->type);
+		return errf(err, errlen, "ELF e_type %u is not ET_EXEC; a "
+			    "kernel must be a static executable", h->type);
 	if (h->machine != (h->is64 ? EM_X86_64 : EM_386))
-		return gl_errf(err, errlen, "ELF%s e_machine %u is not %s",
-			       h->is64 ? "64" : "32", h->machine,
-			       h->is64 ? "EM_X86_64 (62)" : "EM_386 (3)");
+		return errf(err, errlen, "ELF%s e_machine %u is not %s",
+			    h->is64 ? "64" : "32", h->machine,
+			    h->is64 ? "EM_X86_64 (62)" : "EM_386 (3)");
 
 	size_t want = h->is64 ? sizeof(struct elf64_phdr) : sizeof(struct elf32_phdr);
 	if (h->phentsize != want)
-		return gl_errf(err, errlen, "ELF e_phentsize %u, expected %u",
-			       h->phentsize, (unsigned)want);
+		return errf(err, errlen, "ELF e_phentsize %u, expected %u",
+			    h->phentsize, (unsigned)want);
 	if (h->phnum == 0 || h->phnum > ELF_MAX_PHNUM)
-		return gl_errf(err, errlen, "ELF e_phnum %u out of range 1..%d",
-			       h->phnum, ELF_MAX_PHNUM);
+		return errf(err, errlen, "ELF e_phnum %u out of range 1..%d",
+			    h->phnum, ELF_MAX_PHNUM);
 	/* phnum * phentsize is at most 64 * 56, so only the add can wrap. */
 	uint64_t tbl = (uint64_t)h->phnum * h->phentsize;
 	if (h->phoff > len || tbl > len - h->phoff)
-		return gl_errf(err, errlen, "ELF program headers at 0x%llx+0x%llx "
-			       "lie past the end of the %llu-byte image",
-			       (unsigned long long)h->phoff, (unsigned long long)tbl,
-			       (unsigned long long)len);
+		return errf(err, errlen, "ELF program headers at 0x%llx+0x%llx "
+			    "lie past the end of the %llu-byte image",
+			    (unsigned long long)h->phoff, (unsigned long long)tbl,
+			    (unsigned long long)len);
 	return 0;
 }
 
@@ -116,22 +117,22 @@ static int elf_check_seg(const struct guest_mem *mem, size_t len, int i,
 	char sz[GL_SIZE_STR];
 
 	if (s->filesz > s->memsz)
-		return gl_errf(err, errlen, "ELF program header %d: p_filesz 0x%llx "
-			       "exceeds p_memsz 0x%llx", i,
-			       (unsigned long long)s->filesz,
-			       (unsigned long long)s->memsz);
+		return errf(err, errlen, "ELF program header %d: p_filesz 0x%llx "
+			    "exceeds p_memsz 0x%llx", i,
+			    (unsigned long long)s->filesz,
+			    (unsigned long long)s->memsz);
 	if (s->offset > len || s->filesz > len - s->offset)
-		return gl_errf(err, errlen, "ELF program header %d: file bytes "
-			       "0x%llx+0x%llx lie past the end of the %llu-byte image",
-			       i, (unsigned long long)s->offset,
-			       (unsigned long long)s->filesz, (unsigned long long)len);
+		return errf(err, errlen, "ELF program header %d: file bytes "
+			    "0x%llx+0x%llx lie past the end of the %llu-byte image",
+			    i, (unsigned long long)s->offset,
+			    (unsigned long long)s->filesz, (unsigned long long)len);
 	if (s->paddr + s->memsz < s->paddr ||
 	    !gmem_is_ram(mem, s->paddr, s->memsz))
-		return gl_errf(err, errlen, "ELF program header %d maps 0x%llx+0x%llx "
-			       "outside guest RAM (%s)", i,
-			       (unsigned long long)s->paddr,
-			       (unsigned long long)s->memsz,
-			       gl_size_str(sz, mem->total));
+		return errf(err, errlen, "ELF program header %d maps 0x%llx+0x%llx "
+			    "outside guest RAM (%s)", i,
+			    (unsigned long long)s->paddr,
+			    (unsigned long long)s->memsz,
+			    gl_size_str(sz, mem->total));
 	return 0;
 }
 
@@ -175,23 +176,22 @@ int elf_load(struct guest_mem *mem, const uint8_t *img, size_t len,
 			elf_read_seg(img, &h, j, &t);
 			if (elf_seg_used(&t) && s.paddr < t.paddr + t.memsz &&
 			    t.paddr < s.paddr + s.memsz)
-				return gl_errf(err, errlen, "ELF program headers %d "
-					       "and %d overlap in physical memory "
-					       "near 0x%llx", j, i,
-					       (unsigned long long)MAX(s.paddr, t.paddr));
+				return errf(err, errlen, "ELF program headers %d "
+					    "and %d overlap in physical memory "
+					    "near 0x%llx", j, i,
+					    (unsigned long long)MAX(s.paddr, t.paddr));
 		}
 		k->start = MIN(k->start, s.paddr);
 		k->end = MAX(k->end, s.paddr + s.memsz);
 	}
 	if (k->start >= k->end)
-		return gl_errf(err, errlen, "ELF image has no PT_LOAD segment "
-			       "with a non-zero p_memsz");
+		return errf(err, errlen, "ELF image has no PT_LOAD segment "
+			    "with a non-zero p_memsz");
 
 	/* GRUB-compatible: a virtual e_entry becomes its physical address. */
 	if (!elf_translate(img, &h, h.entry, &k->entry))
-		return gl_errf(err, errlen, "ELF entry point 0x%llx is not inside "
-			       "any PT_LOAD segment", (unsigned long long)h.entry);
-	k->is_elf64 = h.is64;
+		return errf(err, errlen, "ELF entry point 0x%llx is not inside "
+			    "any PT_LOAD segment", (unsigned long long)h.entry);
 
 	/* Pass 2: copy file bytes and zero the rest (bss). */
 	for (int i = 0; i < h.phnum; i++) {
@@ -200,9 +200,9 @@ int elf_load(struct guest_mem *mem, const uint8_t *img, size_t len,
 			continue;
 		if (!gmem_write(mem, s.paddr, img + s.offset, s.filesz) ||
 		    !gl_zero(mem, s.paddr + s.filesz, s.memsz - s.filesz))
-			return gl_errf(err, errlen, "ELF program header %d: guest "
-				       "RAM write failed at 0x%llx", i,
-				       (unsigned long long)s.paddr);
+			return errf(err, errlen, "ELF program header %d: guest "
+				    "RAM write failed at 0x%llx", i,
+				    (unsigned long long)s.paddr);
 	}
 	return 0;
 }

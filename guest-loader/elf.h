@@ -6,7 +6,7 @@
 #ifndef KASANE_GUEST_LOADER_ELF_H
 #define KASANE_GUEST_LOADER_ELF_H
 
-#include "guest-loader/loader.h"
+#include "guest-loader/gl_util.h"
 
 #define EI_NIDENT       16
 #define EI_CLASS        4
@@ -61,7 +61,7 @@ bool elf_has_magic(const uint8_t *img, size_t len);
  * Validate the ELF image and copy its PT_LOAD segments to their p_paddr,
  * zeroing p_memsz beyond p_filesz.  Nothing is written unless every segment
  * passed validation.  Fills *k (entry translated to a physical address).
- * Returns 0, or GL_ERR with a reason in err.
+ * Returns 0, or -1 with a reason in err.
  */
 int elf_load(struct guest_mem *mem, const uint8_t *img, size_t len,
 	     struct gl_kernel *k, char *err, size_t errlen);

@@ -1,10 +1,10 @@
 /*
  * Guest kernel loader: places a guest kernel image, its modules and its boot
- * information into the VM's guest-physical RAM and describes the state the
- * first vCPU must start in.  The hypervisor builds segments, page tables and
- * the vCPU itself; this module only places data and reports the entry.
+ * information into the VM's guest-physical RAM, with whatever the kernel's
+ * boot protocol needs there (an ELF64 kernel's page tables, GDT and stack),
+ * and returns the whole initial state of the first vCPU.
  *
- * Accepted image formats, tried in this order:
+ * Accepted image formats (format.h), tried in this order:
  *   1. Multiboot2 header in the first 32 KiB (Multiboot2 spec §3.1): with an
  *      address tag it is loaded a.out-kludge style, else as ELF32/ELF64.
  *   2. Multiboot1 header in the first 8 KiB (Multiboot 0.6.96 §3.1): with
@@ -18,28 +18,33 @@
  * are satisfied or do not apply; a required console, an information request
  * for an unknown tag type, or an unknown tag not marked optional is refused.
  *
- * Entry state (gl_result):
- *   multiboot2, multiboot2-aout:  PROT32, EAX = 0x36D76289, EBX = GPA of
- *       the Multiboot2 information (Multiboot2 spec §3.3, §3.6).
- *   multiboot1, multiboot1-aout:  PROT32, EAX = 0x2BADB002, EBX = GPA of
- *       the Multiboot1 information (Multiboot 0.6.96 §3.2, §3.3).
- *   elf32:  PROT32, all GPRs 0.  No boot information, so passing modules
- *       is an error.
- *   elf64:  LONG64 with identity-mapped paging (built by the hypervisor),
- *       RDI = GPA of a Multiboot2-format information structure (so a plain
- *       ELF64 kernel still gets its command line, memory map and modules),
- *       RSI = 0x36D76289 as a marker; RAX = RBX = 0.
+ * Entry state (gl_result.boot; RIP = the entry, RFLAGS = 2, GPRs not named 0):
+ *   multiboot2, multiboot2-aout:  flat 32-bit protected mode, paging off
+ *       (x86_state_flat32: CS = 0x08, data 0x10, base 0, limit 4 GiB, no
+ *       GDTR), EAX = 0x36D76289, EBX = GPA of the Multiboot2 information
+ *       (Multiboot2 spec §3.3, §3.6), ESP = 0x9f000.
+ *   multiboot1, multiboot1-aout:  the same with EAX = 0x2BADB002, EBX = GPA
+ *       of the Multiboot1 information (Multiboot 0.6.96 §3.2, §3.3).
+ *   elf32:  the same with EAX = EBX = 0.  No boot information, so passing
+ *       modules is an error.
+ *   elf64:  64-bit long mode (x86_state_long64) on identity-mapping page
+ *       tables with a GDT (CS = 0x08, data 0x10) and RSP at the top of a
+ *       16 KiB stack (longmode.h); RDI = GPA of a Multiboot2-format
+ *       information structure (so a plain ELF64 kernel still gets its
+ *       command line, memory map and modules), RSI = 0x36D76289 as a marker.
  *
  * Guest-physical layout: the kernel where its headers say, then each module
  * page-aligned above the kernel, then the information structure (8-aligned,
- * on a fresh page).  Modules and information must lie below 4 GiB (their
- * Multiboot address fields are 32 bits wide) and inside RAM that is both in
- * the guest_mem map and typed RAM in the guest memory map.
+ * on a fresh page), then for elf64 the page tables, GDT and stack.  All of
+ * these but the kernel lie below 4 GiB (Multiboot address fields are 32
+ * bits wide) and inside RAM that is both in the guest_mem map and typed RAM
+ * in the guest memory map.
  */
 #ifndef KASANE_GUEST_LOADER_LOADER_H
 #define KASANE_GUEST_LOADER_LOADER_H
 
 #include "lib/types.h"
+#include "arch/x86/regs.h"
 #include "mm/guest_mem.h"
 
 #define GL_MAX_MODS     32      /* modules per guest */
@@ -76,83 +81,24 @@ struct gl_input {
 	const char *loader_name;  /* NULL means "kasane" */
 };
 
-enum gl_entry_mode { GL_ENTRY_PROT32, GL_ENTRY_LONG64 };
-
 struct gl_result {
-	enum gl_entry_mode mode;
-	uint64_t entry;                 /* guest-physical entry point */
-	uint64_t rax, rbx, rsi, rdi;    /* initial GPRs, see above; others 0 */
+	struct x86_vcpu_state boot;     /* vCPU 0's initial state, see above */
 	const char *format;             /* "multiboot2", "multiboot2-aout",
 					   "multiboot1", "multiboot1-aout",
 					   "elf64", "elf32" */
 	uint64_t kernel_start, kernel_end;  /* GPA range of the kernel image */
 	uint64_t info;                  /* GPA of the boot information, 0 if none */
-	uint64_t free_start;            /* first page above kernel, modules, info */
+	uint64_t free_start;            /* first page above all the loader placed */
 };
 
 /*
- * Load in->img into mem.  Returns 0 and fills *out, or returns a negative
- * value and writes a one-line reason into err (always NUL-terminated when
+ * Load in->img into mem.  Returns 0 and fills *out, or returns -1 and
+ * writes a one-line reason into err (errf; always NUL-terminated when
  * errlen > 0).  Never writes outside the RAM described by mem; on failure
  * guest RAM may be partly written and *out is meaningless.  Touches no
  * other state, so VMs may be loaded concurrently.
  */
 int gl_load(struct guest_mem *mem, const struct gl_input *in,
 	    struct gl_result *out, char *err, size_t errlen);
-
-/* ---- shared by the files of guest-loader/ only ------------------------- */
-
-#define GL_ERR          (-1)
-#define GL_4GIB         (4 * GiB)
-
-/* The validated boot information inputs plus where the modules were put. */
-struct gl_boot {
-	const char *cmdline;
-	const char *loader_name;
-	const struct gl_module *mods;
-	int nr_mods;
-	gpa_t mod_gpa[GL_MAX_MODS];
-	const struct gl_mmap_entry *mmap;
-	int nr_mmap;
-	uint32_t mem_lower_kib, mem_upper_kib;
-};
-
-/* The kernel image once placed. */
-struct gl_kernel {
-	gpa_t start, end;       /* [start, end) holds the whole image */
-	uint64_t entry;         /* guest-physical */
-	bool is_elf64;
-};
-
-/*
- * Format a one-line reason into err (ksnprintf rules; nothing if err is NULL
- * or errlen 0).  Returns GL_ERR so callers can "return gl_errf(...)".
- */
-int gl_errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* "16 MiB", "636 KiB" or "100 bytes" into buf (GL_SIZE_STR bytes). */
-#define GL_SIZE_STR     32
-const char *gl_size_str(char *buf, uint64_t bytes);
-
-/* Zero [gpa, gpa+len) of guest RAM; false if any byte is not RAM. */
-bool gl_zero(struct guest_mem *mem, gpa_t gpa, uint64_t len);
-
-/* Little-endian reads from an image buffer; the caller checks bounds. */
-static inline uint16_t gl_rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static inline uint32_t gl_rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t gl_rd64(const uint8_t *p)
-{
-	return gl_rd32(p) | (uint64_t)gl_rd32(p + 4) << 32;
-}
 
 #endif

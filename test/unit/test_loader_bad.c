@@ -362,6 +362,15 @@ TEST(bad_inputs)
 	in.nr_mmap = 3;
 	CHECK(gl_load(&mem, &in, &r, err, sizeof(err)) < 0);
 	CHECK(strstr(err, "longer than") != NULL);
+
+	/* RAM ends 3 pages above an ELF64 kernel: room for its boot
+	 * information but not for its page tables, GDT and stack. */
+	static const struct gl_mmap_entry tight[2] = {
+		{ 0, LOW_SIZE, 1 }, { HIGH_GPA, 0x8000, 1 },
+	};
+	in = (struct gl_input){ .img = img, .img_len = len, .mmap = tight, .nr_mmap = 2 };
+	CHECK(gl_load(&mem, &in, &r, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "boot page tables") != NULL);
 	CHECK(canaries_ok());
 }
 
@@ -409,7 +418,7 @@ TEST(fuzzed_images)
 		CHECK(r.kernel_start < r.kernel_end);
 		CHECK(gmem_is_ram(&mem, r.kernel_start, 1));
 		CHECK(gmem_is_ram(&mem, r.kernel_end - 1, 1));
-		CHECK(r.entry >= r.kernel_start && r.entry < r.kernel_end);
+		CHECK(r.boot.regs.rip >= r.kernel_start && r.boot.regs.rip < r.kernel_end);
 		CHECK(r.free_start >= r.kernel_end);
 		CHECK(r.info == 0 || gmem_is_ram(&mem, r.info, 8));
 	}
