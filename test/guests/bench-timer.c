@@ -28,7 +28,7 @@ const char test_name[] = "bench-timer";
 #define DEFAULT_SAMPLES 50
 #define MAX_SAMPLES     200
 #define LEAD_TICKS      200000ull       /* arming to deadline, at least */
-#define STEP_TICKS      997ull          /* added per sample, modulo PHASE_TICKS */
+#define STEP_TICKS      1237ull         /* added per sample, modulo PHASE_TICKS */
 #define PHASE_TICKS     50000ull
 #define TIMEOUT_TICKS   (1ull << 32)    /* no interrupt by then: lost */
 #define CAL_TICKS       (1ull << 24)
