@@ -30,11 +30,12 @@ void host_timer_set(uint64_t ns)
 		return;
 	}
 	uint64_t at = clock_now_ns() + ns;
-	/* Reprogramming costs an MMIO write: skip it when little changes. */
-	if (timer_armed[me] && timer_armed[me] <= at + 50000 && timer_armed[me] + 50000 >= at)
+	/* Reprogramming costs an MMIO write: keep a timer that is armed a
+	 * little earlier (the loop looks again when it fires), never a later one. */
+	if (timer_armed[me] && timer_armed[me] <= at && timer_armed[me] + 50000 >= at)
 		return;
 	timer_armed[me] = at;
-	lapic_timer_oneshot(MAX(ns / 1000, 1), VEC_TIMER);
+	lapic_timer_oneshot(ns, VEC_TIMER);
 }
 
 static void timer_irq(struct trap_frame *f)
@@ -239,6 +240,10 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		virt->vcpu_run(&v->hw, &e);
 		sync_cr8_from_guest(v);
 		vcpu_handle_exit(v, &e);
+		/* A host interrupt (the timer, a kick) may have consumed the armed
+		 * deadline: the slow path re-arms it before the next entry. */
+		if (e.kind == EXIT_INTR)
+			check_tsc = 0;
 		if (unlikely(v->yield_requested)) {
 			v->yield_requested = false;
 			sched_yield(v);

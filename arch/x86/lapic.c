@@ -144,11 +144,12 @@ uint64_t lapic_timer_calibrate(void)
 	return per_ms ? per_ms : 1;
 }
 
-void lapic_timer_oneshot(uint64_t us, uint8_t vector)
+void lapic_timer_oneshot(uint64_t ns, uint8_t vector)
 {
-	uint64_t ticks = us * this_cpu()->lapic_khz / 1000;
+	/* Rounded up: a timer may fire late by one tick, never early. */
+	uint64_t ticks = (ns * this_cpu()->lapic_khz + 999999) / 1000000;
 
-	if (!us) {
+	if (!ns) {
 		lapic_write(LAPIC_TIMER_INIT, 0);
 		return;
 	}

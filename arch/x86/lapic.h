@@ -27,7 +27,8 @@ void lapic_send_ipi(uint32_t dest, uint32_t icr_low);
 /* Calibrate this CPU's timer against the TSC; returns ticks per ms. */
 uint64_t lapic_timer_calibrate(void);
 /* One-shot timer in microseconds on the given vector (0 us stops it). */
-void lapic_timer_oneshot(uint64_t us, uint8_t vector);
+/* Fire vector once, ns from now (0: stop), never before ns have passed. */
+void lapic_timer_oneshot(uint64_t ns, uint8_t vector);
 bool lapic_x2apic(void);
 
 /* TSC frequency in kHz, measured on the boot CPU with the PIT. */
