@@ -83,23 +83,6 @@ bool npt_map(struct npt *n, gpa_t gpa, hpa_t hpa, uint64_t len)
 	return true;
 }
 
-hpa_t npt_lookup(const struct npt *n, gpa_t gpa)
-{
-	const uint64_t *t = hpa_to_hva(n->root);
-	int shift[4] = { 39, 30, 21, 12 };
-
-	for (int l = 0; l < 4; l++) {
-		uint64_t e = t[(gpa >> shift[l]) & 511];
-		if (!present(e))
-			return ~0ULL;
-		if (l == 3 || (l == 2 && (e & PS)))
-			return (e & ADDR_MASK & ~((1ULL << shift[l]) - 1)) |
-			       (gpa & ((1ULL << shift[l]) - 1));
-		t = hpa_to_hva(e & ADDR_MASK);
-	}
-	return ~0ULL;
-}
-
 static void free_level(struct npt *n, hpa_t table, int level)
 {
 	uint64_t *t = hpa_to_hva(table);

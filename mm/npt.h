@@ -25,8 +25,6 @@ bool npt_init(struct npt *n, enum npt_format format);
  * exhaustion (partial mappings are torn down by npt_destroy).
  */
 bool npt_map(struct npt *n, gpa_t gpa, hpa_t hpa, uint64_t len);
-/* The host address gpa maps to, or ~0 if unmapped (for tests and checks). */
-hpa_t npt_lookup(const struct npt *n, gpa_t gpa);
 /* Free every table (not the mapped frames). */
 void npt_destroy(struct npt *n);
 

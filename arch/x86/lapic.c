@@ -32,7 +32,6 @@
 static volatile uint8_t *lapic_mmio;
 static bool x2apic;
 uint64_t tsc_khz;
-static uint64_t tsc_boot;
 
 static uint32_t lapic_read(uint32_t reg)
 {
@@ -116,7 +115,6 @@ void tsc_calibrate(void (*wait_us)(uint32_t us))
 	tsc_khz = best / 10;
 	if (!tsc_khz)
 		tsc_khz = 1000000;      /* never divide by zero below */
-	tsc_boot = rdtsc();
 }
 
 void udelay(uint64_t us)
@@ -124,11 +122,6 @@ void udelay(uint64_t us)
 	uint64_t end = rdtsc() + us * tsc_khz / 1000;
 	while ((int64_t)(rdtsc() - end) < 0)
 		cpu_relax();
-}
-
-uint64_t uptime_us(void)
-{
-	return (rdtsc() - tsc_boot) * 1000 / tsc_khz;
 }
 
 uint64_t lapic_timer_calibrate(void)

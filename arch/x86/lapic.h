@@ -35,6 +35,5 @@ bool lapic_x2apic(void);
 extern uint64_t tsc_khz;
 void tsc_calibrate(void (*wait_us)(uint32_t us));
 void udelay(uint64_t us);
-uint64_t uptime_us(void);
 
 #endif

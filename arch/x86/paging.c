@@ -137,13 +137,6 @@ void paging_init(const struct boot_info *bi)
 	write_cr0(read_cr0() | CR0_WP);
 }
 
-void paging_init_ap(void)
-{
-	enable_nx();
-	write_cr3(hva_to_hpa(pml4));
-	write_cr0(read_cr0() | CR0_WP);
-}
-
 hpa_t paging_root(void)
 {
 	return hva_to_hpa(pml4);
@@ -164,15 +157,6 @@ void *map_mmio(hpa_t pa, uint64_t len)
 	}
 	spin_unlock_irqrestore(&map_lock, f);
 	return hpa_to_hva(pa);
-}
-
-void paging_set_exec(hpa_t pa, bool exec)
-{
-	uint64_t f = spin_lock_irqsave(&map_lock);
-
-	map_one(pa, pa, PTE_P | PTE_W | (exec ? 0 : nx_bit), PAGE_SIZE);
-	invlpg(pa);
-	spin_unlock_irqrestore(&map_lock, f);
 }
 
 uint64_t stack_alloc(uint64_t size)

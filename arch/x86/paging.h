@@ -13,8 +13,6 @@
  * Runs on the boot CPU after mm_init().
  */
 void paging_init(const struct boot_info *bi);
-/* Load the final tables on an AP and enable NX there. */
-void paging_init_ap(void);
 /* The physical address of the top-level table (below 4 GiB). */
 hpa_t paging_root(void);
 
@@ -30,9 +28,5 @@ void *map_mmio(hpa_t pa, uint64_t len);
  * below it.  Returns its top (initial RSP), 0 on exhaustion.
  */
 uint64_t stack_alloc(uint64_t size);
-
-/* Make a page executable-and-writable identity mapping (the AP trampoline),
- * or restore it to RW+NX. */
-void paging_set_exec(hpa_t pa, bool exec);
 
 #endif
