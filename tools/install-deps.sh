@@ -11,6 +11,10 @@ check grub-mkrescue grub-common
 check xorriso xorriso
 check mformat mtools
 [ -d /usr/lib/grub/i386-pc ] || need="$need grub-pc-bin"
+# UEFI: grub-mkrescue adds an EFI boot image when GRUB's x86_64-efi modules
+# are there; OVMF is the firmware for `make run FIRMWARE=uefi` and the tests.
+[ -d /usr/lib/grub/x86_64-efi ] || need="$need grub-efi-amd64-bin"
+[ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] || need="$need ovmf"
 # The host unit tests are built with ASan/UBSan.
 [ -n "$(gcc -print-file-name=libasan.so | grep /)" ] || need="$need libasan8"
 [ -n "$(gcc -print-file-name=libubsan.so | grep /)" ] || need="$need libubsan1"
