@@ -4,6 +4,9 @@ SMP      ?= 4
 MEM      ?= 512M
 QEMU_EXTRA ?=
 CMDLINE  ?= console=com1 loglevel=info
+# make run: bios (SeaBIOS) or uefi (OVMF); RUN_ISO: the ISO it boots.
+FIRMWARE ?= bios
+RUN_ISO  ?= $(BUILD)/kasane.iso
 
 BUILD    := build
 CC       := gcc
@@ -95,9 +98,10 @@ $(BUILD)/kasane.iso: $(BUILD)/kasane.elf iso/grub.cfg.in iso/demo.cfg tools/mkis
 
 iso: $(BUILD)/kasane.iso
 
+# Exits 0 only if every VM ended with status 0 (tools/run-qemu.sh).
 run: deps
 	$(MAKE) all
-	sh tools/run-qemu.sh $(BUILD)/kasane.iso $(SMP) $(MEM) $(QEMU_EXTRA)
+	FIRMWARE=$(FIRMWARE) sh tools/run-qemu.sh $(RUN_ISO) $(SMP) $(MEM) $(QEMU_EXTRA)
 
 test: deps
 	$(MAKE) all $(UNIT_BINS) $(GUEST_ELFS)

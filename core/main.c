@@ -67,7 +67,13 @@ static const char *mmap_type(uint32_t t)
 
 static void print_memory_map(const struct boot_info *bi)
 {
-	pr_info("kasane: memory map (%s):\n", bi->protocol == 2 ? "Multiboot2" : "Multiboot1");
+	if (bi->firmware == BOOT_FW_UEFI && bi->efi_systab)
+		pr_info("kasane: firmware: UEFI (EFI system table at 0x%llx)\n",
+			(unsigned long long)bi->efi_systab);
+	else
+		pr_info("kasane: firmware: %s\n", bootinfo_firmware_name(bi));
+	pr_info("kasane: memory map (Multiboot%d), from %s:\n", bi->protocol,
+		bootinfo_mmap_source_name(bi));
 	for (int i = 0; i < bi->nr_mmap; i++) {
 		const struct boot_mmap *m = &bi->mmap[i];
 		pr_info("  [0x%012llx-0x%012llx] %s\n", (unsigned long long)m->base,
@@ -161,8 +167,12 @@ void kmain(uint32_t magic, uint64_t info)
 	cmdline_defaults(&hv_opts);
 	cmdline_parse(boot_info.cmdline, &hv_opts, report_cmdline, NULL);
 	console_set_loglevel(hv_opts.loglevel);
-	if (hv_opts.console != HV_CONSOLE_COM1)
-		console_init(hv_opts.console == HV_CONSOLE_COM2 ? CONSOLE_COM2 : CONSOLE_NONE);
+	/* A machine, UEFI ones especially, may have no COM port: then the
+	 * hypervisor carries on with the console off. */
+	enum console_dev con = hv_opts.console == HV_CONSOLE_COM2 ? CONSOLE_COM2 :
+			       hv_opts.console == HV_CONSOLE_NONE ? CONSOLE_NONE : CONSOLE_COM1;
+	if (!console_init(con))
+		console_say_missing(con);
 	pr_info("kasane: booted by %s (Multiboot%d), command line: %s\n",
 		boot_info.loader, boot_info.protocol, boot_info.cmdline);
 
@@ -182,7 +192,7 @@ void kmain(uint32_t magic, uint64_t info)
 	pr_info("kasane: TSC %llu.%03llu MHz\n", (unsigned long long)(tsc_khz / 1000),
 		(unsigned long long)(tsc_khz % 1000));
 
-	bool have_madt = acpi_boot_init(boot_info.rsdp, boot_info.rsdp_len, &madt);
+	bool have_madt = acpi_boot_init(&boot_info, &madt);
 	bool need_x2apic = false;
 	for (int i = 0; have_madt && i < madt.nr_cpus; i++)
 		if (madt.cpu[i].apic_id > 254 && madt.cpu[i].enabled)

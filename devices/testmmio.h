@@ -1,5 +1,5 @@
 /*
- * The scratch MMIO page every VM has (core/abi.h, GUEST_TEST_MMIO_BASE):
+ * The scratch MMIO page every VM has (include/kasane/abi.h, GUEST_TEST_MMIO_BASE):
  * GUEST_TEST_MMIO_SIZE bytes that read back what was last written,
  * initially zero.  It is not RAM, so each access exits and goes through
  * the instruction emulator: guest tests use it to check that emulation.

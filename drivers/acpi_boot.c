@@ -102,16 +102,43 @@ static void setup_power(uint64_t rsdp_pa, const void *copy, size_t copy_len)
 		pr_warn("acpi: no \\_S5 sleep state found; power-off falls back to halt\n");
 }
 
-bool acpi_boot_init(const void *rsdp_copy, size_t rsdp_len, struct acpi_madt_info *madt)
+/*
+ * The RSDP: from the Multiboot2 ACPI tags when the loader gave them (GRUB
+ * does on BIOS and UEFI); otherwise, on BIOS only, from the scan of the
+ * EBDA and the BIOS ROM (ACPI 6.5 §5.2.5.1).  UEFI machines need not have
+ * those areas at all, so there kasane does not look.
+ */
+static bool find_rsdp(const struct boot_info *bi, uint64_t *rsdp_pa)
 {
-	char err[160];
-	uint64_t rsdp_pa = 0, pa;
-	uint32_t len;
-
-	if (!rsdp_copy && acpi_find_rsdp(map_identity, NULL, &rsdp_pa) < 0) {
+	*rsdp_pa = 0;
+	if (bi->rsdp) {
+		pr_info("acpi: RSDP from the Multiboot2 %s tag\n",
+			bi->rsdp_source == BOOT_RSDP_ACPI_NEW ? "ACPI 2.0+ (type 15)" :
+			"ACPI 1.0 (type 14)");
+		return true;
+	}
+	if (bi->firmware == BOOT_FW_UEFI) {
+		pr_warn("acpi: no RSDP (no Multiboot2 ACPI tag, and UEFI has no BIOS areas to scan); booting one CPU\n");
+		return false;
+	}
+	if (acpi_find_rsdp(map_identity, NULL, rsdp_pa) < 0) {
 		pr_warn("acpi: no RSDP (no Multiboot2 ACPI tag, none in the BIOS areas); booting one CPU\n");
 		return false;
 	}
+	pr_info("acpi: RSDP at 0x%llx, from the BIOS area scan\n", (unsigned long long)*rsdp_pa);
+	return true;
+}
+
+bool acpi_boot_init(const struct boot_info *bi, struct acpi_madt_info *madt)
+{
+	char err[160];
+	const void *rsdp_copy = bi->rsdp;
+	size_t rsdp_len = bi->rsdp_len;
+	uint64_t rsdp_pa, pa;
+	uint32_t len;
+
+	if (!find_rsdp(bi, &rsdp_pa))
+		return false;
 	const char *rsdp = rsdp_copy ? rsdp_copy : map_phys_ro(rsdp_pa, 20);
 	if (rsdp)
 		platform_set_firmware_oem(rsdp + 9);    /* RSDP OEMID, ACPI 6.5 §5.2.5.3 */

@@ -3,12 +3,14 @@
 #define KASANE_DRIVERS_ACPI_BOOT_H
 
 #include "drivers/acpi.h"
+#include "boot/bootinfo.h"
 
 /*
- * Find the tables (RSDP from the Multiboot2 copy if given, else the BIOS
- * scan), parse the MADT into *madt and note how to power off.  Returns
- * false, after a one-line message, if the CPUs cannot be known.
+ * Find the tables (the RSDP from bi's copy of the Multiboot2 ACPI tag if
+ * given, else on BIOS the BIOS-area scan), say where the RSDP came from,
+ * parse the MADT into *madt and note how to power off.  Returns false,
+ * after a one-line message, if the CPUs cannot be known.
  */
-bool acpi_boot_init(const void *rsdp_copy, size_t rsdp_len, struct acpi_madt_info *madt);
+bool acpi_boot_init(const struct boot_info *bi, struct acpi_madt_info *madt);
 
 #endif

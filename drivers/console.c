@@ -3,6 +3,7 @@
 #include "drivers/uart.h"
 #include "kernel/log.h"
 #include "kernel/spinlock.h"
+#include "lib/printf.h"
 
 static uint16_t console_port = COM1_PORT;
 static bool console_on = true;
@@ -37,12 +38,12 @@ static void console_sink(const char *s, size_t len)
 	irq_restore(f);
 }
 
-void console_init(enum console_dev dev)
+bool console_init(enum console_dev dev)
 {
 	switch (dev) {
 	case CONSOLE_NONE:
 		console_on = false;
-		return;
+		return false;
 	case CONSOLE_COM2:
 		console_port = COM2_PORT;
 		break;
@@ -52,6 +53,22 @@ void console_init(enum console_dev dev)
 	}
 	console_on = uart_init(console_port);
 	log_set_sink(console_sink);
+	return console_on;
+}
+
+void console_say_missing(enum console_dev dev)
+{
+	uint16_t port = dev == CONSOLE_COM2 ? COM2_PORT : COM1_PORT;
+	uint16_t other = dev == CONSOLE_COM2 ? COM1_PORT : COM2_PORT;
+	char msg[96];
+	int n;
+
+	if (dev == CONSOLE_NONE || !uart_init(other))
+		return;
+	n = ksnprintf(msg, sizeof(msg), "kasane: no UART at COM%d (port 0x%x); the console is off\r\n",
+		      dev == CONSOLE_COM2 ? 2 : 1, port);
+	for (int i = 0; i < n && i < (int)sizeof(msg) - 1; i++)
+		uart_putc(other, msg[i]);
 }
 
 void console_panic_mode(void)

@@ -6,8 +6,11 @@
 
 enum console_dev { CONSOLE_COM1, CONSOLE_COM2, CONSOLE_NONE };
 
-/* Open the console UART and make it the log's sink. */
-void console_init(enum console_dev dev);
+/* Open the console UART and make it the log's sink.  Returns false, with
+ * the console off, if there is no UART there (or dev is CONSOLE_NONE). */
+bool console_init(enum console_dev dev);
+/* The UART for dev is missing: say so on the other COM port, if it has one. */
+void console_say_missing(enum console_dev dev);
 /* After a panic: take the console from whoever holds it. */
 void console_panic_mode(void);
 /* A received byte from the console UART, or -1. */

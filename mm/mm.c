@@ -14,6 +14,7 @@ static spinlock_t frame_lock = SPINLOCK_INIT;
 static struct heap heap;
 static spinlock_t heap_lock = SPINLOCK_INIT;
 static uint64_t total_ram;
+static hpa_t low_page;
 
 /* Ranges that must not be handed out, collected before the bitmap exists. */
 struct range { uint64_t start, end; };
@@ -100,6 +101,13 @@ void mm_init(const struct boot_info *bi)
 			frame_add_free(&frames, bi->mmap[i].base, bi->mmap[i].len);
 	for (int r = 0; r < nr_reserved; r++)
 		frame_reserve(&frames, reserved[r].start, reserved[r].end - reserved[r].start);
+	/*
+	 * A STARTUP IPI starts a CPU in real mode at a 4 KiB page below 1 MiB
+	 * (Intel SDM vol. 3A §8.4.4.1; AMD APM vol. 2 §16.5).  Firmware, UEFI
+	 * especially, may leave little low memory free, so take that page now,
+	 * before any other allocation can.
+	 */
+	low_page = frame_alloc_below(&frames, 1, PAGE_SIZE, 1 * MiB);
 
 	heap.bug = NULL;
 	heap_init(&heap, heap_get_pages, NULL);
@@ -140,6 +148,11 @@ void page_free(hpa_t pa, uint64_t npages)
 	if (!ok)
 		panic("mm: bad free of %llu pages at %#llx",
 		      (unsigned long long)npages, (unsigned long long)pa);
+}
+
+hpa_t mm_low_page(void)
+{
+	return low_page;
 }
 
 uint64_t mm_free_bytes(void)

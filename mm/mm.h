@@ -17,6 +17,9 @@ hpa_t page_alloc(uint64_t npages, uint64_t align);
 hpa_t page_alloc_below(uint64_t npages, uint64_t align, hpa_t max_pa);
 hpa_t page_zalloc(uint64_t npages, uint64_t align);
 void page_free(hpa_t pa, uint64_t npages);
+/* A page below 1 MiB kept from boot for the AP start-up code; 0 if the
+ * memory map had none free. */
+hpa_t mm_low_page(void);
 uint64_t mm_free_bytes(void);
 uint64_t mm_total_bytes(void);
 

@@ -434,6 +434,160 @@ if want 'console/*'; then
 		'^    vCPU 0 on CPU [01]: (running|runnable) +run [0-9]+ ms, wait [0-9]+ ms, [0-9]+ exits'
 fi
 
+# ---- UEFI: the same ISO on OVMF; make run's exit status; firmware quirks ----
+# run_ovmf LOG TIMEOUT ARGS...: run_qemu with OVMF (Debian's ovmf) as the
+# firmware and a private copy of its variable store.  OVMF prints its own
+# BdsDxe lines on the serial port before GRUB's.
+OVMF_DIR=/usr/share/OVMF
+run_ovmf() {
+	local log=$1 t=$2 vars; shift 2
+	vars=$(mktemp "${TMPDIR:-/tmp}/kasane-vars.XXXXXX")
+	cp "$OVMF_DIR/OVMF_VARS_4M.fd" "$vars"
+	run_qemu "$log" "$t" -drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_DIR/OVMF_CODE_4M.fd" \
+		-drive "if=pflash,format=raw,unit=1,file=$vars" "$@"
+	rm -f "$vars"
+}
+
+# The one ISO holds a BIOS and an EFI El Torito boot image; the EFI one is a
+# FAT image with the removable-media loader /EFI/BOOT/BOOTX64.EFI.
+if want uefi/iso-bios-and-efi; then
+	rep=$(xorriso -indev build/kasane.iso -report_el_torito plain 2>/dev/null)
+	tmpd=$(mktemp -d "${TMPDIR:-/tmp}/kasane-efiimg.XXXXXX")
+	xorriso -osirrox on -indev build/kasane.iso -extract /efi.img "$tmpd/efi.img" >/dev/null 2>&1
+	if grep -qE '^El Torito boot img : +[0-9]+ +BIOS ' <<<"$rep" &&
+	   grep -qE '^El Torito boot img : +[0-9]+ +UEFI ' <<<"$rep" &&
+	   grep -qE '^El Torito img path : +[0-9]+ +/efi.img$' <<<"$rep" &&
+	   mdir -i "$tmpd/efi.img" ::/EFI/BOOT 2>/dev/null | grep -qi 'BOOTX64 *EFI'; then
+		result uefi/iso-bios-and-efi ok
+	else
+		result uefi/iso-bios-and-efi fail "build/kasane.iso lacks a BIOS or an EFI boot image: $(grep 'boot img' <<<"$rep" | tr -s ' ' | tr '\n' ';')"
+	fi
+	rm -rf "$tmpd"
+fi
+
+# Under OVMF, 4 CPUs and 4 GiB (2 GiB of it above 4 GiB): the firmware, the
+# memory map and the RSDP are named, every CPU comes up, and guests run;
+# VM 'high' (2040 MiB in one block) fits only in the RAM above 4 GiB.
+if want 'uefi/*'; then
+	cfg=$OUT/uefi.cfg
+	{ guest_cfg hello64 hello64.elf 16M; guest_cfg hello32 hello32.elf 16M
+	  printf '[vm smp]\nkernel = /guests/smp.elf\nmemory = 32M\ncpus = 2\ncmdline = expect_cpus=2\n\n'
+	  printf '[vm high]\nkernel = /guests/hello64.elf\nmemory = 2040M\n\n'; } >"$cfg"
+	GROUP_LOG=$OUT/uefi.log
+	isof=$ISO_CACHE/uefi.iso
+	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
+		$G/hello64.elf:/guests/hello64.elf $G/hello32.elf:/guests/hello32.elf $G/smp.elf:/guests/smp.elf; then
+		run_ovmf "$GROUP_LOG" 180 -cdrom "$isof" -boot d -smp 4 -m 4G
+	else
+		QEMU_RC=iso
+	fi
+	guest_check uefi/firmware-named '^kasane: firmware: UEFI \(EFI system table at 0x[0-9a-f]+\)$' \
+		'^kasane: memory map \(Multiboot2\), from the EFI memory map tag \(Multiboot2 type 17\):$' \
+		'^acpi: RSDP from the Multiboot2 ACPI 2\.0\+ \(type 15\) tag$'
+	guest_check uefi/smp4 "$CPUS_OK" 'APIC id 3' '^kasane: 4 CPUs online$'
+	guest_check uefi/mem-4G '^  \[0x000100000000-0x00017fffffff\] usable$' \
+		'^kasane: 40[0-9][0-9] MiB RAM, (39[0-9][0-9]|40[0-9][0-9]) MiB free' \
+		"^kasane: VM 'high': elf64 kernel .*2040 MiB RAM" '^\[high\] TEST hello64: SUCCESS'
+	for t in hello64 hello32 smp; do
+		mapfile -t p < <(passes $t); guest_check uefi/$t "${p[@]}"
+	done
+	if [ "$QEMU_RC" = 1 ]; then
+		result uefi/end-status ok
+	else
+		result uefi/end-status fail "QEMU exit $QEMU_RC, expected 1 (every VM status 0), see $GROUP_LOG"
+	fi
+fi
+
+# make run boots with tools/run-qemu.sh and exits 0 only if every VM ended
+# with status 0: a passing VM under OVMF, a failing one under SeaBIOS, and
+# a hypervisor panic (the script's own status 2).
+if want 'run/*'; then
+	{ guest_cfg hello64 hello64.elf 16M; } >"$OUT/run-pass.cfg"
+	{ guest_cfg hello64 hello64.elf 16M; guest_cfg triple triple.elf 16M; } >"$OUT/run-fail.cfg"
+	sh tools/mkiso.sh "$ISO_CACHE/run-pass.iso" "loglevel=info" "$OUT/run-pass.cfg:/boot/kasane.cfg" \
+		$G/hello64.elf:/guests/hello64.elf
+	sh tools/mkiso.sh "$ISO_CACHE/run-fail.iso" "loglevel=info" "$OUT/run-fail.cfg:/boot/kasane.cfg" \
+		$G/hello64.elf:/guests/hello64.elf $G/triple.elf:/guests/triple.elf
+	sh tools/mkiso.sh "$ISO_CACHE/run-panic.iso" "loglevel=info selftest=fault-pf"
+	# run_make NAME ARGS...: make run, its output in $OUT/NAME.log; sets RUN_RC.
+	run_make() {
+		local name=$1; shift
+		setsid timeout -k 5 180 make -s --no-print-directory run SMP=2 MEM=256M "$@" \
+			</dev/null >"$OUT/$name.log" 2>&1
+		RUN_RC=$?
+		sed -i 's/\r$//' "$OUT/$name.log"
+	}
+	if want run/uefi-pass-exits-0; then
+		run_make run-uefi-pass FIRMWARE=uefi RUN_ISO="$ISO_CACHE/run-pass.iso"
+		if [ "$RUN_RC" = 0 ] && grep -q '^BdsDxe: ' "$OUT/run-uefi-pass.log" &&
+		   grep -q '^\[hello64\] TEST hello64: SUCCESS' "$OUT/run-uefi-pass.log"; then
+			result run/uefi-pass-exits-0 ok
+		else
+			result run/uefi-pass-exits-0 fail "make run exit $RUN_RC, see $OUT/run-uefi-pass.log"
+		fi
+	fi
+	if want run/bios-fail-exits-nonzero; then
+		run_make run-bios-fail RUN_ISO="$ISO_CACHE/run-fail.iso"
+		if [ "$RUN_RC" != 0 ] && [ "$RUN_RC" != 124 ] &&
+		   grep -q '^kasane: all VMs ended, status 1$' "$OUT/run-bios-fail.log" &&
+		   grep -q '^run-qemu: a VM ended with a non-zero status' "$OUT/run-bios-fail.log"; then
+			result run/bios-fail-exits-nonzero ok
+		else
+			result run/bios-fail-exits-nonzero fail "make run exit $RUN_RC, see $OUT/run-bios-fail.log"
+		fi
+	fi
+	if want run/panic-exits-2; then
+		setsid timeout -k 5 120 sh tools/run-qemu.sh "$ISO_CACHE/run-panic.iso" 2 128M \
+			</dev/null >"$OUT/run-panic.log" 2>&1
+		rc=$?
+		if [ "$rc" = 2 ] && grep -q 'run-qemu: kasane panicked' "$OUT/run-panic.log"; then
+			result run/panic-exits-2 ok
+		else
+			result run/panic-exits-2 fail "run-qemu.sh exit $rc, expected 2, see $OUT/run-panic.log"
+		fi
+	fi
+fi
+
+# No COM1 (as on many UEFI machines): kasane says so on COM2 when there is
+# one, and with no COM port at all still runs its VMs to the end (QEMU's
+# exit status 1 = kasane wrote 0).
+if want 'console/no-com*'; then
+	isof=$(iso no-com "loglevel=info")
+	for kind in com2 none; do
+		want console/no-com1-$kind || continue
+		log=$OUT/no-com1-$kind.log
+		extra=()
+		[ $kind = com2 ] && extra=(-chardev "file,id=com2,path=$log" -device isa-serial,chardev=com2,iobase=0x2f8,irq=3)
+		rm -f "$log"
+		setsid timeout -k 5 60 qemu-system-x86_64 $QEMU_ACCEL -M q35 -display none -no-reboot \
+			-monitor none -serial none "${extra[@]}" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+			-cdrom "$isof" -boot d -smp 2 -m 128M </dev/null >"$OUT/no-com1-$kind.qemu" 2>&1
+		rc=$?
+		[ -f "$log" ] && sed -i 's/\r//g' "$log"
+		if [ "$rc" != 1 ]; then
+			result console/no-com1-$kind fail "QEMU exit $rc, expected 1 (kasane wrote 0)"
+		elif [ $kind = com2 ] && ! grep -q '^kasane: no UART at COM1 (port 0x3f8); the console is off$' "$log"; then
+			result console/no-com1-$kind fail "no 'no UART at COM1' line on COM2, see $log"
+		else
+			result console/no-com1-$kind ok
+		fi
+	done
+fi
+
+# Little free memory below 1 MiB (GRUB's cutmem leaves 7 pages): the page
+# where the other CPUs start is taken before anything else allocates.
+if want smp/low-memory-scarce; then
+	isof=$ISO_CACHE/lowmem.iso
+	GRUB_PRE="cutmem 0x1000 0x98000" sh tools/mkiso.sh "$isof" "loglevel=info"
+	run_qemu $OUT/lowmem.log 60 -cdrom "$isof" -boot d -smp 4 -m 256M
+	if [ "$QEMU_RC" = 1 ] && why=$(expect $OUT/lowmem.log '^  \[0x000000098000-0x00000009[0-9a-f]{4}\] usable$' \
+		'^smp: other CPUs start at 0x9[89a-f]000$' '^kasane: 4 CPUs online$'); then
+		result smp/low-memory-scarce ok
+	else
+		result smp/low-memory-scarce fail "QEMU exit $QEMU_RC ${why:-}, see $OUT/lowmem.log"
+	fi
+fi
+
 # ---- Bochs: a second, independent SVM (AMD "ryzen" model, with NRIPS) ----
 # run_bochs LOG ISO CPUS TIMEOUT: Bochs starts in its debugger; the rc file
 # continues and quits.  It ignores SIGTERM, hence SIGINT (EMULATORS.md).

@@ -11,6 +11,13 @@ check grub-mkrescue grub-common
 check xorriso xorriso
 check mformat mtools
 [ -d /usr/lib/grub/i386-pc ] || need="$need grub-pc-bin"
+# UEFI: grub-mkrescue adds an EFI boot image when GRUB's x86_64-efi modules
+# are there; OVMF is the firmware for `make run FIRMWARE=uefi` and the tests.
+# Installed without recommends: those (shim, signed GRUB) would set up
+# this machine's own EFI boot.
+efi_need=""
+[ -d /usr/lib/grub/x86_64-efi ] || efi_need="$efi_need grub-efi-amd64-bin"
+[ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] || efi_need="$efi_need ovmf"
 # The host unit tests are built with ASan/UBSan.
 [ -n "$(gcc -print-file-name=libasan.so | grep /)" ] || need="$need libasan8"
 [ -n "$(gcc -print-file-name=libubsan.so | grep /)" ] || need="$need libubsan1"
@@ -21,10 +28,12 @@ check bochs "bochs bochs-term"
 [ -f /usr/share/bochs/BIOS-bochs-latest ] || need="$need bochsbios"
 [ -f /usr/share/vgabios/vgabios.bin ] || need="$need vgabios"
 check setsid util-linux
-if [ -n "$need" ]; then
-	echo "install-deps: installing$need"
+if [ -n "$need$efi_need" ]; then
+	echo "install-deps: installing$need$efi_need"
 	SUDO=""
 	[ "$(id -u)" = 0 ] || SUDO=sudo
 	$SUDO apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
+	[ -z "$need" ] || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
+	[ -z "$efi_need" ] || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+		--no-install-recommends $efi_need >/dev/null
 fi

@@ -142,13 +142,15 @@ void smp_start_aps(const uint32_t *apic_ids, unsigned nr_ids, unsigned max)
 {
 	uint32_t me = percpu[0].apic_id;
 	size_t len = trampoline_end - trampoline_start;
-	hpa_t tramp = page_alloc_below(1, PAGE_SIZE, 1 * MiB);
+	hpa_t tramp = mm_low_page();
 
 	if (!tramp) {
-		pr_err("smp: no free page below 1 MiB for the AP trampoline; single CPU\n");
+		pr_err("smp: the memory map has no free page below 1 MiB, where other CPUs must "
+		       "start (STARTUP IPI); running on the boot CPU only\n");
 		return;
 	}
 	memcpy(hpa_to_hva(tramp), trampoline_start, len);
+	pr_info("smp: other CPUs start at 0x%llx\n", (unsigned long long)tramp);
 	nr_cpus_present = 1;
 	for (unsigned i = 0; i < nr_ids; i++) {
 		uint32_t apic_id = apic_ids[i];
@@ -180,7 +182,6 @@ void smp_start_aps(const uint32_t *apic_ids, unsigned nr_ids, unsigned max)
 			       c->id, c->apic_id);
 		}
 	}
-	page_free(tramp, 1);
 }
 
 bool smp_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait)

@@ -24,7 +24,7 @@ const char test_name[] = "bench-exits";
 
 #define N               10000
 #define COM1_SCR        (GUEST_COM1_PORT + 7)
-#define HC_UNKNOWN      0x6b61736eul    /* "kasn": no such hypercall (core/abi.h) */
+#define HC_UNKNOWN      0x6b61736eul    /* "kasn": no such hypercall (include/kasane/abi.h) */
 
 static void report(const char *name, uint64_t t)
 {

@@ -1,6 +1,6 @@
 /*
  * mmio: kasane's instruction emulation on the scratch MMIO page
- * (GUEST_TEST_MMIO_BASE, core/abi.h: every access traps; reads return what
+ * (GUEST_TEST_MMIO_BASE, include/kasane/abi.h: every access traps; reads return what
  * was last written, byte for byte, initially zero).
  *
  * Differential: each instruction form runs twice, once with its memory

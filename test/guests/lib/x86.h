@@ -86,7 +86,7 @@ static inline void invlpg(unsigned long va)
 }
 
 #ifdef __x86_64__
-/* kasane hypercall (core/abi.h): RAX = function, RBX/RCX/RDX = arguments. */
+/* kasane hypercall (include/kasane/abi.h): RAX = function, RBX/RCX/RDX = arguments. */
 static inline long vmmcall(unsigned long fn, unsigned long a1, unsigned long a2,
 			   unsigned long a3)
 {

@@ -1,0 +1,2 @@
+UNIT_TESTS += bootinfo
+UNIT_SRCS_bootinfo := boot/bootinfo.c
