@@ -26,6 +26,14 @@ struct vcpu;
 #define BOARD_HIGH_RAM_BASE   (4 * GiB)
 #define BOARD_MAX_MMAP        4
 
+/*
+ * Region tables of a VM's I/O bus: the legacy devices take a dozen port
+ * ranges and four MMIO pages; the rest is room for a PCI board of about a
+ * dozen devices with six BARs each, its configuration ports and bridges.
+ */
+#define BOARD_PIO_REGIONS     64
+#define BOARD_MMIO_REGIONS    96
+
 #define BOARD_EV_INIT      1u
 #define BOARD_EV_SIPI      2u
 
