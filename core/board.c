@@ -223,7 +223,7 @@ static int exit_port_pio(void *dev, struct io_req *req)
 static int uart_pio(void *dev, struct io_req *req)
 {
 	struct vm *vm = dev;
-	int r = model_pio(vuart_pio, &vm->uart, req);
+	int r = vuart_pio(&vm->uart, req);
 	uint64_t reg = req->off;
 
 	/* LCR and the scratch register cannot change the interrupt line
@@ -254,7 +254,7 @@ int board_create(struct vm *vm, char *err, size_t errlen)
 
 	iobus_init(&vm->bus, vm->pio_regions, BOARD_PIO_REGIONS,
 		   vm->mmio_regions, BOARD_MMIO_REGIONS);
-	vuart_init(&vm->uart, GUEST_COM1_PORT, uart_line, vm);
+	vuart_init(&vm->uart, uart_line, vm);
 	fwcfg_init(&vm->fwcfg, vm->mem.total, (uint16_t)vm->nr_vcpus);
 	testmmio_init(&vm->testmmio);
 	vioapic_init(&vm->ioapic, ioapic_id, &board_irq_ops, vm);

@@ -16,6 +16,10 @@
 /* Optimistic tries before a lookup takes the lock instead. */
 #define LOOKUP_TRIES    4
 
+/* The exit path's pieces are inlined into it; the rare ones kept out. */
+#define FAST            __attribute__((always_inline)) inline
+#define SLOW            __attribute__((noinline))
+
 /* A free slot matches no access: base > last. */
 #define FREE_BASE       (~0ULL)
 #define FREE_LAST       0ULL
@@ -155,8 +159,8 @@ struct hit {
 	uint64_t base;
 };
 
-/* The region holding all of [first, last], as one consistent copy or torn. */
-static inline bool scan(struct iobus_space *s, uint64_t first, uint64_t last, struct hit *h)
+/* The region holding all of [first, last]: a copy, torn if a writer was at work. */
+static FAST bool scan(struct iobus_space *s, uint64_t first, uint64_t last, struct hit *h)
 {
 	unsigned n = LOAD(s->used);
 
@@ -172,27 +176,46 @@ static inline bool scan(struct iobus_space *s, uint64_t first, uint64_t last, st
 }
 
 /*
- * Find the region holding all of [first, last]: optimistically, valid only
- * if no writer was at work (the count was even and did not change), then
- * under the lock.  Any CPU; never blocks on another reader.
+ * A lookup that met a writer: more optimistic tries, then under the lock.
+ * Returns the copy by value, so that the fast path's stays in registers.
  */
-static inline bool lookup(struct iobus_space *s, uint64_t first, uint64_t last, struct hit *h)
+static SLOW struct hit lookup_slow(struct iobus_space *s, uint64_t first, uint64_t last)
 {
-	bool found;
+	struct hit h;
 
-	for (unsigned t = 0; t < LOOKUP_TRIES; t++) {
+	for (unsigned t = 1; t < LOOKUP_TRIES; t++) {
+		cpu_relax();
 		uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
-		found = scan(s, first, last, h);
-		/* The table loads complete before the count is read again. */
+		if (!scan(s, first, last, &h))
+			h.r = NULL;
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (!(seq & 1) && LOAD(s->seq) == seq)
-			return found;
-		cpu_relax();
+			return h;
 	}
 	spin_lock(&s->lock);
-	found = scan(s, first, last, h);
+	if (!scan(s, first, last, &h))
+		h.r = NULL;
 	spin_unlock(&s->lock);
-	return found;
+	return h;
+}
+
+/*
+ * Find the region holding all of [first, last]: optimistically, valid only
+ * if no writer was at work (the count was even and did not change), else
+ * lookup_slow().  Any CPU; never blocks on another reader.  Inlined, so
+ * that the copy stays in registers on the exit path.
+ */
+static FAST bool lookup(struct iobus_space *s, uint64_t first, uint64_t last, struct hit *h)
+{
+	uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+	bool found = scan(s, first, last, h);
+
+	/* The table loads complete before the count is read again. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (likely(!(seq & 1) && LOAD(s->seq) == seq))
+		return found;
+	*h = lookup_slow(s, first, last);
+	return h->r != NULL;
 }
 
 static void count_access(uint64_t *c)
@@ -200,22 +223,13 @@ static void count_access(uint64_t *c)
 	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
 }
 
-/* The value mask for an access of `size` bytes, up to max; 0 if bad. */
-static inline uint64_t width_mask(unsigned size, unsigned max)
-{
-	if (size > max)
-		return 0;
-	switch (size) {
-	case 1: return 0xff;
-	case 2: return 0xffff;
-	case 4: return 0xffffffff;
-	case 8: return ~0ULL;
-	}
-	return 0;
-}
+/* The value mask of an access of `size` bytes (0: no such width). */
+static const uint64_t size_mask[9] = {
+	[1] = 0xff, [2] = 0xffff, [4] = 0xffffffff, [8] = ~0ULL,
+};
 
 /* Hand req to the region h found, outside any bus protection. */
-static inline int call(const struct hit *h, struct io_req *req, uint64_t mask)
+static FAST int call(const struct hit *h, struct io_req *req, uint64_t mask)
 {
 	count_access(&h->r->count);
 	req->off = req->addr - h->base;
@@ -233,10 +247,10 @@ static inline int call(const struct hit *h, struct io_req *req, uint64_t mask)
 
 int iobus_pio(struct iobus *b, struct io_req *req)
 {
-	uint64_t mask = width_mask(req->size, 4);
+	uint64_t mask = req->size <= 4 ? size_mask[req->size] : 0;
 	struct hit h;
 
-	if (!mask || req->addr > 0xffff)
+	if (!mask)
 		return IOBUS_EINVAL;
 	if (lookup(&b->pio, req->addr, req->addr, &h))
 		return call(&h, req, mask);
@@ -248,7 +262,7 @@ int iobus_pio(struct iobus *b, struct io_req *req)
 
 int iobus_mmio(struct iobus *b, struct io_req *req)
 {
-	uint64_t mask = width_mask(req->size, 8);
+	uint64_t mask = req->size <= 8 ? size_mask[req->size] : 0;
 	uint64_t last = req->addr + req->size - 1;
 	struct hit h;
 

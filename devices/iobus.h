@@ -118,14 +118,14 @@ int iobus_move(struct iobus_region *r, uint64_t base);
 int iobus_remove(struct iobus_region *r);
 
 /*
- * A guest port access (size 1, 2 or 4, addr <= 0xffff).  It goes to the
+ * A guest port access (size 1, 2 or 4).  It goes to the
  * device whose region holds addr, the first port of the access, even if
  * the access runs on into the next region or past the end of this one:
  * the device sees the whole access and decides (each device documents
  * what it does with wide accesses).  Ports no device has read as all
  * ones for the width (0xff, 0xffff, 0xffffffff: an ISA bus with nothing
  * driving it) and writes to them are dropped.
- * Returns 0, IOBUS_EINVAL for another width or port, or the device's error.
+ * Returns 0, IOBUS_EINVAL for another width, or the device's error.
  */
 int iobus_pio(struct iobus *b, struct io_req *req);
 
