@@ -4,7 +4,9 @@
  * exit port and the test MMIO page; the firmware tables (ACPI and MP)
  * describing them; and the interrupt wiring between them (devices/irq.h).
  * A new guest device is added here: its state in struct vm, its range in
- * board_create(), its interrupt line through board_set_isa_irq().
+ * board_create() (iobus_add; a device that moves, as a PCI BAR does, keeps
+ * the region's handle for iobus_move), its interrupt line through
+ * board_set_isa_irq().  Its handler gets the accessing vCPU in the request.
  */
 #ifndef KASANE_CORE_BOARD_H
 #define KASANE_CORE_BOARD_H
