@@ -15,7 +15,6 @@
 #include "core/sched.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
-#include "arch/x86/percpu.h"
 #include "arch/x86/smp.h"
 #include "guest-loader/fwtables.h"
 #include "drivers/cmos.h"
@@ -104,16 +103,35 @@ static void isa_irq_cb(void *ctx, unsigned irq, bool level)
 	board_set_isa_irq(ctx, irq, level);
 }
 
-/* ---- MMIO: the local APIC page belongs to the vCPU that touches it ------ */
+/* ---- device handlers: each gets its request, with the vCPU making it ------- */
 
-static int lapic_mmio(void *dev, bool write, uint64_t gpa, unsigned bytes, uint64_t *val)
+/* The device models' own handler shapes (devices/v*.h). */
+typedef int (*model_pio_fn)(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val);
+typedef int (*model_mmio_fn)(void *dev, bool write, uint64_t gpa, unsigned bytes, uint64_t *val);
+
+static int model_pio(model_pio_fn fn, void *dev, struct io_req *req)
 {
-	struct vcpu *v = this_cpu()->run_vcpu;
+	uint32_t val = (uint32_t)req->val;
+	int r = fn(dev, !req->write, (uint16_t)req->addr, req->size, &val);
+
+	req->val = val;
+	return r;
+}
+
+static int model_mmio(model_mmio_fn fn, void *dev, struct io_req *req)
+{
+	return fn(dev, req->write, req->addr, req->size, &req->val);
+}
+
+/* The local APIC page belongs to the vCPU that touches it. */
+static int lapic_mmio(void *dev, struct io_req *req)
+{
+	struct vcpu *v = req->vcpu;
 
 	if (!v || v->vm != dev)
-		return -1;
-	int r = vlapic_mmio(v->vlapic, write, gpa, bytes, val);
-	if (write) {
+		return IOBUS_EINVAL;
+	int r = model_mmio(vlapic_mmio, v->vlapic, req);
+	if (req->write) {
 		/* Timer, EOI, TPR or ICR may have changed: look again before entry. */
 		v->next_deadline = 0;
 		v->events = true;
@@ -125,61 +143,58 @@ static int lapic_mmio(void *dev, bool write, uint64_t gpa, unsigned bytes, uint6
  * After a guest write to the PIT or RTC, the VM's timers (serviced by
  * vCPU 0's CPU) need a fresh deadline.
  */
-static void poke_vm_timers(struct vm *vm)
+static void poke_vm_timers(struct vm *vm, struct vcpu *me)
 {
 	struct vcpu *v0 = &vm->vcpu[0];
-	struct vcpu *me = this_cpu()->run_vcpu;
 
 	v0->next_deadline = 0;
 	if (me != v0)
 		smp_kick(v0->pcpu);
 }
 
-static int pit_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val)
+static int pit_pio(void *dev, struct io_req *req)
 {
 	struct vm *vm = dev;
-	int r = vpit_pio(&vm->pit, in, port, bytes, val);
+	int r = model_pio(vpit_pio, &vm->pit, req);
 
-	if (!in)
-		poke_vm_timers(vm);
+	if (req->write)
+		poke_vm_timers(vm, req->vcpu);
 	return r;
 }
 
-static int rtc_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val)
+static int rtc_pio(void *dev, struct io_req *req)
 {
 	struct vm *vm = dev;
-	int r = vrtc_pio(&vm->rtc, in, port, bytes, val);
+	int r = model_pio(vrtc_pio, &vm->rtc, req);
 
-	poke_vm_timers(vm);     /* reading register C re-arms the interrupt too */
+	poke_vm_timers(vm, req->vcpu);  /* reading register C re-arms the interrupt too */
 	return r;
 }
 
 /* PIC and IOAPIC writes (masks, EOIs) can release a held interrupt. */
-static void poke_events(void)
+static void poke_events(struct vcpu *me)
 {
-	struct vcpu *me = this_cpu()->run_vcpu;
-
 	if (me)
 		me->events = true;
 }
 
-static int pic_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val)
+static int pic_pio(void *dev, struct io_req *req)
 {
 	struct vm *vm = dev;
-	int r = vpic_pio(&vm->pic, in, port, bytes, val);
+	int r = model_pio(vpic_pio, &vm->pic, req);
 
-	if (!in)
-		poke_events();
+	if (req->write)
+		poke_events(req->vcpu);
 	return r;
 }
 
-static int ioapic_mmio(void *dev, bool write, uint64_t gpa, unsigned bytes, uint64_t *val)
+static int ioapic_mmio(void *dev, struct io_req *req)
 {
 	struct vm *vm = dev;
-	int r = vioapic_mmio(&vm->ioapic, write, gpa, bytes, val);
+	int r = model_mmio(vioapic_mmio, &vm->ioapic, req);
 
-	if (write)
-		poke_events();
+	if (req->write)
+		poke_events(req->vcpu);
 	return r;
 }
 
@@ -190,25 +205,26 @@ static void uart_line(void *ctx, const char *line, size_t len)
 	vm_console_line(ctx, line, len);
 }
 
-static int exit_port_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val)
+static int exit_port_pio(void *dev, struct io_req *req)
 {
 	struct vm *vm = dev;
 
-	if (in) {
-		*val = ~0u;
+	if (!req->write) {
+		req->val = ~0u;
 		return 0;
 	}
-	uint32_t v = *val & (bytes == 4 ? ~0u : bytes == 2 ? 0xffffu : 0xffu);
-	vm_end(vm, VM_END_EXIT_PORT, (int)v, "guest wrote %u to port 0x%x", v, port);
+	/* The bus has masked the value to the access width. */
+	vm_end(vm, VM_END_EXIT_PORT, (int)req->val, "guest wrote %u to port 0x%x",
+	       (unsigned)req->val, (unsigned)req->addr);
 	return 0;
 }
 
 /* COM1 with its interrupt line, ISA IRQ 4. */
-static int uart_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val)
+static int uart_pio(void *dev, struct io_req *req)
 {
 	struct vm *vm = dev;
-	int r = vuart_pio(&vm->uart, in, port, bytes, val);
-	unsigned reg = port - GUEST_COM1_PORT;
+	int r = vuart_pio(&vm->uart, req);
+	uint64_t reg = req->off;
 
 	/* LCR and the scratch register cannot change the interrupt line
 	 * (PC16550D data sheet, "Interrupt Identification Register"). */
@@ -236,29 +252,31 @@ int board_create(struct vm *vm, char *err, size_t errlen)
 	/* IOAPIC ID: after the vCPUs' APIC IDs while that fits in 4 bits. */
 	uint8_t ioapic_id = (uint8_t)(vm->nr_vcpus & 0xf);
 
-	iobus_init(&vm->bus);
-	vuart_init(&vm->uart, GUEST_COM1_PORT, uart_line, vm);
+	iobus_init(&vm->bus, vm->pio_regions, BOARD_PIO_REGIONS,
+		   vm->mmio_regions, BOARD_MMIO_REGIONS);
+	vuart_init(&vm->uart, uart_line, vm);
 	fwcfg_init(&vm->fwcfg, vm->mem.total, (uint16_t)vm->nr_vcpus);
-	testmmio_init(&vm->testmmio, GUEST_TEST_MMIO_BASE);
+	testmmio_init(&vm->testmmio);
 	vioapic_init(&vm->ioapic, ioapic_id, &board_irq_ops, vm);
 	vpic_init(&vm->pic, &board_irq_ops, vm);
 	vpit_init(&vm->pit, isa_irq_cb, vm, now_cb, vm);
 	vrtc_init(&vm->rtc, boot_epoch_seconds, below, above, isa_irq_cb, vm, now_cb, vm);
 
 	/* The board's address map: every device and where it answers. */
-	if (iobus_add_pio(&vm->bus, GUEST_COM1_PORT, VUART_NR_PORTS, uart_pio, vm) ||
-	    iobus_add_pio(&vm->bus, GUEST_EXIT_PORT, 1, exit_port_pio, vm) ||
-	    iobus_add_pio(&vm->bus, FW_CFG_PORT_SEL, 2, fwcfg_pio, &vm->fwcfg) ||
-	    iobus_add_mmio(&vm->bus, GUEST_TEST_MMIO_BASE, GUEST_TEST_MMIO_SIZE,
-			   testmmio_access, &vm->testmmio) ||
-	    iobus_add_mmio(&vm->bus, BOARD_LAPIC_BASE, PAGE_SIZE, lapic_mmio, vm) ||
-	    iobus_add_mmio(&vm->bus, BOARD_IOAPIC_BASE, PAGE_SIZE, ioapic_mmio, vm) ||
-	    iobus_add_pio(&vm->bus, 0x20, 2, pic_pio, vm) ||
-	    iobus_add_pio(&vm->bus, 0xa0, 2, pic_pio, vm) ||
-	    iobus_add_pio(&vm->bus, 0x4d0, 2, pic_pio, vm) ||
-	    iobus_add_pio(&vm->bus, 0x40, 4, pit_pio, vm) ||
-	    iobus_add_pio(&vm->bus, 0x61, 1, pit_pio, vm) ||
-	    iobus_add_pio(&vm->bus, 0x70, 2, rtc_pio, vm))
+	struct iobus_space *pio = &vm->bus.pio, *mmio = &vm->bus.mmio;
+	if (iobus_add(pio, GUEST_COM1_PORT, VUART_NR_PORTS, uart_pio, vm, NULL) ||
+	    iobus_add(pio, GUEST_EXIT_PORT, 1, exit_port_pio, vm, NULL) ||
+	    iobus_add(pio, FW_CFG_PORT_SEL, 2, fwcfg_pio, &vm->fwcfg, NULL) ||
+	    iobus_add(mmio, GUEST_TEST_MMIO_BASE, GUEST_TEST_MMIO_SIZE, testmmio_access,
+		      &vm->testmmio, NULL) ||
+	    iobus_add(mmio, BOARD_LAPIC_BASE, PAGE_SIZE, lapic_mmio, vm, NULL) ||
+	    iobus_add(mmio, BOARD_IOAPIC_BASE, PAGE_SIZE, ioapic_mmio, vm, NULL) ||
+	    iobus_add(pio, 0x20, 2, pic_pio, vm, NULL) ||
+	    iobus_add(pio, 0xa0, 2, pic_pio, vm, NULL) ||
+	    iobus_add(pio, 0x4d0, 2, pic_pio, vm, NULL) ||
+	    iobus_add(pio, 0x40, 4, pit_pio, vm, NULL) ||
+	    iobus_add(pio, 0x61, 1, pit_pio, vm, NULL) ||
+	    iobus_add(pio, 0x70, 2, rtc_pio, vm, NULL))
 		return errf(err, errlen, "cannot register its devices");
 	struct fwtables_in in = {
 		.nr_vcpus = vm->nr_vcpus, .ioapic_id = ioapic_id,

@@ -4,7 +4,9 @@
  * exit port and the test MMIO page; the firmware tables (ACPI and MP)
  * describing them; and the interrupt wiring between them (devices/irq.h).
  * A new guest device is added here: its state in struct vm, its range in
- * board_create(), its interrupt line through board_set_isa_irq().
+ * board_create() (iobus_add; a device that moves, as a PCI BAR does, keeps
+ * the region's handle for iobus_move), its interrupt line through
+ * board_set_isa_irq().  Its handler gets the accessing vCPU in the request.
  */
 #ifndef KASANE_CORE_BOARD_H
 #define KASANE_CORE_BOARD_H
@@ -25,6 +27,14 @@ struct vcpu;
 #define BOARD_LOW_RAM_MAX     (3 * GiB)
 #define BOARD_HIGH_RAM_BASE   (4 * GiB)
 #define BOARD_MAX_MMAP        4
+
+/*
+ * Region tables of a VM's I/O bus: the legacy devices take a dozen port
+ * ranges and four MMIO pages; the rest is room for a PCI board of about a
+ * dozen devices with six BARs each, its configuration ports and bridges.
+ */
+#define BOARD_PIO_REGIONS     64
+#define BOARD_MMIO_REGIONS    96
 
 #define BOARD_EV_INIT      1u
 #define BOARD_EV_SIPI      2u

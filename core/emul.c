@@ -103,13 +103,14 @@ static int emu_phys(struct emu *x, gpa_t gpa, void *buf, unsigned size, bool wri
 		return 0;
 	}
 	if (size == 1 || size == 2 || size == 4 || size == 8) {
-		uint64_t val = 0;
+		struct io_req req = { .vcpu = x->v, .addr = gpa, .size = (uint8_t)size,
+				      .write = write };
 		if (write)
-			memcpy(&val, buf, size);
-		int r = iobus_mmio(&vm->bus, write, gpa, size, &val);
+			memcpy(&req.val, buf, size);
+		int r = iobus_mmio(&vm->bus, &req);
 		if (r == 0) {
 			if (!write)
-				memcpy(buf, &val, size);
+				memcpy(buf, &req.val, size);
 			return 0;
 		}
 		if (r != IOBUS_UNMAPPED) {
@@ -232,10 +233,12 @@ int vcpu_emulate_io(struct vcpu *v, struct vm_exit *e)
 	uint64_t *rax = &v->hw.regs.gpr[REG_RAX];
 
 	if (!e->io.string) {
-		uint32_t val = (uint32_t)*rax;
-		int r = iobus_pio(&vm->bus, e->io.in, e->io.port, size, &val);
+		struct io_req req = { .vcpu = v, .addr = e->io.port, .size = (uint8_t)size,
+				      .write = !e->io.in, .val = *rax };
+		int r = iobus_pio(&vm->bus, &req);
 		if (r < 0)
 			return r;
+		uint32_t val = (uint32_t)req.val;
 		if (e->io.in) {
 			if (size == 4)
 				*rax = val;     /* 32-bit results zero-extend */
@@ -274,7 +277,8 @@ int vcpu_emulate_io(struct vcpu *v, struct vm_exit *e)
 	/* Bounded per exit: the rest runs when the guest re-executes. */
 	for (unsigned i = 0; i < 4096 && count; i++) {
 		uint64_t ea = v->hw.regs.gpr[reg] & amask;
-		uint32_t val = 0;
+		struct io_req req = { .vcpu = v, .addr = e->io.port, .size = (uint8_t)size,
+				      .write = !e->io.in };
 		int r;
 		if (e->io.in) {
 			/* Check the destination first: a read can consume device
@@ -285,13 +289,13 @@ int vcpu_emulate_io(struct vcpu *v, struct vm_exit *e)
 			if (r == 0)
 				r = emu_translate(&x, la + size - 1, GPT_WRITE, &probe);
 			if (r == 0)
-				r = iobus_pio(&vm->bus, true, e->io.port, size, &val);
+				r = iobus_pio(&vm->bus, &req);
 			if (r == 0)
-				r = emu_virt(&x, la, &val, size, true);
+				r = emu_virt(&x, la, &req.val, size, true);
 		} else {
-			r = emu_virt(&x, emu_linear(&x, seg, ea), &val, size, false);
+			r = emu_virt(&x, emu_linear(&x, seg, ea), &req.val, size, false);
 			if (r == 0)
-				r = iobus_pio(&vm->bus, false, e->io.port, size, &val);
+				r = iobus_pio(&vm->bus, &req);
 		}
 		if (r)
 			return r;       /* fault injected or VM ended; RIP stays */

@@ -13,6 +13,7 @@
 #include "mm/guest_mem.h"
 #include "mm/npt.h"
 #include "core/config.h"
+#include "core/board.h"
 #include "devices/iobus.h"
 #include "devices/vuart.h"
 #include "devices/fwcfg.h"
@@ -90,7 +91,9 @@ struct vm {
 	struct npt npt;
 	unsigned nr_vcpus;
 	struct vcpu vcpu[VM_MAX_VCPUS];
-	struct iobus bus;
+	struct iobus bus;               /* over the two tables below */
+	struct iobus_region pio_regions[BOARD_PIO_REGIONS];
+	struct iobus_region mmio_regions[BOARD_MMIO_REGIONS];
 	struct vuart uart;
 	bool uart_irq;                  /* level of its IRQ 4 line */
 	struct fwcfg fwcfg;

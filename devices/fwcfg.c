@@ -4,7 +4,6 @@
  * byte is computed from the VM's parameters when the guest reads it.
  */
 #include "devices/fwcfg.h"
-#include "devices/iobus.h"
 #include "include/kasane/abi.h"
 #include "lib/string.h"
 
@@ -108,28 +107,29 @@ static uint8_t data_read_byte(struct fwcfg *f)
 	return item_byte(f, key, f->off++);
 }
 
-int fwcfg_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val)
+int fwcfg_pio(void *dev, struct io_req *req)
 {
 	struct fwcfg *f = dev;
+	unsigned bytes = req->size;
 
-	if (port != FW_CFG_PORT_SEL && port != FW_CFG_PORT_DATA)
+	if (req->off > FW_CFG_PORT_DATA - FW_CFG_PORT_SEL)
 		return IOBUS_EINVAL;
 	if (bytes != 1 && bytes != 2 && bytes != 4)
 		return IOBUS_EINVAL;
 	spin_lock(&f->lock);
-	if (port == FW_CFG_PORT_SEL) {
-		if (in) {
-			*val = bytes == 1 ? f->sel & 0xff : f->sel;
+	if (req->off == 0) {
+		if (!req->write) {
+			req->val = bytes == 1 ? f->sel & 0xff : f->sel;
 		} else if (bytes >= 2) {
 			/* "Selector (Control) Register": selecting rewinds the item. */
-			f->sel = (uint16_t)*val;
+			f->sel = (uint16_t)req->val;
 			f->off = 0;
 		}
-	} else if (in) {
+	} else if (!req->write) {
 		uint32_t v = 0;
 		for (unsigned i = 0; i < bytes; i++)
 			v |= (uint32_t)data_read_byte(f) << (8 * i);
-		*val = v;
+		req->val = v;
 	}
 	spin_unlock(&f->lock);
 	return 0;

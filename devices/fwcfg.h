@@ -29,6 +29,7 @@
 
 #include "lib/types.h"
 #include "kernel/spinlock.h"
+#include "devices/iobus.h"
 
 #define FW_CFG_FILE_FIRST   0x0020      /* selector of the first named file */
 #define FW_CFG_WRITE_CHANNEL 0x4000
@@ -70,7 +71,10 @@ void fwcfg_init(struct fwcfg *f, uint64_t ram_size, uint16_t nr_cpus);
  */
 int fwcfg_add_file(struct fwcfg *f, const char *name, const void *data, uint32_t len);
 
-/* Port handler (iobus) for FW_CFG_PORT_SEL and FW_CFG_PORT_DATA. */
-int fwcfg_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val);
+/*
+ * Port handler (iobus) for the two ports from FW_CFG_PORT_SEL: req->off 0
+ * is the selector, 1 the data port.  IOBUS_EINVAL for another offset.
+ */
+int fwcfg_pio(void *dev, struct io_req *req);
 
 #endif

@@ -1,31 +1,30 @@
 /* The scratch MMIO page; see testmmio.h. */
 #include "devices/testmmio.h"
-#include "devices/iobus.h"
 #include "lib/string.h"
 
-void testmmio_init(struct testmmio *t, gpa_t base)
+void testmmio_init(struct testmmio *t)
 {
 	memset(t, 0, sizeof(*t));
-	t->base = base;
 }
 
-int testmmio_access(void *dev, bool write, uint64_t gpa, unsigned bytes, uint64_t *val)
+int testmmio_access(void *dev, struct io_req *req)
 {
 	struct testmmio *t = dev;
+	unsigned bytes = req->size;
+	uint64_t off = req->off;
 
 	if (bytes != 1 && bytes != 2 && bytes != 4 && bytes != 8)
 		return IOBUS_EINVAL;
-	if (gpa < t->base || gpa - t->base > GUEST_TEST_MMIO_SIZE - bytes)
+	if (off > GUEST_TEST_MMIO_SIZE - bytes)
 		return IOBUS_EINVAL;
-	uint64_t off = gpa - t->base;
 	spin_lock(&t->lock);
-	if (write) {
-		/* x86 is little-endian: the low `bytes` bytes of *val, in order. */
-		memcpy(&t->bytes[off], val, bytes);
+	if (req->write) {
+		/* x86 is little-endian: the low `bytes` bytes of the value, in order. */
+		memcpy(&t->bytes[off], &req->val, bytes);
 	} else {
 		uint64_t v = 0;
 		memcpy(&v, &t->bytes[off], bytes);
-		*val = v;
+		req->val = v;
 	}
 	spin_unlock(&t->lock);
 	return 0;

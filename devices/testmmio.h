@@ -10,21 +10,21 @@
 #include "lib/types.h"
 #include "kernel/spinlock.h"
 #include "include/kasane/abi.h"
+#include "devices/iobus.h"
 
 struct testmmio {
 	spinlock_t lock;                /* makes each access atomic */
-	gpa_t base;
 	uint8_t bytes[GUEST_TEST_MMIO_SIZE];
 };
 
-/* A zeroed page at guest-physical base. */
-void testmmio_init(struct testmmio *t, gpa_t base);
+/* A zeroed page. */
+void testmmio_init(struct testmmio *t);
 
 /*
- * MMIO handler (iobus): an access of 1, 2, 4 or 8 bytes at any offset,
- * little-endian.  Returns IOBUS_EINVAL for another width or an access not
- * wholly inside the page.
+ * MMIO handler (iobus): an access of 1, 2, 4 or 8 bytes at any offset
+ * req->off, little-endian.  Returns IOBUS_EINVAL for another width or an
+ * access not wholly inside the page.  The page may sit anywhere.
  */
-int testmmio_access(void *dev, bool write, uint64_t gpa, unsigned bytes, uint64_t *val);
+int testmmio_access(void *dev, struct io_req *req);
 
 #endif

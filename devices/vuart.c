@@ -8,7 +8,6 @@
  * leave OUT2 clear).
  */
 #include "devices/vuart.h"
-#include "devices/iobus.h"
 #include "lib/string.h"
 
 /* Modem input lines (MSR bits 4-7) as the guest sees them. */
@@ -231,27 +230,26 @@ static uint8_t reg_read(struct vuart *v, unsigned reg)
 	}
 }
 
-void vuart_init(struct vuart *v, uint16_t base, vuart_line_fn line_out, void *ctx)
+void vuart_init(struct vuart *v, vuart_line_fn line_out, void *ctx)
 {
 	memset(v, 0, sizeof(*v));
-	v->base = base;
 	v->dll = 1;                     /* 115200 baud from the PC's 1.8432 MHz clock */
 	v->line_out = line_out;
 	v->ctx = ctx;
 }
 
-int vuart_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val)
+int vuart_pio(void *dev, struct io_req *req)
 {
 	struct vuart *v = dev;
-	unsigned reg = (uint16_t)(port - v->base);
+	uint64_t reg = req->off;
 
 	if (reg >= VUART_NR_PORTS)
 		return IOBUS_EINVAL;
 	spin_lock(&v->lock);
-	if (in)
-		*val = reg_read(v, reg);
+	if (req->write)
+		reg_write(v, (unsigned)reg, (uint8_t)req->val);
 	else
-		reg_write(v, reg, (uint8_t)*val);
+		req->val = reg_read(v, (unsigned)reg);
 	spin_unlock(&v->lock);
 	return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "lib/types.h"
 #include "kernel/spinlock.h"
+#include "devices/iobus.h"
 
 #define VUART_NR_PORTS  8
 #define VUART_FIFO_SIZE 16      /* the 16550A's receiver FIFO */
@@ -89,7 +90,6 @@ typedef void (*vuart_line_fn)(void *ctx, const char *line, size_t len);
 
 struct vuart {
 	spinlock_t lock;
-	uint16_t base;                  /* first of the 8 ports */
 	uint8_t ier, lcr, mcr, fcr, scr;
 	uint8_t dll, dlm;
 	uint8_t msr_delta;              /* MSR bits 0-3, cleared by reading MSR */
@@ -105,15 +105,16 @@ struct vuart {
 	uint64_t tx_bytes, rx_bytes, lines;     /* statistics */
 };
 
-/* The data sheet's reset state, at ports [base, base + 8). */
-void vuart_init(struct vuart *v, uint16_t base, vuart_line_fn line_out, void *ctx);
+/* The data sheet's reset state. */
+void vuart_init(struct vuart *v, vuart_line_fn line_out, void *ctx);
 
 /*
- * Port handler (iobus).  A 2- or 4-byte access is taken as a byte access to
- * the register at `port`: a write uses the low byte, a read returns the
- * register zero-extended.  Returns IOBUS_EINVAL for a port outside the UART.
+ * Port handler (iobus) for a region of VUART_NR_PORTS ports: req->off is
+ * the register.  A 2- or 4-byte access is taken as a byte access to that
+ * register: a write uses the low byte, a read returns the register
+ * zero-extended.  Returns IOBUS_EINVAL for an offset outside the UART.
  */
-int vuart_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val);
+int vuart_pio(void *dev, struct io_req *req);
 
 /*
  * Offer one received byte.  Returns false if it was not taken (the FIFO is
