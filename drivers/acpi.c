@@ -74,39 +74,23 @@ static void sig_str(char out[5], const void *sig)
 	out[4] = '\0';
 }
 
-/* Format a one-line message into err, if the caller gave a buffer. */
-__attribute__((format(printf, 3, 4)))
-static void acpi_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	kvsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int acpi_parse_rsdp(const void *rsdp, size_t len, uint64_t *xsdt_pa,
 		    uint64_t *rsdt_pa, char *err, size_t errlen)
 {
 	const uint8_t *p = rsdp;
 
 	if (!p || len < ACPI_RSDP_V1_LEN) {
-		acpi_errf(err, errlen, "RSDP is %lu bytes, expected at least %u",
-			  (uint64_t)(p ? len : 0), ACPI_RSDP_V1_LEN);
-		return -1;
+		return errf(err, errlen, "RSDP is %lu bytes, expected at least %u",
+			    (uint64_t)(p ? len : 0), ACPI_RSDP_V1_LEN);
 	}
 	if (memcmp(p, RSDP_SIG, 8) != 0) {
-		acpi_errf(err, errlen, "RSDP signature is wrong, expected \"%s\"",
-			  RSDP_SIG);
-		return -1;
+		return errf(err, errlen, "RSDP signature is wrong, expected \"%s\"",
+			    RSDP_SIG);
 	}
 	if (acpi_sum(p, ACPI_RSDP_V1_LEN) != 0) {
-		acpi_errf(err, errlen, "RSDP checksum over the first %u bytes "
-			  "sums to 0x%x, expected 0", ACPI_RSDP_V1_LEN,
-			  acpi_sum(p, ACPI_RSDP_V1_LEN));
-		return -1;
+		return errf(err, errlen, "RSDP checksum over the first %u bytes "
+			    "sums to 0x%x, expected 0", ACPI_RSDP_V1_LEN,
+			    acpi_sum(p, ACPI_RSDP_V1_LEN));
 	}
 	uint8_t rev = p[15];
 	*rsdt_pa = le32(p + 16);
@@ -116,20 +100,17 @@ int acpi_parse_rsdp(const void *rsdp, size_t len, uint64_t *xsdt_pa,
 
 	/* ACPI 2.0+: Length, XsdtAddress and the extended checksum, §5.2.5.3. */
 	if (len < ACPI_RSDP_V2_LEN) {
-		acpi_errf(err, errlen, "RSDP revision %u is %lu bytes, expected "
-			  "at least %u", rev, (uint64_t)len, ACPI_RSDP_V2_LEN);
-		return -1;
+		return errf(err, errlen, "RSDP revision %u is %lu bytes, expected "
+			    "at least %u", rev, (uint64_t)len, ACPI_RSDP_V2_LEN);
 	}
 	uint32_t tlen = le32(p + 20);
 	if (tlen < ACPI_RSDP_V2_LEN || tlen > len) {
-		acpi_errf(err, errlen, "RSDP revision %u has length %u, expected "
-			  "%u..%lu", rev, tlen, ACPI_RSDP_V2_LEN, (uint64_t)len);
-		return -1;
+		return errf(err, errlen, "RSDP revision %u has length %u, expected "
+			    "%u..%lu", rev, tlen, ACPI_RSDP_V2_LEN, (uint64_t)len);
 	}
 	if (acpi_sum(p, tlen) != 0) {
-		acpi_errf(err, errlen, "RSDP extended checksum over %u bytes "
-			  "sums to 0x%x, expected 0", tlen, acpi_sum(p, tlen));
-		return -1;
+		return errf(err, errlen, "RSDP extended checksum over %u bytes "
+			    "sums to 0x%x, expected 0", tlen, acpi_sum(p, tlen));
 	}
 	*xsdt_pa = le64(p + 24);
 	return 0;
@@ -207,36 +188,36 @@ const void *acpi_map_table(acpi_map_fn map, void *ctx, uint64_t pa,
 
 	sig_str(want, sig ? sig : "ACPI");
 	if (pa == 0) {
-		acpi_errf(err, errlen, "%s table address is 0", want);
+		errf(err, errlen, "%s table address is 0", want);
 		return NULL;
 	}
 	h = acpi_map(map, ctx, pa, ACPI_SDT_HEADER_LEN);
 	if (!h) {
-		acpi_errf(err, errlen, "%s table header at 0x%lx is not mapped",
+		errf(err, errlen, "%s table header at 0x%lx is not mapped",
 			  want, pa);
 		return NULL;
 	}
 	sig_str(got, h);
 	if (sig && memcmp(h, sig, 4) != 0) {
-		acpi_errf(err, errlen, "table at 0x%lx has signature \"%s\", "
+		errf(err, errlen, "table at 0x%lx has signature \"%s\", "
 			  "expected \"%s\"", pa, got, want);
 		return NULL;
 	}
 	uint32_t tlen = le32(h + 4);
 	if (tlen < ACPI_SDT_HEADER_LEN || tlen > ACPI_TABLE_MAX_LEN) {
-		acpi_errf(err, errlen, "%s table at 0x%lx has length %u, expected "
+		errf(err, errlen, "%s table at 0x%lx has length %u, expected "
 			  "%u..%u", got, pa, tlen, ACPI_SDT_HEADER_LEN,
 			  (unsigned int)ACPI_TABLE_MAX_LEN);
 		return NULL;
 	}
 	t = acpi_map(map, ctx, pa, tlen);
 	if (!t) {
-		acpi_errf(err, errlen, "%s table at 0x%lx (%u bytes) is not mapped",
+		errf(err, errlen, "%s table at 0x%lx (%u bytes) is not mapped",
 			  got, pa, tlen);
 		return NULL;
 	}
 	if (acpi_sum(t, tlen) != 0) {
-		acpi_errf(err, errlen, "%s table at 0x%lx has a bad checksum "
+		errf(err, errlen, "%s table at 0x%lx has a bad checksum "
 			  "(sums to 0x%x, expected 0)", got, pa, acpi_sum(t, tlen));
 		return NULL;
 	}
@@ -263,9 +244,8 @@ static int sdt_search(acpi_map_fn map, void *ctx, uint64_t root_pa,
 		return -1;
 	uint32_t n = (len - ACPI_SDT_HEADER_LEN) / entsize;
 	if (n > ACPI_SDT_MAX_ENTRIES) {
-		acpi_errf(err, errlen, "%s has %u entries, at most %u supported",
-			  root_sig, n, ACPI_SDT_MAX_ENTRIES);
-		return -1;
+		return errf(err, errlen, "%s has %u entries, at most %u supported",
+			    root_sig, n, ACPI_SDT_MAX_ENTRIES);
 	}
 	*root_ok = true;
 
@@ -288,9 +268,8 @@ static int sdt_search(acpi_map_fn map, void *ctx, uint64_t root_pa,
 		return 0;
 	}
 	sig_str(want, sig);
-	acpi_errf(err, errlen, "no %s table in the %s at 0x%lx (%u entries, %u "
+	return errf(err, errlen, "no %s table in the %s at 0x%lx (%u entries, %u "
 		  "not mapped)", want, root_sig, root_pa, n, unmapped);
-	return -1;
 }
 
 int acpi_find_table(acpi_map_fn map, void *ctx, uint64_t rsdp_pa,
@@ -306,14 +285,12 @@ int acpi_find_table(acpi_map_fn map, void *ctx, uint64_t rsdp_pa,
 
 	if (!rsdp) {
 		if (rsdp_pa == 0) {
-			acpi_errf(err, errlen, "no RSDP address or copy given");
-			return -1;
+			return errf(err, errlen, "no RSDP address or copy given");
 		}
 		rsdp = rsdp_map(map, ctx, rsdp_pa, &rsdp_len);
 		if (!rsdp) {
-			acpi_errf(err, errlen, "RSDP at 0x%lx is not mapped",
+			return errf(err, errlen, "RSDP at 0x%lx is not mapped",
 				  rsdp_pa);
-			return -1;
 		}
 	}
 	if (acpi_parse_rsdp(rsdp, rsdp_len, &xsdt_pa, &rsdt_pa, err, errlen))
@@ -325,8 +302,7 @@ int acpi_find_table(acpi_map_fn map, void *ctx, uint64_t rsdp_pa,
 			       &root_ok, xerr, sizeof(xerr)) == 0)
 			return 0;
 		if (root_ok || rsdt_pa == 0) {
-			acpi_errf(err, errlen, "%s", xerr);
-			return -1;
+			return errf(err, errlen, "%s", xerr);
 		}
 		/* Broken XSDT: fall back to the RSDT, keeping both reasons. */
 		if (sdt_search(map, ctx, rsdt_pa, "RSDT", 4, sig, table_pa,
@@ -334,14 +310,13 @@ int acpi_find_table(acpi_map_fn map, void *ctx, uint64_t rsdp_pa,
 			return 0;
 		size_t n = err ? strnlen(err, errlen) : 0;
 		if (n < errlen)
-			acpi_errf(err + n, errlen - n, " (XSDT unusable: %s)",
+			errf(err + n, errlen - n, " (XSDT unusable: %s)",
 				  xerr);
 		return -1;
 	}
 	if (rsdt_pa == 0) {
-		acpi_errf(err, errlen, "RSDP has neither an XSDT nor an RSDT "
-			  "address");
-		return -1;
+		return errf(err, errlen, "RSDP has neither an XSDT nor an RSDT "
+			    "address");
 	}
 	return sdt_search(map, ctx, rsdt_pa, "RSDT", 4, sig, table_pa,
 			  &root_ok, err, errlen);
@@ -462,26 +437,22 @@ int acpi_parse_madt(const void *madt, size_t len, struct acpi_madt_info *out,
 
 	memset(out, 0, sizeof(*out));
 	if (!t || len < ACPI_MADT_MIN_LEN) {
-		acpi_errf(err, errlen, "MADT is %lu bytes, expected at least %u",
-			  (uint64_t)(t ? len : 0), ACPI_MADT_MIN_LEN);
-		return -1;
+		return errf(err, errlen, "MADT is %lu bytes, expected at least %u",
+			    (uint64_t)(t ? len : 0), ACPI_MADT_MIN_LEN);
 	}
 	if (memcmp(t, "APIC", 4) != 0) {
 		sig_str(got, t);
-		acpi_errf(err, errlen, "MADT has signature \"%s\", expected "
-			  "\"APIC\"", got);
-		return -1;
+		return errf(err, errlen, "MADT has signature \"%s\", expected "
+			    "\"APIC\"", got);
 	}
 	uint32_t tlen = le32(t + 4);
 	if (tlen < ACPI_MADT_MIN_LEN || tlen > len) {
-		acpi_errf(err, errlen, "MADT has length %u, expected %u..%lu",
-			  tlen, ACPI_MADT_MIN_LEN, (uint64_t)len);
-		return -1;
+		return errf(err, errlen, "MADT has length %u, expected %u..%lu",
+			    tlen, ACPI_MADT_MIN_LEN, (uint64_t)len);
 	}
 	if (acpi_sum(t, tlen) != 0) {
-		acpi_errf(err, errlen, "MADT has a bad checksum (sums to 0x%x, "
-			  "expected 0)", acpi_sum(t, tlen));
-		return -1;
+		return errf(err, errlen, "MADT has a bad checksum (sums to 0x%x, "
+			    "expected 0)", acpi_sum(t, tlen));
 	}
 	out->lapic_addr = le32(t + 36);
 	out->pcat_compat = le32(t + 40) & MADT_PCAT_COMPAT;
@@ -489,27 +460,23 @@ int acpi_parse_madt(const void *madt, size_t len, struct acpi_madt_info *out,
 	/* Every entry is at least 2 bytes, so this ends within tlen/2 steps. */
 	for (uint32_t off = ACPI_MADT_MIN_LEN; off < tlen;) {
 		if (tlen - off < 2) {
-			acpi_errf(err, errlen, "MADT entry at offset 0x%x runs past "
+			return errf(err, errlen, "MADT entry at offset 0x%x runs past "
 				  "the table end at 0x%x", off, tlen);
-			return -1;
 		}
 		uint8_t type = t[off], elen = t[off + 1];
 		if (elen == 0) {
-			acpi_errf(err, errlen, "MADT entry at offset 0x%x has "
+			return errf(err, errlen, "MADT entry at offset 0x%x has "
 				  "length 0", off);
-			return -1;
 		}
 		if (elen > tlen - off) {
-			acpi_errf(err, errlen, "MADT entry at offset 0x%x (type %u, "
+			return errf(err, errlen, "MADT entry at offset 0x%x (type %u, "
 				  "length %u) runs past the table end at 0x%x",
 				  off, type, elen, tlen);
-			return -1;
 		}
 		if (elen < madt_entry_min_len(type)) {
-			acpi_errf(err, errlen, "MADT entry at offset 0x%x (type %u) "
+			return errf(err, errlen, "MADT entry at offset 0x%x (type %u) "
 				  "has length %u, expected at least %u", off,
 				  type, elen, madt_entry_min_len(type));
-			return -1;
 		}
 		madt_entry(out, t + off);
 		off += elen;
