@@ -27,7 +27,7 @@ KASFLAGS := -I. -D__ASSEMBLY__ -MMD -MP
 KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
 # Every source file in the hypervisor's folders is part of it.
-KDIRS    := boot arch/x86 arch/x86/svm core devices mm drivers virtio guest-loader kernel lib
+KDIRS    := boot arch/x86 arch/x86/svm arch/x86/vmx core devices mm drivers virtio guest-loader kernel lib
 KSRCS    := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c) $(wildcard $(d)/*.S))
 KOBJS    := $(patsubst %,$(BUILD)/k/%.o,$(KSRCS))
 

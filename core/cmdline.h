@@ -18,6 +18,7 @@ enum hv_selftest {
 	HV_SELFTEST_FAULT_UD,   /* invalid opcode */
 	HV_SELFTEST_FAULT_GP,   /* general protection */
 	HV_SELFTEST_FAULT_AP,   /* page fault on an AP */
+	HV_SELFTEST_BAD_ENTRY,  /* the first VM's entry state is invalid (core/vm_create.c) */
 };
 enum hv_onexit { HV_ONEXIT_POWEROFF, HV_ONEXIT_REBOOT, HV_ONEXIT_HALT };
 

@@ -105,7 +105,7 @@ static void selftest_fault(void *arg)
 
 static void run_selftest(void)
 {
-	if (hv_opts.selftest == HV_SELFTEST_NONE)
+	if (hv_opts.selftest == HV_SELFTEST_NONE || hv_opts.selftest == HV_SELFTEST_BAD_ENTRY)
 		return;
 	pr_info("kasane: selftest: raising a deliberate exception\n");
 	if (hv_opts.selftest == HV_SELFTEST_FAULT_AP && nr_cpus_online > 1) {

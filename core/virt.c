@@ -3,6 +3,7 @@
 #include "core/msr.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/svm/svm.h"
+#include "arch/x86/vmx/vmx.h"
 #include "kernel/log.h"
 
 const struct virt_ops *virt;
@@ -11,6 +12,7 @@ bool virt_cpu_ok[MAX_CPUS];
 /* In order of preference; a CPU offers at most one of them. */
 static const struct virt_ops *const backends[] = {
 	&svm_ops,
+	&vmx_ops,
 };
 
 static void cpu_init_fn(void *arg)
@@ -28,7 +30,8 @@ bool virt_init(void)
 			virt = backends[i];
 	if (!virt) {
 		pr_err("kasane: this CPU offers no hardware virtualization with nested paging "
-		       "(AMD-V with NPT); no VMs can run\n");
+		       "(AMD-V with NPT, or Intel VT-x with EPT and unrestricted guest); "
+		       "no VMs can run\n");
 		return false;
 	}
 	pr_info("kasane: virtualization: %s\n", virt->name);

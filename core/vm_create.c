@@ -12,6 +12,7 @@
 #include "core/sched.h"
 #include "core/clock.h"
 #include "core/vcpu.h"
+#include "core/cmdline.h"
 #include "kernel/log.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/x86_defs.h"
@@ -123,6 +124,23 @@ static int vm_create_vcpus(struct vm *vm, const struct x86_vcpu_state *boot,
 
 /* ---- a VM ------------------------------------------------------------------------ */
 
+extern struct hv_options hv_opts;
+
+/*
+ * selftest=bad-entry: the first VM's boot CS gets D/B set next to L, a
+ * state no kernel format produces and that the CPU must refuse on entry
+ * in long mode (Intel SDM vol. 3C §26.3.1.2; AMD APM vol. 2 §15.5.1).
+ * The test suite checks that this ends only that VM, with the reason.
+ */
+static void selftest_bad_entry(unsigned id, struct x86_vcpu_state *boot)
+{
+	if (hv_opts.selftest == HV_SELFTEST_BAD_ENTRY && id == 0 &&
+	    (boot->sregs.seg[SEG_CS].attr & SEG_ATTR_L)) {
+		boot->sregs.seg[SEG_CS].attr |= SEG_ATTR_DB;
+		pr_info("kasane: selftest: VM 0's boot CS has both L and D/B set\n");
+	}
+}
+
 void vm_destroy(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
@@ -171,7 +189,7 @@ static struct vm *vm_create(unsigned id, const struct vm_config *cfg, const stru
 	if (vm_alloc_ram(vm, cfg->mem, err, sizeof(err)) < 0 ||
 	    board_create(vm, err, sizeof(err)) < 0 ||
 	    vm_load_kernel(vm, bi, &boot, &format, err, sizeof(err)) < 0 ||
-	    vm_create_vcpus(vm, &boot, err, sizeof(err)) < 0) {
+	    (selftest_bad_entry(id, &boot), vm_create_vcpus(vm, &boot, err, sizeof(err)) < 0)) {
 		pr_err("kasane: VM '%s' (%s) not started: %s\n", cfg->name, cfg->src, err);
 		vm_destroy(vm);
 		board_free(vm);

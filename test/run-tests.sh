@@ -589,10 +589,11 @@ if want smp/low-memory-scarce; then
 fi
 
 # ---- Bochs: a second, independent SVM (AMD "ryzen" model, with NRIPS) ----
-# run_bochs LOG ISO CPUS TIMEOUT: Bochs starts in its debugger; the rc file
-# continues and quits.  It ignores SIGTERM, hence SIGINT (EMULATORS.md).
+# run_bochs LOG ISO CPUS TIMEOUT [MODEL]: Bochs starts in its debugger; the rc
+# file continues and quits.  It ignores SIGTERM, hence SIGINT (EMULATORS.md).
+# MODEL: ryzen (AMD SVM, the default) or corei7_skylake_x (Intel VMX).
 run_bochs() {
-	local log=$1 isof=$2 cpus=$3 t=$4 dir
+	local log=$1 isof=$2 cpus=$3 t=$4 model=${5:-ryzen} dir
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/kasane-bochs.XXXXXX")
 	cat >"$dir/bochsrc" <<-EOF
 	megs: 512
@@ -602,7 +603,7 @@ run_bochs() {
 	ata0-master: type=cdrom, path=$PWD/$isof, status=inserted
 	boot: cdrom
 	com1: enabled=1, mode=file, dev=$dir/serial.log
-	cpu: model=ryzen, count=$cpus, ips=10000000, reset_on_triple_fault=0
+	cpu: model=$model, count=$cpus, ips=10000000, reset_on_triple_fault=0
 	magic_break: enabled=1
 	sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 	speaker: enabled=0
@@ -642,6 +643,60 @@ if want 'bochs/*'; then
 	done
 	guest_check bochs/hypercall '^\[hypercall\] TEST hypercall: SUCCESS' \
 		"^kasane: VM 'hypercall' ended: exit hypercall .*; status 0;"
+fi
+
+# ---- Bochs, Intel VT-x (VMX with EPT) ----------------------------------------
+# The AMD group's ISO, unchanged, on Bochs's Intel model: kasane picks its
+# back end by CPUID, so the same image runs the same guests under VMX.
+# Then one ISO whose first VM's entry state is made invalid on purpose
+# (selftest=bad-entry): that VM must end with the failed check named, and
+# its neighbour must still finish.
+if want 'bochs-vmx/*'; then
+	isof=$ISO_CACHE/bochs.iso
+	if [ ! -f "$isof" ] || [ build/kasane.elf -nt "$isof" ]; then
+		cfg=$OUT/bochs.cfg
+		{ guest_cfg hello64 hello64.elf 16M; guest_cfg hello32 hello32.elf 16M
+		  guest_cfg cpuid cpuid.elf 16M; guest_cfg mmio mmio.elf 16M
+		  guest_cfg exceptions exceptions.elf 16M; guest_cfg hypercall hypercall.elf 16M
+		  printf '[vm smp]\nkernel = /guests/smp.elf\nmemory = 32M\ncpus = 2\ncmdline = expect_cpus=2\n\n'; } >"$cfg"
+		sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
+			$G/hello64.elf:/guests/hello64.elf $G/hello32.elf:/guests/hello32.elf \
+			$G/cpuid.elf:/guests/cpuid.elf $G/mmio.elf:/guests/mmio.elf \
+			$G/exceptions.elf:/guests/exceptions.elf $G/hypercall.elf:/guests/hypercall.elf \
+			$G/smp.elf:/guests/smp.elf >/dev/null || isof=
+	fi
+	GROUP_LOG=$OUT/bochs-vmx.log
+	if [ -n "$isof" ]; then run_bochs "$GROUP_LOG" "$isof" 2 300 corei7_skylake_x; else QEMU_RC=iso; fi
+	guest_check bochs-vmx/vmx-boot '^kasane: virtualization: Intel VT-x \(VMX\)$' \
+		'^vmx: Intel VT-x with EPT and unrestricted guest, VPID' \
+		'^kasane: 2 CPUs online' '^kasane: all VMs ended, status 0$'
+	for t in hello64 hello32 cpuid mmio exceptions smp; do
+		mapfile -t p < <(passes $t); guest_check bochs-vmx/$t "${p[@]}"
+	done
+	guest_check bochs-vmx/hypercall '^\[hypercall\] TEST hypercall: SUCCESS' \
+		"^kasane: VM 'hypercall' ended: exit hypercall .*; status 0;"
+	# One ISO, both vendors: the AMD group booted this same file.
+	if [ -f $OUT/bochs.log ] && [ ! "$isof" -nt $OUT/bochs.log ] &&
+	   grep -q '^kasane: virtualization: AMD-V (SVM)$' $OUT/bochs.log &&
+	   grep -q '^kasane: virtualization: Intel VT-x (VMX)$' "$GROUP_LOG"; then
+		result bochs-vmx/one-iso-both-vendors ok
+	elif want 'bochs/*'; then
+		result bochs-vmx/one-iso-both-vendors fail "see $OUT/bochs.log and $GROUP_LOG"
+	fi
+
+	cfg=$OUT/bochs-bad-entry.cfg
+	{ guest_cfg bad hello64.elf 16M; guest_cfg hello64 hello64.elf 16M; } >"$cfg"
+	GROUP_LOG=$OUT/bochs-bad-entry.log
+	if isof=$(iso bochs-bad-entry "loglevel=info selftest=bad-entry" "$cfg:/boot/kasane.cfg" \
+			$G/hello64.elf:/guests/hello64.elf); then
+		run_bochs "$GROUP_LOG" "$isof" 1 200 corei7_skylake_x
+	else
+		QEMU_RC=iso
+	fi
+	guest_check bochs-vmx/bad-entry \
+		'^vmx: VM 0 vCPU 0: VM entry failed: invalid guest state: CS.L and CS.D/B both set' \
+		"^kasane: VM 'bad' ended: .*refused vCPU 0's state \(exit code 0x80000021\)" \
+		"^kasane: VM 'hello64' ended: .*; status 0;"
 fi
 
 # The harness itself: a QEMU that never ends (here: no bootable media, so

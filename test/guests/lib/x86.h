@@ -86,13 +86,28 @@ static inline void invlpg(unsigned long va)
 }
 
 #ifdef __x86_64__
-/* kasane hypercall (include/kasane/abi.h): RAX = function, RBX/RCX/RDX = arguments. */
+/*
+ * kasane hypercall (include/kasane/abi.h): RAX = function, RBX/RCX/RDX =
+ * arguments; VMMCALL on AMD, VMCALL on Intel (the other one is #UD).  The
+ * vendor comes from CPUID leaf 0 once ("GenuineIntel": EBX = "Genu").
+ */
 static inline long vmmcall(unsigned long fn, unsigned long a1, unsigned long a2,
 			   unsigned long a3)
 {
+	static int intel = -1;
 	long ret;
-	asm volatile("vmmcall" : "=a"(ret), "+b"(a1), "+c"(a2), "+d"(a3)
-		     : "a"(fn) : "memory");
+
+	if (intel < 0) {
+		unsigned int a = 0, b, c = 0, d;
+		asm volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+		intel = b == 0x756e6547;
+	}
+	if (intel)
+		asm volatile("vmcall" : "=a"(ret), "+b"(a1), "+c"(a2), "+d"(a3)
+			     : "a"(fn) : "memory");
+	else
+		asm volatile("vmmcall" : "=a"(ret), "+b"(a1), "+c"(a2), "+d"(a3)
+			     : "a"(fn) : "memory");
 	return ret;
 }
 #endif

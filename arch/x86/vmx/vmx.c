@@ -1,0 +1,1188 @@
+/*
+ * Intel VT-x (VMX) back end: VMXON on every CPU, one VMCS per vCPU with
+ * EPT, VPID and unrestricted guest, a VMLAUNCH/VMRESUME world switch, and
+ * exits turned into vendor-neutral struct vm_exit for core/ to handle.
+ * Intel SDM vol. 3C chapters 24-29 (VMX); field encodings in vmcs.h.
+ *
+ * A VMCS is "active" on at most one CPU at a time, and must be VMCLEARed
+ * there before another CPU loads it (SDM vol. 3C §25.1, §25.11.1).
+ * kasane's scheduler moves vCPUs between CPUs, so every op first makes the
+ * vCPU's VMCS current on the calling CPU (vmcs_here), clearing it on its
+ * old CPU through smp_call when it moved.
+ */
+#include "arch/x86/vmx/vmx.h"
+#include "arch/x86/vmx/vmcs.h"
+#include "arch/x86/virt_ops.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
+#include "arch/x86/x86_defs.h"
+#include "kernel/spinlock.h"
+#include "kernel/log.h"
+#include "kernel/panic.h"
+#include "mm/mm.h"
+#include "lib/string.h"
+
+#define NO_CPU          (~0u)
+#define CR4_VMXE        (1ULL << 13)
+#define MSR_PAT         0x277
+#define MSR_SYSENTER_CS 0x174
+#define MSR_SYSENTER_ESP 0x175
+#define MSR_SYSENTER_EIP 0x176
+#define MSR_FS_BASE     0xc0000100
+#define MSR_GS_BASE     0xc0000101
+#define MAX_AREA_MSRS   8
+
+/* What every CPU's VMX offers, read once (all CPUs must agree). */
+static struct {
+	uint64_t basic;
+	uint32_t pin, proc, proc2, exit, entry;         /* chosen controls */
+	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+	uint64_t ept_vpid;
+	bool vpid;
+	hpa_t io_bitmaps, msr_bitmap;                   /* shared, 2 + 1 pages */
+	/* Pass-through MSRs the VMCS does not hold: switched through the
+	 * VM-entry MSR-load / VM-exit MSR-store area (SDM vol. 3C §25.7.2, §25.8.2). */
+	uint32_t area_msr[MAX_AREA_MSRS];
+	unsigned nr_area;
+} caps;
+
+struct vmx_cpu {
+	hpa_t vmxon;
+	struct vmx_vcpu *current;       /* the VMCS current on this CPU */
+	struct virt_vcpu *last;         /* vCPU that ran here last, for flushes */
+	uint64_t dr6;                   /* the DR6 value last written here */
+};
+
+/* The VM-entry MSR-load / VM-exit MSR-store entry format (§25.8.2). */
+struct msr_entry {
+	uint32_t index, reserved;
+	uint64_t value;
+};
+
+struct vmx_vcpu {
+	struct virt_vcpu *v;
+	hpa_t vmcs, vapic, msr_area;
+	volatile unsigned cpu;          /* where the VMCS is active, NO_CPU if clear */
+	bool launched;
+	bool moved;                     /* cleared elsewhere since the last entry */
+	bool flush;                     /* TLB tags to drop before the next entry */
+	uint32_t proc;                  /* current primary controls */
+	uint32_t entry;                 /* current entry controls */
+	uint64_t cr2, dr6;              /* not in the VMCS: switched by hand */
+};
+
+static struct vmx_cpu vmx_cpus[MAX_CPUS];
+
+int vmx_enter(uint64_t *gpr, int launched);
+void vmx_exit_point(void);
+
+static inline uint64_t vmread(uint64_t field)
+{
+	uint64_t v;
+	__asm__ volatile("vmread %1, %0" : "=r"(v) : "r"(field) : "cc");
+	return v;
+}
+
+static inline void vmwrite(uint64_t field, uint64_t v)
+{
+	__asm__ volatile("vmwrite %0, %1" : : "r"(v), "r"(field) : "cc");
+}
+
+/* The memory-operand VMX instructions; false on VMfail (CF or ZF, §31.2). */
+#define VMX_MEM_OP(name, insn) \
+	static inline bool name(hpa_t pa) \
+	{ \
+		bool fail; \
+		__asm__ volatile(insn " %1; setna %0" : "=q"(fail) : "m"(pa) : "cc", "memory"); \
+		return !fail; \
+	}
+VMX_MEM_OP(vmxon, "vmxon")
+VMX_MEM_OP(vmclear, "vmclear")
+VMX_MEM_OP(vmptrld, "vmptrld")
+#undef VMX_MEM_OP
+
+/* INVEPT/INVVPID types: 1 single-context, 2 all-context (SDM vol. 3C §30.3). */
+static void invept(uint64_t type, uint64_t eptp)
+{
+	struct { uint64_t eptp, zero; } d = { eptp, 0 };
+	__asm__ volatile("invept %0, %1" : : "m"(d), "r"(type) : "cc", "memory");
+}
+
+static void invvpid(uint64_t type, uint16_t vpid)
+{
+	struct { uint64_t vpid, addr; } d = { vpid, 0 };
+	__asm__ volatile("invvpid %0, %1" : : "m"(d), "r"(type) : "cc", "memory");
+}
+
+static uint16_t vpid_of(struct virt_vcpu *v)
+{
+	/* VPIDs 1..0xffff (0 is the host's); VMs may share one, see vmx_vcpu_run. */
+	return (uint16_t)(1 + v->vm_id % 0xffff);
+}
+
+static uint64_t eptp_of(struct virt_vcpu *v)
+{
+	return v->paging_root | EPTP_WB_WALK4;
+}
+
+/*
+ * A control value from its capability MSR: low half = bits that must be 1,
+ * high half = bits that may be 1 (SDM vol. 3C §A.3-A.5).  False if a bit of
+ * 'need' cannot be 1 or a bit of 'off' cannot be 0.
+ */
+static bool pick_ctl(uint32_t msr, uint32_t need, uint32_t want, uint32_t off, uint32_t *out)
+{
+	uint64_t cap = rdmsr(msr);
+	uint32_t must = (uint32_t)cap, may = (uint32_t)(cap >> 32);
+
+	*out = ((need | want) & may) | must;
+	return (*out & need) == need && !(*out & off);
+}
+
+static void msr_bitmap_allow(uint8_t *bm, uint32_t msr)
+{
+	/* Read bitmaps at 0 (low MSRs) and 1024 (0xc0000000...), write
+	 * bitmaps 2048 bytes after each (SDM vol. 3C §25.6.9). */
+	uint32_t base;
+
+	if (msr <= 0x1fff)
+		base = 0;
+	else if (msr >= 0xc0000000 && msr <= 0xc0001fff)
+		base = 1024, msr -= 0xc0000000;
+	else
+		return;
+	bm[base + msr / 8] &= (uint8_t)~(1u << (msr % 8));
+	bm[2048 + base + msr / 8] &= (uint8_t)~(1u << (msr % 8));
+}
+
+static bool vmcs_holds_msr(uint32_t msr)
+{
+	return msr == MSR_FS_BASE || msr == MSR_GS_BASE || msr == MSR_SYSENTER_CS ||
+	       msr == MSR_SYSENTER_ESP || msr == MSR_SYSENTER_EIP;
+}
+
+static bool vmx_global_init(const uint32_t *pass, unsigned nr_pass)
+{
+	bool t = caps.basic & VMX_BASIC_TRUE_CTLS;
+	bool ok = true;
+
+	/* Host interrupts and NMIs exit the guest; virtual NMIs track the
+	 * guest's NMI blocking (§25.6.1, §26.7.1). */
+	ok &= pick_ctl(t ? MSR_VMX_TRUE_PINBASED_CTLS : MSR_VMX_PINBASED_CTLS,
+		       PIN_EXT_INTR | PIN_NMI, PIN_VIRTUAL_NMI, 0, &caps.pin);
+	/* CR3 and CR8 accesses run without exits (EPT; the TPR shadow holds
+	 * CR8), RDTSC runs with the TSC offset, INVLPG without an exit. */
+	ok &= pick_ctl(t ? MSR_VMX_TRUE_PROCBASED_CTLS : MSR_VMX_PROCBASED_CTLS,
+		       PROC_HLT | PROC_TSC_OFFSET | PROC_IO_BITMAPS | PROC_MSR_BITMAPS |
+		       PROC_TPR_SHADOW | PROC_SECONDARY | PROC_MWAIT | PROC_MONITOR, 0,
+		       PROC_CR3_LOAD | PROC_CR3_STORE | PROC_CR8_LOAD | PROC_CR8_STORE |
+		       PROC_RDTSC | PROC_INVLPG | PROC_MOV_DR | PROC_UNCOND_IO | PROC_INTR_WINDOW,
+		       &caps.proc);
+	caps.vpid = (caps.ept_vpid & VPID_CAP_INVVPID) &&
+		    (caps.ept_vpid & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL));
+	ok &= pick_ctl(MSR_VMX_PROCBASED_CTLS2, PROC2_EPT | PROC2_UNRESTRICTED,
+		       PROC2_RDTSCP | PROC2_INVPCID | (caps.vpid ? PROC2_VPID : 0), 0, &caps.proc2);
+	caps.vpid = caps.proc2 & PROC2_VPID;
+	ok &= pick_ctl(t ? MSR_VMX_TRUE_EXIT_CTLS : MSR_VMX_EXIT_CTLS,
+		       EXIT_HOST_64 | EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER |
+		       EXIT_LOAD_EFER, 0, 0, &caps.exit);
+	ok &= pick_ctl(t ? MSR_VMX_TRUE_ENTRY_CTLS : MSR_VMX_ENTRY_CTLS,
+		       ENTRY_LOAD_PAT | ENTRY_LOAD_EFER, 0, ENTRY_IA32E, &caps.entry);
+	if (!ok) {
+		pr_err("vmx: the CPU's VMX lacks a needed control (external-interrupt and NMI "
+		       "exiting, HLT, TSC offset, I/O and MSR bitmaps, TPR shadow, EPT, "
+		       "unrestricted guest, CR3/CR8 accesses without exits, PAT and EFER "
+		       "switching); no VMs run\n");
+		return false;
+	}
+	caps.io_bitmaps = page_alloc(2, PAGE_SIZE);
+	caps.msr_bitmap = page_alloc(1, PAGE_SIZE);
+	if (!caps.io_bitmaps || !caps.msr_bitmap)
+		return false;
+	/* Every port and MSR exits, except the MSRs core/msr.c lets through. */
+	memset(hpa_to_hva(caps.io_bitmaps), 0xff, 2 * PAGE_SIZE);
+	memset(hpa_to_hva(caps.msr_bitmap), 0xff, PAGE_SIZE);
+	for (unsigned i = 0; i < nr_pass; i++) {
+		if (!vmcs_holds_msr(pass[i])) {
+			if (caps.nr_area == MAX_AREA_MSRS)
+				continue;       /* cannot switch it: keep intercepting */
+			caps.area_msr[caps.nr_area++] = pass[i];
+		}
+		msr_bitmap_allow(hpa_to_hva(caps.msr_bitmap), pass[i]);
+	}
+	return true;
+}
+
+/* EPT and unrestricted guest, from the capability MSRs (SDM vol. 3C §A.3.3, §A.10). */
+static const char *missing_ept(void)
+{
+	if (!((rdmsr(MSR_VMX_PROCBASED_CTLS) >> 32) & PROC_SECONDARY))
+		return "secondary controls";
+	uint64_t p2 = rdmsr(MSR_VMX_PROCBASED_CTLS2) >> 32;
+	if (!(p2 & PROC2_EPT))
+		return "EPT";
+	if (!(p2 & PROC2_UNRESTRICTED))
+		return "unrestricted guest";
+	uint64_t ev = rdmsr(MSR_VMX_EPT_VPID_CAP);
+	if (!(ev & EPT_CAP_WALK4) || !(ev & EPT_CAP_WB))
+		return "4-level write-back EPT";
+	if (!(ev & EPT_CAP_INVEPT) || !(ev & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL)))
+		return "INVEPT";
+	return NULL;
+}
+
+static spinlock_t init_lock = SPINLOCK_INIT;
+static int global_state;        /* 0 not yet, 1 done, -1 failed */
+
+static bool vmx_cpu_init(const uint32_t *pass, unsigned nr_pass)
+{
+	unsigned id = this_cpu_id();
+	struct vmx_cpu *xc = &vmx_cpus[id];
+	const char *miss;
+
+	/* CPUID.1:ECX bit 5: VMX (SDM vol. 3C §24.6). */
+	if (!(cpuid(1, 0).ecx & (1u << 5))) {
+		pr_err("vmx: CPU %u has no VMX; no VMs run there\n", id);
+		return false;
+	}
+	/* IA32_FEATURE_CONTROL: firmware may lock VMX off; if it left the MSR
+	 * unlocked, enable VMX and lock it (SDM vol. 3C §24.7). */
+	uint64_t fc = rdmsr(MSR_FEATURE_CONTROL);
+	if (!(fc & FEATURE_CONTROL_LOCK)) {
+		fc |= FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX;
+		wrmsr(MSR_FEATURE_CONTROL, fc);
+	}
+	if (!(fc & FEATURE_CONTROL_VMX)) {
+		pr_err("vmx: CPU %u: VMX disabled by firmware (IA32_FEATURE_CONTROL locked "
+		       "without VMX); no VMs run there\n", id);
+		return false;
+	}
+	if ((miss = missing_ept()) != NULL) {
+		pr_err("vmx: CPU %u has no %s; no VMs run there\n", id, miss);
+		return false;
+	}
+	uint64_t flags = spin_lock_irqsave(&init_lock);
+	if (!global_state) {
+		caps.basic = rdmsr(MSR_VMX_BASIC);
+		caps.cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
+		caps.cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
+		caps.cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
+		caps.cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
+		caps.ept_vpid = rdmsr(MSR_VMX_EPT_VPID_CAP);
+		global_state = vmx_global_init(pass, nr_pass) ? 1 : -1;
+	}
+	spin_unlock_irqrestore(&init_lock, flags);
+	if (global_state < 0)
+		return false;
+	if (rdmsr(MSR_VMX_BASIC) != caps.basic) {
+		pr_err("vmx: CPU %u's VMX differs from the boot CPU's; no VMs run there\n", id);
+		return false;
+	}
+	/* CR0 and CR4 as VMXON requires: the FIXED0 bits set, the FIXED1
+	 * bits' zeros clear (SDM vol. 3C §24.8, §A.7-A.8). */
+	write_cr0((read_cr0() | caps.cr0_fixed0) & caps.cr0_fixed1);
+	write_cr4((read_cr4() | caps.cr4_fixed0 | CR4_VMXE) & caps.cr4_fixed1);
+	xc->vmxon = page_zalloc(1, PAGE_SIZE);
+	if (!xc->vmxon)
+		return false;
+	/* The region starts with the VMCS revision identifier (§25.11.5). */
+	*(uint32_t *)hpa_to_hva(xc->vmxon) = (uint32_t)caps.basic & 0x7fffffff;
+	if (!vmxon(xc->vmxon)) {
+		pr_err("vmx: CPU %u: VMXON failed; no VMs run there\n", id);
+		return false;
+	}
+	xc->dr6 = ~0ULL;
+	if (id == 0)
+		pr_info("vmx: Intel VT-x with EPT and unrestricted guest%s, VMCS revision %u\n",
+			caps.vpid ? ", VPID" : "", (uint32_t)caps.basic & 0x7fffffff);
+	return true;
+}
+
+static struct vmx_vcpu *vx_of(struct virt_vcpu *v)
+{
+	return v->vendor;
+}
+
+/* Runs on the CPU where xv's VMCS is active: write it back and clear it. */
+static void vmclear_here(void *arg)
+{
+	struct vmx_vcpu *xv = arg;
+	struct vmx_cpu *xc = &vmx_cpus[this_cpu_id()];
+
+	vmclear(xv->vmcs);
+	if (xc->current == xv)
+		xc->current = NULL;
+	__atomic_store_n(&xv->cpu, NO_CPU, __ATOMIC_RELEASE);
+}
+
+/* Clear xv's VMCS wherever it is active.  Interrupts are enabled while
+ * waiting for another CPU (smp_call needs it) and restored after. */
+static void vmcs_clear_anywhere(struct vmx_vcpu *xv)
+{
+	unsigned old = __atomic_load_n(&xv->cpu, __ATOMIC_ACQUIRE);
+
+	if (old == NO_CPU)
+		return;
+	if (old == this_cpu_id()) {
+		vmclear_here(xv);
+		return;
+	}
+	uint64_t f = irq_save();
+	irq_enable();
+	smp_call(old, vmclear_here, xv, true);
+	irq_restore(f);
+	xv->moved = true;
+}
+
+static void write_host_state(void)
+{
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdt, idt;
+	uint16_t sel;
+
+	/* Host state loaded by every VM exit (SDM vol. 3C §25.5, §28.5). */
+	vmwrite(HOST_CR0, read_cr0());
+	vmwrite(HOST_CR3, read_cr3());
+	vmwrite(HOST_CR4, read_cr4());
+#define HOST_SEL(insn, field) \
+	do { __asm__ volatile(insn " %0" : "=r"(sel)); vmwrite(field, sel); } while (0)
+	HOST_SEL("mov %%cs,", HOST_CS_SEL);
+	HOST_SEL("mov %%ss,", HOST_SS_SEL);
+	HOST_SEL("mov %%ds,", HOST_DS_SEL);
+	HOST_SEL("mov %%es,", HOST_ES_SEL);
+	HOST_SEL("mov %%fs,", HOST_FS_SEL);
+	HOST_SEL("mov %%gs,", HOST_GS_SEL);
+	HOST_SEL("str", HOST_TR_SEL);
+#undef HOST_SEL
+	vmwrite(HOST_TR_BASE, (uint64_t)(uintptr_t)&this_cpu()->tss);
+	__asm__ volatile("sgdt %0" : "=m"(gdt));
+	__asm__ volatile("sidt %0" : "=m"(idt));
+	vmwrite(HOST_GDTR_BASE, gdt.base);
+	vmwrite(HOST_IDTR_BASE, idt.base);
+	vmwrite(HOST_FS_BASE, rdmsr(MSR_FS_BASE));
+	vmwrite(HOST_GS_BASE, rdmsr(MSR_GS_BASE));
+	vmwrite(HOST_SYSENTER_CS, rdmsr(MSR_SYSENTER_CS));
+	vmwrite(HOST_SYSENTER_ESP, rdmsr(MSR_SYSENTER_ESP));
+	vmwrite(HOST_SYSENTER_EIP, rdmsr(MSR_SYSENTER_EIP));
+	vmwrite(HOST_EFER, rdmsr(MSR_EFER));
+	vmwrite(HOST_PAT, rdmsr(MSR_PAT));
+	vmwrite(HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_point);
+}
+
+/* Make v's VMCS the current one on this CPU. */
+static void vmcs_here(struct virt_vcpu *v)
+{
+	struct vmx_vcpu *xv = vx_of(v);
+	unsigned cpu = this_cpu_id();
+	struct vmx_cpu *xc = &vmx_cpus[cpu];
+
+	if (likely(xc->current == xv))
+		return;
+	if (xv->cpu != cpu) {
+		vmcs_clear_anywhere(xv);
+		xv->launched = false;   /* a cleared VMCS takes VMLAUNCH (§25.11.3) */
+		xv->flush = true;
+		if (!vmptrld(xv->vmcs))
+			panic("vmx: VMPTRLD failed on CPU %u", cpu);
+		xv->cpu = cpu;
+		xc->current = xv;
+		write_host_state();
+		return;
+	}
+	if (!vmptrld(xv->vmcs))
+		panic("vmx: VMPTRLD failed on CPU %u", cpu);
+	xc->current = xv;
+}
+
+static void vmx_request_intr_window(struct virt_vcpu *v, bool on);
+
+static bool vmx_vcpu_init(struct virt_vcpu *v)
+{
+	struct vmx_vcpu *xv = kzalloc(sizeof(*xv));
+
+	if (!xv)
+		return false;
+	xv->v = v;
+	xv->cpu = NO_CPU;
+	xv->vmcs = page_zalloc(1, PAGE_SIZE);
+	xv->vapic = page_zalloc(1, PAGE_SIZE);
+	xv->msr_area = page_zalloc(1, PAGE_SIZE);
+	if (!xv->vmcs || !xv->vapic || !xv->msr_area) {
+		if (xv->vmcs) page_free(xv->vmcs, 1);
+		if (xv->vapic) page_free(xv->vapic, 1);
+		if (xv->msr_area) page_free(xv->msr_area, 1);
+		kfree(xv);
+		return false;
+	}
+	v->vendor = xv;
+	*(uint32_t *)hpa_to_hva(xv->vmcs) = (uint32_t)caps.basic & 0x7fffffff;
+	/* A new VMCS must be VMCLEARed before its first VMPTRLD (§25.11.3). */
+	uint64_t f = irq_save();
+	vmclear(xv->vmcs);
+	struct msr_entry *area = hpa_to_hva(xv->msr_area);
+	for (unsigned i = 0; i < caps.nr_area; i++)
+		area[i].index = caps.area_msr[i];
+
+	vmcs_here(v);
+	vmwrite(PIN_CONTROLS, caps.pin);
+	xv->proc = caps.proc;
+	vmwrite(PROC_CONTROLS, xv->proc);
+	vmwrite(PROC2_CONTROLS, caps.proc2);
+	vmwrite(EXIT_CONTROLS, caps.exit);
+	xv->entry = caps.entry;
+	vmwrite(ENTRY_CONTROLS, xv->entry);
+	/* #DB and #AC exit and are reflected: a guest could otherwise wedge the
+	 * physical CPU in an endless delivery loop (CVE-2015-8104,
+	 * CVE-2015-5307). */
+	vmwrite(EXCEPTION_BITMAP, (1u << X86_EXC_DB) | (1u << X86_EXC_AC));
+	vmwrite(IO_BITMAP_A, caps.io_bitmaps);
+	vmwrite(IO_BITMAP_B, caps.io_bitmaps + PAGE_SIZE);
+	vmwrite(MSR_BITMAP, caps.msr_bitmap);
+	vmwrite(ENTRY_MSR_LOAD_ADDR, xv->msr_area);
+	vmwrite(ENTRY_MSR_LOAD_COUNT, caps.nr_area);
+	vmwrite(EXIT_MSR_STORE_ADDR, xv->msr_area);
+	vmwrite(EXIT_MSR_STORE_COUNT, caps.nr_area);
+	vmwrite(EXIT_MSR_LOAD_COUNT, 0);
+	vmwrite(CR3_TARGET_COUNT, 0);
+	/* The guest's CR8 is the TPR shadow in the virtual-APIC page; with a
+	 * threshold of 0 lowering it never exits (§29.1.2), as with SVM's V_TPR. */
+	vmwrite(VIRTUAL_APIC_ADDR, xv->vapic);
+	vmwrite(TPR_THRESHOLD, 0);
+	vmwrite(TSC_OFFSET, (uint64_t)v->tsc_offset);
+	vmwrite(EPT_POINTER, eptp_of(v));
+	if (caps.vpid)
+		vmwrite(VPID, vpid_of(v));
+	/* The host owns the CR0/CR4 bits VMX forces (CR0.NE, CR4.VMXE): the
+	 * guest reads its own values from the shadows (§25.6.6). */
+	vmwrite(CR0_MASK, caps.cr0_fixed0 & ~(uint64_t)(CR0_PE | CR0_PG));
+	vmwrite(CR4_MASK, caps.cr4_fixed0);
+	vmwrite(VMCS_LINK_POINTER, ~0ULL);
+	vmwrite(GUEST_DEBUGCTL, 0);
+	irq_restore(f);
+	return true;
+}
+
+static void vmx_vcpu_free(struct virt_vcpu *v)
+{
+	struct vmx_vcpu *xv = vx_of(v);
+
+	if (!xv)
+		return;
+	/* The CPU may hold the VMCS's data until VMCLEAR writes it back. */
+	vmcs_clear_anywhere(xv);
+	page_free(xv->vmcs, 1);
+	page_free(xv->vapic, 1);
+	page_free(xv->msr_area, 1);
+	kfree(xv);
+	v->vendor = NULL;
+}
+
+/* Segment attributes: core/ keeps the VMX access-rights layout already
+ * (arch/x86/x86_defs.h); a not-present segment is "unusable" (§25.4.1). */
+static uint32_t ar_to_vmcs(uint32_t a)
+{
+	return (a & SEG_ATTR_P) ? (a & 0xf0ff) : SEG_ATTR_UNUSABLE;
+}
+
+static void seg_to_vmcs(unsigned n, const struct x86_seg *s)
+{
+	vmwrite(GUEST_ES_SEL + 2 * n, s->selector);
+	vmwrite(GUEST_ES_BASE + 2 * n, s->base);
+	vmwrite(GUEST_ES_LIMIT + 2 * n, s->limit);
+	vmwrite(GUEST_ES_AR + 2 * n, ar_to_vmcs(s->attr));
+}
+
+static void seg_from_vmcs(unsigned n, struct x86_seg *s)
+{
+	s->selector = (uint16_t)vmread(GUEST_ES_SEL + 2 * n);
+	s->base = vmread(GUEST_ES_BASE + 2 * n);
+	s->limit = (uint32_t)vmread(GUEST_ES_LIMIT + 2 * n);
+	s->attr = (uint32_t)vmread(GUEST_ES_AR + 2 * n) & (0xf0ff | SEG_ATTR_UNUSABLE);
+}
+
+/* Segment numbers 0-5 are ES..GS, 6 LDTR, 7 TR in every VMCS field group. */
+enum { VMCS_LDTR = 6, VMCS_TR = 7 };
+
+static void set_efer(struct vmx_vcpu *xv, uint64_t efer)
+{
+	vmwrite(GUEST_EFER, efer);
+	/* "IA-32e mode guest" must equal EFER.LMA (§26.3.1.1). */
+	uint32_t entry = (efer & EFER_LMA) ? (xv->entry | ENTRY_IA32E) : (xv->entry & ~ENTRY_IA32E);
+	if (entry != xv->entry) {
+		xv->entry = entry;
+		vmwrite(ENTRY_CONTROLS, entry);
+	}
+}
+
+static void set_cr0(uint64_t cr0)
+{
+	uint64_t force = caps.cr0_fixed0 & ~(uint64_t)(CR0_PE | CR0_PG);
+
+	vmwrite(CR0_SHADOW, cr0);
+	vmwrite(GUEST_CR0, (cr0 | force) & caps.cr0_fixed1);
+}
+
+static void set_cr4(uint64_t cr4)
+{
+	vmwrite(CR4_SHADOW, cr4);
+	vmwrite(GUEST_CR4, (cr4 | caps.cr4_fixed0) & caps.cr4_fixed1);
+}
+
+/* What the guest sees: its own bits where the host owns them (§25.6.6). */
+static uint64_t guest_cr(uint64_t real, uint64_t mask_field, uint64_t shadow_field)
+{
+	uint64_t mask = vmread(mask_field);
+
+	return (real & ~mask) | (vmread(shadow_field) & mask);
+}
+
+static void vmx_set_state(struct virt_vcpu *v, const struct x86_vcpu_state *st)
+{
+	struct vmx_vcpu *xv = vx_of(v);
+	const struct x86_sregs *r = &st->sregs;
+	uint64_t f = irq_save();
+
+	vmcs_here(v);
+	for (unsigned i = 0; i < NR_SEGS; i++)
+		seg_to_vmcs(i, &r->seg[i]);
+	seg_to_vmcs(VMCS_LDTR, &r->ldtr);
+	seg_to_vmcs(VMCS_TR, &r->tr);
+	vmwrite(GUEST_GDTR_BASE, r->gdt.base);
+	vmwrite(GUEST_GDTR_LIMIT, r->gdt.limit);
+	vmwrite(GUEST_IDTR_BASE, r->idt.base);
+	vmwrite(GUEST_IDTR_LIMIT, r->idt.limit);
+	set_cr0(r->cr0);
+	set_cr4(r->cr4);
+	vmwrite(GUEST_CR3, r->cr3);
+	set_efer(xv, r->efer);
+	vmwrite(GUEST_PAT, r->pat);
+	vmwrite(GUEST_DR7, r->dr7);
+	vmwrite(GUEST_SYSENTER_CS, 0);
+	vmwrite(GUEST_SYSENTER_ESP, 0);
+	vmwrite(GUEST_SYSENTER_EIP, 0);
+	struct msr_entry *area = hpa_to_hva(xv->msr_area);
+	for (unsigned i = 0; i < caps.nr_area; i++)
+		area[i].value = 0;
+	xv->cr2 = r->cr2;
+	xv->dr6 = r->dr6;
+	v->regs = st->regs;
+	vmwrite(GUEST_RFLAGS, st->regs.rflags);
+	vmwrite(GUEST_INTERRUPTIBILITY, 0);
+	vmwrite(GUEST_ACTIVITY, 0);
+	vmwrite(GUEST_PENDING_DBG, 0);
+	vmwrite(ENTRY_INTR_INFO, 0);
+	*(volatile uint32_t *)((uint8_t *)hpa_to_hva(xv->vapic) + 0x80) = 0;     /* TPR */
+	xv->flush = true;
+	vmx_request_intr_window(v, false);
+	irq_restore(f);
+}
+
+static void vmx_get_sregs(struct virt_vcpu *v, struct x86_sregs *r)
+{
+	struct vmx_vcpu *xv = vx_of(v);
+	uint64_t f = irq_save();
+
+	vmcs_here(v);
+	for (unsigned i = 0; i < NR_SEGS; i++)
+		seg_from_vmcs(i, &r->seg[i]);
+	seg_from_vmcs(VMCS_LDTR, &r->ldtr);
+	seg_from_vmcs(VMCS_TR, &r->tr);
+	r->gdt = (struct x86_dtable){ vmread(GUEST_GDTR_BASE), (uint16_t)vmread(GUEST_GDTR_LIMIT) };
+	r->idt = (struct x86_dtable){ vmread(GUEST_IDTR_BASE), (uint16_t)vmread(GUEST_IDTR_LIMIT) };
+	r->cr0 = guest_cr(vmread(GUEST_CR0), CR0_MASK, CR0_SHADOW);
+	r->cr4 = guest_cr(vmread(GUEST_CR4), CR4_MASK, CR4_SHADOW);
+	r->cr2 = xv->cr2;
+	r->cr3 = vmread(GUEST_CR3);
+	r->efer = vmread(GUEST_EFER);
+	r->pat = vmread(GUEST_PAT);
+	r->dr6 = xv->dr6;
+	r->dr7 = vmread(GUEST_DR7);
+	irq_restore(f);
+}
+
+static uint8_t *vtpr(struct vmx_vcpu *xv)
+{
+	return (uint8_t *)hpa_to_hva(xv->vapic) + 0x80;    /* VTPR (§29.1.1) */
+}
+
+static uint64_t vmx_get_reg(struct virt_vcpu *v, enum virt_reg reg)
+{
+	struct vmx_vcpu *xv = vx_of(v);
+	uint64_t val = 0, f;
+
+	switch (reg) {
+	case VIRT_CR2: return xv->cr2;
+	/* CR8 is VTPR bits 7:4 with the TPR shadow (§29.3). */
+	case VIRT_CR8: return *(volatile uint8_t *)vtpr(xv) >> 4;
+	default: break;
+	}
+	f = irq_save();
+	vmcs_here(v);
+	switch (reg) {
+	case VIRT_CR0: val = guest_cr(vmread(GUEST_CR0), CR0_MASK, CR0_SHADOW); break;
+	case VIRT_CR3: val = vmread(GUEST_CR3); break;
+	case VIRT_CR4: val = guest_cr(vmread(GUEST_CR4), CR4_MASK, CR4_SHADOW); break;
+	case VIRT_EFER: val = vmread(GUEST_EFER); break;
+	/* The CPL is SS.DPL (SDM vol. 3C §26.3.1.2). */
+	case VIRT_CPL: val = (vmread(GUEST_ES_AR + 2 * SEG_SS) >> 5) & 3; break;
+	default: break;
+	}
+	irq_restore(f);
+	return val;
+}
+
+static void vmx_set_reg(struct virt_vcpu *v, enum virt_reg reg, uint64_t val)
+{
+	struct vmx_vcpu *xv = vx_of(v);
+	uint64_t f;
+
+	switch (reg) {
+	case VIRT_CR2: xv->cr2 = val; return;
+	case VIRT_CR8: *(volatile uint8_t *)vtpr(xv) = (uint8_t)((val & 0xf) << 4); return;
+	case VIRT_CPL: return;          /* follows SS */
+	default: break;
+	}
+	f = irq_save();
+	vmcs_here(v);
+	switch (reg) {
+	case VIRT_CR0: set_cr0(val); break;
+	case VIRT_CR3: vmwrite(GUEST_CR3, val); break;
+	case VIRT_CR4: set_cr4(val); break;
+	case VIRT_EFER: set_efer(xv, val); break;
+	default: break;
+	}
+	irq_restore(f);
+}
+
+static void vmx_inject_exception(struct virt_vcpu *v, uint8_t vector, bool has_error, uint32_t error)
+{
+	uint64_t f = irq_save();
+
+	vmcs_here(v);
+	/* No error code in real mode, and only for the vectors that have one
+	 * (SDM vol. 3C §26.2.1.3). */
+	bool pe = vmread(GUEST_CR0) & CR0_PE;
+	bool takes = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
+	uint32_t info = vector | INTR_TYPE_HW_EXC | INTR_INFO_VALID;
+	if (has_error && pe && takes) {
+		info |= INTR_INFO_ERROR;
+		vmwrite(ENTRY_EXC_ERROR, error);
+	}
+	vmwrite(ENTRY_INTR_INFO, info);
+	irq_restore(f);
+}
+
+static bool vmx_can_inject_intr(struct virt_vcpu *v)
+{
+	uint64_t f = irq_save();
+	bool ok;
+
+	vmcs_here(v);
+	/* IF=1, no STI/MOV SS blocking, no event queued (SDM vol. 3C §25.4.2,
+	 * §26.3.1.5). */
+	ok = (v->regs.rflags & RFLAGS_IF) &&
+	     !(vmread(GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) &&
+	     !(vmread(ENTRY_INTR_INFO) & INTR_INFO_VALID);
+	irq_restore(f);
+	return ok;
+}
+
+static void vmx_inject_intr(struct virt_vcpu *v, uint8_t vector)
+{
+	uint64_t f = irq_save();
+
+	vmcs_here(v);
+	vmwrite(ENTRY_INTR_INFO, vector | INTR_TYPE_EXT | INTR_INFO_VALID);
+	irq_restore(f);
+}
+
+static bool vmx_inject_nmi(struct virt_vcpu *v)
+{
+	uint64_t f = irq_save();
+	bool ok;
+
+	vmcs_here(v);
+	/* Not while an event is queued, nor under STI, MOV SS or (virtual-)NMI
+	 * blocking (§26.3.1.5). */
+	ok = !(vmread(ENTRY_INTR_INFO) & INTR_INFO_VALID) &&
+	     !(vmread(GUEST_INTERRUPTIBILITY) &
+	       (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI));
+	if (ok)
+		vmwrite(ENTRY_INTR_INFO, X86_EXC_NMI | INTR_TYPE_NMI | INTR_INFO_VALID);
+	irq_restore(f);
+	return ok;
+}
+
+/* Interrupt-window exiting: an exit as soon as RFLAGS.IF=1 and no STI or
+ * MOV SS blocking remains (SDM vol. 3C §26.7.5). */
+static void vmx_request_intr_window(struct virt_vcpu *v, bool on)
+{
+	struct vmx_vcpu *xv = vx_of(v);
+	uint32_t proc = on ? (xv->proc | PROC_INTR_WINDOW) : (xv->proc & ~PROC_INTR_WINDOW);
+	uint64_t f;
+
+	if (proc == xv->proc)
+		return;
+	f = irq_save();
+	vmcs_here(v);
+	xv->proc = proc;
+	vmwrite(PROC_CONTROLS, proc);
+	irq_restore(f);
+}
+
+static uint64_t *area_msr(struct vmx_vcpu *xv, uint32_t msr)
+{
+	struct msr_entry *area = hpa_to_hva(xv->msr_area);
+
+	for (unsigned i = 0; i < caps.nr_area; i++)
+		if (area[i].index == msr)
+			return &area[i].value;
+	return NULL;
+}
+
+/* The MSRs whose guest copy lives in a VMCS field. */
+static int vmcs_msr_field(uint32_t msr)
+{
+	switch (msr) {
+	case MSR_EFER: return GUEST_EFER;
+	case MSR_PAT: return GUEST_PAT;
+	case MSR_SYSENTER_CS: return GUEST_SYSENTER_CS;
+	case MSR_SYSENTER_ESP: return GUEST_SYSENTER_ESP;
+	case MSR_SYSENTER_EIP: return GUEST_SYSENTER_EIP;
+	case MSR_FS_BASE: return GUEST_FS_BASE;
+	case MSR_GS_BASE: return GUEST_GS_BASE;
+	default: return -1;
+	}
+}
+
+/*
+ * One MSR access for msr_get (val read) or msr_set (*val written): the
+ * MSR-load/store area or the VMCS field holds the guest's copy.
+ */
+static bool guest_msr(struct virt_vcpu *v, uint32_t msr, uint64_t *val, bool write)
+{
+	struct vmx_vcpu *xv = vx_of(v);
+	uint64_t *p = area_msr(xv, msr);
+	int field = vmcs_msr_field(msr);
+
+	if (p || field < 0) {
+		if (p && write)
+			*p = *val;
+		else if (p)
+			*val = *p;
+		return p != NULL;
+	}
+	uint64_t f = irq_save();
+	vmcs_here(v);
+	if (!write)
+		*val = vmread((uint64_t)field);
+	else if (msr == MSR_EFER)
+		set_efer(xv, *val);
+	else
+		vmwrite((uint64_t)field, *val);
+	irq_restore(f);
+	return true;
+}
+
+static bool vmx_msr_get(struct virt_vcpu *v, uint32_t msr, uint64_t *val)
+{
+	return guest_msr(v, msr, val, false);
+}
+
+static bool vmx_msr_set(struct virt_vcpu *v, uint32_t msr, uint64_t val)
+{
+	return guest_msr(v, msr, &val, true);
+}
+
+/* ---- failed VM entries ----------------------------------------------------- */
+
+/* VM-instruction error numbers (SDM vol. 3C §31.4, Table 31-1). */
+static const char *insn_error(uint64_t n)
+{
+	switch (n) {
+	case 4: return "VMLAUNCH with a non-clear VMCS";
+	case 5: return "VMRESUME with a non-launched VMCS";
+	case 7: return "invalid control fields (§26.2.1)";
+	case 8: return "invalid host-state fields (§26.2.2-26.2.4)";
+	case 26: return "events blocked by MOV SS";
+	default: return "see SDM vol. 3C Table 31-1";
+	}
+}
+
+static bool limit_ok(uint32_t limit, uint32_t ar)
+{
+	/* §26.3.1.2: limit bits 11:0 not all ones needs G=0; bits 31:20 set needs G=1. */
+	if ((limit & 0xfff) != 0xfff && (ar & SEG_ATTR_G))
+		return false;
+	return !((limit >> 20) && !(ar & SEG_ATTR_G));
+}
+
+static bool canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+/*
+ * The CPU reports a failed guest-state check only as exit reason 33
+ * (SDM vol. 3C §26.8).  Name the first of the commonest checks of
+ * §26.3.1 that the current VMCS fails, so the message says why.
+ */
+static const char *diagnose_guest_state(void)
+{
+	uint64_t cr0 = vmread(GUEST_CR0), cr4 = vmread(GUEST_CR4), efer = vmread(GUEST_EFER);
+	uint64_t rflags = vmread(GUEST_RFLAGS);
+	bool ia32e = vmread(ENTRY_CONTROLS) & ENTRY_IA32E;
+	uint64_t force0 = caps.cr0_fixed0 & ~(uint64_t)(CR0_PE | CR0_PG);
+	uint32_t cs = (uint32_t)vmread(GUEST_ES_AR + 2 * SEG_CS);
+	uint32_t ss = (uint32_t)vmread(GUEST_ES_AR + 2 * SEG_SS);
+	uint32_t tr = (uint32_t)vmread(GUEST_TR_AR);
+	uint32_t intr = (uint32_t)vmread(GUEST_INTERRUPTIBILITY);
+	uint32_t ev = (uint32_t)vmread(ENTRY_INTR_INFO);
+
+	if ((cr0 & force0) != force0 || (cr0 & ~caps.cr0_fixed1))
+		return "CR0 against IA32_VMX_CR0_FIXED0/1 (§26.3.1.1)";
+	if ((cr0 & CR0_PG) && !(cr0 & CR0_PE))
+		return "CR0.PG set without CR0.PE (§26.3.1.1)";
+	if ((cr4 & caps.cr4_fixed0) != caps.cr4_fixed0 || (cr4 & ~caps.cr4_fixed1))
+		return "CR4 against IA32_VMX_CR4_FIXED0/1 (§26.3.1.1)";
+	if (ia32e && (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE)))
+		return "IA-32e mode guest without CR0.PG and CR4.PAE (§26.3.1.1)";
+	if (!!(efer & EFER_LMA) != ia32e || ((cr0 & CR0_PG) && !!(efer & EFER_LME) != ia32e))
+		return "IA32_EFER.LMA/LME against the IA-32e mode guest control (§26.3.1.1)";
+	if (vmread(GUEST_DR7) >> 32)
+		return "DR7 bits 63:32 (§26.3.1.1)";
+	if (!canonical(vmread(GUEST_SYSENTER_ESP)) || !canonical(vmread(GUEST_SYSENTER_EIP)))
+		return "IA32_SYSENTER_ESP/EIP not canonical (§26.3.1.1)";
+	if (ia32e && (cs & SEG_ATTR_L) && (cs & SEG_ATTR_DB))
+		return "CS.L and CS.D/B both set in IA-32e mode (§26.3.1.2)";
+	if ((cs & SEG_ATTR_UNUSABLE) || !(cs & SEG_ATTR_P) || !(cs & SEG_ATTR_S))
+		return "CS unusable, not present, or a system segment (§26.3.1.2)";
+	if (!(ss & SEG_ATTR_UNUSABLE) && ((ss & 0xf) != 3 && (ss & 0xf) != 7))
+		return "SS type not read/write data (§26.3.1.2)";
+	if ((tr & SEG_ATTR_UNUSABLE) || (tr & SEG_ATTR_S) || !(tr & SEG_ATTR_P) ||
+	    ((tr & 0xf) != 11 && (ia32e || (tr & 0xf) != 3)))
+		return "TR unusable or not a busy TSS (§26.3.1.2)";
+	for (unsigned i = 0; i < 8; i++) {
+		uint32_t ar = (uint32_t)vmread(GUEST_ES_AR + 2 * i);
+		if (!(ar & SEG_ATTR_UNUSABLE) && !limit_ok((uint32_t)vmread(GUEST_ES_LIMIT + 2 * i), ar))
+			return "a segment limit against its G bit (§26.3.1.2)";
+		if (ar & 0xfffe0f00)
+			return "reserved bits in a segment's access rights (§26.3.1.2)";
+	}
+	if ((rflags & 0xffffffffffc08028ULL) || !(rflags & 2))
+		return "RFLAGS reserved bits (§26.3.1.4)";
+	if ((intr & INTERRUPTIBILITY_STI) && !(rflags & RFLAGS_IF))
+		return "STI blocking with RFLAGS.IF=0 (§26.3.1.5)";
+	if ((ev & INTR_INFO_VALID) && (ev & INTR_TYPE_MASK) == INTR_TYPE_EXT &&
+	    (!(rflags & RFLAGS_IF) || (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))))
+		return "external interrupt injected while blocked (§26.3.1.5)";
+	if (vmread(GUEST_ACTIVITY))
+		return "activity state (§26.3.1.5)";
+	if (vmread(VMCS_LINK_POINTER) != ~0ULL)
+		return "VMCS link pointer (§26.3.1.5)";
+	return "a check of §26.3.1 this message does not model";
+}
+
+static void entry_failed(struct virt_vcpu *v, struct vm_exit *e, int rc)
+{
+	e->kind = EXIT_INVALID;
+	e->next_rip = 0;
+	if (rc) {
+		/* VMfail: a control or host-state field is wrong (kasane's fault,
+		 * but only this VM's VMCS is affected). */
+		uint64_t err = rc == 2 ? vmread(VM_INSN_ERROR) : 0;
+		e->code = err;
+		e->info1 = e->info2 = 0;
+		pr_err("vmx: VM %u vCPU %u: VM entry failed: %s (VM-instruction error %llu: %s)\n",
+		       v->vm_id, v->vcpu_id, rc == 2 ? "VMfailValid" : "VMfailInvalid",
+		       (unsigned long long)err, rc == 2 ? insn_error(err) : "no current VMCS");
+		return;
+	}
+	uint32_t reason = (uint32_t)vmread(EXIT_REASON);
+	uint64_t qual = vmread(EXIT_QUALIFICATION);
+	e->code = reason;
+	e->info1 = qual;
+	e->info2 = 0;
+	if ((reason & 0xffff) == VMX_EXIT_BAD_MSR_LOAD)
+		pr_err("vmx: VM %u vCPU %u: VM entry failed loading MSR entry %llu (§26.4)\n",
+		       v->vm_id, v->vcpu_id, (unsigned long long)qual);
+	else if ((reason & 0xffff) == VMX_EXIT_BAD_GUEST)
+		pr_err("vmx: VM %u vCPU %u: VM entry failed: invalid guest state: %s\n",
+		       v->vm_id, v->vcpu_id, diagnose_guest_state());
+	else
+		pr_err("vmx: VM %u vCPU %u: VM entry failed, exit reason %u\n",
+		       v->vm_id, v->vcpu_id, reason & 0xffff);
+}
+
+/* ---- exits --------------------------------------------------------------- */
+
+static void inject_gp(void)
+{
+	vmwrite(ENTRY_EXC_ERROR, 0);
+	vmwrite(ENTRY_INTR_INFO, X86_EXC_GP | INTR_TYPE_HW_EXC | INTR_INFO_ERROR | INTR_INFO_VALID);
+}
+
+/*
+ * MOV to CR0/CR4 exits only when it changes a bit the host owns (CR0.NE,
+ * CR4.VMXE, §25.6.6, §27.1.3).  CR4.VMXE stays 0 for the guest (it has no
+ * VMX): #GP.  Otherwise the shadow takes the guest's value and the
+ * instruction runs again, now without an exit, so the CPU itself does
+ * every paging-mode change it implies.
+ */
+static void handle_cr_access(struct virt_vcpu *v, uint64_t qual)
+{
+	unsigned cr = qual & 0xf, type = (qual >> 4) & 3, reg = (qual >> 8) & 0xf;
+	uint64_t val = v->regs.gpr[reg];
+
+	if (type != 0 || (cr != 0 && cr != 4)) {
+		inject_gp();    /* cannot happen with the controls chosen */
+		return;
+	}
+	if (cr == 4) {
+		if (val & CR4_VMXE) {
+			inject_gp();
+			return;
+		}
+		uint64_t mask = vmread(CR4_MASK);
+		vmwrite(CR4_SHADOW, (vmread(CR4_SHADOW) & ~mask) | (val & mask));
+		return;
+	}
+	uint64_t mask = vmread(CR0_MASK);
+	vmwrite(CR0_SHADOW, (vmread(CR0_SHADOW) & ~mask) | (val & mask));
+}
+
+/*
+ * XSETBV always exits (§26.1.2).  It loads the guest's XCR0 while the vCPU
+ * runs (arch/x86/fpu.c switches it), after the checks of SDM vol. 2C
+ * XSETBV: CPL 0, ECX 0, x87 on, AVX only with SSE, the AVX-512 states
+ * together and with AVX, and only states the CPU and the guest's CPUID
+ * offer (x87, SSE, AVX, AVX-512: 0xe7).
+ */
+static bool emulate_xsetbv(struct virt_vcpu *v)
+{
+	uint64_t val = (v->regs.gpr[REG_RDX] << 32) | (uint32_t)v->regs.gpr[REG_RAX];
+	struct cpuid_regs d = cpuid(0xd, 0);
+	uint64_t ok = ((((uint64_t)d.edx << 32) | d.eax) & 0xe7);
+
+	if (!(cpuid(1, 0).ecx & (1u << 26)) || ((vmread(GUEST_ES_AR + 2 * SEG_SS) >> 5) & 3) ||
+	    (uint32_t)v->regs.gpr[REG_RCX] != 0 || (val & ~ok) || !(val & 1) ||
+	    ((val & 4) && !(val & 2)) || ((val & 0xe0) && (val & 0xe0) != 0xe0) ||
+	    ((val & 0xe0) && !(val & 4)))
+		return false;
+	__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)val), "d"((uint32_t)(val >> 32)));
+	return true;
+}
+
+static void decode_exit(struct virt_vcpu *v, struct vmx_vcpu *xv, struct vm_exit *e)
+{
+	uint32_t reason = (uint32_t)vmread(EXIT_REASON) & 0xffff;
+	uint64_t qual = vmread(EXIT_QUALIFICATION);
+	/* Valid for exits caused by an instruction (SDM vol. 3C §28.2.5). */
+	uint64_t len = vmread(EXIT_INSN_LEN);
+	uint64_t rip = v->regs.rip;
+
+	e->next_rip = 0;
+	e->code = reason;
+	e->info1 = qual;
+	e->info2 = 0;
+	switch (reason) {
+	case VMX_EXIT_EXCEPTION_NMI: {
+		uint32_t info = (uint32_t)vmread(EXIT_INTR_INFO);
+		uint8_t vec = info & 0xff;
+		e->info2 = info;
+		if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
+			/* The host's NMI: it goes to the host's handler (§28.1). */
+			__asm__ volatile("int $2");
+			e->kind = EXIT_INTR;
+			break;
+		}
+		if (vec == X86_EXC_DB) {
+			/* A #DB that exits leaves DR6 alone; the exit qualification
+			 * holds what it would have set (§28.1, Table 28-1). */
+			xv->dr6 = (xv->dr6 & ~0xfULL) | (qual & 0x600f);
+		}
+		e->kind = EXIT_REFLECT;
+		e->reflect.vector = vec;
+		e->reflect.has_error = info & INTR_INFO_ERROR;
+		e->reflect.error = (uint32_t)vmread(EXIT_INTR_ERROR);
+		break;
+	}
+	case VMX_EXIT_EXT_INTR:
+		e->kind = EXIT_INTR;
+		break;
+	case VMX_EXIT_INIT:
+	case VMX_EXIT_SIPI:
+		/* A physical INIT or SIPI for this CPU: nothing for the guest,
+		 * whose INIT/SIPI go to its virtual local APIC instead. */
+		e->kind = EXIT_NONE;
+		break;
+	case VMX_EXIT_TRIPLE_FAULT:
+		e->kind = EXIT_TRIPLE_FAULT;
+		break;
+	case VMX_EXIT_INTR_WINDOW:
+		e->kind = EXIT_INTR_WINDOW;
+		break;
+	case VMX_EXIT_CPUID:
+	case VMX_EXIT_HLT:
+	case VMX_EXIT_INVD:
+	case VMX_EXIT_VMCALL:
+		/* VMCALL: the same hypercall ABI as SVM's VMMCALL. */
+		e->kind = reason == VMX_EXIT_CPUID ? EXIT_CPUID : reason == VMX_EXIT_HLT ? EXIT_HLT :
+			  reason == VMX_EXIT_INVD ? EXIT_INVD : EXIT_HYPERCALL;
+		e->next_rip = rip + len;
+		break;
+	case VMX_EXIT_IO:
+		/* Exit qualification for I/O (§28.2.1, Table 28-5). */
+		e->kind = EXIT_IO;
+		e->io.size = (uint8_t)((qual & 7) + 1);
+		e->io.in = qual & (1u << 3);
+		e->io.string = qual & (1u << 4);
+		e->io.rep = qual & (1u << 5);
+		e->io.port = (uint16_t)(qual >> 16);
+		e->io.addr_size = 0;
+		if (e->io.string && (caps.basic & VMX_BASIC_INS_OUTS_INFO)) {
+			/* Address size in instruction-information bits 9:7 (§28.2.5). */
+			unsigned as = (vmread(EXIT_INSN_INFO) >> 7) & 7;
+			e->io.addr_size = as == 0 ? 2 : as == 1 ? 4 : as == 2 ? 8 : 0;
+		}
+		e->next_rip = rip + len;
+		break;
+	case VMX_EXIT_RDMSR:
+	case VMX_EXIT_WRMSR:
+		e->kind = reason == VMX_EXIT_RDMSR ? EXIT_MSR_READ : EXIT_MSR_WRITE;
+		e->msr.msr = (uint32_t)v->regs.gpr[REG_RCX];
+		e->next_rip = rip + len;
+		break;
+	case VMX_EXIT_CR_ACCESS:
+		handle_cr_access(v, qual);
+		e->kind = EXIT_NONE;
+		break;
+	case VMX_EXIT_XSETBV:
+		if (emulate_xsetbv(v))
+			v->regs.rip = rip + len;
+		else
+			inject_gp();
+		e->kind = EXIT_NONE;
+		break;
+	case VMX_EXIT_GETSEC:
+	case VMX_EXIT_VMCLEAR ... VMX_EXIT_VMXON:
+	case VMX_EXIT_INVEPT:
+	case VMX_EXIT_INVVPID:
+	case VMX_EXIT_VMFUNC:
+	case VMX_EXIT_MONITOR:
+	case VMX_EXIT_MWAIT:
+		e->kind = EXIT_UD;      /* the guest's CPU has no VMX, SMX or MONITOR */
+		break;
+	case VMX_EXIT_EPT_VIOLATION:
+		/* Qualification bits 0-2: read, write, fetch (§28.2.1, Table 28-7). */
+		e->kind = EXIT_MMIO;
+		e->mmio.gpa = vmread(GUEST_PHYSICAL_ADDR);
+		e->mmio.write = qual & 2;
+		e->mmio.fetch = qual & 4;
+		e->info2 = e->mmio.gpa;
+		break;
+	default:
+		e->kind = EXIT_UNHANDLED;
+		break;
+	}
+}
+
+static void vmx_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
+{
+	struct vmx_vcpu *xv = vx_of(v);
+	unsigned cpu = this_cpu_id();
+	struct vmx_cpu *xc = &vmx_cpus[cpu];
+
+	vmcs_here(v);
+	if (unlikely(xv->moved)) {
+		/* Interrupts were on while the old CPU cleared the VMCS: let
+		 * core/ look at its events again before entering. */
+		xv->moved = false;
+		e->kind = EXIT_INTR;
+		e->code = e->info1 = e->info2 = e->next_rip = 0;
+		irq_enable();
+		return;
+	}
+	/*
+	 * Drop stale translations: guest-physical ones of an EPT root that may
+	 * have belonged to an earlier VM, when the vCPU arrives on a CPU;
+	 * linear ones of another vCPU with the same VPID (one per VM) when the
+	 * CPU switches vCPUs (SDM vol. 3C §29.4.3).
+	 */
+	if (unlikely(xv->flush || xc->last != v)) {
+		if (xv->flush)
+			invept((caps.ept_vpid & EPT_CAP_INVEPT_SINGLE) ? 1 : 2, eptp_of(v));
+		if (caps.vpid)
+			invvpid((caps.ept_vpid & VPID_CAP_INVVPID_SINGLE) ? 1 : 2, vpid_of(v));
+		xv->flush = false;
+		xc->last = v;
+	}
+	vmwrite(GUEST_RSP, v->regs.gpr[REG_RSP]);
+	vmwrite(GUEST_RIP, v->regs.rip);
+	vmwrite(GUEST_RFLAGS, v->regs.rflags);
+	/* CR2 and DR6 are not part of the VMCS (§28.3.1): switched here. */
+	if (read_cr2() != xv->cr2)
+		write_cr2(xv->cr2);
+	if (xc->dr6 != xv->dr6) {
+		__asm__ volatile("mov %0, %%dr6" : : "r"(xv->dr6));
+		xc->dr6 = xv->dr6;
+	}
+
+	int rc = vmx_enter(v->regs.gpr, xv->launched);
+
+	if (rc == 0 && !(vmread(EXIT_REASON) & VMX_EXIT_ENTRY_FAILED)) {
+		xv->launched = true;
+		xv->cr2 = read_cr2();
+		__asm__ volatile("mov %%dr6, %0" : "=r"(xv->dr6));
+		xc->dr6 = xv->dr6;
+		v->regs.gpr[REG_RSP] = vmread(GUEST_RSP);
+		v->regs.rip = vmread(GUEST_RIP);
+		v->regs.rflags = vmread(GUEST_RFLAGS);
+		/* The guest may have entered or left long mode itself. */
+		set_efer(xv, vmread(GUEST_EFER));
+		/* An event whose delivery the exit interrupted is delivered again
+		 * (§28.2.4, §29.2.1), unless core/ injects something else. */
+		uint32_t idt = (uint32_t)vmread(IDT_VECTORING_INFO);
+		if (idt & INTR_INFO_VALID) {
+			vmwrite(ENTRY_INTR_INFO, idt & ~INTR_INFO_NMI_UNBLOCK);
+			if (idt & INTR_INFO_ERROR)
+				vmwrite(ENTRY_EXC_ERROR, vmread(IDT_VECTORING_ERROR));
+			uint32_t type = idt & INTR_TYPE_MASK;
+			if (type == INTR_TYPE_SW_INT || type == INTR_TYPE_PRIV_SW_EXC ||
+			    type == INTR_TYPE_SW_EXC)
+				vmwrite(ENTRY_INSN_LEN, vmread(EXIT_INSN_LEN));
+		}
+		decode_exit(v, xv, e);
+	} else {
+		entry_failed(v, e, rc);
+	}
+	irq_enable();   /* a pending host interrupt is taken here */
+}
+
+static bool vmx_probe(void)
+{
+	/* CPUID.1:ECX bit 5: VMX; then EPT and unrestricted guest from the
+	 * capability MSRs, readable whenever VMX is reported (SDM vol. 3C App. A). */
+	return (cpuid(1, 0).ecx & (1u << 5)) && !missing_ept();
+}
+
+const struct virt_ops vmx_ops = {
+	.name = "Intel VT-x (VMX)",
+	.paging_format = NPT_FORMAT_EPT,
+	.probe = vmx_probe,
+	.cpu_init = vmx_cpu_init,
+	.vcpu_init = vmx_vcpu_init,
+	.vcpu_free = vmx_vcpu_free,
+	.set_state = vmx_set_state,
+	.get_sregs = vmx_get_sregs,
+	.get_reg = vmx_get_reg,
+	.set_reg = vmx_set_reg,
+	.vcpu_run = vmx_vcpu_run,
+	.inject_exception = vmx_inject_exception,
+	.can_inject_intr = vmx_can_inject_intr,
+	.inject_intr = vmx_inject_intr,
+	.inject_nmi = vmx_inject_nmi,
+	.request_intr_window = vmx_request_intr_window,
+	.msr_get = vmx_msr_get,
+	.msr_set = vmx_msr_set,
+};
