@@ -5,13 +5,14 @@
 # non-zero on any failure.  Every QEMU run has a timeout, is killed (with
 # its whole process group) when it hangs, and counts as failed then; every
 # run must end with the exit status and the summary line it expects.
-# Usage: test/run-tests.sh [NAME-GLOB]   (only tests whose name matches)
+# Usage: test/run-tests.sh [NAME-GLOB...]   (only tests whose name matches one)
 set -u
 cd "$(dirname "$0")/.."
 . tools/qemu-accel.sh
 OUT=build/test
 mkdir -p "$OUT"
-FILTER=${1:-*}
+FILTERS=("$@")
+[ $# -gt 0 ] || FILTERS=('*')
 MANIFESTS=${MANIFESTS:-test/manifests}
 passed=0 failed=0
 failures=()
@@ -27,7 +28,13 @@ result() {      # result NAME ok|fail [detail]
 	fi
 }
 
-want() { [[ $1 == $FILTER ]]; }
+want() {
+	local f
+	for f in "${FILTERS[@]}"; do
+		[[ $1 == $f ]] && return 0
+	done
+	return 1
+}
 
 # ---- host unit tests: one result per test case ----------------------------
 for bin in build/unit/*; do

@@ -12,8 +12,8 @@
  *  - masked LVT: no interrupt, no IRR bit;
  *  - TSC-deadline (if CPUID.1:ECX[24]): fires once, with RDTSC in the
  *    handler >= the deadline, IA32_TSC_DEADLINE reads 0 afterwards;
- *    writing 0 before the deadline disarms it; a deadline in the past
- *    fires at once.
+ *    the MSR reads back all 64 bits of a far deadline; writing 0 before
+ *    the deadline disarms it; a deadline in the past fires at once.
  * Waits for an interrupt are bounded only to catch one that never comes
  * (WAIT_US): a busy host may hold the vCPU up for any time, so no check
  * asks for a number of interrupts within a time.
@@ -219,6 +219,15 @@ static void test_tsc_deadline(void)
 			   at, deadline);
 	guest_check_eq("IA32_TSC_DEADLINE after it fired", msr, 0);
 	check_isr("tsc-deadline");
+
+	/* The MSR holds all 64 bits: a deadline 2^40 ticks (minutes) away. */
+	reset_counts();
+	deadline = rdtsc() + (1ull << 40);
+	wrmsr(MSR_TSC_DEADLINE, deadline);
+	msr = rdmsr(MSR_TSC_DEADLINE);
+	wrmsr(MSR_TSC_DEADLINE, 0);
+	guest_check_eq("IA32_TSC_DEADLINE read back (a deadline 2^40 ticks away)", msr, deadline);
+	guest_check_eq("interrupts from a deadline 2^40 ticks away", fired, 0);
 
 	test_tsc_disarm();
 
