@@ -479,10 +479,13 @@ for g in "${GROUP_LIST[@]}"; do
 done
 
 # ---- the demo that `make run` boots (iso/demo.cfg) ----------------------------
-if want demo && [ -f build/kasane.iso ]; then
+if want demo; then
 	log=$OUT/demo.log
-	run_qemu $log 180 -cdrom build/kasane.iso -boot d -smp 4 -m 512M
+	rm -f $log
+	QEMU_RC=iso
+	[ -f build/kasane.iso ] && run_qemu $log 180 -cdrom build/kasane.iso -boot d -smp 4 -m 512M
 	why=$(run_verdict $log "$QEMU_RC" 1 0 180)
+	[ -f build/kasane.iso ] || why="no build/kasane.iso (make all builds it)"
 	for v in hello:hello64 smp:smp timers:lapic-timer legacy:hello32; do
 		[ -n "$why" ] && break
 		why=$(test_verdict $log "passes ${v%%:*} ${v#*:}") && [ -n "$why" ] && why="$why, see $log"
