@@ -31,7 +31,7 @@ KDIRS    := boot arch/x86 arch/x86/svm arch/x86/vmx core devices mm drivers virt
 KSRCS    := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c) $(wildcard $(d)/*.S))
 KOBJS    := $(patsubst %,$(BUILD)/k/%.o,$(KSRCS))
 
-.PHONY: all run test unit bench clean deps iso
+.PHONY: all run test test-build test-long unit bench clean deps iso
 all: $(BUILD)/kasane.elf $(BUILD)/kasane.iso
 
 $(BUILD)/k/%.c.o: %.c
@@ -103,9 +103,16 @@ run: deps
 	$(MAKE) all
 	FIRMWARE=$(FIRMWARE) sh tools/run-qemu.sh $(RUN_ISO) $(SMP) $(MEM) $(QEMU_EXTRA)
 
+# Everything the tests need, built.
+test-build: all $(UNIT_BINS) $(GUEST_ELFS)
+
 test: deps
-	$(MAKE) all $(UNIT_BINS) $(GUEST_ELFS)
+	$(MAKE) test-build
 	bash test/run-tests.sh
+
+# The suite, then planted bugs it must catch (test/mutants/README.md).
+test-long: test
+	bash test/mutants/run.sh
 
 bench: deps
 	$(MAKE) all $(GUEST_ELFS)

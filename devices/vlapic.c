@@ -651,6 +651,10 @@ void vlapic_write_tsc_deadline(struct vlapic *vl, uint64_t tsc, uint64_t now_ns,
 {
 	spin_lock(&vl->lock);
 	if (hw_enabled(vl) && timer_mode(vl) == APIC_TIMER_TSC_DEADLINE) {
+		/* A deadline that passed before this write has fired already
+		 * (§11.5.4.1), even if nothing noticed it yet: a new value,
+		 * 0 included, does not take that interrupt back. */
+		timer_catch_up(vl, now_ns);
 		vl->tsc_deadline = tsc;
 		if (!tsc) {
 			vl->timer_deadline = NO_DEADLINE;

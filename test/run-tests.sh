@@ -1,15 +1,19 @@
 #!/bin/bash
-# kasane's test runner: host unit tests, then QEMU boot tests of the ISO.
+# kasane's test runner: host unit tests, QEMU boot tests of the ISO, then
+# the guest tests described by test/manifests/*.test (README there).
 # Prints one line per test and ends with "N passed, N failed"; exits
 # non-zero on any failure.  Every QEMU run has a timeout, is killed (with
-# its whole process group) when it hangs, and counts as failed then.
-# Usage: test/run-tests.sh [NAME-GLOB]   (only tests whose name matches)
+# its whole process group) when it hangs, and counts as failed then; every
+# run must end with the exit status and the summary line it expects.
+# Usage: test/run-tests.sh [NAME-GLOB...]   (only tests whose name matches one)
 set -u
 cd "$(dirname "$0")/.."
 . tools/qemu-accel.sh
 OUT=build/test
 mkdir -p "$OUT"
-FILTER=${1:-*}
+FILTERS=("$@")
+[ $# -gt 0 ] || FILTERS=('*')
+MANIFESTS=${MANIFESTS:-test/manifests}
 passed=0 failed=0
 failures=()
 
@@ -24,7 +28,13 @@ result() {      # result NAME ok|fail [detail]
 	fi
 }
 
-want() { [[ $1 == $FILTER ]]; }
+want() {
+	local f
+	for f in "${FILTERS[@]}"; do
+		[[ $1 == $f ]] && return 0
+	done
+	return 1
+}
 
 # ---- host unit tests: one result per test case ----------------------------
 for bin in build/unit/*; do
@@ -85,329 +95,449 @@ expect() {
 	return 0
 }
 
+# The end of every run with VMs: isa-debug-exit turns kasane's 0 (every VM
+# ended with status 0) into QEMU status 1 and its 1 into 3; a panic writes
+# 3 (QEMU status 7) and prints no summary.
+summary_line() { echo "^kasane: all VMs ended, status $1\$"; }
+qemu_status() { echo $(($1 * 2 + 1)); }
+
+# run_verdict LOG RC EXPECTED-RC SUMMARY-STATUS TIMEOUT: why the run as a
+# whole failed (nothing if it did not).  EXPECTED-RC "any" skips the exit
+# status (Bochs always exits 1: the summary line must say it).
+run_verdict() {
+	local log=$1 rc=$2 exp=$3 st=$4 t=$5
+	if [ "$rc" = iso ]; then
+		echo "ISO build failed"
+	elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		echo "timed out after ${t}s and was killed, see $log"
+	elif [ "$exp" != any ] && [ "$rc" != "$exp" ]; then
+		echo "exit status $rc, expected $exp, see $log"
+	elif [ "$st" != none ] && ! grep -qE -- "$(summary_line "$st")" "$log"; then
+		echo "no summary line 'kasane: all VMs ended, status $st', see $log"
+	fi
+}
+
 # boot_test NAME EXIT TIMEOUT "CMDLINE" "QEMU ARGS" PATTERN...
-# EXIT is the expected QEMU status: 1 = kasane wrote 0, 3 = wrote 1, 7 = panic.
+# EXIT is the expected QEMU status: 1 = kasane wrote 0, 3 = wrote 1, 7 = panic
+# (1 and 3 also need the summary line).
 boot_test() {
 	local name=$1 exp=$2 t=$3 cmdline=$4 qargs=$5; shift 5
 	want "$name" || return 0
-	local isof log=$OUT/$name.log
+	local isof log=$OUT/$name.log why st=none
 	isof=$(iso "$name" "$cmdline") || { result "$name" fail "ISO build failed"; return; }
 	run_qemu "$log" "$t" -cdrom "$isof" -boot d $qargs
-	if [ "$QEMU_RC" = 124 ] || [ "$QEMU_RC" = 137 ]; then
-		result "$name" fail "timed out after ${t}s and was killed, see $log"
-		return
+	[ "$exp" = 1 ] && st=0
+	[ "$exp" = 3 ] && st=1
+	why=$(run_verdict "$log" "$QEMU_RC" "$exp" "$st" "$t")
+	[ -z "$why" ] && ! why=$(expect "$log" "$@") && why="$why, see $log"
+	if [ -n "$why" ]; then
+		result "$name" fail "$why"
+	else
+		result "$name" ok
 	fi
-	local why
-	if [ "$QEMU_RC" != "$exp" ]; then
-		result "$name" fail "QEMU exit $QEMU_RC, expected $exp, see $log"
-		return
-	fi
-	if ! why=$(expect "$log" "$@"); then
-		result "$name" fail "$why, see $log"
-		return
-	fi
-	result "$name" ok
 }
 
-CPUS_OK='kasane: CPU [0-9]+ online \(APIC id [0-9]+'
+CPUS_OK='^kasane: CPU [0-9]+ online \(APIC id [0-9]+'
 boot_test boot-smp1 1 60 "loglevel=info" "-smp 1 -m 256M" \
-	'kasane 0\.[0-9]+\.[0-9]+' 'memory map' 'MiB free' "$CPUS_OK" '^kasane: 1 CPUs online'
+	'^kasane 0\.[0-9]+\.[0-9]+' '^kasane: memory map' 'MiB free' "$CPUS_OK" '^kasane: 1 CPUs online$'
 boot_test boot-smp4 1 60 "loglevel=info" "-smp 4 -m 256M" \
-	'APIC id 3' '^kasane: 4 CPUs online'
+	'^kasane: CPU 3 online \(APIC id 3' '^kasane: 4 CPUs online$'
 boot_test boot-smp8 1 90 "loglevel=info" "-smp 8 -m 256M" \
-	'APIC id 7' '^kasane: 8 CPUs online'
+	'^kasane: CPU 7 online \(APIC id 7' '^kasane: 8 CPUs online$'
 boot_test mem-128M 1 60 "" "-smp 2 -m 128M" \
-	'kasane: 12[0-9] MiB RAM' '^kasane: 2 CPUs online'
+	'^kasane: 12[0-9] MiB RAM' '^kasane: 2 CPUs online$'
 boot_test mem-4G 1 60 "" "-smp 2 -m 4G" \
-	'kasane: 40[0-9][0-9] MiB RAM' '0x000100000000-.*usable' '^kasane: 2 CPUs online'
-boot_test smp-limit 1 60 "smp=2" "-smp 4 -m 256M" '^kasane: 2 CPUs online'
+	'^kasane: 40[0-9][0-9] MiB RAM' '^  \[0x000100000000-.*\] usable$' '^kasane: 2 CPUs online$'
+boot_test smp-limit 1 60 "smp=2" "-smp 4 -m 256M" '^kasane: 2 CPUs online$'
 # No ACPI tables at all: a clear message and a one-CPU boot, not a crash.
 boot_test boot-no-acpi 1 60 "" "-smp 2 -m 128M -M pc -no-acpi" \
-	'^acpi: no RSDP \(no Multiboot2 ACPI tag, none in the BIOS areas\); booting one CPU' \
-	'^kasane: 1 CPUs online'
+	'^acpi: no RSDP \(no Multiboot2 ACPI tag, none in the BIOS areas\); booting one CPU$' \
+	'^kasane: 1 CPUs online$'
 boot_test cmdline-unknown 1 60 "frobnicate=1 loglevel=loud" "-smp 1 -m 128M" \
-	"unknown option 'frobnicate=1'" 'loglevel=loud' '^kasane: 1 CPUs online'
-FAULT_DIAG=('EXCEPTION #PF page fault \(vector 14\) error 0x2 on CPU' 'RIP [0-9a-f]{16}'
-	'RAX [0-9a-f]{16}  RBX' 'R15 [0-9a-f]{16}' 'CR2 0000000000000010' '^Backtrace:'
-	'at [0-9a-f]{16} selftest_fault\+0x' 'all CPUs stopped')
-boot_test fault-bsp 7 60 "selftest=fault-pf" "-smp 2 -m 128M" "${FAULT_DIAG[@]}" 'on CPU 0$'
-boot_test fault-ap 7 60 "selftest=fault-ap" "-smp 4 -m 128M" "${FAULT_DIAG[@]}" 'on CPU 3$'
-boot_test fault-ud 7 60 "selftest=fault-ud" "-smp 1 -m 128M" \
-	'EXCEPTION #UD invalid opcode \(vector 6\)' 'CR2' 'selftest_fault\+0x' 'all CPUs stopped'
+	"unknown option 'frobnicate=1'" 'loglevel=loud' '^kasane: 1 CPUs online$'
+# A hypervisor exception: the whole diagnostic, then every CPU stops.
+FAULT_REGS=('^  RIP [0-9a-f]{16}  CS 0008  RFLAGS [0-9a-f]{16}$'
+	'^  RAX [0-9a-f]{16}  RBX [0-9a-f]{16}  RCX [0-9a-f]{16}$'
+	'^  R13 [0-9a-f]{16}  R14 [0-9a-f]{16}  R15 [0-9a-f]{16}$'
+	'^  CR3 [0-9a-f]{16}  CR4 [0-9a-f]{16}$' '^Backtrace:$'
+	'^  at [0-9a-f]{16} selftest_fault\+0x[0-9a-f]+$' '^kasane: all CPUs stopped$')
+FAULT_DIAG=("${FAULT_REGS[@]}" '^  CR0 [0-9a-f]{16}  CR2 0000000000000010$')
+boot_test fault-bsp 7 60 "selftest=fault-pf" "-smp 2 -m 128M" "${FAULT_DIAG[@]}" \
+	'^kasane: EXCEPTION #PF page fault \(vector 14\) error 0x2 on CPU 0$'
+boot_test fault-ap 7 60 "selftest=fault-ap" "-smp 4 -m 128M" "${FAULT_DIAG[@]}" \
+	'^kasane: EXCEPTION #PF page fault \(vector 14\) error 0x2 on CPU 3$'
+boot_test fault-ud 7 60 "selftest=fault-ud" "-smp 1 -m 128M" "${FAULT_REGS[@]}" \
+	'^kasane: EXCEPTION #UD invalid opcode \(vector 6\) error 0 on CPU 0$' \
+	'^  CR0 [0-9a-f]{16}  CR2 [0-9a-f]{16}$'
 
 # Without QEMU's exit device, the end of the run is an ACPI power-off
 # (FADT PM1a_CNT with \_S5's SLP_TYP), after which QEMU exits with 0.
 if want shutdown-acpi; then
 	isof=$(iso shutdown-acpi "onexit=poweroff")
 	NO_EXIT_DEVICE=1 run_qemu $OUT/shutdown-acpi.log 60 -cdrom "$isof" -boot d -smp 2 -m 128M
-	if [ "$QEMU_RC" = 0 ] && why=$(expect $OUT/shutdown-acpi.log '^kasane: all VMs ended, status 0$') &&
-	   ! grep -q 'power-off failed' $OUT/shutdown-acpi.log; then
-		result shutdown-acpi ok
-	else
-		result shutdown-acpi fail "QEMU exit $QEMU_RC ${why:-}, see $OUT/shutdown-acpi.log"
+	why=$(run_verdict $OUT/shutdown-acpi.log "$QEMU_RC" 0 0 60)
+	if [ -z "$why" ] && grep -q 'power-off failed' $OUT/shutdown-acpi.log; then
+		why="power-off failed, see $OUT/shutdown-acpi.log"
 	fi
+	result shutdown-acpi "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
 # Multiboot1 through QEMU's -kernel (the a.out kludge), the quick dev loop.
 if want boot-multiboot1; then
-	run_qemu $OUT/boot-multiboot1.log 60 -kernel build/kasane.elf -append "loglevel=info" -smp 2 -m 128M
-	if [ "$QEMU_RC" = 1 ] && why=$(expect $OUT/boot-multiboot1.log '\(Multiboot1\)' '^kasane: 2 CPUs online'); then
-		result boot-multiboot1 ok
-	else
-		result boot-multiboot1 fail "QEMU exit $QEMU_RC ${why:-}"
-	fi
+	log=$OUT/boot-multiboot1.log
+	run_qemu $log 60 -kernel build/kasane.elf -append "loglevel=info" -smp 2 -m 128M
+	why=$(run_verdict $log "$QEMU_RC" 1 0 60)
+	[ -z "$why" ] && ! why=$(expect $log '\(Multiboot1\)' '^kasane: 2 CPUs online$') && why="$why, see $log"
+	result boot-multiboot1 "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
-# ---- guests: each test guest runs as a VM, several at once ----------------
-G=build/guests
-# group_run NAME SMP MEM TIMEOUT CFGFILE [FILE:PATH ...]: boots an ISO with the
-# config as /boot/kasane.cfg plus the given modules; sets GROUP_LOG, QEMU_RC.
-group_run() {
-	local name=$1 smp=$2 mem=$3 t=$4 cfg=$5; shift 5
-	GROUP_LOG=$OUT/$name.log
-	local isof=$ISO_CACHE/$name.iso
-	if ! sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" "$@"; then
-		QEMU_RC=iso
+# ---- Bochs: a second, independent SVM (AMD "ryzen" model, with NRIPS) ----
+# run_bochs LOG ISO CPUS MEM-MiB TIMEOUT [MODEL]: Bochs starts in its
+# debugger; the rc file continues and quits.  It ignores SIGTERM, hence
+# SIGINT.  Sets QEMU_RC: 124 if it timed out.  MODEL: ryzen (AMD SVM, the
+# default) or corei7_skylake_x (Intel VMX with EPT).
+run_bochs() {
+	local log=$1 isof=$2 cpus=$3 megs=$4 t=$5 model=${6:-ryzen} dir
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/kasane-bochs.XXXXXX")
+	cat >"$dir/bochsrc" <<-EOF
+	megs: $megs
+	romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
+	vgaromimage: file=/usr/share/vgabios/vgabios.bin
+	display_library: term
+	ata0-master: type=cdrom, path=$PWD/$isof, status=inserted
+	boot: cdrom
+	com1: enabled=1, mode=file, dev=$dir/serial.log
+	cpu: model=$model, count=$cpus, ips=10000000, reset_on_triple_fault=0
+	magic_break: enabled=1
+	sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
+	speaker: enabled=0
+	log: $dir/bochs.log
+	EOF
+	printf 'c\nquit\n' >"$dir/rc"
+	(cd "$dir" && setsid timeout -s INT -k 10 "$t" bochs -q -f bochsrc -rc rc </dev/null >/dev/null 2>&1)
+	QEMU_RC=$?
+	tr -d '\r' <"$dir/serial.log" >"$log" 2>/dev/null
+	cp "$dir/bochs.log" "$log.bochs" 2>/dev/null
+	rm -rf "$dir"
+}
+
+# run_ovmf LOG TIMEOUT ARGS...: run_qemu with OVMF (Debian's ovmf) as the
+# firmware and a private copy of its variable store.  OVMF prints its own
+# BdsDxe lines on the serial port before GRUB's.
+OVMF_DIR=/usr/share/OVMF
+run_ovmf() {
+	local log=$1 t=$2 vars; shift 2
+	vars=$(mktemp "${TMPDIR:-/tmp}/kasane-vars.XXXXXX")
+	cp "$OVMF_DIR/OVMF_VARS_4M.fd" "$vars"
+	run_qemu "$log" "$t" -drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_DIR/OVMF_CODE_4M.fd" \
+		-drive "if=pflash,format=raw,unit=1,file=$vars" "$@"
+	rm -f "$vars"
+}
+
+# ---- guest tests: test/manifests/*.test ------------------------------------
+# A manifest (format in test/manifests/README.md) names its group, gives
+# the [vm] sections of kasane's config and the [test] sections that judge
+# the group's log.  One boot per group runs every VM of its manifests.
+declare -a GROUP_LIST=() T_NAME=() T_GROUP=() T_CHECKS=()
+declare -A G_CFG=() G_FILES=() G_MODS=() G_CPUS=() G_MEM=() G_TIMEOUT=() G_EMU=() G_STATUS=() G_VMS=()
+declare -A G_HVCMD=() G_SAMEISO=()
+MANIFEST_ERRORS=()
+
+mib() {         # mib SIZE: a K/M/G size in MiB (rounded down)
+	local n=${1%[KkMmGg]}
+	case $1 in
+	*[Gg]) echo $((n * 1024)) ;;
+	*[Kk]) echo $((n / 1024)) ;;
+	*) echo "$n" ;;
+	esac
+}
+
+# A guest file named in a [vm] section: /guests/NAME comes from build/guests
+# or test/guests; a name found in neither stays out of the ISO (a test of a
+# missing image).
+guest_file() {
+	local base=${1#/guests/}
+	[ "$base" != "$1" ] || return 1
+	if [ -f "build/guests/$base" ]; then echo "build/guests/$base"
+	elif [ -f "test/guests/$base" ]; then echo "test/guests/$base"
+	else return 1
+	fi
+}
+
+manifest_error() { MANIFEST_ERRORS+=("$1: $2"); }
+
+# manifest_read FILE: adds its VMs to its group and its tests to T_*.
+manifest_read() {
+	local f=$1 line key val section="" group="" n=0 lineno=0
+	local cpus=4 mem=512M timeout=120 emu=qemu status=0 cfg="" mods=() files=() vms="" t=-1
+	local hvcmd="" sameiso=""
+	local re_kv='^[[:space:]]*([a-z_]+)[[:space:]]*=[[:space:]]*(.*)$'
+	while IFS= read -r line || [ -n "$line" ]; do
+		lineno=$((lineno + 1))
+		if [[ $line =~ ^\[vm[[:space:]]+([^]]+)\] ]]; then
+			section=vm
+			vms+=" ${BASH_REMATCH[1]}"
+			cfg+="$line"$'\n'
+			continue
+		fi
+		if [[ $line =~ ^\[test[[:space:]]+([^]]+)\] ]]; then
+			section=test
+			t=${#T_NAME[@]}
+			T_NAME[t]=${BASH_REMATCH[1]}
+			T_CHECKS[t]=""
+			n=$((n + 1))
+			continue
+		fi
+		if [ "$section" = vm ]; then
+			# Verbatim: kasane parses it (and reports its mistakes by line).
+			cfg+="$line"$'\n'
+			if [[ $line =~ ^[[:space:]]*(kernel|module)[[:space:]]*=[[:space:]]*([^[:space:]]+) ]]; then
+				val=$(guest_file "${BASH_REMATCH[2]}") && files+=("$val:${BASH_REMATCH[2]}")
+			fi
+			continue
+		fi
+		[[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+		if ! [[ $line =~ $re_kv ]]; then
+			manifest_error "$f:$lineno" "not 'key = value': $line"
+			continue
+		fi
+		key=${BASH_REMATCH[1]}
+		val=${BASH_REMATCH[2]%"${BASH_REMATCH[2]##*[![:space:]]}"}
+		if [ "$section" = test ]; then
+			case $key in
+			passes|expect|reject|check) T_CHECKS[t]+="$key $val"$'\n' ;;
+			*) manifest_error "$f:$lineno" "unknown test key '$key'" ;;
+			esac
+			continue
+		fi
+		case $key in
+		group) group=$val ;;
+		host_cpus) cpus=$val ;;
+		host_mem) mem=$val ;;
+		timeout) timeout=$val ;;
+		emulator) emu=$val ;;
+		status) status=$val ;;
+		hv_cmdline) hvcmd=$val ;;
+		same_iso_as) sameiso=$val ;;
+		boot_module)    # boot_module = FILE ISO-PATH [ARGS]: a module of its own
+			local file=${val%% *} rest=${val#* }
+			local src
+			src=$(guest_file "/guests/$file") || { manifest_error "$f:$lineno" "no file '$file'"; continue; }
+			mods+=("$src:$rest") ;;
+		*) manifest_error "$f:$lineno" "unknown key '$key'" ;;
+		esac
+	done <"$f"
+	if [ -z "$group" ]; then
+		manifest_error "$f" "no 'group ='"
 		return
 	fi
-	run_qemu "$GROUP_LOG" "$t" -cdrom "$isof" -boot d -smp "$smp" -m "$mem"
-}
-
-# guest_check TEST PATTERN...: one result from the last group's log.
-guest_check() {
-	local name=$1; shift
-	local why
-	if [ "$QEMU_RC" = iso ]; then
-		result "$name" fail "ISO build failed"
-	elif [ "$QEMU_RC" = 124 ] || [ "$QEMU_RC" = 137 ]; then
-		result "$name" fail "timed out, see $GROUP_LOG"
-	elif ! why=$(expect "$GROUP_LOG" "$@"); then
-		result "$name" fail "$why, see $GROUP_LOG"
-	else
-		result "$name" ok
+	[ "$n" -gt 0 ] || manifest_error "$f" "no [test NAME] section"
+	for ((i = ${#T_NAME[@]} - n; i < ${#T_NAME[@]}; i++)); do T_GROUP[i]=$group; done
+	if [ -z "${G_EMU[$group]:-}" ]; then
+		GROUP_LIST+=("$group")
+		G_EMU[$group]=$emu G_CPUS[$group]=0 G_MEM[$group]=0 G_TIMEOUT[$group]=0 G_STATUS[$group]=0
+		G_CFG[$group]="" G_FILES[$group]="" G_MODS[$group]="" G_VMS[$group]=""
+	elif [ "${G_EMU[$group]}" != "$emu" ]; then
+		manifest_error "$f" "group '$group' runs on ${G_EMU[$group]}, this manifest says $emu"
 	fi
-}
-
-# A guest that passes: its own SUCCESS line, and an orderly end with status 0.
-passes() {
-	echo "^\[$1\] TEST $1: SUCCESS"
-	echo "^kasane: VM '$1' ended: (wrote the exit port|exit hypercall) .*; status 0;"
-}
-
-guest_cfg() {    # guest_cfg NAME FILE MEM [CMDLINE]: one config section
-	printf '[vm %s]\nkernel = /guests/%s\nmemory = %s\n' "$1" "$2" "$3"
-	[ -n "${4:-}" ] && printf 'cmdline = %s\n' "$4"
-	echo
-}
-
-if want 'guest/*' || want 'config/*'; then
-	if true; then
-		cfg=$OUT/group1.cfg
-		{ guest_cfg hello32 hello32.elf 16M; guest_cfg hello64 hello64.elf 16M
-		  guest_cfg cpuid cpuid.elf 16M; guest_cfg portio portio.elf 16M; } >"$cfg"
-		group_run guests1 4 512M 120 "$cfg" $G/hello32.elf:/guests/hello32.elf \
-			$G/hello64.elf:/guests/hello64.elf $G/cpuid.elf:/guests/cpuid.elf \
-			$G/portio.elf:/guests/portio.elf
-		mapfile -t p < <(passes hello32); guest_check guest/hello32 "${p[@]}" \
-			"VM 'hello32': multiboot1 kernel"
-		mapfile -t p < <(passes hello64); guest_check guest/hello64 "${p[@]}" \
-			"VM 'hello64': elf64 kernel"
-		mapfile -t p < <(passes cpuid); guest_check guest/cpuid "${p[@]}"
-		mapfile -t p < <(passes portio); guest_check guest/portio "${p[@]}" \
-			'^\[portio\] portio: rep outsb ok$'
-		guest_check guest/concurrent "^kasane: VM 'hello32'.* on CPU [0-3]$" \
-			"^kasane: VM 'portio'.* on CPU [0-3]$" '^kasane: all VMs ended, status 0$'
-
-		cfg=$OUT/group2.cfg
-		{ guest_cfg mmio mmio.elf 16M; guest_cfg memory memory.elf 24M
-		  guest_cfg exceptions exceptions.elf 16M; guest_cfg hypercall hypercall.elf 16M; } >"$cfg"
-		group_run guests2 4 512M 180 "$cfg" $G/mmio.elf:/guests/mmio.elf \
-			$G/memory.elf:/guests/memory.elf $G/exceptions.elf:/guests/exceptions.elf \
-			$G/hypercall.elf:/guests/hypercall.elf
-		mapfile -t p < <(passes mmio); guest_check guest/mmio "${p[@]}" "VM 'mmio' ended: .*exits: .*mmio [0-9]+"
-		guest_check guest/memory '^\[memory\] memory: [0-9]+ pages ok' \
-			'^\[memory\] memory: touching beyond RAM at 0x' \
-			"^kasane: VM 'memory' ended: memory access out of range \(read of .* at guest-physical 0x0*1800000|^kasane: VM 'memory' ended: memory access out of range \(read at guest-physical 0x1800000"
-		mapfile -t p < <(passes exceptions); guest_check guest/exceptions "${p[@]}"
-		guest_check guest/hypercall '^\[hypercall\] TEST hypercall: SUCCESS' \
-			'^\[hypercall\] hypercall: console write ok' \
-			"^kasane: VM 'hypercall' ended: exit hypercall .*; status 0;"
-
-		cfg=$OUT/group3.cfg
-		{ guest_cfg fwcfg fwcfg.elf 32M "expect_cpus=1 expect_mem=32M"
-		  printf '[vm mbmod]\nkernel = /guests/mbmod.elf\nmemory = 16M\ncmdline = test magic=42 end\nmodule = /guests/module.txt payload\n\n'
-		  guest_cfg triple triple.elf 16M; guest_cfg hello32-aout hello32-aout.bin 16M; } >"$cfg"
-		group_run guests3 4 512M 120 "$cfg" $G/fwcfg.elf:/guests/fwcfg.elf \
-			$G/mbmod.elf:/guests/mbmod.elf test/guests/module.txt:/guests/module.txt \
-			$G/triple.elf:/guests/triple.elf $G/hello32-aout.bin:/guests/hello32-aout.bin
-		mapfile -t p < <(passes fwcfg); guest_check guest/fwcfg "${p[@]}"
-		mapfile -t p < <(passes mbmod); guest_check guest/mbmod "${p[@]}"
-		mapfile -t p < <(passes hello32-aout); guest_check guest/hello32-aout "${p[@]}" \
-			"VM 'hello32-aout': multiboot1-aout kernel"
-		guest_check guest/triple-fault-alone '^\[triple\] triple: about to triple-fault' \
-			"^kasane: VM 'triple' ended: triple fault .*status -1" \
-			'^\[fwcfg\] TEST fwcfg: SUCCESS' '^kasane: all VMs ended, status 1$'
-
-		# Bad configuration: each mistake is reported with file and line,
-		# and the valid VMs (from the file and from a module line) still run.
-		cfg=$OUT/badcfg.cfg
-		cat >"$cfg" <<-'CFG'
-		[vm hello64]
-		kernel = /guests/hello64.elf
-		memory = 16M
-
-		[vm typo]
-		kernel = /guests/hello64.elf
-		memroy = 16M
-
-		[vm noimage]
-		kernel = /guests/missing.elf
-		memory = 16M
-
-		[vm huge]
-		kernel = /guests/hello64.elf
-		memory = 64G
-
-		[vm nocpu]
-		kernel = /guests/hello64.elf
-		memory = 16M
-		cpu = 9
-
-		[vm first]
-		kernel = /guests/hello32.elf
-		memory = 16M
-		cpu = 2
-		exclusive = yes
-
-		[vm second]
-		kernel = /guests/hello64.elf
-		memory = 16M
-		cpu = 2
-
-		[vm notkernel]
-		kernel = /guests/module.txt
-		memory = 16M
-		CFG
-		group_run badcfg 4 512M 120 "$cfg" $G/hello64.elf:/guests/hello64.elf \
-			$G/hello32.elf:/guests/hello32.elf test/guests/module.txt:/guests/module.txt \
-			"$G/hello64.elf:/guests/mod64.elf name=modline mem=16M"
-		guest_check config/errors \
-			"^kasane: /boot/kasane.cfg:7: unknown key 'memroy' \(expected " \
-			"^kasane: /boot/kasane.cfg:9: VM 'noimage'.*missing.elf" \
-			"^kasane: /boot/kasane.cfg:13: VM 'huge'.*needs 65536 MiB" \
-			"^kasane: /boot/kasane.cfg:17: VM 'nocpu'.*cpu 9 does not exist \(CPUs online: 0-3\)" \
-			"^kasane: /boot/kasane.cfg:28: VM 'second': cpu 2 is exclusive to VM 'first'" \
-			"^kasane: VM 'notkernel' \(/boot/kasane.cfg:33\) not started: .*not a loadable kernel"
-		mapfile -t p < <(passes hello64); guest_check config/valid-vms-still-run "${p[@]}" \
-			'^\[first\] TEST hello32: SUCCESS'
-		guest_check config/module-line-vm "^kasane: VM 'modline': elf64 kernel" \
-			'^\[modline\] TEST hello64: SUCCESS' "^kasane: VM 'modline' ended: .*status 0;"
-	fi
-fi
-
-# ---- interrupts, timers, guest SMP and the scheduler ------------------------
-if want 'intr/*'; then
-	cfg=$OUT/intr.cfg
-	{ guest_cfg lapic-timer lapic-timer.elf 16M; guest_cfg pit-ioapic pit-ioapic.elf 16M
-	  guest_cfg pit-pic pit-pic.elf 16M; guest_cfg rtc rtc.elf 16M; } >"$cfg"
-	group_run intr 4 512M 180 "$cfg" $G/lapic-timer.elf:/guests/lapic-timer.elf \
-		$G/pit-ioapic.elf:/guests/pit-ioapic.elf $G/pit-pic.elf:/guests/pit-pic.elf \
-		$G/rtc.elf:/guests/rtc.elf
-	for t in lapic-timer pit-ioapic pit-pic rtc; do
-		mapfile -t p < <(passes $t); guest_check intr/$t "${p[@]}"
+	for v in $vms; do
+		[[ " ${G_VMS[$group]} " == *" $v "* ]] && manifest_error "$f" "VM '$v' twice in group '$group'"
 	done
-fi
+	[ -n "$hvcmd" ] && G_HVCMD[$group]=$hvcmd
+	[ -n "$sameiso" ] && G_SAMEISO[$group]=$sameiso
+	G_VMS[$group]+="$vms"
+	# The group's machine fits its largest member, and waits for its slowest.
+	[ "$cpus" -gt "${G_CPUS[$group]}" ] && G_CPUS[$group]=$cpus
+	[ "$(mib "$mem")" -gt "${G_MEM[$group]}" ] && G_MEM[$group]=$(mib "$mem")
+	[ "$timeout" -gt "${G_TIMEOUT[$group]}" ] && G_TIMEOUT[$group]=$timeout
+	[ "$status" -gt "${G_STATUS[$group]}" ] && G_STATUS[$group]=$status
+	G_CFG[$group]+="$cfg"$'\n'
+	for x in "${files[@]}"; do
+		[[ $'\n'"${G_FILES[$group]}" == *$'\n'"$x"$'\n'* ]] || G_FILES[$group]+="$x"$'\n'
+	done
+	for x in "${mods[@]}"; do G_MODS[$group]+="$x"$'\n'; done
+}
 
-if want 'smp/*'; then
-	# An 8-vCPU guest on 4 CPUs (more vCPUs than CPUs), and IPIs.
-	cfg=$OUT/smp.cfg
-	{ printf '[vm smp]\nkernel = /guests/smp.elf\nmemory = 32M\ncpus = 8\ncmdline = expect_cpus=8\n\n'
-	  printf '[vm ipi]\nkernel = /guests/ipi.elf\nmemory = 16M\ncpus = 4\n\n'
-	  printf '[vm smp16]\nkernel = /guests/smp.elf\nmemory = 32M\ncpus = 16\ncmdline = expect_cpus=16\n\n'; } >"$cfg"
-	group_run smp 4 512M 240 "$cfg" $G/smp.elf:/guests/smp.elf $G/ipi.elf:/guests/ipi.elf
-	mapfile -t p < <(passes smp); guest_check smp/8-vcpus-on-4-cpus "${p[@]}"
-	mapfile -t p < <(passes ipi); guest_check smp/ipi "${p[@]}"
-	guest_check smp/16-vcpus '^\[smp16\] TEST smp: SUCCESS' "^kasane: VM 'smp16' ended: .*status 0;"
-fi
+# Lines of the log in order: "N:text" for grep -n based checks.
+first_line() { grep -nE -- "$2" "$1" | head -1 | cut -d: -f1; }
+last_line() { grep -nE -- "$2" "$1" | tail -1 | cut -d: -f1; }
 
-if want 'sched/*'; then
-	# 16 VMs on 4 CPUs all finish.
-	cfg=$OUT/sched16.cfg
-	for i in $(seq 1 16); do guest_cfg busy$i busy.elf 8M "iters=150000000"; done >"$cfg"
-	group_run sched16 4 512M 300 "$cfg" $G/busy.elf:/guests/busy.elf
-	pats=()
-	for i in $(seq 1 16); do pats+=("^kasane: VM 'busy$i' ended: wrote the exit port .*status 0;"); done
-	guest_check sched/16-vms-on-4-cpus "${pats[@]}" '^kasane: all VMs ended, status 0$'
+# check_overlap LOG VM...: all the VMs ran at one time: each one's first
+# output line comes before every one's last (run one after another, the
+# first VM's last line would precede the next VM's first).
+check_overlap() {
+	local log=$1; shift
+	local v a b max_first=0 min_last=999999999 fv="" lv=""
+	for v in "$@"; do
+		a=$(first_line "$log" "^\[$v\] ")
+		b=$(last_line "$log" "^\[$v\] ")
+		[ -n "$a" ] || { echo "no output from VM '$v'"; return 1; }
+		[ "$a" -gt "$max_first" ] && max_first=$a fv=$v
+		[ "$b" -lt "$min_last" ] && min_last=$b lv=$v
+	done
+	if [ "$max_first" -ge "$min_last" ]; then
+		echo "no overlap: '$lv' printed its last line (line $min_last) before '$fv' its first (line $max_first)"
+		return 1
+	fi
+}
 
-	# An idle VM (HLT between timer interrupts) uses almost no CPU time by
-	# the scheduler's own accounting, while a busy VM shares its CPU.
-	cfg=$OUT/idle.cfg
-	{ printf '[vm idle]\nkernel = /guests/idle.elf\nmemory = 16M\ncpu = 1\n\n'
-	  printf '[vm busy]\nkernel = /guests/busy.elf\nmemory = 16M\ncpu = 1\ncmdline = iters=1500000000\n\n'; } >"$cfg"
-	group_run idle 2 256M 180 "$cfg" $G/idle.elf:/guests/idle.elf $G/busy.elf:/guests/busy.elf
-	mapfile -t p < <(passes idle)
-	guest_check sched/idle-uses-no-cpu "${p[@]}" "^kasane: VM 'busy' ended: .*status 0;"
-	# By the scheduler's own accounting: run time under 15 % of its life
-	# (what it uses is calibrating its clock and taking its 100 ticks).
-	{
-		share=$(sed -n "s/^kasane: VM 'idle' ended: .*ran \([0-9]*\)\.\([0-9]*\) s;.*vcpu0 cpus 0x[0-9a-f]* run \([0-9]*\) ms.*/\1\2 \3/p" "$GROUP_LOG")
-		read -r life run <<<"$share"
-		if [ -n "${life:-}" ] && [ "$life" -gt 500 ] && [ $((run * 100)) -lt $((life * 15)) ]; then
-			result sched/idle-cpu-share ok
-		else
-			result sched/idle-cpu-share fail "idle VM: life ${life:-?} ms, ran ${run:-?} ms, see $GROUP_LOG"
+# ended_field LOG VM SED-EXPR: a figure from the VM's "ended" line.
+ended_line() { grep -E "^kasane: VM '$2' ended: " "$1" | head -1; }
+
+# check_cpu_share LOG VM PERCENT MIN-LIFE-MS: by the scheduler's own
+# accounting, vCPU 0 ran less than PERCENT of the VM's life, which lasted
+# at least MIN-LIFE-MS.
+check_cpu_share() {
+	local log=$1 vm=$2 pct=$3 minlife=$4 l life run
+	l=$(ended_line "$log" "$vm")
+	life=$(sed -n 's/.*; ran \([0-9]*\)\.\([0-9]*\) s;.*/\1\2/p' <<<"$l")
+	run=$(sed -n 's/.*vcpu0 cpus 0x[0-9a-f]* run \([0-9]*\) ms.*/\1/p' <<<"$l")
+	life=$((10#${life:-0}))
+	if [ -z "$run" ] || [ "$life" -lt "$minlife" ] || [ $((run * 100)) -ge $((life * pct)) ]; then
+		echo "VM '$vm': life ${life} ms (at least $minlife wanted), ran ${run:-?} ms (under $pct % wanted)"
+		return 1
+	fi
+}
+
+# check_weights LOG HEAVY LIGHT RATIO: two VMs time-share one CPU for the
+# whole of HEAVY's life (LIGHT ends after it).  By the scheduler's own
+# accounting, HEAVY ran at least RATIO times as long as it waited (while it
+# waited, LIGHT ran): with weights 300:100 it should run 3 ms for each
+# 1 ms it waits.  Both figures come from one clock, so this holds at any
+# speed of the machine.
+check_weights() {
+	local log=$1 heavy=$2 light=$3 ratio=$4 lh ll run wait
+	lh=$(last_line "$log" "^kasane: VM '$heavy' ended: ")
+	ll=$(last_line "$log" "^kasane: VM '$light' ended: ")
+	if [ -z "$lh" ] || [ -z "$ll" ] || [ "$lh" -gt "$ll" ]; then
+		echo "VM '$heavy' should end before VM '$light' (lines ${lh:-none}, ${ll:-none})"
+		return 1
+	fi
+	read -r run wait < <(ended_line "$log" "$heavy" |
+		sed -n 's/.*vcpu0 cpus 0x[0-9a-f]* run \([0-9]*\) ms wait \([0-9]*\) ms.*/\1 \2/p')
+	if [ -z "${run:-}" ] || [ "$run" -lt $((wait * ratio)) ]; then
+		echo "VM '$heavy' ran ${run:-?} ms and waited ${wait:-?} ms: less than $ratio:1"
+		return 1
+	fi
+}
+
+# check_same_iso LOG GROUP PATTERN: LOG's run booted GROUP's ISO file, and
+# GROUP's own log (from a run of that same file) has PATTERN.
+check_same_iso() {
+	local log=$1 other=$2 pat=$3 olog=$OUT/$2.log oiso=$ISO_CACHE/$2.iso
+	if [ ! -f "$olog" ] || [ "$oiso" -nt "$olog" ] || ! grep -qE -- "$pat" "$olog"; then
+		echo "group '$other' did not boot $oiso to '$pat' (see $olog)"
+		return 1
+	fi
+	[ "$oiso" -nt "$log" ] && { echo "$oiso changed after this run"; return 1; }
+	return 0
+}
+
+# test_verdict LOG CHECKS: why a test's checks fail on LOG (nothing if they pass).
+test_verdict() {
+	local log=$1 kind arg vm guest
+	while read -r kind arg; do
+		[ -n "$kind" ] || continue
+		case $kind in
+		passes)
+			read -r vm guest <<<"$arg"
+			# Its own SUCCESS line, and an orderly end with status 0.
+			expect "$log" "^\[$vm\] TEST ${guest:-$vm}: SUCCESS\$" \
+				"^kasane: VM '$vm' ended: (wrote the exit port|exit hypercall) .*; status 0;" || return ;;
+		expect)
+			expect "$log" "$arg" || return ;;
+		reject)
+			if grep -qE -- "$arg" "$log"; then
+				echo "unwanted: $(grep -m1 -E -- "$arg" "$log")"
+				return
+			fi ;;
+		check)
+			local fn=${arg%% *} args=${arg#* }
+			[ "$args" = "$arg" ] && args=""
+			case $fn in
+			overlap|cpu-share|weights|same-iso) "check_${fn//-/_}" "$log" $args || return ;;
+			*) echo "unknown check '$fn'"; return ;;
+			esac ;;
+		esac
+	done <<<"$2"
+}
+
+# run_group GROUP: boots it (unless none of its tests is wanted) and judges its tests.
+run_group() {
+	local g=$1 i any=false
+	for i in "${!T_NAME[@]}"; do
+		[ "${T_GROUP[i]}" = "$g" ] && want "${T_NAME[i]}" && any=true
+	done
+	$any || return 0
+	local cfg=$OUT/$g.cfg log=$OUT/$g.log isof=$ISO_CACHE/$g.iso t=${G_TIMEOUT[$g]}
+	local st=${G_STATUS[$g]} isoargs=() x src=$g ok=true
+	# same_iso_as: boot the very ISO another group built (or build it the
+	# same way if that group did not run).
+	[ -n "${G_SAMEISO[$g]:-}" ] && src=${G_SAMEISO[$g]} && isof=$ISO_CACHE/$src.iso
+	if [ "$src" = "$g" ] || [ ! -f "$isof" ] || [ build/kasane.elf -nt "$isof" ]; then
+		printf '%s' "${G_CFG[$src]}" >"$OUT/$src.cfg"
+		isoargs=("$OUT/$src.cfg:/boot/kasane.cfg")
+		while IFS= read -r x; do [ -n "$x" ] && isoargs+=("$x"); done <<<"${G_FILES[$src]}${G_MODS[$src]}"
+		sh tools/mkiso.sh "$isof" "loglevel=info ${G_HVCMD[$src]:-}" "${isoargs[@]}" || ok=false
+	fi
+	if ! $ok; then
+		QEMU_RC=iso
+	elif [ "${G_EMU[$g]}" = bochs ]; then
+		run_bochs "$log" "$isof" "${G_CPUS[$g]}" "${G_MEM[$g]}" "$t"
+	elif [ "${G_EMU[$g]}" = bochs-vmx ]; then
+		run_bochs "$log" "$isof" "${G_CPUS[$g]}" "${G_MEM[$g]}" "$t" corei7_skylake_x
+	elif [ "${G_EMU[$g]}" = ovmf ]; then
+		run_ovmf "$log" "$t" -cdrom "$isof" -boot d -smp "${G_CPUS[$g]}" -m "${G_MEM[$g]}M"
+	else
+		run_qemu "$log" "$t" -cdrom "$isof" -boot d -smp "${G_CPUS[$g]}" -m "${G_MEM[$g]}M"
+	fi
+	local exp
+	exp=$(qemu_status "$st")
+	[[ ${G_EMU[$g]} == bochs* ]] && exp=any
+	local gwhy why
+	gwhy=$(run_verdict "$log" "$QEMU_RC" "$exp" "$st" "$t")
+	for i in "${!T_NAME[@]}"; do
+		[ "${T_GROUP[i]}" = "$g" ] && want "${T_NAME[i]}" || continue
+		# A run that did not end says so first; then the test's own
+		# checks; then a wrong end of a run that printed what they want.
+		why=$gwhy
+		if [ -z "$gwhy" ] || [[ $gwhy != timed* && $gwhy != ISO* ]]; then
+			why=$(test_verdict "$log" "${T_CHECKS[i]}")
+			[ -n "$why" ] && why="$why, see $log"
+			[ -z "$why" ] && why=$gwhy
 		fi
-	}
-
-	# Weights: two equal jobs share CPU 1; the weight-300 VM gets about 3/4
-	# of it, so it finishes first and waits less than half as long.
-	cfg=$OUT/weight.cfg
-	{ printf '[vm heavy]\nkernel = /guests/busy.elf\nmemory = 8M\ncpu = 1\nweight = 300\ncmdline = iters=800000000\n\n'
-	  printf '[vm light]\nkernel = /guests/busy.elf\nmemory = 8M\ncpu = 1\nweight = 100\ncmdline = iters=800000000\n\n'; } >"$cfg"
-	group_run weight 2 256M 180 "$cfg" $G/busy.elf:/guests/busy.elf
-	waits=$(sed -n "s/^kasane: VM '\(heavy\|light\)' ended: .*status 0;.* wait \([0-9]*\) ms$/\1 \2/p" "$GROUP_LOG" | tr '\n' ' ')
-	read -r first wfirst second wsecond <<<"$waits"
-	if [ "${first:-}" = heavy ] && [ "${second:-}" = light ] && [ $((wfirst * 2)) -lt "$wsecond" ]; then
-		result sched/weights ok
-	else
-		result sched/weights fail "end order and waits: ${waits:-none}, see $GROUP_LOG"
-	fi
-
-	# FPU/SSE state is per vCPU: two VMs time-share CPU 1, each checking
-	# its XMM registers across preemptions.
-	cfg=$OUT/fpu.cfg
-	{ guest_cfg fpua fpu.elf 8M "rounds=30"; guest_cfg fpub fpu.elf 8M "rounds=30"; } |
-		sed 's/^memory = 8M$/memory = 8M\ncpu = 1/' >"$cfg"
-	group_run fpu 2 256M 180 "$cfg" $G/fpu.elf:/guests/fpu.elf
-	guest_check sched/fpu-state-per-vcpu '^\[fpua\] TEST fpu: SUCCESS' '^\[fpub\] TEST fpu: SUCCESS' \
-		"^kasane: VM 'fpua' ended: .*vcpu0 cpus 0x2 run" "^kasane: VM 'fpub' ended: .*vcpu0 cpus 0x2 run"
-
-	# Load balancing: short VMs pinned to CPU 3 end early; CPU 3, now idle,
-	# takes waiting vCPUs of the long VMs (CPU set 1-3) from CPUs 1 and 2.
-	cfg=$OUT/balance.cfg
-	{ for i in 1 2; do printf '[vm short%d]\nkernel = /guests/busy.elf\nmemory = 8M\ncpu = 3\ncmdline = iters=50000000\n\n' $i; done
-	  for i in 1 2 3 4; do printf '[vm long%d]\nkernel = /guests/busy.elf\nmemory = 8M\naffinity = 1-3\ncmdline = iters=900000000\n\n' $i; done
-	} >"$cfg"
-	group_run balance 4 512M 180 "$cfg" $G/busy.elf:/guests/busy.elf
-	guest_check sched/load-balancing "^kasane: VM 'long[1-4]' ended: .*status 0;.*vcpu0 cpus 0x[9a-f] run" \
-		'^kasane: all VMs ended, status 0$'
-
-	# Exclusive pinning: the pinned vCPU runs only on CPU 3, nothing else does.
-	cfg=$OUT/pin.cfg
-	{ printf '[vm scanner]\nkernel = /guests/busy.elf\nmemory = 16M\ncpu = 3\nexclusive = yes\ncmdline = iters=600000000\n\n'
-	  for i in 1 2 3 4 5 6; do
-		printf '[vm noisy%d]\nkernel = /guests/busy.elf\nmemory = 8M\ncmdline = iters=200000000\n\n' $i
-	  done; } >"$cfg"
-	group_run pin 4 512M 240 "$cfg" $G/busy.elf:/guests/busy.elf
-	pats=("^kasane: VM 'scanner' ended: wrote the exit port .*status 0;.*vcpu0 cpus 0x8 run")
-	for i in 1 2 3 4 5 6; do
-		pats+=("^kasane: VM 'noisy$i' ended: wrote the exit port .*status 0;.*vcpu0 cpus 0x[0-7] run")
+		result "${T_NAME[i]}" "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 	done
-	guest_check sched/exclusive-pinning "${pats[@]}"
+}
+
+for f in "$MANIFESTS"/*.test; do
+	[ -f "$f" ] && manifest_read "$f"
+done
+for e in "${MANIFEST_ERRORS[@]}"; do
+	result "manifest" fail "$e"
+done
+for g in "${GROUP_LIST[@]}"; do
+	run_group "$g"
+done
+
+# ---- the demo that `make run` boots (iso/demo.cfg) ----------------------------
+if want demo; then
+	log=$OUT/demo.log
+	rm -f $log
+	QEMU_RC=iso
+	[ -f build/kasane.iso ] && run_qemu $log 180 -cdrom build/kasane.iso -boot d -smp 4 -m 512M
+	why=$(run_verdict $log "$QEMU_RC" 1 0 180)
+	[ -f build/kasane.iso ] || why="no build/kasane.iso (make all builds it)"
+	for v in hello:hello64 smp:smp timers:lapic-timer legacy:hello32; do
+		[ -n "$why" ] && break
+		why=$(test_verdict $log "passes ${v%%:*} ${v#*:}") && [ -n "$why" ] && why="$why, see $log"
+	done
+	result demo "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
 # The console shows the scheduler's view on a key press ('s' on COM1).
 if want 'console/*'; then
+	G=build/guests
 	cfg=$OUT/view.cfg
 	{ printf '[vm viewa]\nkernel = /guests/busy.elf\nmemory = 8M\nweight = 300\ncmdline = iters=3000000000\n\n'
 	  printf '[vm viewb]\nkernel = /guests/idle.elf\nmemory = 8M\n\n'; } >"$cfg"
@@ -427,27 +557,17 @@ if want 'console/*'; then
 	else
 		QEMU_RC=iso
 	fi
-	GROUP_LOG=$log
-	guest_check console/scheduler-view '^kasane: scheduler \(2 CPUs, housekeeping on CPU 0\)' \
+	why=$(run_verdict $log "$QEMU_RC" 1 0 120)
+	[ -z "$why" ] && ! why=$(expect $log '^kasane: scheduler \(2 CPUs, housekeeping on CPU 0\)' \
 		'^  CPU [01]: [0-9]+ vCPUs, [0-9]+ waiting, idle [0-9]+ ms' \
 		"^  VM 'viewa' \(weight 300\):" \
-		'^    vCPU 0 on CPU [01]: (running|runnable) +run [0-9]+ ms, wait [0-9]+ ms, [0-9]+ exits'
+		'^    vCPU 0 on CPU [01]: (running|runnable) +run [0-9]+ ms, wait [0-9]+ ms, [0-9]+ exits') &&
+		why="$why, see $log"
+	result console/scheduler-view "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
-# ---- UEFI: the same ISO on OVMF; make run's exit status; firmware quirks ----
-# run_ovmf LOG TIMEOUT ARGS...: run_qemu with OVMF (Debian's ovmf) as the
-# firmware and a private copy of its variable store.  OVMF prints its own
-# BdsDxe lines on the serial port before GRUB's.
-OVMF_DIR=/usr/share/OVMF
-run_ovmf() {
-	local log=$1 t=$2 vars; shift 2
-	vars=$(mktemp "${TMPDIR:-/tmp}/kasane-vars.XXXXXX")
-	cp "$OVMF_DIR/OVMF_VARS_4M.fd" "$vars"
-	run_qemu "$log" "$t" -drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_DIR/OVMF_CODE_4M.fd" \
-		-drive "if=pflash,format=raw,unit=1,file=$vars" "$@"
-	rm -f "$vars"
-}
-
+# ---- UEFI, make run, firmware quirks (the OVMF guest group is uefi.test) ---
+G=build/guests
 # The one ISO holds a BIOS and an EFI El Torito boot image; the EFI one is a
 # FAT image with the removable-media loader /EFI/BOOT/BOOTX64.EFI.
 if want uefi/iso-bios-and-efi; then
@@ -468,42 +588,13 @@ fi
 # Under OVMF, 4 CPUs and 4 GiB (2 GiB of it above 4 GiB): the firmware, the
 # memory map and the RSDP are named, every CPU comes up, and guests run;
 # VM 'high' (2040 MiB in one block) fits only in the RAM above 4 GiB.
-if want 'uefi/*'; then
-	cfg=$OUT/uefi.cfg
-	{ guest_cfg hello64 hello64.elf 16M; guest_cfg hello32 hello32.elf 16M
-	  printf '[vm smp]\nkernel = /guests/smp.elf\nmemory = 32M\ncpus = 2\ncmdline = expect_cpus=2\n\n'
-	  printf '[vm high]\nkernel = /guests/hello64.elf\nmemory = 2040M\n\n'; } >"$cfg"
-	GROUP_LOG=$OUT/uefi.log
-	isof=$ISO_CACHE/uefi.iso
-	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
-		$G/hello64.elf:/guests/hello64.elf $G/hello32.elf:/guests/hello32.elf $G/smp.elf:/guests/smp.elf; then
-		run_ovmf "$GROUP_LOG" 180 -cdrom "$isof" -boot d -smp 4 -m 4G
-	else
-		QEMU_RC=iso
-	fi
-	guest_check uefi/firmware-named '^kasane: firmware: UEFI \(EFI system table at 0x[0-9a-f]+\)$' \
-		'^kasane: memory map \(Multiboot2\), from the EFI memory map tag \(Multiboot2 type 17\):$' \
-		'^acpi: RSDP from the Multiboot2 ACPI 2\.0\+ \(type 15\) tag$'
-	guest_check uefi/smp4 "$CPUS_OK" 'APIC id 3' '^kasane: 4 CPUs online$'
-	guest_check uefi/mem-4G '^  \[0x000100000000-0x00017fffffff\] usable$' \
-		'^kasane: 40[0-9][0-9] MiB RAM, (39[0-9][0-9]|40[0-9][0-9]) MiB free' \
-		"^kasane: VM 'high': elf64 kernel .*2040 MiB RAM" '^\[high\] TEST hello64: SUCCESS'
-	for t in hello64 hello32 smp; do
-		mapfile -t p < <(passes $t); guest_check uefi/$t "${p[@]}"
-	done
-	if [ "$QEMU_RC" = 1 ]; then
-		result uefi/end-status ok
-	else
-		result uefi/end-status fail "QEMU exit $QEMU_RC, expected 1 (every VM status 0), see $GROUP_LOG"
-	fi
-fi
-
 # make run boots with tools/run-qemu.sh and exits 0 only if every VM ended
 # with status 0: a passing VM under OVMF, a failing one under SeaBIOS, and
 # a hypervisor panic (the script's own status 2).
 if want 'run/*'; then
-	{ guest_cfg hello64 hello64.elf 16M; } >"$OUT/run-pass.cfg"
-	{ guest_cfg hello64 hello64.elf 16M; guest_cfg triple triple.elf 16M; } >"$OUT/run-fail.cfg"
+	vm_hello='[vm hello64]\nkernel = /guests/hello64.elf\nmemory = 16M\n\n'
+	printf "$vm_hello" >"$OUT/run-pass.cfg"
+	printf "$vm_hello[vm triple]\nkernel = /guests/triple.elf\nmemory = 16M\n\n" >"$OUT/run-fail.cfg"
 	sh tools/mkiso.sh "$ISO_CACHE/run-pass.iso" "loglevel=info" "$OUT/run-pass.cfg:/boot/kasane.cfg" \
 		$G/hello64.elf:/guests/hello64.elf
 	sh tools/mkiso.sh "$ISO_CACHE/run-fail.iso" "loglevel=info" "$OUT/run-fail.cfg:/boot/kasane.cfg" \
@@ -588,120 +679,9 @@ if want smp/low-memory-scarce; then
 	fi
 fi
 
-# ---- Bochs: a second, independent SVM (AMD "ryzen" model, with NRIPS) ----
-# run_bochs LOG ISO CPUS TIMEOUT [MODEL]: Bochs starts in its debugger; the rc
-# file continues and quits.  It ignores SIGTERM, hence SIGINT (EMULATORS.md).
-# MODEL: ryzen (AMD SVM, the default) or corei7_skylake_x (Intel VMX).
-run_bochs() {
-	local log=$1 isof=$2 cpus=$3 t=$4 model=${5:-ryzen} dir
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/kasane-bochs.XXXXXX")
-	cat >"$dir/bochsrc" <<-EOF
-	megs: 512
-	romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
-	vgaromimage: file=/usr/share/vgabios/vgabios.bin
-	display_library: term
-	ata0-master: type=cdrom, path=$PWD/$isof, status=inserted
-	boot: cdrom
-	com1: enabled=1, mode=file, dev=$dir/serial.log
-	cpu: model=$model, count=$cpus, ips=10000000, reset_on_triple_fault=0
-	magic_break: enabled=1
-	sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
-	speaker: enabled=0
-	log: $dir/bochs.log
-	EOF
-	printf 'c\nquit\n' >"$dir/rc"
-	(cd "$dir" && setsid timeout -s INT -k 10 "$t" bochs -q -f bochsrc -rc rc </dev/null >/dev/null 2>&1)
-	QEMU_RC=$?
-	tr -d '\r' <"$dir/serial.log" >"$log" 2>/dev/null
-	cp "$dir/bochs.log" "$log.bochs" 2>/dev/null
-	rm -rf "$dir"
-}
-
-if want 'bochs/*'; then
-	cfg=$OUT/bochs.cfg
-	{ guest_cfg hello64 hello64.elf 16M; guest_cfg hello32 hello32.elf 16M
-	  guest_cfg cpuid cpuid.elf 16M; guest_cfg mmio mmio.elf 16M
-	  guest_cfg exceptions exceptions.elf 16M; guest_cfg hypercall hypercall.elf 16M
-	  printf '[vm smp]\nkernel = /guests/smp.elf\nmemory = 32M\ncpus = 2\ncmdline = expect_cpus=2\n\n'; } >"$cfg"
-	isof=$ISO_CACHE/bochs.iso
-	GROUP_LOG=$OUT/bochs.log
-	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
-		$G/hello64.elf:/guests/hello64.elf $G/hello32.elf:/guests/hello32.elf \
-		$G/cpuid.elf:/guests/cpuid.elf $G/mmio.elf:/guests/mmio.elf \
-		$G/exceptions.elf:/guests/exceptions.elf $G/hypercall.elf:/guests/hypercall.elf \
-		$G/smp.elf:/guests/smp.elf; then
-		run_bochs "$GROUP_LOG" "$isof" 2 300
-	else
-		QEMU_RC=iso
-	fi
-	guest_check bochs/svm-boot '^svm: AMD-V with nested paging, [0-9]+ ASIDs, next-RIP saving' \
-		'^kasane: 2 CPUs online' '^kasane: all VMs ended, status 0$'
-	# (Timer tests stay on QEMU: Bochs's TSC counts each CPU's instructions,
-	# not time, so TSC-based timing in a guest does not hold there.)
-	for t in hello64 hello32 cpuid mmio exceptions smp; do
-		mapfile -t p < <(passes $t); guest_check bochs/$t "${p[@]}"
-	done
-	guest_check bochs/hypercall '^\[hypercall\] TEST hypercall: SUCCESS' \
-		"^kasane: VM 'hypercall' ended: exit hypercall .*; status 0;"
-fi
-
-# ---- Bochs, Intel VT-x (VMX with EPT) ----------------------------------------
-# The AMD group's ISO, unchanged, on Bochs's Intel model: kasane picks its
-# back end by CPUID, so the same image runs the same guests under VMX.
-# Then one ISO whose first VM's entry state is made invalid on purpose
-# (selftest=bad-entry): that VM must end with the failed check named, and
-# its neighbour must still finish.
-if want 'bochs-vmx/*'; then
-	isof=$ISO_CACHE/bochs.iso
-	if [ ! -f "$isof" ] || [ build/kasane.elf -nt "$isof" ]; then
-		cfg=$OUT/bochs.cfg
-		{ guest_cfg hello64 hello64.elf 16M; guest_cfg hello32 hello32.elf 16M
-		  guest_cfg cpuid cpuid.elf 16M; guest_cfg mmio mmio.elf 16M
-		  guest_cfg exceptions exceptions.elf 16M; guest_cfg hypercall hypercall.elf 16M
-		  printf '[vm smp]\nkernel = /guests/smp.elf\nmemory = 32M\ncpus = 2\ncmdline = expect_cpus=2\n\n'; } >"$cfg"
-		sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
-			$G/hello64.elf:/guests/hello64.elf $G/hello32.elf:/guests/hello32.elf \
-			$G/cpuid.elf:/guests/cpuid.elf $G/mmio.elf:/guests/mmio.elf \
-			$G/exceptions.elf:/guests/exceptions.elf $G/hypercall.elf:/guests/hypercall.elf \
-			$G/smp.elf:/guests/smp.elf >/dev/null || isof=
-	fi
-	GROUP_LOG=$OUT/bochs-vmx.log
-	if [ -n "$isof" ]; then run_bochs "$GROUP_LOG" "$isof" 2 300 corei7_skylake_x; else QEMU_RC=iso; fi
-	guest_check bochs-vmx/vmx-boot '^kasane: virtualization: Intel VT-x \(VMX\)$' \
-		'^vmx: Intel VT-x with EPT and unrestricted guest, VPID' \
-		'^kasane: 2 CPUs online' '^kasane: all VMs ended, status 0$'
-	for t in hello64 hello32 cpuid mmio exceptions smp; do
-		mapfile -t p < <(passes $t); guest_check bochs-vmx/$t "${p[@]}"
-	done
-	guest_check bochs-vmx/hypercall '^\[hypercall\] TEST hypercall: SUCCESS' \
-		"^kasane: VM 'hypercall' ended: exit hypercall .*; status 0;"
-	# One ISO, both vendors: the AMD group booted this same file.
-	if [ -f $OUT/bochs.log ] && [ ! "$isof" -nt $OUT/bochs.log ] &&
-	   grep -q '^kasane: virtualization: AMD-V (SVM)$' $OUT/bochs.log &&
-	   grep -q '^kasane: virtualization: Intel VT-x (VMX)$' "$GROUP_LOG"; then
-		result bochs-vmx/one-iso-both-vendors ok
-	elif want 'bochs/*'; then
-		result bochs-vmx/one-iso-both-vendors fail "see $OUT/bochs.log and $GROUP_LOG"
-	fi
-
-	cfg=$OUT/bochs-bad-entry.cfg
-	{ guest_cfg bad hello64.elf 16M; guest_cfg hello64 hello64.elf 16M; } >"$cfg"
-	GROUP_LOG=$OUT/bochs-bad-entry.log
-	if isof=$(iso bochs-bad-entry "loglevel=info selftest=bad-entry" "$cfg:/boot/kasane.cfg" \
-			$G/hello64.elf:/guests/hello64.elf); then
-		run_bochs "$GROUP_LOG" "$isof" 1 200 corei7_skylake_x
-	else
-		QEMU_RC=iso
-	fi
-	guest_check bochs-vmx/bad-entry \
-		'^vmx: VM 0 vCPU 0: VM entry failed: invalid guest state: CS.L and CS.D/B both set' \
-		"^kasane: VM 'bad' ended: .*refused vCPU 0's state \(exit code 0x80000021\)" \
-		"^kasane: VM 'hello64' ended: .*; status 0;"
-fi
-
-# The harness itself: a QEMU that never ends (here: no bootable media, so
-# the firmware waits forever) must be killed, counted as a timeout, and
-# leave no process behind.
+# ---- the harness itself --------------------------------------------------------
+# A QEMU that never ends (here: no bootable media, so the firmware waits
+# forever) must be killed, counted as a timeout, and leave no process behind.
 if want harness-timeout; then
 	marker="kasane-hang-$$"
 	run_qemu $OUT/harness-timeout.log 3 -name "$marker" -boot n -net none
@@ -711,6 +691,35 @@ if want harness-timeout; then
 	else
 		result harness-timeout fail "rc=$QEMU_RC, leftover: $(pgrep -f "$marker" | tr '\n' ' ')"
 	fi
+fi
+
+# The verdicts themselves, on made-up logs: a panic after every VM ended,
+# a missing summary, a wrong status, a hang all fail a run that printed
+# every line its tests look for; VMs that ran one after another do not
+# overlap.
+if want harness-verdicts; then
+	h=$OUT/harness-verdict.log
+	printf '%s\n' "[a] TEST a: SUCCESS" \
+		"kasane: VM 'a' ended: wrote the exit port (guest wrote 0 to port 0xf4); status 0; ran 0.1 s" \
+		"kasane: all VMs ended, status 0" >"$h"
+	bad=""
+	[ -z "$(run_verdict "$h" 1 1 0 9)" ] || bad+=" (good run refused)"
+	[ -n "$(run_verdict "$h" 7 1 0 9)" ] || bad+=" (status 7 passed)"
+	[ -n "$(run_verdict "$h" 3 1 0 9)" ] || bad+=" (status 3 passed)"
+	[ -n "$(run_verdict "$h" 124 1 0 9)" ] || bad+=" (timeout passed)"
+	[ -n "$(run_verdict "$h" 3 3 1 9)" ] || bad+=" (status-1 summary missing passed)"
+	[ -n "$(run_verdict "$h" 1 any 1 9)" ] || bad+=" (Bochs summary mismatch passed)"
+	[ -z "$(test_verdict "$h" "passes a")" ] || bad+=" (passes refused)"
+	[ -n "$(test_verdict "$h" "passes b")" ] || bad+=" (passes of a missing VM passed)"
+	[ -n "$(test_verdict "$h" "reject ^\[a\]")" ] || bad+=" (reject passed)"
+	[ -n "$(test_verdict "$h" "check overlap a b")" ] || bad+=" (overlap without output passed)"
+	printf '%s\n' "[a] first" "[a] last" "[b] first" "[b] last" >"$h.seq"
+	printf '%s\n' "[a] first" "[b] first" "[a] last" "[b] last" >"$h.par"
+	[ -n "$(test_verdict "$h.seq" "check overlap a b")" ] || bad+=" (VMs one after another overlap)"
+	[ -z "$(test_verdict "$h.par" "check overlap a b")" ] || bad+=" (interleaved VMs refused)"
+	sed -i '$d' "$h"
+	[ -n "$(run_verdict "$h" 1 1 0 9)" ] || bad+=" (no summary passed)"
+	result harness-verdicts "$([ -z "$bad" ] && echo ok || echo fail)" "$bad"
 fi
 
 echo

@@ -4,6 +4,10 @@
  * harness looks for it) and refuses a buffer outside RAM or longer than
  * 4096 bytes with HC_EINVAL; an unknown function gives HC_ENOSYS; HC_YIELD
  * gives 0.  The guest ends through HC_EXIT(0), after its TEST line.
+ * At the end of RAM (its size from fw_cfg): a buffer whose last byte is
+ * RAM's last byte is printed; one that starts in RAM and runs 8 bytes past
+ * its end is refused with HC_EINVAL and prints nothing (the harness
+ * rejects the word PAST-RAM, which only that buffer holds).
  */
 #include "test/guests/lib/guest.h"
 #include "test/guests/lib/x86.h"
@@ -23,6 +27,29 @@ static void check_ret(const char *what, long got, long want)
 		guest_fail("%s returned %ld, expected %ld", what, got, want);
 }
 
+/* Buffers at the end of RAM, which the boot page tables identity-map. */
+static void end_of_ram(void)
+{
+	static const char last[] = "hypercall: console write ending at the end of RAM ok\n";
+	static const char past[] = "PAST-RAM must not be printed\n";
+	uint64_t ram = fwcfg_read_le(FW_CFG_RAM_SIZE, 8);
+	size_t n = sizeof(last) - 1;
+
+	if (ram < 1ull << 20 || ram > 3ull << 30) {
+		guest_fail("fw_cfg RAM size 0x%lx: not one region of RAM below 3 GiB", (unsigned long)ram);
+		return;
+	}
+	char *end = (char *)(uintptr_t)ram;
+	memcpy(end - n, last, n);
+	long r = vmmcall(HC_CONSOLE_WRITE, (uintptr_t)(end - n), n, 0);
+	check_ret("HC_CONSOLE_WRITE of a buffer ending at the end of RAM", r, (long)n);
+
+	/* 8 bytes in RAM ("PAST-RAM"), the rest beyond it. */
+	memcpy(end - 8, past, 8);
+	r = vmmcall(HC_CONSOLE_WRITE, (uintptr_t)(end - 8), sizeof(past) - 1, 0);
+	check_ret("HC_CONSOLE_WRITE of a buffer running past the end of RAM", r, HC_EINVAL);
+}
+
 void test_main(void)
 {
 	long r = vmmcall(HC_GET_VM_ID, 0, 0, 0);
@@ -40,6 +67,8 @@ void test_main(void)
 	memset(big, 'x', sizeof(big));
 	r = vmmcall(HC_CONSOLE_WRITE, (uintptr_t)big, sizeof(big), 0);
 	check_ret("HC_CONSOLE_WRITE of 4097 bytes", r, HC_EINVAL);
+
+	end_of_ram();
 
 	r = vmmcall(HC_UNKNOWN, 1, 2, 3);
 	check_ret("unknown hypercall 0x4b41", r, HC_ENOSYS);

@@ -22,7 +22,7 @@ const char test_name[] = "ipi";
 #define VEC_COUNT       0x50    /* counted per CPU */
 #define VEC_KICK        0x51    /* only wakes an AP up */
 #define VEC_REPLY       0x60    /* AP -> BSP: 0x60 + AP's CPU index */
-#define WAIT_US         1000000
+#define WAIT_US         20000000        /* only a failure waits this long */
 #define SETTLE_US       10000
 
 static volatile unsigned count[MAX_CPUS], ready[MAX_CPUS], reply_req[MAX_CPUS];

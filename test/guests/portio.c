@@ -20,24 +20,6 @@ const char test_name[] = "portio";
 
 static const char outs_line[] = "portio: rep outsb ok\n";
 
-/* REP INS of count units of size bytes into buf; DF=1 when backwards. */
-static void rep_ins(unsigned size, uint16_t port, void *start, unsigned long count,
-		    bool backwards, unsigned long *rdi, unsigned long *rcx)
-{
-	unsigned long d = (uintptr_t)start, c = count;
-
-	if (backwards)
-		asm volatile("std");
-	switch (size) {
-	case 1: asm volatile("rep insb" : "+D"(d), "+c"(c) : "d"(port) : "memory"); break;
-	case 2: asm volatile("rep insw" : "+D"(d), "+c"(c) : "d"(port) : "memory"); break;
-	case 4: asm volatile("rep insl" : "+D"(d), "+c"(c) : "d"(port) : "memory"); break;
-	}
-	asm volatile("cld");
-	*rdi = d;
-	*rcx = c;
-}
-
 static void check_ins(const char *what, unsigned size, bool backwards, uint16_t port,
 		      const char *want)
 {

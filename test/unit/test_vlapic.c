@@ -498,6 +498,15 @@ TEST(timer_tsc_deadline)
 	vlapic_timer_update(&vl, 1000000000);
 	CHECK_EQ(vlapic_pending_vector(&vl), -1);
 
+	/* A deadline that passed before the 0 was written has fired already,
+	 * even with no timer update in between. */
+	vlapic_write_tsc_deadline(&vl, 6000, 2001, 4002);       /* 999 ns later */
+	vlapic_write_tsc_deadline(&vl, 0, 3500, 7000);
+	CHECK_EQ(vlapic_pending_vector(&vl), 0x60);
+	CHECK_EQ(vlapic_timer_deadline(&vl), NO_DEADLINE);
+	CHECK_EQ(vlapic_accept(&vl, 0x60), 0x60);
+	wr(&vl, APIC_REG_EOI, 0);
+
 	/* Leaving the mode disarms; so does entering it. */
 	vlapic_write_tsc_deadline(&vl, 1000000, 2001, 4002);
 	wr(&vl, APIC_REG_LVT_TIMER, 0x60);

@@ -134,7 +134,7 @@ uint32_t lapic_esr(void);
 bool lapic_in_service(unsigned vector);
 /*
  * ICR write: dest is an APIC id (ignored with a shorthand).  xAPIC mode
- * waits for the delivery status to clear: false if it does not within 1 s
+ * waits for the delivery status to clear: false if it does not within 10 s
  * (needs time_init()).
  */
 bool lapic_send_ipi(uint32_t dest, uint32_t icr_lo);

@@ -9,7 +9,7 @@
 #define AP_STACK_SIZE   16384
 #define INIT_DELAY_US   10000
 #define SIPI_DELAY_US   200
-#define AP_TIMEOUT_US   2000000
+#define AP_TIMEOUT_US   20000000        /* only a failure waits this long */
 #define EFER_NXE        (1u << 11)
 
 /* The fields at ap_tramp_data in ap_trampoline.S. */

@@ -5,6 +5,7 @@
 #ifndef GUEST_LIB_X86_H
 #define GUEST_LIB_X86_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define MSR_EFER        0xC0000080u
@@ -83,6 +84,27 @@ DEFINE_CR(4)
 static inline void invlpg(unsigned long va)
 {
 	asm volatile("invlpg (%0)" :: "r"(va) : "memory");
+}
+
+/*
+ * REP INSB/INSW/INSL (size 1, 2, 4) of count units from port into dst,
+ * backwards (DF=1) if asked; *rdi and *rcx get the registers after it.
+ */
+static inline void rep_ins(unsigned size, uint16_t port, void *dst, unsigned long count,
+			   bool backwards, unsigned long *rdi, unsigned long *rcx)
+{
+	unsigned long d = (unsigned long)dst, c = count;
+
+	if (backwards)
+		asm volatile("std");
+	switch (size) {
+	case 1: asm volatile("rep insb" : "+D"(d), "+c"(c) : "d"(port) : "memory"); break;
+	case 2: asm volatile("rep insw" : "+D"(d), "+c"(c) : "d"(port) : "memory"); break;
+	case 4: asm volatile("rep insl" : "+D"(d), "+c"(c) : "d"(port) : "memory"); break;
+	}
+	asm volatile("cld");
+	*rdi = d;
+	*rcx = c;
 }
 
 #ifdef __x86_64__
