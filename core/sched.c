@@ -121,7 +121,7 @@ void sched_wake(struct vcpu *v)
 		smp_kick(cpu);
 }
 
-void sched_yield(struct vcpu *v)
+void sched_end_slice(struct vcpu *v)
 {
 	rq[v->pcpu].resched = true;
 }

@@ -21,7 +21,7 @@ void sched_wake(struct vcpu *v);
 /* The running vCPU blocks (HALTED, WAIT_SIPI) unless an event is pending. */
 bool sched_block(struct vcpu *v, enum vcpu_state state);
 /* The running vCPU gives up the rest of its slice. */
-void sched_yield(struct vcpu *v);
+void sched_end_slice(struct vcpu *v);
 /* The CPU that does the hypervisor's own periodic work (console input). */
 unsigned sched_housekeeping_cpu(void);
 

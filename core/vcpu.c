@@ -246,7 +246,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 			check_tsc = 0;
 		if (unlikely(v->yield_requested)) {
 			v->yield_requested = false;
-			sched_yield(v);
+			sched_end_slice(v);
 		}
 		if (v->halt_requested) {
 			v->halt_requested = false;

@@ -38,12 +38,16 @@ extern struct percpu percpu[MAX_CPUS];
 extern unsigned nr_cpus_online;         /* CPUs that came up */
 extern unsigned nr_cpus_present;        /* CPUs we know of (MADT or 1) */
 
+#ifdef HOST_TEST
+struct percpu *this_cpu(void);         /* the test program's */
+#else
 static inline struct percpu *this_cpu(void)
 {
 	struct percpu *p;
 	__asm__ volatile("movq %%gs:0, %0" : "=r"(p));
 	return p;
 }
+#endif
 
 static inline uint32_t this_cpu_id(void)
 {

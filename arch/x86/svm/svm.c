@@ -5,6 +5,7 @@
  */
 #include "arch/x86/svm/svm.h"
 #include "arch/x86/svm/vmcb.h"
+#include "arch/x86/svm/vmcb_setup.h"
 #include "arch/x86/virt_ops.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
@@ -12,7 +13,6 @@
 #include "arch/x86/x86_defs.h"
 #include "kernel/log.h"
 #include "mm/mm.h"
-#include "lib/string.h"
 
 #define MSR_VM_CR       0xc0010114
 #define VM_CR_SVMDIS    (1u << 4)
@@ -41,35 +41,14 @@ static inline void clgi(void) { __asm__ volatile("clgi" ::: "memory"); }
 static inline void stgi(void) { __asm__ volatile("stgi" ::: "memory"); }
 static inline void vmsave(hpa_t pa) { __asm__ volatile("vmsave %%rax" : : "a"(pa) : "memory"); }
 
-/* MSRPM: 2 bits per MSR in three 2 KiB ranges (APM vol. 2 §15.11). */
-static void msrpm_allow(uint8_t *pm, uint32_t msr)
-{
-	uint32_t base;
-
-	if (msr <= 0x1fff)
-		base = 0;
-	else if (msr >= 0xc0000000 && msr <= 0xc0001fff)
-		base = 0x800, msr -= 0xc0000000;
-	else if (msr >= 0xc0010000 && msr <= 0xc0011fff)
-		base = 0x1000, msr -= 0xc0010000;
-	else
-		return;
-	pm[base + msr / 4] &= ~(3u << ((msr % 4) * 2));
-}
-
 static bool svm_global_init(const uint32_t *pass, unsigned nr_pass)
 {
-	/* IOPM 12 KiB, MSRPM 8 KiB: every port and MSR intercepted by default. */
-	iopm_pa = page_alloc(3, PAGE_SIZE);
-	msrpm_pa = page_alloc(2, PAGE_SIZE);
+	/* IOPM and MSRPM, shared by all vCPUs. */
+	iopm_pa = page_alloc(SVM_IOPM_SIZE / PAGE_SIZE, PAGE_SIZE);
+	msrpm_pa = page_alloc(SVM_MSRPM_SIZE / PAGE_SIZE, PAGE_SIZE);
 	if (!iopm_pa || !msrpm_pa)
 		return false;
-	memset(hpa_to_hva(iopm_pa), 0xff, 3 * PAGE_SIZE);
-	memset(hpa_to_hva(msrpm_pa), 0xff, 2 * PAGE_SIZE);
-	/* Only MSRs whose guest value VMLOAD/VMSAVE or the VMCB switch may
-	 * pass (APM vol. 2 §15.5.2): core/msr.c's list is of those. */
-	for (unsigned i = 0; i < nr_pass; i++)
-		msrpm_allow(hpa_to_hva(msrpm_pa), pass[i]);
+	svm_permission_maps_init(hpa_to_hva(iopm_pa), hpa_to_hva(msrpm_pa), pass, nr_pass);
 	return true;
 }
 
@@ -137,29 +116,7 @@ static bool svm_vcpu_init(struct virt_vcpu *v)
 	sv->last_cpu = ~0u;
 	v->vendor = sv;
 
-	struct vmcb_control *c = &sv->vmcb->ctl;
-	c->intercept3 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_CPUID | INTERCEPT_INVD |
-			INTERCEPT_HLT | INTERCEPT_INVLPGA | INTERCEPT_IOIO_PROT |
-			INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN;
-	c->intercept4 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
-			INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI |
-			INTERCEPT_SKINIT | INTERCEPT_MONITOR | INTERCEPT_MWAIT |
-			INTERCEPT_MWAIT_COND;
-	/* #DB and #AC are intercepted and reflected: a guest could otherwise
-	 * wedge the physical CPU in an endless delivery loop (CVE-2015-8104,
-	 * CVE-2015-5307; APM vol. 2 §15.12). */
-	c->intercept_exceptions = (1u << 1) | (1u << 17);
-	c->iopm_base_pa = iopm_pa;
-	c->msrpm_base_pa = msrpm_pa;
-	/* ASIDs 1..nr_asids-1 (0 is the host's).  VMs share them when there
-	 * are more VMs than ASIDs: svm_vcpu_run flushes whenever a CPU switches
-	 * between vCPUs, so a shared ASID never exposes stale translations. */
-	c->asid = 1 + v->vm_id % (nr_asids > 1 ? nr_asids - 1 : 1);
-	c->tlb_control = TLB_CONTROL_FLUSH_ALL;
-	c->vintr = V_INTR_MASKING;      /* host IF governs physical interrupts */
-	c->np_enable = 1;
-	c->n_cr3 = v->paging_root;
-	c->tsc_offset = (uint64_t)v->tsc_offset;
+	svm_vmcb_control_init(&sv->vmcb->ctl, v, iopm_pa, msrpm_pa, nr_asids);
 	return true;
 }
 
@@ -174,25 +131,10 @@ static void svm_vcpu_free(struct virt_vcpu *v)
 	v->vendor = NULL;
 }
 
-/*
- * Segment attributes: the VMCB packs descriptor bits 52-55 (AVL, L, D/B, G)
- * into attribute bits 8-11 (APM vol. 2 §15.5.1, "Segment State"); core/
- * keeps the architectural layout, with them at bits 12-15.
- */
-static uint16_t attr_to_vmcb(uint32_t a)
-{
-	return (uint16_t)((a & 0xff) | ((a >> 4) & 0xf00));
-}
-
-static uint32_t attr_from_vmcb(uint16_t a)
-{
-	return (a & 0xff) | ((uint32_t)(a & 0xf00) << 4);
-}
-
 static void seg_to_vmcb(struct vmcb_seg *d, const struct x86_seg *s)
 {
 	d->selector = s->selector;
-	d->attrib = attr_to_vmcb(s->attr);
+	d->attrib = svm_attr_to_vmcb(s->attr);
 	d->limit = s->limit;
 	d->base = s->base;
 }
@@ -200,7 +142,7 @@ static void seg_to_vmcb(struct vmcb_seg *d, const struct x86_seg *s)
 static void seg_from_vmcb(struct x86_seg *d, const struct vmcb_seg *s)
 {
 	d->selector = s->selector;
-	d->attr = attr_from_vmcb(s->attrib);
+	d->attr = svm_attr_from_vmcb(s->attrib);
 	d->limit = s->limit;
 	d->base = s->base;
 }
