@@ -63,11 +63,7 @@ static void flat(struct x86_sregs *r, uint32_t code_attr)
 	for (int i = 0; i < NR_SEGS; i++)
 		r->seg[i] = seg(X86_BOOT_DS, 0, 0xffffffff, data);
 	r->seg[SEG_CS] = seg(X86_BOOT_CS, 0, 0xffffffff, code_attr);
-	r->ldtr = seg(0, 0, 0, ATTR_LDT);
-	r->tr = seg(0, 0, 0xffff, ATTR_TSS_BUSY);
-	r->pat = X86_PAT_RESET;
-	r->dr6 = 0xffff0ff0;
-	r->dr7 = 0x400;
+	common_reset(r);        /* no LDT or TSS is loaded yet */
 }
 
 void x86_state_flat32(struct x86_vcpu_state *s)
