@@ -29,7 +29,7 @@ GUEST_LIB64   := $(GUEST_OUT)/lib64/crt64.o $(GUEST_OUT)/libguest64.a
 GUEST_LIB32   := $(GUEST_OUT)/lib32/crt32.o $(GUEST_OUT)/libguest32.a
 
 GUESTS64 := hello64 cpuid portio mmio memory exceptions hypercall fwcfg triple spin fpu \
-	    lapic-timer ipi pit-ioapic pit-pic rtc smp idle busy scanner noisy
+	    lapic-timer ipi pit-ioapic pit-pic rtc smp idle busy scanner noisy events
 GUESTS64 += bench-exits bench-timer
 GUESTS32 := hello32 mbmod
 GUEST_ELFS  := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUESTS32) $(GUESTS64)) \
