@@ -387,15 +387,18 @@ if want 'events/*'; then
 		'sti-shadow-emulated|STI; ICR write: the IPI came after 0 more'
 		'movss-shadow-emulated|MOV SS; ICR write: the IPI came after 0 more'
 		'movss-shadow-timer|MOV SS loop under .* on the instruction after it 0,'
+		'movss-shadow-nmi|MOV SS loop under NMIs from the other CPU: [0-9]+ NMIs, in the loop [0-9]+, on the instruction after MOV SS 0$'
 		'np-absent-gate|interrupt 0x54 through a not-present gate: #NP x1, error code 0x(2a|54)[23] .*gate present again yes, in service yes'
 		'df-during-pf|#PF with its gate absent: #DF x1, error code 0x0$'
 	)
-	ev_check_all() {        # ev_check_all PREFIX [triple]: one result per check, from GROUP_LOG
+	ev_check_all() {        # ev_check_all PREFIX [qemu]: one result per check, from GROUP_LOG
 		local c
 		for c in "${EV_CHECKS[@]}"; do
 			guest_check "events/$1${c%%|*}" "^\[events\] events: ${c#*|}"
 		done
 		mapfile -t p < <(passes events); guest_check "events/${1}all" "${p[@]}"
+		[ "${2:-}" ] && guest_check "events/${1}nmi-faulting-iret-before-handler" \
+			'^\[events\] events: IRET that faults: .*\(NMIs there: 2 at entry'
 		[ "${2:-}" ] && guest_check "events/${1}triple-fault" \
 			'^\[events-triple\] events: #PF, #DF and their gates absent: about to triple-fault' \
 			"^kasane: VM 'events-triple' ended: triple fault"
@@ -403,7 +406,7 @@ if want 'events/*'; then
 			"^kasane: VM 'events-mmio' ended: .*delivering exception vector 6 touched guest-physical 0x0*febf0060, which is not RAM"
 	}
 	group_run events 2 256M 120 "$OUT/events.cfg" $G/events.elf:/guests/events.elf
-	ev_check_all "" triple
+	ev_check_all "" qemu
 	# Bochs 2.7 stops the whole emulation when an SVM guest triple-faults
 	# (a panic, not the shutdown intercept): no events-triple there.
 	ev_cfg >"$OUT/events-bochs.cfg"

@@ -159,7 +159,8 @@ static volatile unsigned long nmi_rflags;       /* of the first NMI's frame */
 static volatile bool bad_iret_started, gp_done;
 static volatile bool nmi2_saw_bad_iret, nmi2_saw_gp_done;
 static volatile unsigned gp_count, gp_err, gp_nmis_at_entry, gp_nmis_at_exit;
-static volatile unsigned ap_go, ap_sent, ap_ready;
+static volatile unsigned ap_go, ap_sent, ap_ready, ap_storm;
+static volatile unsigned nmi_shadowed, nmi_in_loop;
 static uint32_t bsp_apic_id, ap_apic_id;
 static unsigned ncpu;
 
@@ -178,6 +179,10 @@ static int nmi_handler(struct ev_frame *f)
 	nmi_active = 1;
 	if (n == 1)
 		nmi_rflags = f->rflags;
+	if (f->rip == (uintptr_t)ev_movss_shadowed)
+		nmi_shadowed++;
+	else if (f->rip >= (uintptr_t)ev_movss_loop && f->rip <= (uintptr_t)ev_movss_after)
+		nmi_in_loop++;
 	if (n == 2) {
 		nmi2_saw_bad_iret = bad_iret_started;
 		nmi2_saw_gp_done = gp_done;
@@ -314,6 +319,10 @@ static void ap_main(unsigned cpu)
 		if (__atomic_exchange_n(&ap_go, 0, __ATOMIC_ACQ_REL)) {
 			send_nmi(bsp_apic_id, 0);
 			__atomic_store_n(&ap_sent, 1, __ATOMIC_RELEASE);
+		}
+		for (unsigned i = 0; i < 20000 && __atomic_load_n(&ap_storm, __ATOMIC_ACQUIRE); i++) {
+			send_nmi(bsp_apic_id, 0);
+			delay_us(300);
 		}
 		irq_wait();
 	}
@@ -489,7 +498,10 @@ static void test_shadow_emulated(void)
 }
 
 /*
- * MOV SS in a tight loop under a periodic timer of about 2 ms: at least
+ * MOV SS in a tight loop under a periodic timer of about 2 ms, and NMIs
+ * from the other CPU every 300 us or so: none of either may be taken on
+ * the instruction after MOV SS (SDM vol. 3A §6.8.3; the VMX
+ * interruptibility state's "blocking by MOV SS" covers NMIs too).  At least
  * 2,000,000 ticks, since the calibration is off when the host is loaded,
  * and a period shorter than an exit's round trip starves the guest.
  */
@@ -499,6 +511,12 @@ static void test_movss_timer(void)
 	uint32_t count = rate / 500 > 2000000 ? (uint32_t)(rate / 500) : 2000000;
 
 	ticks = ticks_shadowed = ticks_after = ticks_at_movss = 0;
+	nmi_reset();
+	nmi_shadowed = nmi_in_loop = 0;
+	if (ncpu >= 2) {
+		__atomic_store_n(&ap_storm, 1, __ATOMIC_RELEASE);
+		lapic_send_ipi(ap_apic_id, ICR_FIXED | VEC_KICK);
+	}
 	lapic_write(APIC_TIMER_DCR, APIC_DCR_DIV1);
 	lapic_write(APIC_LVT_TIMER, APIC_LVT_PERIODIC | VEC_TICK);
 	lapic_write(APIC_TIMER_ICR, count);
@@ -507,6 +525,7 @@ static void test_movss_timer(void)
 	while (ticks < 100 && rdtsc() < end)
 		ev_movss_spin(20000);
 	irq_disable();
+	__atomic_store_n(&ap_storm, 0, __ATOMIC_RELEASE);
 	lapic_write(APIC_TIMER_ICR, 0);
 	lapic_write(APIC_LVT_TIMER, APIC_LVT_MASKED | VEC_TICK);
 	guest_printf("events: MOV SS loop under a %u-tick periodic timer: %u interrupts, at MOV SS "
@@ -516,6 +535,11 @@ static void test_movss_timer(void)
 		guest_fail("MOV SS loop: only %u timer interrupts", ticks);
 	if (ticks_shadowed)
 		guest_fail("%u interrupt(s) taken in the MOV SS shadow", ticks_shadowed);
+	delay_us(SETTLE_US);
+	guest_printf("events: MOV SS loop under NMIs from the other CPU: %u NMIs, in the loop %u, "
+		     "on the instruction after MOV SS %u\n", nmi_count, nmi_in_loop, nmi_shadowed);
+	if (nmi_shadowed)
+		guest_fail("%u NMI(s) taken in the MOV SS shadow", nmi_shadowed);
 }
 
 /* ---- exceptions during delivery ----------------------------------------- */
