@@ -610,7 +610,10 @@ static bool prepare_events(struct virt_vcpu *v, struct svm_vcpu *sv, struct vmcb
 	step = !loaded && (sv->iret_seen ||
 			   (shadow && sv->nmi_window && !v->nmi_blocked && !has_vnmi) ||
 			   (shadow && sv->intr_window && (v->regs.rflags & RFLAGS_IF)));
-	c->intercept_exceptions = ALWAYS_EXCEPTIONS | (step && sv->iret_seen ? IRET_FAULTS : 0);
+	/* The IRET's faults, for the stepped IRET only; the others as set up. */
+	c->intercept_exceptions &= ~(IRET_FAULTS & ~ALWAYS_EXCEPTIONS);
+	if (step && sv->iret_seen)
+		c->intercept_exceptions |= IRET_FAULTS;
 	if (sv->intr_window && !step) {
 		c->vintr |= V_IRQ | V_IGN_TPR | (0xfULL << 16);
 		c->intercept3 |= INTERCEPT_VINTR;
@@ -702,8 +705,10 @@ static void svm_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 	sv->last_cut = e->cut.valid;
 	vmcb->ctl.eventinj = 0;
 	if (has_vnmi) {
-		/* An NMI the CPU still holds stays pending in core/'s state. */
-		v->nmi_blocked = vmcb->ctl.vintr & V_NMI_BLOCKING;
+		/* An NMI the CPU still holds stays pending in core/'s state; one
+		 * whose delivery was cut short has not blocked anything yet. */
+		v->nmi_blocked = (vmcb->ctl.vintr & V_NMI_BLOCKING) &&
+				 !(e->cut.valid && e->cut.type == VIRT_EV_NMI);
 		if (vmcb->ctl.vintr & V_NMI_PENDING) {
 			v->nmi_pending = true;
 			vmcb->ctl.vintr &= ~V_NMI_PENDING;
