@@ -346,6 +346,14 @@ bool board_take_nmi(struct vcpu *v)
 	return vlapic_nmi_ack(v->vlapic);
 }
 
+void board_nmi_button(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		vlapic_lint_edge(vm->vcpu[i].vlapic, 1);
+		sched_wake(&vm->vcpu[i]);
+	}
+}
+
 unsigned board_take_init_sipi(struct vcpu *v, uint8_t *sipi)
 {
 	unsigned ev = vlapic_take_events(v->vlapic, sipi);

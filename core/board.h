@@ -56,6 +56,9 @@ uint64_t board_service_timers(struct vcpu *v, uint64_t host_now_ns);
 /* The vector to inject next, or -1; with ack, it is taken (IRR->ISR, PIC INTA). */
 int board_pending_vector(struct vcpu *v, bool ack);
 bool board_take_nmi(struct vcpu *v);
+/* The board's NMI line, as a server's NMI button drives it: an edge on
+ * LINT1 of every vCPU (the MADT and MP table say NMI is on LINT1). */
+void board_nmi_button(struct vm *vm);
 unsigned board_take_init_sipi(struct vcpu *v, uint8_t *sipi_vector);
 /* Would an event end HLT now (NMI, INIT/SIPI, or an interrupt with IF=1)? */
 bool board_wakeup_pending(struct vcpu *v);

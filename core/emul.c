@@ -7,6 +7,7 @@
  */
 #include "core/emul.h"
 #include "core/vm.h"
+#include "core/vcpu.h"
 #include "core/virt.h"
 #include "core/gpt.h"
 #include "arch/x86/decode.h"
@@ -75,13 +76,13 @@ static int emu_translate(struct emu *x, uint64_t la, int access, gpa_t *gpa)
 		return 0;
 	if (r == GPT_FAULT) {
 		virt->set_reg(&x->v->hw, VIRT_CR2, la);
-		virt->inject_exception(&x->v->hw, X86_EXC_PF, true, err);
+		vcpu_raise_exception(x->v, X86_EXC_PF, true, err);
 		return EMU_EFAULT;
 	}
 	if (r == GPT_RETRY)
 		return EMU_ERETRY;
 	if (r == GPT_NONCANON) {
-		virt->inject_exception(&x->v->hw, X86_EXC_GP, true, 0);
+		vcpu_raise_exception(x->v, X86_EXC_GP, true, 0);
 		return EMU_EGP;
 	}
 	vm_end(x->v->vm, VM_END_OUT_OF_RANGE, -1,

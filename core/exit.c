@@ -6,6 +6,8 @@
 #include "core/exit.h"
 #include "core/emul.h"
 #include "core/vm.h"
+#include "core/vcpu.h"
+#include "core/board.h"
 #include "core/virt.h"
 #include "include/kasane/abi.h"
 #include "core/cpuid.h"
@@ -18,6 +20,7 @@ const char *const exit_kind_name[NR_EXIT_KINDS] = {
 	[EXIT_NONE] = "other", [EXIT_IO] = "io", [EXIT_MMIO] = "mmio",
 	[EXIT_CPUID] = "cpuid", [EXIT_MSR_READ] = "rdmsr", [EXIT_MSR_WRITE] = "wrmsr",
 	[EXIT_HLT] = "hlt", [EXIT_HYPERCALL] = "hypercall", [EXIT_INTR_WINDOW] = "intr-window",
+	[EXIT_NMI_WINDOW] = "nmi-window",
 	[EXIT_REFLECT] = "exception", [EXIT_TRIPLE_FAULT] = "shutdown", [EXIT_INTR] = "intr",
 	[EXIT_UD] = "ud", [EXIT_INVD] = "invd",
 	[EXIT_INVALID] = "invalid", [EXIT_UNHANDLED] = "unhandled",
@@ -59,7 +62,7 @@ static void handle_rdmsr(struct vcpu *v, struct vm_exit *e)
 	uint64_t val;
 
 	if (!msr_guest_read(v, e->msr.msr, &val)) {
-		virt->inject_exception(&v->hw, X86_EXC_GP, true, 0);
+		vcpu_raise_exception(v, X86_EXC_GP, true, 0);
 		return;
 	}
 	v->hw.regs.gpr[REG_RAX] = (uint32_t)val;
@@ -72,7 +75,7 @@ static void handle_wrmsr(struct vcpu *v, struct vm_exit *e)
 	uint64_t val = (v->hw.regs.gpr[REG_RDX] << 32) | (uint32_t)v->hw.regs.gpr[REG_RAX];
 
 	if (!msr_guest_write(v, e->msr.msr, val)) {
-		virt->inject_exception(&v->hw, X86_EXC_GP, true, 0);
+		vcpu_raise_exception(v, X86_EXC_GP, true, 0);
 		return;
 	}
 	skip_insn(v, e);
@@ -106,7 +109,7 @@ static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 	/* Only the guest kernel may call: user code gets #UD, as if there were
 	 * no hypervisor. */
 	if (virt->get_reg(&v->hw, VIRT_CPL) != 0) {
-		virt->inject_exception(&v->hw, X86_EXC_UD, false, 0);
+		vcpu_raise_exception(v, X86_EXC_UD, false, 0);
 		return;
 	}
 	skip_insn(v, e);
@@ -141,6 +144,9 @@ static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 	case HC_YIELD:
 		v->yield_requested = true;      /* the run loop gives up the slice */
 		break;
+	case HC_NMI_BUTTON:
+		board_nmi_button(v->vm);
+		break;
 	case HC_EXIT:
 		vm_end(v->vm, VM_END_HYPERCALL, (int)(uint32_t)regs[REG_RBX],
 		       "exit hypercall with status %d", (int)(uint32_t)regs[REG_RBX]);
@@ -160,7 +166,7 @@ static void handle_triple_fault(struct vcpu *v, struct vm_exit *e)
 
 static void handle_ud(struct vcpu *v, struct vm_exit *e)
 {
-	virt->inject_exception(&v->hw, X86_EXC_UD, false, 0);
+	vcpu_raise_exception(v, X86_EXC_UD, false, 0);
 }
 
 /* INVD would drop the host's dirty lines: it runs as WBINVD, whose effect
@@ -172,7 +178,7 @@ static void handle_invd(struct vcpu *v, struct vm_exit *e)
 
 static void handle_reflect(struct vcpu *v, struct vm_exit *e)
 {
-	virt->inject_exception(&v->hw, e->reflect.vector, e->reflect.has_error, e->reflect.error);
+	vcpu_raise_exception(v, e->reflect.vector, e->reflect.has_error, e->reflect.error);
 }
 
 static void handle_invalid(struct vcpu *v, struct vm_exit *e)
@@ -204,6 +210,7 @@ static const exit_handler_t exit_handlers[NR_EXIT_KINDS] = {
 	[EXIT_INTR] = handle_none,      /* the host took its interrupt at STGI */
 	[EXIT_UD] = handle_ud,
 	[EXIT_INTR_WINDOW] = handle_none,       /* injected before the next entry */
+	[EXIT_NMI_WINDOW] = handle_none,        /* likewise */
 	[EXIT_REFLECT] = handle_reflect,
 	[EXIT_INVD] = handle_invd,
 	[EXIT_INVALID] = handle_invalid,

@@ -64,7 +64,8 @@ uint64_t vcpu_service_timers(struct vcpu *v)
 
 bool vcpu_intr_pending(struct vcpu *v)
 {
-	return board_wakeup_pending(v);
+	/* An NMI ends HLT unless NMIs are blocked (HLT in an NMI handler). */
+	return board_wakeup_pending(v) || (v->hw.nmi_pending && !v->hw.nmi_blocked);
 }
 
 /*
@@ -78,35 +79,128 @@ static bool vcpu_block(struct vcpu *v, enum vcpu_state state)
 	return sched_block(v, state);
 }
 
-/* Before entry: NMI, then an external interrupt if the guest can take one. */
+void vcpu_raise_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
+{
+	/* The instruction faulted: a shadow it ran in is over. */
+	virt->set_intr_shadow(&v->hw, 0);
+	v->events = true;
+	if (!evq_raise(&v->evq, vector, has_error, error))
+		vm_end(v->vm, VM_END_TRIPLE_FAULT, -1,
+		       "triple fault on vCPU %u at RIP 0x%llx (exception %u while delivering #DF)",
+		       v->id, (unsigned long long)v->hw.regs.rip, vector);
+}
+
+static void load_event(struct vcpu *v, const struct virt_event *ev)
+{
+	switch (ev->type) {
+	case VIRT_EV_INTR:
+		virt->inject_intr(&v->hw, ev->vector);
+		break;
+	case VIRT_EV_NMI:
+		virt->inject_nmi(&v->hw);
+		break;
+	default:
+		virt->inject_exception(&v->hw, ev->vector, ev->has_error, ev->error);
+		break;
+	}
+}
+
+static void set_intr_window(struct vcpu *v, bool on)
+{
+	if (v->window_open != on) {
+		virt->request_intr_window(&v->hw, on);
+		v->window_open = on;
+	}
+}
+
+/*
+ * Before entry, at most one event goes in: a queued exception or an event
+ * cut short (core/event.c), else an NMI if NMIs are not blocked, else an
+ * external interrupt if the guest can take one.  What must wait asks for
+ * an exit when it can go in.
+ */
 static void inject_events(struct vcpu *v)
 {
-	if (vlapic_nmi_pending(v->vlapic) && virt->inject_nmi(&v->hw)) {
-		board_take_nmi(v);
-		v->events = true;       /* look again for an interrupt next time */
-		return;
+	struct virt_event ev;
+	bool loaded = false;
+
+	/* NMIs from every source merge into one pending NMI (SDM vol. 3A
+	 * §6.7.1): the local APIC's latch (ICR, LINT1, I/O APIC messages)
+	 * moves into the vCPU's state here. */
+	if (board_take_nmi(v))
+		v->hw.nmi_pending = true;
+	if (evq_next(&v->evq, &ev)) {
+		load_event(v, &ev);
+		loaded = true;
+	} else if (v->hw.nmi_pending && virt->can_inject_nmi(&v->hw)) {
+		virt->inject_nmi(&v->hw);
+		v->hw.nmi_pending = false;
+		loaded = true;
 	}
+	if (v->nmi_window_open != v->hw.nmi_pending) {
+		virt->request_nmi_window(&v->hw, v->hw.nmi_pending);
+		v->nmi_window_open = v->hw.nmi_pending;
+	}
+	if (loaded)
+		v->events = true;       /* look again at the next entry */
+
 	int vec = board_pending_vector(v, false);
 	if (vec < 0) {
-		if (v->window_open) {
-			virt->request_intr_window(&v->hw, false);
-			v->window_open = false;
-		}
+		set_intr_window(v, false);
 		return;
 	}
-	if (virt->can_inject_intr(&v->hw)) {
+	if (!loaded && virt->can_inject_intr(&v->hw)) {
 		vec = board_pending_vector(v, true);     /* acknowledge it */
 		if (vec >= 0)
 			virt->inject_intr(&v->hw, (uint8_t)vec);
-		if (v->window_open) {
-			virt->request_intr_window(&v->hw, false);
-			v->window_open = false;
-		}
+		set_intr_window(v, false);
 		v->events = true;       /* more may be pending behind this one */
-	} else if (!v->window_open) {
-		virt->request_intr_window(&v->hw, true);
-		v->window_open = true;
+	} else {
+		set_intr_window(v, true);
 	}
+}
+
+static const char *event_name(const struct virt_event *ev)
+{
+	switch (ev->type) {
+	case VIRT_EV_INTR: return "interrupt";
+	case VIRT_EV_NMI: return "NMI";
+	case VIRT_EV_SOFT_INT: return "software interrupt";
+	default: return "exception";
+	}
+}
+
+/*
+ * An exit, handled: an event it cut short is queued again; an instruction
+ * kasane completed (RIP moved) ends the interrupt shadow it ran in, as the
+ * CPU would.
+ */
+static void handle_exit(struct vcpu *v, struct vm_exit *e)
+{
+	uint64_t rip = v->hw.regs.rip;
+
+	if (unlikely(e->cut.valid)) {
+		v->events = true;
+		/* The delivery itself touched guest-physical memory that is not
+		 * RAM (the IDT, GDT or stack in device memory): there is nothing
+		 * to emulate, and the instruction at RIP did not do it. */
+		if (e->kind == EXIT_MMIO) {
+			v->nr_exits++;
+			v->exits[e->kind]++;
+			vm_end(v->vm, VM_END_UNHANDLED, -1,
+			       "vCPU %u: delivering %s vector %u touched guest-physical 0x%llx, "
+			       "which is not RAM (RIP 0x%llx)", v->id, event_name(&e->cut),
+			       e->cut.vector, (unsigned long long)e->mmio.gpa,
+			       (unsigned long long)rip);
+			return;
+		}
+		evq_cut(&v->evq, &e->cut);
+	}
+	vcpu_handle_exit(v, e);
+	if (v->hw.regs.rip != rip)
+		virt->set_intr_shadow(&v->hw, 0);
+	if (v->hw.nmi_pending)
+		v->events = true;       /* NMI blocking or a shadow may have ended */
 }
 
 void vcpu_load_reset_state(struct vcpu *v)
@@ -116,6 +210,9 @@ void vcpu_load_reset_state(struct vcpu *v)
 	x86_state_reset(&st);
 	virt->set_state(&v->hw, &st);
 	v->window_open = false;
+	v->nmi_window_open = false;
+	v->evq = (struct event_queue){ 0 };
+	v->hw.nmi_pending = false;
 	v->cr8 = 0;
 }
 
@@ -205,7 +302,8 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		 */
 		uint64_t t = rdtsc();
 		unsigned w = *waiting;
-		if (unlikely(v->events || v->wait_sipi || v->window_open || t >= check_tsc ||
+		if (unlikely(v->events || v->wait_sipi || v->window_open || v->nmi_window_open ||
+			     t >= check_tsc ||
 			     w != seen_waiting || *resched)) {
 			bool ev = __atomic_exchange_n(&v->events, false, __ATOMIC_ACQ_REL);
 			if ((ev || v->wait_sipi) && !apply_init_sipi(v)) {
@@ -221,7 +319,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 			if (ev) {
 				sync_cr8_to_guest(v);
 				inject_events(v);
-			} else if (v->window_open) {
+			} else if (v->window_open || v->nmi_window_open) {
 				inject_events(v);
 			}
 			/* Give the CPU up at the slice end only if another vCPU waits,
@@ -239,7 +337,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		}
 		virt->vcpu_run(&v->hw, &e);
 		sync_cr8_from_guest(v);
-		vcpu_handle_exit(v, &e);
+		handle_exit(v, &e);
 		/* A host interrupt (the timer, a kick) may have consumed the armed
 		 * deadline: the slow path re-arms it before the next entry. */
 		if (e.kind == EXIT_INTR)

@@ -14,6 +14,7 @@
 #include "mm/npt.h"
 #include "core/config.h"
 #include "core/board.h"
+#include "core/event.h"
 #include "devices/iobus.h"
 #include "devices/vuart.h"
 #include "devices/fwcfg.h"
@@ -57,6 +58,10 @@ struct vcpu {
 	bool wait_sipi;                 /* in wait-for-SIPI (after INIT, or an AP at power-up) */
 	bool halt_requested;            /* the guest executed HLT */
 	bool window_open;               /* an interrupt-window exit is requested */
+	bool nmi_window_open;           /* an NMI-window exit is requested */
+	/* Events for the guest (core/event.h); with hw.nmi_pending and
+	 * hw.nmi_blocked, what a snapshot saves of them. */
+	struct event_queue evq;
 	bool yield_requested;           /* HC_YIELD: give up the rest of the slice */
 	uint8_t cr8;                    /* the guest's CR8 (= TPR[7:4]) as last synced */
 	uint64_t next_deadline;         /* earliest device timer, ns */

@@ -748,6 +748,30 @@ uint8_t vlapic_accept(struct vlapic *vl, uint8_t vector)
 	return got;
 }
 
+void vlapic_lint_edge(struct vlapic *vl, unsigned pin)
+{
+	if (pin > 1)
+		return;
+	spin_lock(&vl->lock);
+	uint32_t lvt = vl->lvt[pin ? VLAPIC_LVT_LINT1 : VLAPIC_LVT_LINT0];
+	if (!hw_enabled(vl)) {
+		if (pin == 1)
+			vl->nmi = true;
+	} else if (!(lvt & APIC_LVT_MASKED)) {
+		switch ((lvt & APIC_LVT_DM) >> APIC_LVT_DM_SHIFT) {
+		case APIC_DM_NMI:
+			vl->nmi = true;         /* NMI is edge-triggered whatever bit 15 says */
+			break;
+		case APIC_DM_FIXED:
+			accept_fixed(vl, lvt & APIC_LVT_VECTOR, false);
+			break;
+		default:
+			break;
+		}
+	}
+	spin_unlock(&vl->lock);
+}
+
 bool vlapic_nmi_pending(struct vlapic *vl)
 {
 	spin_lock(&vl->lock);

@@ -237,6 +237,16 @@ int vlapic_pending_vector(struct vlapic *vl);
  * interrupt is no longer deliverable (§11.9). */
 uint8_t vlapic_accept(struct vlapic *vl, uint8_t vector);
 
+/*
+ * An edge on local interrupt pin LINT0 or LINT1; its LVT entry says what
+ * it is (§11.5.1): masked, nothing; NMI, an NMI is latched; fixed, the
+ * entry's vector arrives as an edge-triggered interrupt.  SMI, INIT and
+ * ExtINT edges are ignored (no SMM; the PIC's ExtINT path is
+ * vlapic_accepts_pic).  With the APIC hardware-disabled the pins are the
+ * CPU's INTR and NMI (§11.4.3): an edge on LINT1 latches an NMI.
+ */
+void vlapic_lint_edge(struct vlapic *vl, unsigned pin);
+
 bool vlapic_nmi_pending(struct vlapic *vl);
 /* Clear a latched NMI; returns whether there was one. */
 bool vlapic_nmi_ack(struct vlapic *vl);

@@ -30,6 +30,7 @@ enum vm_exit_kind {
 	EXIT_INTR,              /* a host interrupt arrived */
 	EXIT_UD,                /* an instruction the guest must see fail (#UD) */
 	EXIT_INTR_WINDOW,       /* the guest can now take the interrupt we hold */
+	EXIT_NMI_WINDOW,        /* NMI blocking or an interrupt shadow may have ended */
 	EXIT_REFLECT,           /* an exception to give straight back to the guest */
 	EXIT_INVD,              /* INVD: must not drop the host's dirty lines */
 	EXIT_INVALID,           /* the CPU refused the guest state */
@@ -37,11 +38,35 @@ enum vm_exit_kind {
 	NR_EXIT_KINDS
 };
 
+/*
+ * An event delivered through the guest's IDT, in vendor-neutral form (SVM:
+ * EVENTINJ and EXITINTINFO, APM vol. 2 §15.20 and §15.7.2; VMX: the
+ * VM-entry interruption information and the IDT-vectoring information,
+ * SDM vol. 3C §24.8.3 and §24.9.3).
+ */
+enum virt_event_type {
+	VIRT_EV_INTR,           /* external interrupt */
+	VIRT_EV_NMI,
+	VIRT_EV_EXCEPTION,      /* hardware exception; INT3 and INTO too on SVM */
+	VIRT_EV_SOFT_INT,       /* INT n */
+};
+
+struct virt_event {
+	bool valid;
+	uint8_t type;           /* enum virt_event_type */
+	uint8_t vector;
+	bool has_error;
+	uint32_t error;
+};
+
 struct vm_exit {
 	enum vm_exit_kind kind;
 	uint64_t code;          /* vendor exit code, for messages */
 	uint64_t info1, info2;  /* vendor details, for messages */
 	uint64_t next_rip;      /* RIP after the instruction, 0 if unknown */
+	/* An event whose delivery this exit cut short: it has not reached the
+	 * guest and must be delivered again (or its instruction run again). */
+	struct virt_event cut;
 	union {
 		struct {
 			bool in, string, rep;
@@ -71,7 +96,24 @@ struct virt_vcpu {
 	unsigned vm_id, vcpu_id;        /* for tagging TLBs (ASID/VPID) */
 	hpa_t paging_root;              /* nested page tables of the VM */
 	int64_t tsc_offset;             /* guest TSC = host TSC + offset */
+	/*
+	 * NMI state, architectural and vendor-neutral (a snapshot saves it).
+	 * nmi_pending: an NMI waits for delivery; there is at most one, later
+	 * ones merge into it (SDM vol. 3A §6.7.1).  nmi_blocked: an NMI was
+	 * delivered and the IRET that ends its handler has not completed (it
+	 * ends on an IRET that faults too).  core/ sets nmi_pending; the back
+	 * end keeps nmi_blocked current at every exit and honours a value
+	 * core/ writes between runs.
+	 */
+	bool nmi_pending;
+	bool nmi_blocked;
 };
+
+/* Interrupt shadow bits (set_intr_shadow): interrupts, and NMIs where the
+ * CPU holds them, wait until the instruction after STI or MOV SS/POP SS
+ * completes (SDM vol. 3A §6.8.3; APM vol. 2 §15.21.5). */
+#define VIRT_SHADOW_STI         1u
+#define VIRT_SHADOW_MOV_SS      2u
 
 /* Control registers and friends, for the cheap get_reg. */
 enum virt_reg { VIRT_CR0, VIRT_CR2, VIRT_CR3, VIRT_CR4, VIRT_EFER, VIRT_CR8, VIRT_CPL };
@@ -99,13 +141,34 @@ struct virt_ops {
 	/* Run until an exit core/ must handle.  Interrupts off on entry;
 	 * a host interrupt that arrives meanwhile ends the run. */
 	void (*vcpu_run)(struct virt_vcpu *v, struct vm_exit *e);
+	/*
+	 * Event injection.  Only core/vcpu.c calls these, just before entry,
+	 * and loads at most one event per entry (core/event.c orders them);
+	 * everything else raises exceptions through vcpu_raise_exception().
+	 * The event is delivered at entry whatever IF, a shadow or NMI
+	 * blocking say: checking those is the caller's job, with the can_*
+	 * functions.
+	 */
 	void (*inject_exception)(struct virt_vcpu *v, uint8_t vector, bool has_error, uint32_t error);
 	/* External interrupts: can one be injected now (IF=1, no shadow, no
-	 * event pending)?  If not, ask for an exit when it can. */
+	 * event loaded)?  If not, ask for an exit when it can. */
 	bool (*can_inject_intr)(struct virt_vcpu *v);
 	void (*inject_intr)(struct virt_vcpu *v, uint8_t vector);
-	bool (*inject_nmi)(struct virt_vcpu *v);        /* false: try again later */
+	/* NMIs: can one be injected now (not blocked, no shadow, no event
+	 * loaded)?  Injecting one sets nmi_blocked. */
+	bool (*can_inject_nmi)(struct virt_vcpu *v);
+	void (*inject_nmi)(struct virt_vcpu *v);
 	void (*request_intr_window)(struct virt_vcpu *v, bool on);
+	/*
+	 * Exit (EXIT_NMI_WINDOW or any other) as soon as can_inject_nmi could
+	 * turn true: after the event loaded for this entry is delivered, after
+	 * the instruction in an interrupt shadow, after the IRET that ends NMI
+	 * blocking.  (VMX: NMI-window exiting.)
+	 */
+	void (*request_nmi_window)(struct virt_vcpu *v, bool on);
+	/* Set the interrupt shadow (VIRT_SHADOW_*; 0 ends it): an instruction
+	 * kasane completed or faulted ends the shadow it ran in. */
+	void (*set_intr_shadow)(struct virt_vcpu *v, unsigned shadow);
 	/*
 	 * MSRs whose guest value the back end keeps (EFER, PAT, the syscall,
 	 * sysenter and segment-base MSRs): raw access, no checks (core/msr.c

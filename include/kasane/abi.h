@@ -14,6 +14,7 @@
 #define HC_GET_VM_ID       1   /* returns the VM's id (0, 1, ...); RBX gets the vCPU id */
 #define HC_YIELD           2   /* give up the CPU for now; returns 0 */
 #define HC_EXIT            3   /* RBX = status: end the VM with that status; does not return */
+#define HC_NMI_BUTTON      4   /* press the VM's NMI button: an edge on LINT1 of every vCPU; returns 0 */
 
 #define HC_OK              0
 #define HC_EINVAL        (-22) /* bad argument, e.g. a buffer outside the VM's RAM */

@@ -188,15 +188,28 @@ static void fake_inject_intr(struct virt_vcpu *h, uint8_t vector)
 	((struct fake_hw *)h->vendor)->event_queued = true;
 }
 
-static bool fake_inject_nmi(struct virt_vcpu *h)
+static bool fake_can_inject_nmi(struct virt_vcpu *h)
 {
 	struct fake_hw *f = h->vendor;
 
-	if (f->event_queued)
-		return false;
+	return !f->event_queued && !h->nmi_blocked;
+}
+
+static void fake_inject_nmi(struct virt_vcpu *h)
+{
 	ev_add(EV_NMI, h)->vector = 2;
-	f->event_queued = true;
-	return true;
+	((struct fake_hw *)h->vendor)->event_queued = true;
+	h->nmi_blocked = true;
+}
+
+static void fake_request_nmi_window(struct virt_vcpu *h, bool on)
+{
+	((struct fake_hw *)h->vendor)->nmi_window = on;
+}
+
+static void fake_set_intr_shadow(struct virt_vcpu *h, unsigned shadow)
+{
+	((struct fake_hw *)h->vendor)->shadow = shadow;
 }
 
 static void fake_request_intr_window(struct virt_vcpu *h, bool on)
@@ -250,8 +263,11 @@ static const struct virt_ops fake_ops = {
 	.inject_exception = fake_inject_exception,
 	.can_inject_intr = fake_can_inject_intr,
 	.inject_intr = fake_inject_intr,
+	.can_inject_nmi = fake_can_inject_nmi,
 	.inject_nmi = fake_inject_nmi,
 	.request_intr_window = fake_request_intr_window,
+	.request_nmi_window = fake_request_nmi_window,
+	.set_intr_shadow = fake_set_intr_shadow,
 	.msr_get = fake_msr_get,
 	.msr_set = fake_msr_set,
 };

@@ -39,6 +39,8 @@ struct fake_hw {
 	bool can_inject;                /* IF=1 and no shadow, as the test decides */
 	bool event_queued;              /* injected, not yet delivered by an entry */
 	bool window;                    /* interrupt-window exit requested */
+	bool nmi_window;                /* NMI-window exit requested */
+	unsigned shadow;                /* interrupt shadow (VIRT_SHADOW_*) */
 };
 #define FAKE(v) ((struct fake_hw *)(v)->hw.vendor)
 

@@ -6,6 +6,25 @@
  */
 #include "test/unit/core_fake.h"
 
+/*
+ * Exceptions a handler raises are queued (core/event.c) and loaded just
+ * before the next entry; hand them to the fake back end as that entry
+ * would, so that its log shows them.
+ */
+static void deliver_queued(struct vcpu *v)
+{
+	struct virt_event ev;
+
+	while (evq_next(&v->evq, &ev))
+		virt->inject_exception(&v->hw, ev.vector, ev.has_error, ev.error);
+}
+
+static void handle_exit_and_deliver(struct vcpu *v, struct vm_exit *e)
+{
+	vcpu_handle_exit(v, e);
+	deliver_queued(v);
+}
+
 /* One exit handled outside the run loop. */
 static void handle(struct vcpu *v, enum vm_exit_kind kind, uint64_t next_rip)
 {
@@ -14,7 +33,7 @@ static void handle(struct vcpu *v, enum vm_exit_kind kind, uint64_t next_rip)
 	memset(&e, 0, sizeof(e));
 	e.kind = kind;
 	e.next_rip = next_rip;
-	vcpu_handle_exit(v, &e);
+	handle_exit_and_deliver(v, &e);
 }
 
 static void handle_msr(struct vcpu *v, bool write, uint32_t msr)
@@ -25,7 +44,7 @@ static void handle_msr(struct vcpu *v, bool write, uint32_t msr)
 	e.kind = write ? EXIT_MSR_WRITE : EXIT_MSR_READ;
 	e.msr.msr = msr;
 	e.next_rip = v->hw.regs.rip + 2;
-	vcpu_handle_exit(v, &e);
+	handle_exit_and_deliver(v, &e);
 }
 
 static void set_edx_eax(struct vcpu *v, uint64_t val)
@@ -340,7 +359,7 @@ TEST(invalid_state_ends_the_vm)
 	struct vcpu *v = &vm->vcpu[0];
 	struct vm_exit e = { .kind = EXIT_INVALID, .code = 0xffffffff };
 
-	vcpu_handle_exit(v, &e);
+	handle_exit_and_deliver(v, &e);
 	CHECK(vm->ended);
 	CHECK_EQ(vm->end_reason, VM_END_BAD_STATE);
 	CHECK(has_text(vm->end_detail, "exit code 0xffffffff"));
@@ -362,7 +381,7 @@ TEST(unhandled_exit_is_named)
 	struct vcpu *v = &vm->vcpu[0];
 	struct vm_exit e = { .kind = EXIT_UNHANDLED, .code = 0x7d, .info1 = 0x18, .info2 = 0x2 };
 
-	vcpu_handle_exit(v, &e);
+	handle_exit_and_deliver(v, &e);
 	CHECK(vm->ended);
 	CHECK_EQ(vm->end_reason, VM_END_UNHANDLED);
 	CHECK_STR(vm->end_detail, "unhandled exit 0x7d (info 0x18 0x2) on vCPU 0 at RIP 0x1000");
@@ -386,8 +405,8 @@ TEST(reflected_exceptions_keep_their_error_code)
 			      .reflect = { .vector = X86_EXC_AC, .has_error = true, .error = 0x5a } };
 	struct vm_exit db = { .kind = EXIT_REFLECT, .reflect = { .vector = X86_EXC_DB } };
 
-	vcpu_handle_exit(v, &ac);
-	vcpu_handle_exit(v, &db);
+	handle_exit_and_deliver(v, &ac);
+	handle_exit_and_deliver(v, &db);
 	CHECK_EQ(nr_ev, 2);
 	CHECK_EQ(evlog[0].vector, X86_EXC_AC);
 	CHECK(evlog[0].has_error);
@@ -437,7 +456,7 @@ TEST(out_to_the_exit_port_ends_the_vm)
 			     .io = { .size = 1, .port = GUEST_EXIT_PORT } };
 
 	v->hw.regs.gpr[REG_RAX] = 0x305;        /* a byte: 5 */
-	vcpu_handle_exit(v, &e);
+	handle_exit_and_deliver(v, &e);
 	CHECK(vm->ended);
 	CHECK_EQ(vm->end_reason, VM_END_EXIT_PORT);
 	CHECK_EQ(vm->status, 5);

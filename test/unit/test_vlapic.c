@@ -852,6 +852,32 @@ TEST(deliver_nmi_init_sipi)
 	CHECK(!vlapic_nmi_pending(&vl));
 }
 
+/* LINT0/LINT1 edges follow their LVT entries (SDM vol. 3A §11.5.1, §11.4.3). */
+TEST(lint_edges)
+{
+	struct vlapic vl;
+	setup(&vl, 0, false);
+	enable(&vl);
+	vlapic_lint_edge(&vl, 1);                       /* masked after reset */
+	CHECK(!vlapic_nmi_pending(&vl));
+	wr(&vl, APIC_REG_LVT_LINT1, APIC_DM_NMI << APIC_LVT_DM_SHIFT);
+	vlapic_lint_edge(&vl, 1);
+	CHECK(vlapic_nmi_pending(&vl));
+	vlapic_lint_edge(&vl, 1);                       /* merges with the latched one */
+	CHECK(vlapic_nmi_ack(&vl));
+	CHECK(!vlapic_nmi_ack(&vl));
+	wr(&vl, APIC_REG_LVT_LINT0, APIC_DM_FIXED << APIC_LVT_DM_SHIFT | 0x44);
+	vlapic_lint_edge(&vl, 0);
+	CHECK(bit(&vl, APIC_REG_IRR, 0x44));
+	CHECK(!bit(&vl, APIC_REG_TMR, 0x44));
+	CHECK(!vlapic_nmi_pending(&vl));
+	vlapic_lint_edge(&vl, 2);                       /* no such pin */
+	CHECK(!vlapic_nmi_pending(&vl));
+	CHECK(vlapic_set_apic_base(&vl, BASE));         /* hardware-disabled: LINT1 is NMI */
+	vlapic_lint_edge(&vl, 1);
+	CHECK(vlapic_nmi_pending(&vl));
+}
+
 int main(void)
 {
 	check_start("vlapic");
@@ -873,5 +899,6 @@ int main(void)
 	RUN(x2apic_msrs);
 	RUN(extint_and_pic);
 	RUN(deliver_nmi_init_sipi);
+	RUN(lint_edges);
 	return check_finish();
 }

@@ -9,6 +9,8 @@
 #include "arch/x86/virt_ops.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/lapic.h"
+#include "arch/x86/trap.h"
 #include "kernel/spinlock.h"
 #include "arch/x86/x86_defs.h"
 #include "kernel/log.h"
@@ -28,11 +30,36 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	hpa_t vmcb_pa;
 	unsigned last_cpu;
+	/* Event windows core/ asked for (applied at each entry). */
+	bool intr_window, nmi_window;
+	/*
+	 * NMI blocking without vNMI (APM vol. 2 §15.21.4 leaves it to us):
+	 * while v->nmi_blocked, IRET is intercepted; at that exit we let the
+	 * guest run the IRET again with TF set, and NMI blocking ends when it
+	 * completes (the single-step #DB) or faults (one of IRET_FAULTS,
+	 * intercepted for that one instruction).
+	 */
+	bool iret_seen;
+	/* A one-instruction step of this entry: the guest's own TF and RF,
+	 * and DR6.BS, to restore afterwards. */
+	uint64_t step_flags, step_dr6_bs;
+	bool last_cut;          /* the last exit cut an event short */
+	bool entry_shadow;      /* this entry began in an interrupt shadow */
 };
+
+/* Exceptions intercepted always: #DB and #AC, reflected (a guest could
+ * otherwise wedge the physical CPU in an endless delivery loop,
+ * CVE-2015-8104, CVE-2015-5307; APM vol. 2 §15.12). */
+#define ALWAYS_EXCEPTIONS ((1u << X86_EXC_DB) | (1u << X86_EXC_AC))
+/* What an IRET can raise (SDM vol. 2A, IRET: protected-mode exceptions). */
+#define IRET_FAULTS ((1u << X86_EXC_TS) | (1u << X86_EXC_NP) | (1u << X86_EXC_SS) | \
+		     (1u << X86_EXC_GP) | (1u << X86_EXC_PF) | (1u << X86_EXC_AC))
+#define RFLAGS_RF       (1ULL << 16)
+#define DR6_BS          (1ULL << 14)    /* single-step (SDM vol. 3B §18.2.3) */
 
 static struct svm_cpu svm_cpus[MAX_CPUS];
 static hpa_t iopm_pa, msrpm_pa;         /* shared by all vCPUs */
-static bool has_nrips;
+static bool has_nrips, has_vnmi;
 static uint32_t nr_asids;
 
 void svm_vmrun(uint64_t *gpr, hpa_t vmcb, hpa_t host_save);
@@ -78,6 +105,7 @@ static bool svm_cpu_init(const uint32_t *pass, unsigned nr_pass)
 	if (!global_done) {
 		global_done = svm_global_init(pass, nr_pass);
 		has_nrips = f.edx & (1u << 3);
+		has_vnmi = f.edx & (1u << 25);  /* virtual NMI (APM vol. 2 §15.21.10) */
 		nr_asids = f.ebx;
 	}
 	spin_unlock_irqrestore(&init_lock, flags);
@@ -91,8 +119,9 @@ static bool svm_cpu_init(const uint32_t *pass, unsigned nr_pass)
 	wrmsr(MSR_VM_HSAVE_PA, sc->hsave);
 	vmsave(sc->host_save);
 	if (id == 0)
-		pr_info("svm: AMD-V with nested paging, %u ASIDs%s\n", nr_asids,
-			has_nrips ? ", next-RIP saving" : ", no next-RIP (software decode)");
+		pr_info("svm: AMD-V with nested paging, %u ASIDs%s%s\n", nr_asids,
+			has_nrips ? ", next-RIP saving" : ", no next-RIP (software decode)",
+			has_vnmi ? ", virtual NMI" : "");
 	return true;
 }
 
@@ -117,6 +146,8 @@ static bool svm_vcpu_init(struct virt_vcpu *v)
 	v->vendor = sv;
 
 	svm_vmcb_control_init(&sv->vmcb->ctl, v, iopm_pa, msrpm_pa, nr_asids);
+	if (has_vnmi)
+		sv->vmcb->ctl.vintr |= V_NMI_ENABLE;    /* the CPU tracks NMI blocking */
 	return true;
 }
 
@@ -186,9 +217,13 @@ static void svm_set_state(struct virt_vcpu *v, const struct x86_vcpu_state *st)
 	s->rflags = st->regs.rflags;
 	vmcb->ctl.eventinj = 0;
 	vmcb->ctl.interrupt_shadow = 0;
-	vmcb->ctl.vintr &= ~0xfULL;     /* V_TPR = 0 */
+	vmcb->ctl.vintr &= ~(0xfULL | V_NMI_PENDING | V_NMI_BLOCKING);     /* V_TPR = 0 */
 	vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL;
 	svm_request_intr_window(v, false);
+	struct svm_vcpu *sv = v->vendor;
+	sv->nmi_window = false;
+	sv->iret_seen = false;
+	v->nmi_blocked = false;
 }
 
 static void svm_get_sregs(struct virt_vcpu *v, struct x86_sregs *r)
@@ -258,7 +293,7 @@ static bool svm_can_inject_intr(struct virt_vcpu *v)
 	struct vmcb *vmcb = vmcb_of(v);
 
 	/* IF=1, no STI/MOV SS shadow, no event already queued (APM vol. 2 §15.20). */
-	return (v->regs.rflags & RFLAGS_IF) && !(vmcb->ctl.interrupt_shadow & 1) &&
+	return (v->regs.rflags & RFLAGS_IF) && !(vmcb->ctl.interrupt_shadow & INTERRUPT_SHADOW) &&
 	       !(vmcb->ctl.eventinj & EVENTINJ_VALID);
 }
 
@@ -267,32 +302,55 @@ static void svm_inject_intr(struct virt_vcpu *v, uint8_t vector)
 	vmcb_of(v)->ctl.eventinj = vector | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
 }
 
-static bool svm_inject_nmi(struct virt_vcpu *v)
+static bool svm_can_inject_nmi(struct virt_vcpu *v)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 
-	if (vmcb->ctl.eventinj & EVENTINJ_VALID)
-		return false;   /* an event is being re-delivered: NMI next time */
-	vmcb->ctl.eventinj = 2 | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
-	return true;
+	/* With vNMI the CPU holds the NMI while NMIs are blocked. */
+	if (has_vnmi)
+		return true;
+	/* No NMI in the interrupt shadow either, as KVM does: some CPUs
+	 * hold NMIs for the instruction after STI (SDM vol. 2B, STI). */
+	return !v->nmi_blocked && !(vmcb->ctl.interrupt_shadow & INTERRUPT_SHADOW) &&
+	       !(vmcb->ctl.eventinj & EVENTINJ_VALID);
+}
+
+static void svm_inject_nmi(struct virt_vcpu *v)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+
+	if (has_vnmi) {
+		vmcb->ctl.vintr |= V_NMI_PENDING;       /* taken when not blocked */
+		return;
+	}
+	vmcb->ctl.eventinj = X86_EXC_NMI | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
+	/* NMI blocking starts with the delivery (SDM vol. 3A §6.7.1). */
+	v->nmi_blocked = true;
 }
 
 /*
  * Interrupt window: a virtual interrupt (V_IRQ, priority 15, ignoring
  * V_TPR) plus the VINTR intercept makes the CPU exit as soon as the guest
- * could take an interrupt (APM vol. 2 §15.21.4).
+ * could take an interrupt (APM vol. 2 §15.21.4).  svm_vcpu_run sets it at
+ * each entry.
  */
 static void svm_request_intr_window(struct virt_vcpu *v, bool on)
 {
+	((struct svm_vcpu *)v->vendor)->intr_window = on;
+}
+
+static void svm_request_nmi_window(struct virt_vcpu *v, bool on)
+{
+	((struct svm_vcpu *)v->vendor)->nmi_window = on;
+}
+
+static void svm_set_intr_shadow(struct virt_vcpu *v, unsigned shadow)
+{
 	struct vmcb_control *c = &vmcb_of(v)->ctl;
 
-	if (on) {
-		c->vintr |= V_IRQ | V_IGN_TPR | (0xfULL << 16);
-		c->intercept3 |= INTERCEPT_VINTR;
-	} else {
-		c->vintr &= ~(V_IRQ | V_IGN_TPR | (0xfULL << 16));
-		c->intercept3 &= ~INTERCEPT_VINTR;
-	}
+	/* One bit for both kinds (APM vol. 2 §15.21.5). */
+	c->interrupt_shadow = (c->interrupt_shadow & ~INTERRUPT_SHADOW) |
+			      (shadow ? INTERRUPT_SHADOW : 0);
 }
 
 /* MSRs whose guest copy lives in the VMCB. */
@@ -365,6 +423,9 @@ static void decode_exit(struct virt_vcpu *v, struct vmcb *vmcb, struct vm_exit *
 	case VMEXIT_VINTR:
 		e->kind = EXIT_INTR_WINDOW;
 		break;
+	case VMEXIT_IRET:               /* svm_vcpu_run steps over it */
+		e->kind = EXIT_NMI_WINDOW;
+		break;
 	case VMEXIT_CPUID:
 		e->kind = EXIT_CPUID;
 		e->next_rip = rip + 2;
@@ -411,12 +472,21 @@ static void decode_exit(struct virt_vcpu *v, struct vmcb *vmcb, struct vm_exit *
 		e->mmio.write = i1 & NPF_WRITE;
 		e->mmio.fetch = i1 & NPF_FETCH;
 		break;
-	case VMEXIT_EXCP_BASE + 1:     /* #DB */
-	case VMEXIT_EXCP_BASE + 17:    /* #AC */
+	case VMEXIT_EXCP_BASE + X86_EXC_PF:
+		/* The fault happened: CR2 holds its address from now on, though
+		 * the intercept kept the CPU from writing it (APM vol. 2 §15.12). */
+		vmcb->save.cr2 = i2;
+		/* fall through */
+	case VMEXIT_EXCP_BASE + X86_EXC_DB:
+	case VMEXIT_EXCP_BASE + X86_EXC_TS:
+	case VMEXIT_EXCP_BASE + X86_EXC_NP:
+	case VMEXIT_EXCP_BASE + X86_EXC_SS:
+	case VMEXIT_EXCP_BASE + X86_EXC_GP:
+	case VMEXIT_EXCP_BASE + X86_EXC_AC:
 		e->kind = EXIT_REFLECT;
 		e->reflect.vector = code - VMEXIT_EXCP_BASE;
-		e->reflect.error = (uint32_t)i1;
-		e->reflect.has_error = code == VMEXIT_EXCP_BASE + 17;
+		e->reflect.error = (uint32_t)i1;        /* EXITINFO1: the error code */
+		e->reflect.has_error = code != VMEXIT_EXCP_BASE + X86_EXC_DB;
 		break;
 	case VMEXIT_INVALID:
 		e->kind = EXIT_INVALID;
@@ -427,6 +497,119 @@ static void decode_exit(struct virt_vcpu *v, struct vmcb *vmcb, struct vm_exit *
 	}
 	if (has_nrips && e->next_rip && vmcb->ctl.nrip && code != VMEXIT_IOIO)
 		e->next_rip = vmcb->ctl.nrip;
+}
+
+/* EXITINTINFO (APM vol. 2 §15.7.2) as a vendor-neutral event. */
+static void decode_cut(uint64_t ii, struct virt_event *ev)
+{
+	ev->valid = ii & EVENTINJ_VALID;
+	if (!ev->valid)
+		return;
+	switch (ii & EVENTINJ_TYPE_MASK) {
+	case EVENTINJ_TYPE_NMI: ev->type = VIRT_EV_NMI; break;
+	case EVENTINJ_TYPE_EXCEPTION: ev->type = VIRT_EV_EXCEPTION; break;
+	case EVENTINJ_TYPE_SOFT: ev->type = VIRT_EV_SOFT_INT; break;
+	default: ev->type = VIRT_EV_INTR; break;
+	}
+	ev->vector = ii & EVENTINJ_VECTOR;
+	ev->has_error = ii & EVENTINJ_EV;
+	ev->error = (uint32_t)(ii >> 32);
+}
+
+/*
+ * The event controls of one entry, from the windows core/ asked for.
+ * Returns whether the guest runs one instruction with TF set: over the
+ * IRET that ends NMI blocking, or over the instruction in an interrupt
+ * shadow that holds back a waiting NMI (as KVM does) or interrupt.  The
+ * latter rather than V_IRQ because QEMU 7.2 ignores the VMCB's shadow at
+ * VMRUN: its V_IRQ would be taken inside the shadow.  Nothing is stepped
+ * while an event goes in: its delivery would push our TF.
+ */
+static bool prepare_events(struct virt_vcpu *v, struct svm_vcpu *sv, struct vmcb *vmcb)
+{
+	struct vmcb_control *c = &vmcb->ctl;
+	bool loaded = c->eventinj & EVENTINJ_VALID;
+	bool shadow = c->interrupt_shadow & INTERRUPT_SHADOW;
+	bool step;
+
+	if (has_vnmi) {
+		c->vintr = (c->vintr & ~V_NMI_BLOCKING) | (v->nmi_blocked ? V_NMI_BLOCKING : 0);
+	} else {
+		if (loaded)
+			sv->iret_seen = false;  /* the IRET will exit again */
+		if (v->nmi_blocked && !sv->iret_seen)
+			c->intercept3 |= INTERCEPT_IRET;
+		else
+			c->intercept3 &= ~INTERCEPT_IRET;
+		/*
+		 * An NMI waits only for the event going in now: exit right
+		 * after its delivery.  A host interrupt pending at VMRUN is
+		 * taken once the injected event is delivered (APM vol. 2
+		 * §15.20), so a self-IPI does it (KVM's immediate exit).  Not
+		 * if that event did not get in last time: no livelock.
+		 */
+		if (sv->nmi_window && loaded && !v->nmi_blocked && !sv->last_cut)
+			lapic_send_ipi(this_cpu()->apic_id, ICR_FIXED | VEC_KICK);
+	}
+	sv->entry_shadow = shadow && !loaded;
+	step = !loaded && (sv->iret_seen ||
+			   (shadow && sv->nmi_window && !v->nmi_blocked && !has_vnmi) ||
+			   (shadow && sv->intr_window && (v->regs.rflags & RFLAGS_IF)));
+	/* The IRET's faults, for the stepped IRET only; the others as set up. */
+	c->intercept_exceptions &= ~(IRET_FAULTS & ~ALWAYS_EXCEPTIONS);
+	if (step && sv->iret_seen)
+		c->intercept_exceptions |= IRET_FAULTS;
+	if (sv->intr_window && !step) {
+		c->vintr |= V_IRQ | V_IGN_TPR | (0xfULL << 16);
+		c->intercept3 |= INTERCEPT_VINTR;
+	} else {
+		c->vintr &= ~(V_IRQ | V_IGN_TPR | (0xfULL << 16));
+		c->intercept3 &= ~INTERCEPT_VINTR;
+	}
+	if (step) {
+		sv->step_flags = v->regs.rflags & (RFLAGS_TF | RFLAGS_RF);
+		sv->step_dr6_bs = vmcb->save.dr6 & DR6_BS;
+		/* RF too: an instruction breakpoint on it does not fire again. */
+		vmcb->save.rflags |= RFLAGS_TF | RFLAGS_RF;
+	}
+	return step;
+}
+
+/*
+ * After a stepped entry: give the guest its own TF and RF back, and see
+ * whether the IRET we stepped over completed or faulted.  Returns whether
+ * the exit is our own single-step #DB, which the guest must not see.
+ */
+static bool finish_step(struct virt_vcpu *v, struct svm_vcpu *sv, struct vmcb *vmcb,
+			uint64_t entry_rip)
+{
+	uint32_t code = (uint32_t)vmcb->ctl.exitcode;
+	bool db = code == VMEXIT_EXCP_BASE + X86_EXC_DB;
+	bool ours = db && !(sv->step_flags & RFLAGS_TF);
+	bool moved = vmcb->save.rip != entry_rip;
+	uint64_t *fl = &v->regs.rflags;
+
+	/* Not run, or faulted: the flags are still ours.  Run: IRET or POPF
+	 * may have loaded the guest's own; KVM's rule, keep TF only if the
+	 * guest had set it. */
+	if (!moved)
+		*fl = (*fl & ~(RFLAGS_TF | RFLAGS_RF)) | sv->step_flags;
+	else if (!(sv->step_flags & RFLAGS_TF))
+		*fl &= ~(RFLAGS_TF | RFLAGS_RF);
+	if (ours)
+		vmcb->save.dr6 = (vmcb->save.dr6 & ~DR6_BS) | sv->step_dr6_bs;
+	if (sv->iret_seen) {
+		/* An intercepted exception at the IRET is the IRET faulting: NMI
+		 * blocking ends all the same (SDM vol. 3C §27.2.3, "NMI
+		 * unblocking due to IRET"). */
+		bool faulted = code >= VMEXIT_EXCP_BASE && code < VMEXIT_EXCP_BASE + 32 &&
+			       ((IRET_FAULTS >> (code - VMEXIT_EXCP_BASE)) & 1);
+		if (db || faulted || moved) {
+			v->nmi_blocked = false;
+			sv->iret_seen = false;
+		}
+	}
+	return ours;
 }
 
 static void svm_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
@@ -446,6 +629,7 @@ static void svm_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 	vmcb->save.rsp = v->regs.gpr[REG_RSP];
 	vmcb->save.rip = v->regs.rip;
 	vmcb->save.rflags = v->regs.rflags;
+	bool step = prepare_events(v, sv, vmcb);
 
 	/* GIF=0 holds host interrupts; IF=1 lets them exit the guest
 	 * (V_INTR_MASKING: the host's IF masks physical interrupts, APM vol. 2
@@ -457,14 +641,38 @@ static void svm_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 
 	v->regs.gpr[REG_RAX] = vmcb->save.rax;
 	v->regs.gpr[REG_RSP] = vmcb->save.rsp;
-	v->regs.rip = vmcb->save.rip;
 	v->regs.rflags = vmcb->save.rflags;
 	vmcb->ctl.tlb_control = 0;
-	/* An event that was being delivered when the exit came is re-injected
-	 * (APM vol. 2 §15.7.2), unless core/ injects something else. */
+	/* An event that was being delivered when the exit came: core/ queues
+	 * it again (APM vol. 2 §15.7.2).  EVENTINJ is spent either way. */
 	uint64_t ii = vmcb->ctl.exitintinfo;
-	vmcb->ctl.eventinj = (ii & EVENTINJ_VALID) ? ii : 0;
+	decode_cut(ii, &e->cut);
+	sv->last_cut = e->cut.valid;
+	vmcb->ctl.eventinj = 0;
+	if (has_vnmi) {
+		/* An NMI the CPU still holds stays pending in core/'s state; one
+		 * whose delivery was cut short has not blocked anything yet. */
+		v->nmi_blocked = (vmcb->ctl.vintr & V_NMI_BLOCKING) &&
+				 !(e->cut.valid && e->cut.type == VIRT_EV_NMI);
+		if (vmcb->ctl.vintr & V_NMI_PENDING) {
+			v->nmi_pending = true;
+			vmcb->ctl.vintr &= ~V_NMI_PENDING;
+		}
+	}
+	bool own_db = step && finish_step(v, sv, vmcb, v->regs.rip);
+	/*
+	 * No instruction ran (same RIP, no event went in, not our step): the
+	 * shadow still holds.  QEMU 7.2 drops it at VMRUN and then reports it
+	 * clear; on a CPU this changes nothing.
+	 */
+	if (sv->entry_shadow && vmcb->save.rip == v->regs.rip && !own_db)
+		vmcb->ctl.interrupt_shadow |= INTERRUPT_SHADOW;
+	v->regs.rip = vmcb->save.rip;
 	decode_exit(v, vmcb, e);
+	if ((uint32_t)vmcb->ctl.exitcode == VMEXIT_IRET)
+		sv->iret_seen = true;   /* RIP stays at the IRET: it runs again, stepped */
+	if (own_db)
+		e->kind = EXIT_NMI_WINDOW;
 }
 
 static bool svm_probe(void)
@@ -490,8 +698,11 @@ const struct virt_ops svm_ops = {
 	.inject_exception = svm_inject_exception,
 	.can_inject_intr = svm_can_inject_intr,
 	.inject_intr = svm_inject_intr,
+	.can_inject_nmi = svm_can_inject_nmi,
 	.inject_nmi = svm_inject_nmi,
 	.request_intr_window = svm_request_intr_window,
+	.request_nmi_window = svm_request_nmi_window,
+	.set_intr_shadow = svm_set_intr_shadow,
 	.msr_get = svm_msr_get,
 	.msr_set = svm_msr_set,
 };

@@ -11,6 +11,7 @@
 #define INTERCEPT_INIT          (1u << 3)
 #define INTERCEPT_VINTR         (1u << 4)
 #define INTERCEPT_CPUID         (1u << 18)
+#define INTERCEPT_IRET          (1u << 20)
 #define INTERCEPT_INVD          (1u << 22)
 #define INTERCEPT_HLT           (1u << 24)
 #define INTERCEPT_INVLPGA       (1u << 26)
@@ -38,6 +39,7 @@
 #define VMEXIT_INIT             0x63
 #define VMEXIT_VINTR            0x64
 #define VMEXIT_CPUID            0x72
+#define VMEXIT_IRET             0x74
 #define VMEXIT_INVD             0x76
 #define VMEXIT_PAUSE            0x77
 #define VMEXIT_HLT              0x78
@@ -76,7 +78,9 @@
 #define NPF_FETCH               (1ULL << 4)
 #define NPF_IN_WALK             (1ULL << 33)    /* during the guest's table walk */
 
-/* EVENTINJ (APM vol. 2 §15.20). */
+/* EVENTINJ (APM vol. 2 §15.20); EXITINTINFO has the same layout (§15.7.2). */
+#define EVENTINJ_VECTOR         0xffu
+#define EVENTINJ_TYPE_MASK      (7u << 8)
 #define EVENTINJ_TYPE_INTR      (0u << 8)
 #define EVENTINJ_TYPE_NMI       (2u << 8)
 #define EVENTINJ_TYPE_EXCEPTION (3u << 8)
@@ -84,9 +88,14 @@
 #define EVENTINJ_EV             (1u << 11)
 #define EVENTINJ_VALID          (1u << 31)
 
+/* VINTR (offset 0x60) and the interrupt shadow (0x68): §15.21, §15.21.5. */
 #define V_IRQ                   (1ULL << 8)
+#define V_NMI_PENDING           (1ULL << 11)    /* vNMI: CPUID 8000_000A EDX[25] */
+#define V_NMI_BLOCKING          (1ULL << 12)
 #define V_IGN_TPR               (1ULL << 20)
 #define V_INTR_MASKING          (1ULL << 24)
+#define V_NMI_ENABLE            (1ULL << 26)
+#define INTERRUPT_SHADOW        (1ULL << 0)
 #define TLB_CONTROL_FLUSH_ALL   1
 
 struct vmcb_seg {

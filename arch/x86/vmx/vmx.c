@@ -37,6 +37,7 @@
 static struct {
 	uint64_t basic;
 	uint32_t pin, proc, proc2, exit, entry;         /* chosen controls */
+	bool nmi_window;        /* virtual NMIs and NMI-window exiting both offered */
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	uint64_t ept_vpid;
 	bool vpid;
@@ -179,6 +180,11 @@ static bool vmx_global_init(const uint32_t *pass, unsigned nr_pass)
 		       PROC_CR3_LOAD | PROC_CR3_STORE | PROC_CR8_LOAD | PROC_CR8_STORE |
 		       PROC_RDTSC | PROC_INVLPG | PROC_MOV_DR | PROC_UNCOND_IO | PROC_INTR_WINDOW,
 		       &caps.proc);
+	/* NMI-window exiting may be set only with virtual NMIs (SDM vol. 3C
+	 * §26.2.1.1); without both, the interrupt window stands in for it. */
+	caps.nmi_window = (caps.pin & PIN_VIRTUAL_NMI) &&
+			  ((rdmsr(t ? MSR_VMX_TRUE_PROCBASED_CTLS : MSR_VMX_PROCBASED_CTLS) >> 32) &
+			   PROC_NMI_WINDOW);
 	caps.vpid = (caps.ept_vpid & VPID_CAP_INVVPID) &&
 		    (caps.ept_vpid & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL));
 	ok &= pick_ctl(MSR_VMX_PROCBASED_CTLS2, PROC2_EPT | PROC2_UNRESTRICTED,
@@ -568,6 +574,7 @@ static void vmx_set_state(struct virt_vcpu *v, const struct x86_vcpu_state *st)
 	v->regs = st->regs;
 	vmwrite(GUEST_RFLAGS, st->regs.rflags);
 	vmwrite(GUEST_INTERRUPTIBILITY, 0);
+	v->nmi_blocked = false;
 	vmwrite(GUEST_ACTIVITY, 0);
 	vmwrite(GUEST_PENDING_DBG, 0);
 	vmwrite(ENTRY_INTR_INFO, 0);
@@ -696,29 +703,36 @@ static void vmx_inject_intr(struct virt_vcpu *v, uint8_t vector)
 	irq_restore(f);
 }
 
-static bool vmx_inject_nmi(struct virt_vcpu *v)
+/* Not while an event is loaded, under MOV SS or STI blocking, or while
+ * an earlier NMI's handler runs (SDM vol. 3C §26.3.1.5, §25.3). */
+static bool vmx_can_inject_nmi(struct virt_vcpu *v)
 {
 	uint64_t f = irq_save();
 	bool ok;
 
 	vmcs_here(v);
-	/* Not while an event is queued, nor under STI, MOV SS or (virtual-)NMI
-	 * blocking (§26.3.1.5). */
-	ok = !(vmread(ENTRY_INTR_INFO) & INTR_INFO_VALID) &&
-	     !(vmread(GUEST_INTERRUPTIBILITY) &
-	       (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI));
-	if (ok)
-		vmwrite(ENTRY_INTR_INFO, X86_EXC_NMI | INTR_TYPE_NMI | INTR_INFO_VALID);
+	ok = !v->nmi_blocked && !(vmread(ENTRY_INTR_INFO) & INTR_INFO_VALID) &&
+	     !(vmread(GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 	irq_restore(f);
 	return ok;
 }
 
-/* Interrupt-window exiting: an exit as soon as RFLAGS.IF=1 and no STI or
- * MOV SS blocking remains (SDM vol. 3C §26.7.5). */
-static void vmx_request_intr_window(struct virt_vcpu *v, bool on)
+/* Delivering the NMI blocks further NMIs until the guest's IRET; with
+ * virtual NMIs the CPU keeps that blocking itself (§26.6.1.2). */
+static void vmx_inject_nmi(struct virt_vcpu *v)
+{
+	uint64_t f = irq_save();
+
+	vmcs_here(v);
+	vmwrite(ENTRY_INTR_INFO, X86_EXC_NMI | INTR_TYPE_NMI | INTR_INFO_VALID);
+	v->nmi_blocked = true;
+	irq_restore(f);
+}
+
+static void set_proc_bit(struct virt_vcpu *v, uint32_t bit, bool on)
 {
 	struct vmx_vcpu *xv = vx_of(v);
-	uint32_t proc = on ? (xv->proc | PROC_INTR_WINDOW) : (xv->proc & ~PROC_INTR_WINDOW);
+	uint32_t proc = on ? (xv->proc | bit) : (xv->proc & ~bit);
 	uint64_t f;
 
 	if (proc == xv->proc)
@@ -728,6 +742,41 @@ static void vmx_request_intr_window(struct virt_vcpu *v, bool on)
 	xv->proc = proc;
 	vmwrite(PROC_CONTROLS, proc);
 	irq_restore(f);
+}
+
+/*
+ * NMI-window exiting: an exit as soon as no virtual-NMI or MOV SS blocking
+ * remains (§26.7.6).  Without it, the interrupt window is the nearest
+ * stand-in: it opens after a shadow, and the IRET that ends an NMI handler
+ * usually re-enables interrupts.
+ */
+static void vmx_request_nmi_window(struct virt_vcpu *v, bool on)
+{
+	set_proc_bit(v, caps.nmi_window ? PROC_NMI_WINDOW : PROC_INTR_WINDOW, on);
+}
+
+/* Blocking by STI and by MOV SS, bits 0 and 1 of the interruptibility
+ * state (§25.4.2); virtual-NMI blocking (bit 3) is left as it is. */
+static void vmx_set_intr_shadow(struct virt_vcpu *v, unsigned shadow)
+{
+	uint64_t f = irq_save();
+
+	vmcs_here(v);
+	uint32_t intr = (uint32_t)vmread(GUEST_INTERRUPTIBILITY) &
+			~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS);
+	if (shadow & VIRT_SHADOW_STI)
+		intr |= INTERRUPTIBILITY_STI;
+	if (shadow & VIRT_SHADOW_MOV_SS)
+		intr |= INTERRUPTIBILITY_MOV_SS;
+	vmwrite(GUEST_INTERRUPTIBILITY, intr);
+	irq_restore(f);
+}
+
+/* Interrupt-window exiting: an exit as soon as RFLAGS.IF=1 and no STI or
+ * MOV SS blocking remains (SDM vol. 3C §26.7.5). */
+static void vmx_request_intr_window(struct virt_vcpu *v, bool on)
+{
+	set_proc_bit(v, PROC_INTR_WINDOW, on);
 }
 
 static uint64_t *area_msr(struct vmx_vcpu *xv, uint32_t msr)
@@ -827,6 +876,24 @@ static bool canonical(uint64_t a)
  * (SDM vol. 3C §26.8).  Name the first of the commonest checks of
  * §26.3.1 that the current VMCS fails, so the message says why.
  */
+/*
+ * The IDT-vectoring information in vendor-neutral form (§25.9.3).  INT3
+ * and INTO (type 6) are reported as exceptions 3 and 4, which core/ runs
+ * again rather than delivers; so is INT n (type 4).  INT1 (type 5) is
+ * delivered again as #DB.
+ */
+static void decode_cut(uint32_t idt, struct virt_event *ev)
+{
+	*ev = (struct virt_event){ .valid = idt & INTR_INFO_VALID, .vector = (uint8_t)idt,
+				   .has_error = idt & INTR_INFO_ERROR };
+	switch (idt & INTR_TYPE_MASK) {
+	case INTR_TYPE_EXT: ev->type = VIRT_EV_INTR; break;
+	case INTR_TYPE_NMI: ev->type = VIRT_EV_NMI; break;
+	case INTR_TYPE_SW_INT: ev->type = VIRT_EV_SOFT_INT; break;
+	default: ev->type = VIRT_EV_EXCEPTION; break;
+	}
+}
+
 static const char *diagnose_guest_state(void)
 {
 	uint64_t cr0 = vmread(GUEST_CR0), cr4 = vmread(GUEST_CR4), efer = vmread(GUEST_EFER);
@@ -1022,6 +1089,9 @@ static void decode_exit(struct virt_vcpu *v, struct vmx_vcpu *xv, struct vm_exit
 	case VMX_EXIT_INTR_WINDOW:
 		e->kind = EXIT_INTR_WINDOW;
 		break;
+	case VMX_EXIT_NMI_WINDOW:
+		e->kind = EXIT_NMI_WINDOW;
+		break;
 	case VMX_EXIT_CPUID:
 	case VMX_EXIT_HLT:
 	case VMX_EXIT_INVD:
@@ -1120,6 +1190,15 @@ static void vmx_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 	vmwrite(GUEST_RSP, v->regs.gpr[REG_RSP]);
 	vmwrite(GUEST_RIP, v->regs.rip);
 	vmwrite(GUEST_RFLAGS, v->regs.rflags);
+	/* NMI blocking as core/ holds it (it may end it, or a new state load
+	 * may): virtual-NMI blocking, bit 3 of the interruptibility state. */
+	if (caps.pin & PIN_VIRTUAL_NMI) {
+		uint32_t intr = (uint32_t)vmread(GUEST_INTERRUPTIBILITY);
+		uint32_t want = v->nmi_blocked ? (intr | INTERRUPTIBILITY_NMI) :
+				(intr & ~INTERRUPTIBILITY_NMI);
+		if (want != intr)
+			vmwrite(GUEST_INTERRUPTIBILITY, want);
+	}
 	/* CR2 and DR6 are not part of the VMCS (§28.3.1): switched here. */
 	if (read_cr2() != xv->cr2)
 		write_cr2(xv->cr2);
@@ -1140,18 +1219,17 @@ static void vmx_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 		v->regs.rflags = vmread(GUEST_RFLAGS);
 		/* The guest may have entered or left long mode itself. */
 		set_efer(xv, vmread(GUEST_EFER));
-		/* An event whose delivery the exit interrupted is delivered again
-		 * (§28.2.4, §29.2.1), unless core/ injects something else. */
-		uint32_t idt = (uint32_t)vmread(IDT_VECTORING_INFO);
-		if (idt & INTR_INFO_VALID) {
-			vmwrite(ENTRY_INTR_INFO, idt & ~INTR_INFO_NMI_UNBLOCK);
-			if (idt & INTR_INFO_ERROR)
-				vmwrite(ENTRY_EXC_ERROR, vmread(IDT_VECTORING_ERROR));
-			uint32_t type = idt & INTR_TYPE_MASK;
-			if (type == INTR_TYPE_SW_INT || type == INTR_TYPE_PRIV_SW_EXC ||
-			    type == INTR_TYPE_SW_EXC)
-				vmwrite(ENTRY_INSN_LEN, vmread(EXIT_INSN_LEN));
-		}
+		/* An event whose delivery the exit interrupted: core/ queues it
+		 * again (§28.2.4); the entry's own event is spent (a VM exit
+		 * clears its valid bit, §28.2.3). */
+		decode_cut((uint32_t)vmread(IDT_VECTORING_INFO), &e->cut);
+		if (e->cut.has_error)
+			e->cut.error = (uint32_t)vmread(IDT_VECTORING_ERROR);
+		/* Virtual-NMI blocking as the CPU left it; an NMI whose delivery
+		 * was cut short has not blocked anything yet (§26.6.1.2). */
+		if (caps.pin & PIN_VIRTUAL_NMI)
+			v->nmi_blocked = (vmread(GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI) &&
+					 !(e->cut.valid && e->cut.type == VIRT_EV_NMI);
 		decode_exit(v, xv, e);
 	} else {
 		entry_failed(v, e, rc);
@@ -1181,8 +1259,11 @@ const struct virt_ops vmx_ops = {
 	.inject_exception = vmx_inject_exception,
 	.can_inject_intr = vmx_can_inject_intr,
 	.inject_intr = vmx_inject_intr,
+	.can_inject_nmi = vmx_can_inject_nmi,
 	.inject_nmi = vmx_inject_nmi,
 	.request_intr_window = vmx_request_intr_window,
+	.request_nmi_window = vmx_request_nmi_window,
+	.set_intr_shadow = vmx_set_intr_shadow,
 	.msr_get = vmx_msr_get,
 	.msr_set = vmx_msr_set,
 };

@@ -1,0 +1,2 @@
+UNIT_TESTS += event
+UNIT_SRCS_event := core/event.c
