@@ -480,6 +480,9 @@ run_group() {
 		while IFS= read -r x; do [ -n "$x" ] && isoargs+=("$x"); done <<<"${G_FILES[$src]}${G_MODS[$src]}"
 		sh tools/mkiso.sh "$isof" "loglevel=info ${G_HVCMD[$src]:-}" "${isoargs[@]}" || ok=false
 	fi
+	# KASANE_EMULATOR=bochs-vmx (make test-long) runs the QEMU groups on
+	# Bochs's Intel model instead: the whole guest suite under VT-x.
+	[ "${G_EMU[$g]}" = qemu ] && [ -n "${KASANE_EMULATOR:-}" ] && G_EMU[$g]=$KASANE_EMULATOR
 	if ! $ok; then
 		QEMU_RC=iso
 	elif [ "${G_EMU[$g]}" = bochs ]; then

@@ -5,9 +5,11 @@
  * 4096 bytes with HC_EINVAL; an unknown function gives HC_ENOSYS; HC_YIELD
  * gives 0.  The guest ends through HC_EXIT(0), after its TEST line.
  * At the end of RAM (its size from fw_cfg): a buffer whose last byte is
- * RAM's last byte is printed; one that starts in RAM and runs 8 bytes past
- * its end is refused with HC_EINVAL and prints nothing (the harness
- * rejects the word PAST-RAM, which only that buffer holds).
+ * RAM's last byte is printed; one that starts in RAM and runs past its end
+ * is refused with HC_EINVAL and prints nothing (the harness rejects the
+ * word PAST-RAM, which only that buffer holds).  That buffer begins 300
+ * bytes before the end with the word, so that a check of only its first
+ * bytes would let the hypervisor print a whole first chunk of it.
  */
 #include "test/guests/lib/guest.h"
 #include "test/guests/lib/x86.h"
@@ -44,9 +46,10 @@ static void end_of_ram(void)
 	long r = vmmcall(HC_CONSOLE_WRITE, (uintptr_t)(end - n), n, 0);
 	check_ret("HC_CONSOLE_WRITE of a buffer ending at the end of RAM", r, (long)n);
 
-	/* 8 bytes in RAM ("PAST-RAM"), the rest beyond it. */
-	memcpy(end - 8, past, 8);
-	r = vmmcall(HC_CONSOLE_WRITE, (uintptr_t)(end - 8), sizeof(past) - 1, 0);
+	/* 300 bytes in RAM starting with "PAST-RAM", 64 more beyond it. */
+	memset(end - 300, '.', 300);
+	memcpy(end - 300, past, 8);
+	r = vmmcall(HC_CONSOLE_WRITE, (uintptr_t)(end - 300), 364, 0);
 	check_ret("HC_CONSOLE_WRITE of a buffer running past the end of RAM", r, HC_EINVAL);
 }
 
