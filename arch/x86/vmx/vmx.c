@@ -1163,6 +1163,7 @@ static void vmx_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 	unsigned cpu = this_cpu_id();
 	struct vmx_cpu *xc = &vmx_cpus[cpu];
 
+	e->cut.valid = false;   /* no event cut short unless the exit says so */
 	vmcs_here(v);
 	if (unlikely(xv->moved)) {
 		/* Interrupts were on while the old CPU cleared the VMCS: let
