@@ -983,10 +983,14 @@ static void entry_failed(struct virt_vcpu *v, struct vm_exit *e, int rc)
 
 /* ---- exits --------------------------------------------------------------- */
 
-static void inject_gp(void)
+/* #GP(0) for the instruction that exited: raised by core/ (EXIT_REFLECT),
+ * so it goes through the vCPU's event queue like every other exception. */
+static void raise_gp(struct vm_exit *e)
 {
-	vmwrite(ENTRY_EXC_ERROR, 0);
-	vmwrite(ENTRY_INTR_INFO, X86_EXC_GP | INTR_TYPE_HW_EXC | INTR_INFO_ERROR | INTR_INFO_VALID);
+	e->kind = EXIT_REFLECT;
+	e->reflect.vector = X86_EXC_GP;
+	e->reflect.has_error = true;
+	e->reflect.error = 0;
 }
 
 /*
@@ -996,26 +1000,23 @@ static void inject_gp(void)
  * instruction runs again, now without an exit, so the CPU itself does
  * every paging-mode change it implies.
  */
-static void handle_cr_access(struct virt_vcpu *v, uint64_t qual)
+static bool handle_cr_access(struct virt_vcpu *v, uint64_t qual)
 {
 	unsigned cr = qual & 0xf, type = (qual >> 4) & 3, reg = (qual >> 8) & 0xf;
 	uint64_t val = v->regs.gpr[reg];
 
-	if (type != 0 || (cr != 0 && cr != 4)) {
-		inject_gp();    /* cannot happen with the controls chosen */
-		return;
-	}
+	if (type != 0 || (cr != 0 && cr != 4))
+		return false;   /* cannot happen with the controls chosen */
 	if (cr == 4) {
-		if (val & CR4_VMXE) {
-			inject_gp();
-			return;
-		}
+		if (val & CR4_VMXE)
+			return false;
 		uint64_t mask = vmread(CR4_MASK);
 		vmwrite(CR4_SHADOW, (vmread(CR4_SHADOW) & ~mask) | (val & mask));
-		return;
+		return true;
 	}
 	uint64_t mask = vmread(CR0_MASK);
 	vmwrite(CR0_SHADOW, (vmread(CR0_SHADOW) & ~mask) | (val & mask));
+	return true;
 }
 
 /*
@@ -1124,15 +1125,16 @@ static void decode_exit(struct virt_vcpu *v, struct vmx_vcpu *xv, struct vm_exit
 		e->next_rip = rip + len;
 		break;
 	case VMX_EXIT_CR_ACCESS:
-		handle_cr_access(v, qual);
 		e->kind = EXIT_NONE;
+		if (!handle_cr_access(v, qual))
+			raise_gp(e);
 		break;
 	case VMX_EXIT_XSETBV:
+		e->kind = EXIT_NONE;
 		if (emulate_xsetbv(v))
 			v->regs.rip = rip + len;
 		else
-			inject_gp();
-		e->kind = EXIT_NONE;
+			raise_gp(e);
 		break;
 	case VMX_EXIT_GETSEC:
 	case VMX_EXIT_VMCLEAR ... VMX_EXIT_VMXON:
