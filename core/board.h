@@ -26,7 +26,30 @@ struct vcpu;
  * holds device MMIO. */
 #define BOARD_LOW_RAM_MAX     (3 * GiB)
 #define BOARD_HIGH_RAM_BASE   (4 * GiB)
-#define BOARD_MAX_MMAP        4
+#define BOARD_MAX_MMAP        8
+
+/*
+ * The PC layout a Linux guest expects, shared by the PCI host bridge, the
+ * ACPI tables that describe it (DSDT _CRS, MCFG) and the e820 map:
+ *  - 32-bit PCI memory window for BARs: 0xc0000000-0xdfffffff;
+ *  - ECAM (PCI Express enhanced configuration, PCI Firmware 3.2 §4.1.2,
+ *    MCFG) for bus 0 only: 0xe0000000, 1 MiB; reserved in e820;
+ *  - 64-bit PCI memory window: sized at PCI set-up from the guest's
+ *    physical address width, above high RAM;
+ *  - ACPI fixed hardware (ACPI 6.5 §4.8): PM1a event block at 0x600
+ *    (4 ports), PM1a control at 0x604 (2), PM timer at 0x608 (4); the
+ *    reset register is port 0xcf9 (value 6); the SCI is ISA IRQ 9.
+ */
+#define BOARD_PCI_MMIO32_BASE 0xc0000000ULL
+#define BOARD_PCI_MMIO32_SIZE 0x20000000ULL
+#define BOARD_ECAM_BASE       0xe0000000ULL
+#define BOARD_ECAM_SIZE       0x00100000ULL
+#define BOARD_PM1A_EVT_PORT   0x600
+#define BOARD_PM1A_CNT_PORT   0x604
+#define BOARD_PM_TMR_PORT     0x608
+#define BOARD_RESET_PORT      0xcf9
+#define BOARD_RESET_VALUE     0x06
+#define BOARD_SCI_IRQ         9
 
 /*
  * Region tables of a VM's I/O bus: the legacy devices take a dozen port
