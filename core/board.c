@@ -219,7 +219,20 @@ static int exit_port_pio(void *dev, struct io_req *req)
 	return 0;
 }
 
-/* COM1 with its interrupt line, ISA IRQ 4. */
+/* COM1's interrupt line, ISA IRQ 4, after its state may have changed. */
+static void uart_irq_update(struct vm *vm)
+{
+	/* Only a change of the line is news for the PIC and IOAPIC; the lock
+	 * keeps two CPUs from reporting changes out of order. */
+	uint64_t f = spin_lock_irqsave(&vm->uart_irq_lock);
+	bool irq = vuart_irq_pending(&vm->uart);
+	if (irq != vm->uart_irq) {
+		vm->uart_irq = irq;
+		board_set_isa_irq(vm, 4, irq);
+	}
+	spin_unlock_irqrestore(&vm->uart_irq_lock, f);
+}
+
 static int uart_pio(void *dev, struct io_req *req)
 {
 	struct vm *vm = dev;
@@ -228,18 +241,17 @@ static int uart_pio(void *dev, struct io_req *req)
 
 	/* LCR and the scratch register cannot change the interrupt line
 	 * (PC16550D data sheet, "Interrupt Identification Register"). */
-	if (reg == UART_LCR || reg == UART_SCR)
-		return r;
-	/* Only a change of the line is news for the PIC and IOAPIC; the lock
-	 * keeps two vCPUs from reporting changes out of order. */
-	uint64_t f = spin_lock_irqsave(&vm->uart_irq_lock);
-	bool irq = vuart_irq_pending(&vm->uart);
-	if (irq != vm->uart_irq) {
-		vm->uart_irq = irq;
-		board_set_isa_irq(vm, 4, irq);
-	}
-	spin_unlock_irqrestore(&vm->uart_irq_lock, f);
+	if (reg != UART_LCR && reg != UART_SCR)
+		uart_irq_update(vm);
 	return r;
+}
+
+bool board_console_rx(struct vm *vm, uint8_t c)
+{
+	if (!vuart_rx(&vm->uart, c))
+		return false;
+	uart_irq_update(vm);
+	return true;
 }
 
 /* ---- set-up ------------------------------------------------------------- */
@@ -326,7 +338,10 @@ uint64_t board_service_timers(struct vcpu *v, uint64_t host_now_ns)
 		next = MIN(next, vpit_next_deadline(&vm->pit));
 		next = MIN(next, vrtc_next_deadline(&vm->rtc));
 	}
-	return next == NO_DEADLINE ? NO_DEADLINE : next + vm->start_ns;
+	next = next == NO_DEADLINE ? NO_DEADLINE : next + vm->start_ns;
+	if (v->id == 0)
+		next = MIN(next, vm_watchdog(vm, host_now_ns));
+	return next;
 }
 
 int board_pending_vector(struct vcpu *v, bool ack)

@@ -88,6 +88,8 @@ bool board_wakeup_pending(struct vcpu *v);
 /* Local APIC MSRs: IA32_APIC_BASE, x2APIC, TSC_DEADLINE.  False: not ours. */
 bool board_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *gp);
 bool board_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *gp);
+/* A byte typed on the VM's COM1 line; false if its receiver cannot take it yet. */
+bool board_console_rx(struct vm *vm, uint8_t c);
 /* An ISA interrupt line (0-15) of the VM: to the PIC and the IOAPIC. */
 void board_set_isa_irq(struct vm *vm, unsigned irq, bool level);
 

@@ -44,6 +44,14 @@ static const struct opt_word onexit_words[] = {
 	{ "halt", HV_ONEXIT_HALT }, { NULL, 0 },
 };
 
+/* conswitch=a..z: the control character Ctrl-A..Ctrl-Z, 0x01..0x1a. */
+#define CTRL(c) { #c, #c[0] - 'a' + 1 }
+static const struct opt_word conswitch_words[] = {
+	CTRL(a), CTRL(b), CTRL(c), CTRL(d), CTRL(e), CTRL(f), CTRL(g), CTRL(h), CTRL(i),
+	CTRL(j), CTRL(k), CTRL(l), CTRL(m), CTRL(n), CTRL(o), CTRL(p), CTRL(q), CTRL(r),
+	CTRL(s), CTRL(t), CTRL(u), CTRL(v), CTRL(w), CTRL(x), CTRL(y), CTRL(z), { NULL, 0 },
+};
+
 static const struct opt_desc options[] = {
 	{ "console",  OPT_WORD, FIELD(console),  console_words,  0, "com1|com2|none" },
 	{ "loglevel", OPT_WORD, FIELD(loglevel), loglevel_words, 0, "error|warn|info|debug or 0-3" },
@@ -51,6 +59,7 @@ static const struct opt_desc options[] = {
 	{ "selftest", OPT_WORD, FIELD(selftest), selftest_words, 0, "none|fault-pf|fault-ud|fault-gp|fault-ap|bad-entry" },
 	{ "smp",      OPT_UINT, FIELD(smp_max),  NULL,       65535, "a CPU count 0-65535 (0 = all)" },
 	{ "onexit",   OPT_WORD, FIELD(onexit),   onexit_words,   0, "poweroff|reboot|halt" },
+	{ "conswitch", OPT_WORD, FIELD(conswitch), conswitch_words, 0, "a letter a-z (Ctrl-that letter)" },
 };
 
 /* Longest piece of a user's word quoted back in a message. */
@@ -85,6 +94,7 @@ void cmdline_defaults(struct hv_options *o)
 	o->selftest = HV_SELFTEST_NONE;
 	o->smp_max = 0;
 	o->onexit = HV_ONEXIT_POWEROFF;
+	o->conswitch = 1;               /* Ctrl-A, as Xen's console */
 }
 
 static bool is_blank(char c)

@@ -29,6 +29,7 @@ struct hv_options {
 	int selftest;           /* enum hv_selftest */
 	unsigned smp_max;       /* CPUs to start; 0 = all */
 	int onexit;             /* enum hv_onexit: when every VM has ended */
+	int conswitch;          /* Ctrl-<this letter> three times moves console input (1 = Ctrl-A) */
 };
 
 /* Longest command line looked at; the rest is ignored (and reported). */

@@ -10,12 +10,16 @@
 #include "core/sched.h"
 #include "core/clock.h"
 #include "kernel/log.h"
-#include "drivers/console.h"
+#include "core/conin.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/smp.h"
 
 #define IDLE_TICK_NS (50 * 1000 * 1000ULL)      /* housekeeping and balancing */
+/* The housekeeping CPU reads the operator's keys this often even while a
+ * vCPU keeps it busy: by polling, the host UART's 16-byte FIFO holds what
+ * a typist sends in that time at 115200 baud with room to spare. */
+#define CONSOLE_POLL_NS (10 * 1000 * 1000ULL)
 
 /* The last vCPU of a VM to stop reports the VM and frees what it used. */
 static void vcpu_stop(struct vcpu *v)
@@ -29,6 +33,12 @@ static void vcpu_stop(struct vcpu *v)
 	bool last = --vm->vcpus_running == 0;
 	spin_unlock_irqrestore(&vm->lock, f);
 	if (last) {
+		if (vm->end_reason == VM_END_REBOOT && vm->cfg->on_reboot == CONFIG_ON_REBOOT_RESTART) {
+			pr_info("kasane: VM '%s' reset itself (%s): restarting it\n",
+				vm->name, vm->end_detail);
+			if (vm_restart(vm))
+				return;
+		}
 		vm_report(vm);
 		vm_destroy(vm);
 		vm_mark_finished(vm);
@@ -57,18 +67,6 @@ static uint64_t service_timers(unsigned cpu, const struct vcpu *except)
 	return next;
 }
 
-static void console_poll(void)
-{
-	int c = console_getc();
-
-	if (c == 's' || c == 'S') {
-		pr_info("kasane: scheduler (%u CPUs, housekeeping on CPU %u)\n",
-			nr_cpus_online, sched_housekeeping_cpu());
-		sched_dump_cpus();
-		vm_dump_vcpus(vcpu_state_name);
-	}
-}
-
 void run_loop(void)
 {
 	unsigned me = this_cpu_id();
@@ -80,13 +78,16 @@ void run_loop(void)
 		if (me == 0 && vm_all_ended())
 			return;
 		if (me == sched_housekeeping_cpu())
-			console_poll();
+			conin_poll(vcpu_state_name);
 		service_timers(me, NULL);
 		struct vcpu *v = sched_pick(me);
 		if (v) {
-			/* Timers of the others here must still fire while v runs. */
+			/* Timers of the others here must still fire while v runs,
+			 * and the housekeeping CPU must come back for the console. */
 			uint64_t others = service_timers(me, v);
 			uint64_t t0 = clock_now_ns();
+			if (me == sched_housekeeping_cpu())
+				others = MIN(others, t0 + CONSOLE_POLL_NS);
 			vcpu_run(v, t0 + SCHED_SLICE_NS, others);
 			sched_put(me, v, clock_now_ns() - t0);
 			continue;

@@ -151,8 +151,10 @@ static void inject_events(struct vcpu *v)
 	}
 	if (!loaded && virt->can_inject_intr(&v->hw)) {
 		vec = board_pending_vector(v, true);     /* acknowledge it */
-		if (vec >= 0)
+		if (vec >= 0) {
 			virt->inject_intr(&v->hw, (uint8_t)vec);
+			v->intrs++;
+		}
 		set_intr_window(v, false);
 		v->events = true;       /* more may be pending behind this one */
 	} else {

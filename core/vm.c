@@ -88,6 +88,9 @@ static const char *const end_reason_name[] = {
 	[VM_END_OUT_OF_RANGE] = "memory access out of range",
 	[VM_END_HALTED] = "halted",
 	[VM_END_BAD_STATE] = "invalid guest state",
+	[VM_END_POWER_OFF] = "powered off",
+	[VM_END_REBOOT] = "reboot",
+	[VM_END_WATCHDOG] = "watchdog",
 };
 
 void vm_end(struct vm *vm, enum vm_end_reason why, int status, const char *fmt, ...)
@@ -146,6 +149,33 @@ void vm_report(struct vm *vm)
 		vm->name, end_reason_name[vm->end_reason], vm->end_detail, vm->status,
 		(unsigned long long)(us / 1000000), (unsigned long long)(us / 1000 % 1000),
 		n ? stats : "none", cpus);
+}
+
+/*
+ * The hypervisor's watchdog (config key watchdog): a running OS takes
+ * timer interrupts, even a tickless idle one within seconds; a guest that
+ * took none for the whole period has stopped (a kernel panic spins or
+ * halts with interrupts off).  Interrupts injected into any vCPU are the
+ * sign of life.  Called by vCPU 0's CPU with its timers; returns when to
+ * look again.
+ */
+uint64_t vm_watchdog(struct vm *vm, uint64_t host_now_ns)
+{
+	uint64_t period = vm->cfg->watchdog_ns, intrs = 0;
+
+	if (!period || vm->ended)
+		return NO_DEADLINE;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		intrs += __atomic_load_n(&vm->vcpu[i].intrs, __ATOMIC_RELAXED);
+	if (intrs != vm->wd_intrs || !vm->wd_since_ns) {
+		vm->wd_intrs = intrs;
+		vm->wd_since_ns = host_now_ns;
+	} else if (host_now_ns - vm->wd_since_ns >= period) {
+		vm_end(vm, VM_END_WATCHDOG, -1, "no interrupt taken for %llu s",
+		       (unsigned long long)(period / 1000000000ULL));
+		return NO_DEADLINE;
+	}
+	return vm->wd_since_ns + period;
 }
 
 void vm_check_all_halted(struct vm *vm)

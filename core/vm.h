@@ -68,6 +68,7 @@ struct vcpu {
 	struct vlapic *vlapic;
 	struct fpu_state fpu;           /* FPU/SSE/AVX, XCR0, DR0-3, TSC_AUX */
 	uint64_t nr_exits;
+	uint64_t intrs;                 /* interrupts injected: the watchdog's sign of life */
 	uint64_t exits[NR_EXIT_KINDS];
 	uint64_t run_tsc;               /* TSC ticks spent in the guest loop */
 	struct {                        /* modelled MSRs, see core/msr.c */
@@ -84,6 +85,9 @@ enum vm_end_reason {
 	VM_END_OUT_OF_RANGE,    /* memory access outside the VM's RAM and devices */
 	VM_END_HALTED,          /* HLT with interrupts disabled: it can never wake */
 	VM_END_BAD_STATE,       /* the CPU refused the guest state */
+	VM_END_POWER_OFF,       /* ACPI S5: the guest powered the machine off */
+	VM_END_REBOOT,          /* the guest reset the machine (restarted or ended, as on_reboot says) */
+	VM_END_WATCHDOG,        /* the hypervisor's watchdog: no interrupt taken for too long */
 };
 
 struct vm {
@@ -117,6 +121,8 @@ struct vm {
 	int status;
 	char end_detail[160];
 	uint64_t start_tsc, end_tsc;
+	unsigned boots;                 /* restarts after a reboot (on_reboot = restart) */
+	uint64_t wd_intrs, wd_since_ns; /* the watchdog's last look: interrupts, host ns */
 	uint64_t exits[NR_EXIT_KINDS];  /* summed over vCPUs when they stop */
 	volatile unsigned vcpus_running;
 	spinlock_t console_lock;        /* hc_line */
@@ -149,6 +155,10 @@ void vm_end(struct vm *vm, enum vm_end_reason why, int status, const char *fmt, 
 void vm_console_line(struct vm *vm, const char *line, size_t len);
 /* Guest console bytes from the hypercall, assembled into lines. */
 void vm_console_write(struct vm *vm, const char *s, size_t len);
+
+/* The watchdog's look at vm (vCPU 0's CPU): ends it after cfg->watchdog_ns
+ * without an interrupt; returns when to look again (host ns). */
+uint64_t vm_watchdog(struct vm *vm, uint64_t host_now_ns);
 
 /* End the VM if every vCPU waits for an event that cannot come. */
 void vm_check_all_halted(struct vm *vm);

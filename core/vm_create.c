@@ -24,6 +24,13 @@
 _Static_assert(CONFIG_MAX_CPUS == MAX_CPUS, "config and hypervisor CPU limits differ");
 
 static struct config_set configs;
+/* The first CMOS byte after the clock's registers A-D (MC146818A data sheet). */
+#define CMOS_NVRAM_FIRST 0x0e
+
+static const struct boot_info *boot_info;      /* the modules VMs are (re)built from */
+/* Held while a VM is rebuilt in place, and by whoever types into a VM's
+ * devices from outside its vCPUs (vm_console_rx). */
+static spinlock_t rebuild_lock;
 
 /* ---- step: RAM ------------------------------------------------------------ */
 
@@ -168,17 +175,16 @@ static void vm_log_created(const struct vm *vm, const char *format, uint64_t ent
 		vm->nr_vcpus > 1 ? "s" : "", cpus);
 }
 
-static struct vm *vm_create(unsigned id, const struct vm_config *cfg, const struct boot_info *bi)
+/*
+ * Build vm, which holds zeros, in its named steps.  On failure err says
+ * why and everything the VM had is given back.
+ */
+static int vm_build(struct vm *vm, unsigned id, const struct vm_config *cfg,
+		    const struct boot_info *bi, char *err, size_t errlen)
 {
-	char err[200];
-	struct vm *vm = kzalloc(sizeof(*vm));
 	struct x86_vcpu_state boot;
 	const char *format = "";
 
-	if (!vm) {
-		pr_err("kasane: VM '%s' (%s): out of memory\n", cfg->name, cfg->src);
-		return NULL;
-	}
 	vm->id = id;
 	vm->cfg = cfg;
 	strlcpy(vm->name, cfg->name, sizeof(vm->name));
@@ -186,17 +192,32 @@ static struct vm *vm_create(unsigned id, const struct vm_config *cfg, const stru
 	vm->tsc_offset = -(int64_t)rdtsc();
 	vm->start_ns = clock_now_ns();
 	vm->weight = cfg->weight ? cfg->weight : SCHED_WEIGHT_DEFAULT;
-	if (vm_alloc_ram(vm, cfg->mem, err, sizeof(err)) < 0 ||
-	    board_create(vm, err, sizeof(err)) < 0 ||
-	    vm_load_kernel(vm, bi, &boot, &format, err, sizeof(err)) < 0 ||
-	    (selftest_bad_entry(id, &boot), vm_create_vcpus(vm, &boot, err, sizeof(err)) < 0)) {
-		pr_err("kasane: VM '%s' (%s) not started: %s\n", cfg->name, cfg->src, err);
+	if (vm_alloc_ram(vm, cfg->mem, err, errlen) < 0 ||
+	    board_create(vm, err, errlen) < 0 ||
+	    vm_load_kernel(vm, bi, &boot, &format, err, errlen) < 0 ||
+	    (selftest_bad_entry(id, &boot), vm_create_vcpus(vm, &boot, err, errlen) < 0)) {
 		vm_destroy(vm);
 		board_free(vm);
+		return -1;
+	}
+	vm_log_created(vm, format, boot.regs.rip);
+	return 0;
+}
+
+static struct vm *vm_create(unsigned id, const struct vm_config *cfg, const struct boot_info *bi)
+{
+	char err[200];
+	struct vm *vm = kzalloc(sizeof(*vm));
+
+	if (!vm) {
+		pr_err("kasane: VM '%s' (%s): out of memory\n", cfg->name, cfg->src);
+		return NULL;
+	}
+	if (vm_build(vm, id, cfg, bi, err, sizeof(err)) < 0) {
+		pr_err("kasane: VM '%s' (%s) not started: %s\n", cfg->name, cfg->src, err);
 		kfree(vm);
 		return NULL;
 	}
-	vm_log_created(vm, format, boot.regs.rip);
 	return vm;
 }
 
@@ -239,8 +260,59 @@ static void vm_start(struct vm *vm)
 	}
 }
 
+/*
+ * A reset of the guest's machine (ACPI reset register, keyboard controller
+ * pulse) with on_reboot = restart: the VM starts again as at power-on, from
+ * its kernel, with fresh RAM, devices and vCPUs and a TSC from zero.  Its
+ * vCPUs have all stopped and left the run queues, so nothing else holds
+ * them; the VM keeps its place in the registry.
+ */
+bool vm_restart(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	unsigned id = vm->id, boots = vm->boots + 1;
+	char err[200];
+	uint64_t f = spin_lock_irqsave(&rebuild_lock);
+
+	/* CMOS RAM past the clock registers is battery-backed: a reset keeps
+	 * what the guest stored there (the clock itself keeps running). */
+	uint8_t nvram[VRTC_CMOS_SIZE - CMOS_NVRAM_FIRST];
+	memcpy(nvram, vm->rtc.cmos + CMOS_NVRAM_FIRST, sizeof(nvram));
+
+	vm_destroy(vm);
+	board_free(vm);
+	memset(vm, 0, sizeof(*vm));
+	vm->boots = boots;
+	if (vm_build(vm, id, cfg, boot_info, err, sizeof(err)) < 0) {
+		/* Report it as the end of the VM, as its last boot left it. */
+		strlcpy(vm->name, cfg->name, sizeof(vm->name));
+		vm->cfg = cfg;
+		vm->id = id;
+		vm->ended = true;
+		vm->end_reason = VM_END_REBOOT;
+		vm->status = -1;
+		ksnprintf(vm->end_detail, sizeof(vm->end_detail), "cannot restart: %s", err);
+		spin_unlock_irqrestore(&rebuild_lock, f);
+		return false;
+	}
+	memcpy(vm->rtc.cmos + CMOS_NVRAM_FIRST, nvram, sizeof(nvram));
+	spin_unlock_irqrestore(&rebuild_lock, f);
+	vm_start(vm);
+	return true;
+}
+
+bool vm_console_rx(struct vm *vm, uint8_t c)
+{
+	uint64_t f = spin_lock_irqsave(&rebuild_lock);
+	/* A VM that ended drops the byte: nobody reads its line any more. */
+	bool taken = vm->ended || board_console_rx(vm, c);
+	spin_unlock_irqrestore(&rebuild_lock, f);
+	return taken;
+}
+
 unsigned vm_create_all(const struct boot_info *bi, const char *config_path)
 {
+	boot_info = bi;
 	modules_gather_configs(bi, config_path, &configs, config_report);
 	struct machine_facts facts = {
 		.nr_cpus = nr_cpus_online,

@@ -14,5 +14,14 @@ unsigned vm_create_all(const struct boot_info *bi, const char *config_path);
 /* Free the RAM, nested page tables and vCPU state of a VM whose vCPUs
  * have all stopped (the device models stay for the summary). */
 void vm_destroy(struct vm *vm);
+/*
+ * Start a VM whose vCPUs have all stopped again from power-on: fresh RAM,
+ * devices, vCPUs and kernel image.  False if it could not be rebuilt; the
+ * VM is then ended with the reason.
+ */
+bool vm_restart(struct vm *vm);
+/* A byte typed on the VM's COM1 line (safe against a restart); false if
+ * its receiver cannot take it yet. */
+bool vm_console_rx(struct vm *vm, uint8_t c);
 
 #endif

@@ -573,6 +573,43 @@ if want 'console/*'; then
 	result console/scheduler-view "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
+# Console input: Ctrl-A three times moves the keyboard from kasane to the
+# first VM, then to the second; what is typed reaches only the focused
+# VM's COM1 (through its receive interrupt).  One Ctrl-A that is not a
+# switch is typed through.
+if want console/input-focus; then
+	G=build/guests
+	cfg=$OUT/conin.cfg
+	{ printf '[vm ina]\nkernel = /guests/conin.elf\nmemory = 8M\n\n'
+	  printf '[vm inb]\nkernel = /guests/conin.elf\nmemory = 8M\n\n'; } >"$cfg"
+	log=$OUT/conin.log
+	isof=$ISO_CACHE/conin.iso
+	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
+		$G/conin.elf:/guests/conin.elf; then
+		# Type once both guests listen.
+		( for i in $(seq 1 600); do
+			[ "$(grep -c 'conin: ready' "$log" 2>/dev/null)" -ge 2 ] && break; sleep 0.1
+		  done; printf '\001\001\001to-a\r\001\001\001to-b\001z\r' ) |
+		setsid timeout -k 5 120 qemu-system-x86_64 $QEMU_ACCEL -M q35 -display none \
+			-no-reboot -monitor none -serial stdio -smp 2 -m 256M \
+			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$isof" -boot d >"$log" 2>&1
+		QEMU_RC=$?
+		sed -i 's/\r$//' "$log"
+	else
+		QEMU_RC=iso
+	fi
+	why=$(run_verdict $log "$QEMU_RC" 1 0 120)
+	[ -z "$why" ] && ! why=$(expect $log "^kasane: console input goes to VM 'ina' \(COM1\)" \
+		"^kasane: console input goes to VM 'inb' \(COM1\)" \
+		"^\[ina\] conin: line 'to-a' " "^\[inb\] conin: line 'to-b\\\\x01z' ") &&
+		why="$why, see $log"
+	for v in ina inb; do
+		[ -n "$why" ] && break
+		why=$(test_verdict $log "passes $v conin") && [ -n "$why" ] && why="$why, see $log"
+	done
+	result console/input-focus "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
 # ---- UEFI, make run, firmware quirks (the OVMF guest group is uefi.test) ---
 G=build/guests
 # The one ISO holds a BIOS and an EFI El Torito boot image; the EFI one is a

@@ -35,6 +35,7 @@ TEST(defaults)
 	CHECK_EQ(o.selftest, HV_SELFTEST_NONE);
 	CHECK_EQ(o.smp_max, 0);
 	CHECK_EQ(o.onexit, HV_ONEXIT_POWEROFF);
+	CHECK_EQ(o.conswitch, 1);
 	CHECK_EQ(ms.n, 0);
 }
 
@@ -44,13 +45,14 @@ TEST(all_options)
 	struct msgs ms;
 
 	CHECK_EQ(parse("  console=com2\tloglevel=debug config=/boot/kasane.cfg "
-		       "selftest=fault-ap smp=3 onexit=reboot  ", &o, &ms), 0);
+		       "selftest=fault-ap smp=3 onexit=reboot conswitch=t ", &o, &ms), 0);
 	CHECK_EQ(o.console, HV_CONSOLE_COM2);
 	CHECK_EQ(o.loglevel, HV_LOG_DEBUG);
 	CHECK_STR(o.config, "/boot/kasane.cfg");
 	CHECK_EQ(o.selftest, HV_SELFTEST_FAULT_AP);
 	CHECK_EQ(o.smp_max, 3);
 	CHECK_EQ(o.onexit, HV_ONEXIT_REBOOT);
+	CHECK_EQ(o.conswitch, 0x14);
 	CHECK_EQ(ms.n, 0);
 }
 
@@ -93,10 +95,12 @@ TEST(unknown_option)
 	CHECK_EQ(parse("foo=1 console=none quiet", &o, &ms), 2);
 	CHECK_EQ(ms.n, 2);
 	CHECK_STR(ms.m[0], "cmdline: unknown option 'foo=1' "
-		  "(known: console loglevel config selftest smp onexit)");
+		  "(known: console loglevel config selftest smp onexit conswitch)");
 	CHECK_STR(ms.m[1], "cmdline: unknown option 'quiet' "
-		  "(known: console loglevel config selftest smp onexit)");
+		  "(known: console loglevel config selftest smp onexit conswitch)");
 	CHECK_EQ(o.console, HV_CONSOLE_NONE);
+	CHECK_EQ(parse("conswitch=A", &o, &ms), 1);
+	CHECK_EQ(o.conswitch, 1);
 }
 
 TEST(bad_values_keep_going)
