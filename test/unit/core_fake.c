@@ -293,6 +293,7 @@ struct vm *vm_new(unsigned id, unsigned nr, unsigned cpu, bool board)
 	char err[128];
 
 	vm->id = id;
+	vm->cfg = &t->cfg;
 	snprintf(vm->name, sizeof(vm->name), "tvm%u", id);
 	vm->nr_vcpus = nr;
 	vm->weight = SCHED_WEIGHT_DEFAULT;

@@ -81,6 +81,7 @@ void push_hc_exit(void);
 #define RAM_SIZE (2 * MiB)
 struct tvm {
 	struct vm vm;
+	struct vm_config cfg;           /* defaults: no watchdog, restart on reboot */
 	uint8_t *ram;
 	struct fake_hw hw[VM_MAX_VCPUS];
 };

@@ -289,6 +289,28 @@ TEST(run_does_not_enter_an_ended_vm)
 	vm_free(vm);
 }
 
+/* The watchdog: an injected interrupt is a sign of life; a whole period
+ * without one ends the VM; no period, no watchdog. */
+TEST(watchdog_ends_a_vm_without_interrupts)
+{
+	reset_records();
+	struct vm *vm = vm_new(1, 1, 0, true);
+	struct tvm *t = (struct tvm *)vm;
+	const uint64_t s = 1000000000ULL, t0 = 5 * s;
+
+	CHECK_EQ(vm_watchdog(vm, t0), NO_DEADLINE);     /* off by default */
+	t->cfg.watchdog_ns = 2 * s;
+	CHECK_EQ(vm_watchdog(vm, t0), t0 + 2 * s);      /* first look: starts the period */
+	CHECK_EQ(vm_watchdog(vm, t0 + s), t0 + 2 * s);
+	vm->vcpu[0].intrs++;                            /* alive: the period starts again */
+	CHECK_EQ(vm_watchdog(vm, t0 + s + s / 2), t0 + 3 * s + s / 2);
+	CHECK(!vm->ended);
+	CHECK_EQ(vm_watchdog(vm, t0 + 3 * s + s / 2), NO_DEADLINE);
+	CHECK(vm->ended && vm->end_reason == VM_END_WATCHDOG && vm->status == -1);
+	CHECK_STR(vm->end_detail, "no interrupt taken for 2 s");
+	vm_free(vm);
+}
+
 int main(void)
 {
 	check_start("vcpu");
@@ -305,5 +327,7 @@ int main(void)
 	RUN(run_hlt_with_interrupt_pending_does_not_block);
 	RUN(run_hlt_with_interrupts_off_ends_the_vm);
 	RUN(run_does_not_enter_an_ended_vm);
+	RUN(watchdog_ends_a_vm_without_interrupts);
 	return check_finish();
 }
+
