@@ -88,6 +88,8 @@ static const char *const end_reason_name[] = {
 	[VM_END_OUT_OF_RANGE] = "memory access out of range",
 	[VM_END_HALTED] = "halted",
 	[VM_END_BAD_STATE] = "invalid guest state",
+	[VM_END_POWER_OFF] = "powered off",
+	[VM_END_REBOOT] = "reboot",
 };
 
 void vm_end(struct vm *vm, enum vm_end_reason why, int status, const char *fmt, ...)

@@ -24,6 +24,7 @@
 #include "devices/vpic.h"
 #include "devices/vpit.h"
 #include "devices/vrtc.h"
+#include "devices/vacpi.h"
 
 extern const char *const exit_kind_name[NR_EXIT_KINDS];
 
@@ -84,6 +85,8 @@ enum vm_end_reason {
 	VM_END_OUT_OF_RANGE,    /* memory access outside the VM's RAM and devices */
 	VM_END_HALTED,          /* HLT with interrupts disabled: it can never wake */
 	VM_END_BAD_STATE,       /* the CPU refused the guest state */
+	VM_END_POWER_OFF,       /* the guest entered S5 (ACPI PM1a_CNT) */
+	VM_END_REBOOT,          /* the guest reset the system (ACPI reset register) */
 };
 
 struct vm {
@@ -107,6 +110,7 @@ struct vm {
 	struct vpic pic;
 	struct vpit pit;
 	struct vrtc rtc;
+	struct vacpi acpi;              /* PM1a blocks, PM timer, reset register */
 	unsigned weight;                /* share of contended CPUs (default 100) */
 	int64_t tsc_offset;             /* guest TSC = host TSC + offset, for all vCPUs */
 	uint64_t start_ns;              /* host ns at creation: VM time 0 */
