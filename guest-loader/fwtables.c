@@ -108,6 +108,10 @@
 #define MP_INT_EXTINT           3
 #define MP_ALL_LAPICS           0xFF
 #define MP_ISA_BUS              0
+#define MP_PCI_BUS              1               /* bus ID of PCI bus 0 */
+#define MP_NR_BUSES             2
+#define MP_NR_PCI_IOINTS        ((PCI_SLOTS - 1) * 4)   /* devices 1-31, INTA-INTD */
+#define MP_PCI_INTI             0x000f          /* Table 4-10: active-low, level */
 #define MP_ISA_IRQS             16
 #define MP_NR_IOINTS            (MP_ISA_IRQS - 1)       /* IRQ 2 is the cascade */
 #define MP_NR_LINTS             2
@@ -137,13 +141,14 @@ static uint32_t madt_len(unsigned n)
 
 static unsigned mpct_entries(unsigned n)
 {
-	return n + 1 + 1 + MP_NR_IOINTS + MP_NR_LINTS;
+	return n + MP_NR_BUSES + 1 + MP_NR_IOINTS + MP_NR_PCI_IOINTS + MP_NR_LINTS;
 }
 
 static uint32_t mpct_len(unsigned n)
 {
 	return MPCT_HDR_LEN + n * MP_PROC_LEN +
-	       (1 + 1 + MP_NR_IOINTS + MP_NR_LINTS) * MP_ENTRY_LEN;
+	       (MP_NR_BUSES + 1 + MP_NR_IOINTS + MP_NR_PCI_IOINTS + MP_NR_LINTS) *
+	       MP_ENTRY_LEN;
 }
 
 static int check_in(const struct fwtables_in *in, char *err, size_t errlen)
@@ -788,6 +793,9 @@ static void mp_config(struct fw_out *o, const struct fwtables_layout *l,
 	out_u8(o, MP_BUS);                                      /* §4.3.2 */
 	out_u8(o, MP_ISA_BUS);
 	out_bytes(o, "ISA   ", 6);
+	out_u8(o, MP_BUS);
+	out_u8(o, MP_PCI_BUS);
+	out_bytes(o, "PCI   ", 6);
 
 	out_u8(o, MP_IOAPIC);                                   /* §4.3.3 */
 	out_u8(o, in->ioapic_id);
@@ -802,6 +810,12 @@ static void mp_config(struct fw_out *o, const struct fwtables_layout *l,
 		mp_entry8(o, MP_IOINT, MP_INT_INT, MPS_INTI_CONFORMING,
 			  MP_ISA_BUS, irq, in->ioapic_id, irq == 0 ? 2 : irq);
 	}
+	/* §4.3.4, PCI: source IRQ = device << 2 | pin; the _PRT's routing. */
+	for (unsigned slot = 1; slot < PCI_SLOTS; slot++)
+		for (unsigned pin = 0; pin < 4; pin++)
+			mp_entry8(o, MP_IOINT, MP_INT_INT, MP_PCI_INTI, MP_PCI_BUS,
+				  (uint8_t)(slot << 2 | pin), in->ioapic_id,
+				  (uint8_t)in->intx_gsi(slot, pin));
 
 	/* §4.3.5: 8259 output (ExtINT) on LINT0, NMI on LINT1, of every CPU. */
 	mp_entry8(o, MP_LINT, MP_INT_EXTINT, MPS_INTI_CONFORMING, MP_ISA_BUS,

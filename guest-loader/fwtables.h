@@ -14,6 +14,8 @@
  * always on (no SMI command port).  The DSDT (AML, built with aml.h) has
  * the PCI root bridge \_SB.PCI0 with its windows and INTx routing, the
  * motherboard resources (ECAM, PM ports), COM1, the RTC and \_S5.
+ * The MP table has the ISA bus (ID 0) and PCI bus 0 (ID 1), with the same
+ * PCI INTx routing as the _PRT (level, active-low).
  *
  * Placement: the tables are packed at the top of [base, base+size), so
  * with the usual 0xE0000-0xFFFFF both the RSDP and the MP floating pointer

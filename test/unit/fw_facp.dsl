@@ -1,14 +1,14 @@
 [000h 0000   4]                    Signature : "FACP"    [Fixed ACPI Description Table (FADT)]
 [004h 0004   4]                 Table Length : 00000114
 [008h 0008   1]                     Revision : 06
-[009h 0009   1]                     Checksum : 07
+[009h 0009   1]                     Checksum : 17
 [00Ah 0010   6]                       Oem ID : "KASANE"
 [010h 0016   8]                 Oem Table ID : "KASANEVM"
 [018h 0024   4]                 Oem Revision : 00000001
 [01Ch 0028   4]              Asl Compiler ID : "KSNE"
 [020h 0032   4]        Asl Compiler Revision : 00000001
-[024h 0036   4]                 FACS Address : 000FF480
-[028h 0040   4]                 DSDT Address : 000FF688
+[024h 0036   4]                 FACS Address : 000FF0C0
+[028h 0040   4]                 DSDT Address : 000FF2C8
 [02Ch 0044   1]                        Model : 00
 [02Dh 0045   1]                   PM Profile : 00 [Unspecified]
 [02Eh 0046   2]                SCI Interrupt : 0009
@@ -84,8 +84,8 @@
                               PSCI Compliant : 0
                        Must use HVC for PSCI : 0
 [083h 0131   1]          FADT Minor Revision : 05
-[084h 0132   8]                 FACS Address : 00000000000FF480
-[08Ch 0140   8]                 DSDT Address : 00000000000FF688
+[084h 0132   8]                 FACS Address : 00000000000FF0C0
+[08Ch 0140   8]                 DSDT Address : 00000000000FF2C8
 [094h 0148  12]             PM1A Event Block : [Generic Address Structure]
 [094h 0148   1]                     Space ID : 01 [SystemIO]
 [095h 0149   1]                    Bit Width : 20
@@ -148,15 +148,15 @@
 [104h 0260   8]                      Address : 0000000000000000
 [10Ch 0268   8]                Hypervisor ID : 0000454E4153414B
 Raw Table Data: Length 276 (0x114)
-    0000: 46 41 43 50 14 01 00 00 06 07 4B 41 53 41 4E 45
+    0000: 46 41 43 50 14 01 00 00 06 17 4B 41 53 41 4E 45
     0010: 4B 41 53 41 4E 45 56 4D 01 00 00 00 4B 53 4E 45
-    0020: 01 00 00 00 80 F4 0F 00 88 F6 0F 00 00 00 09 00
+    0020: 01 00 00 00 C0 F0 0F 00 C8 F2 0F 00 00 00 09 00
     0030: 00 00 00 00 00 00 00 00 00 06 00 00 00 00 00 00
     0040: 04 06 00 00 00 00 00 00 00 00 00 00 08 06 00 00
     0050: 00 00 00 00 00 00 00 00 04 02 00 04 00 00 00 00
     0060: 65 00 E9 03 00 00 00 00 00 00 00 00 32 05 00 00
     0070: 65 05 00 00 01 08 00 01 F9 0C 00 00 00 00 00 00
-    0080: 06 00 00 05 80 F4 0F 00 00 00 00 00 88 F6 0F 00
+    0080: 06 00 00 05 C0 F0 0F 00 00 00 00 00 C8 F2 0F 00
     0090: 00 00 00 00 01 20 00 02 00 06 00 00 00 00 00 00
     00A0: 00 00 00 00 00 00 00 00 00 00 00 00 01 10 00 02
     00B0: 04 06 00 00 00 00 00 00 00 00 00 00 00 00 00 00

@@ -322,18 +322,18 @@ static void check_mp(const struct fwtables_in *in, const struct fwtables_layout 
 	const uint8_t *ct = ram + ct_pa;
 	uint16_t blen = le16(ct + 4);
 	CHECK(memcmp(ct, "PCMP", 4) == 0);
-	CHECK_EQ(blen, 44 + 20 * in->nr_vcpus + 8 * (1 + 1 + 15 + 2));
+	CHECK_EQ(blen, 44 + 20 * in->nr_vcpus + 8 * (2 + 1 + 15 + 124 + 2));
 	CHECK(ct_pa + blen <= l->end);
 	if (ct_pa + blen > l->end)
 		return;
 	CHECK_EQ(sum8(ct, blen), 0);
 	CHECK_EQ(ct[6], 4);
 	CHECK(memcmp(ct + 8, "KASANE  ", 8) == 0);
-	CHECK_EQ(le16(ct + 34), in->nr_vcpus + 19);
+	CHECK_EQ(le16(ct + 34), in->nr_vcpus + 144);
 	CHECK_EQ(le32(ct + 36), in->lapic_addr);
 	CHECK_EQ(le16(ct + 40), 0);             /* no extended table */
 
-	unsigned cpus = 0, bps = 0, buses = 0, ioapics = 0, lints = 0;
+	unsigned cpus = 0, bps = 0, buses = 0, ioapics = 0, lints = 0, pci_ints = 0;
 	uint32_t irq_seen = 0;
 	int prev_type = 0;
 	uint32_t off = 44;
@@ -356,8 +356,8 @@ static void check_mp(const struct fwtables_in *in, const struct fwtables_layout 
 			off += 20;
 			continue;
 		case 1:
-			CHECK_EQ(e[1], 0);
-			CHECK(memcmp(e + 2, "ISA   ", 6) == 0);
+			CHECK_EQ(e[1], buses);
+			CHECK(memcmp(e + 2, buses ? "PCI   " : "ISA   ", 6) == 0);
 			buses++;
 			break;
 		case 2:
@@ -369,6 +369,14 @@ static void check_mp(const struct fwtables_in *in, const struct fwtables_layout 
 			break;
 		case 3:
 			CHECK_EQ(e[1], 0);              /* INT */
+			if (e[4] == 1) {                /* PCI: device << 2 | pin */
+				CHECK_EQ(le16(e + 2), 0xf);     /* level, active-low */
+				CHECK(e[5] >> 2 >= 1 && e[5] >> 2 <= 31);
+				CHECK_EQ(e[6], in->ioapic_id);
+				CHECK_EQ(e[7], in->intx_gsi(e[5] >> 2, e[5] & 3));
+				pci_ints++;
+				break;
+			}
 			CHECK_EQ(le16(e + 2), 0);
 			CHECK_EQ(e[4], 0);              /* ISA bus */
 			CHECK(e[5] < 16 && e[5] != 2);
@@ -389,7 +397,8 @@ static void check_mp(const struct fwtables_in *in, const struct fwtables_layout 
 	CHECK_EQ(off, blen);
 	CHECK_EQ(cpus, in->nr_vcpus);
 	CHECK_EQ(bps, 1);
-	CHECK_EQ(buses, 1);
+	CHECK_EQ(buses, 2);
+	CHECK_EQ(pci_ints, 124);
 	CHECK_EQ(ioapics, 1);
 	CHECK_EQ(irq_seen, 0xFFFB);
 	CHECK_EQ(lints, 2);
@@ -436,9 +445,9 @@ TEST(size_formula)
 {
 	struct fwtables_in in = make_in(1, true);
 
-	CHECK_EQ(fwtables_size(&in), 2880);
+	CHECK_EQ(fwtables_size(&in), 3904);
 	in = make_in(255, true);
-	CHECK_EQ(fwtables_size(&in), 9984);
+	CHECK_EQ(fwtables_size(&in), 11008);
 	CHECK_EQ(fwtables_size(&in) % 64, 0);
 	in.nr_vcpus = 0;
 	CHECK_EQ(fwtables_size(&in), 0);
