@@ -9,9 +9,10 @@
  *    MSI), its FACS (64-byte aligned) and DSDT (checksum, \_S5), the MADT
  *    (the SCI's level/active-high override) and the MCFG;
  *  - PM1_CNT.SCI_EN reads 1 (always in ACPI mode);
- *  - the PM timer counts at 3.579545 MHz against the TSC, which
- *    time_init() calibrated with the PIT: each reading is bracketed by
- *    two TSC reads, so a vCPU held up anywhere only widens the bounds;
+ *  - the PM timer counts at 3.579545 MHz: 3 ticks per tick of the PIT
+ *    (both divide the PC's 14.31818 MHz crystal), timed over a PIT
+ *    channel 2 window whose ends are each bracketed by two PM timer
+ *    reads, so a vCPU held up anywhere only widens the bounds;
  *  - then the guest writes the SLP_TYP of \_S5 with SLP_EN to PM1a_CNT,
  *    which must end the VM with status 0, "powered off" (the manifest
  *    checks that).  A failed check ends it through the exit port instead.
@@ -26,9 +27,15 @@ const char test_name[] = "acpi";
 #define TABLE_MAX       0x10000u
 
 #define PM_TIMER_HZ     3579545u
-#define RATE_TOL_PCT    2               /* TSC calibration is good to 0.5 % */
-#define WINDOW_US       100000
-#define TRIES           10
+#define RATE_TOL_PCT    1
+#define TRIES           50
+#define PIT_CH2         0x42
+#define PIT_CTRL        0x43
+#define PORT_B          0x61
+#define PORTB_GATE2     0x01
+#define PORTB_SPKR      0x02
+#define PORTB_OUT2      0x20
+#define CAL_PIT         59659u          /* 50 ms of the 1.193182 MHz PIT */
 #define PM1_SCI_EN      0x0001u
 #define PM1_SLP_EN      0x2000u
 #define PM1_SLP_TYP_SHIFT 10
@@ -186,35 +193,70 @@ static void check_madt_sci(const uint8_t *m)
 }
 
 /*
- * PM timer ticks over a WINDOW_US window against the TSC: the window's
- * true length lies between the inner and outer TSC brackets of the two
- * readings.  True if the rate fits; the bounds are printed.
+ * One PIT channel 2 window of CAL_PIT ticks (mode 0: OUT2, port 0x61 bit
+ * 5, rises at terminal count; Intel 8254 data sheet), measured in PM timer
+ * ticks.  Both clocks come from the PC's 14.31818 MHz crystal, /12 and /4,
+ * so the window is 3 x CAL_PIT PM ticks long.  Its start (the MSB write)
+ * and end (OUT2 seen high) are each bracketed by two PM timer reads, so
+ * the true length lies in [*lo, *hi] however long the vCPU was held up.
+ * False if OUT2 never rises.
  */
-static bool timer_rate_ok(uint16_t port)
+static bool pit_window(uint16_t tmr, uint32_t *lo, uint32_t *hi)
 {
-	uint64_t a0 = rdtsc();
-	uint32_t p0 = inl(port);
-	uint64_t a1 = rdtsc();
-	delay_us(WINDOW_US);
-	uint64_t b0 = rdtsc();
-	uint32_t p1 = inl(port);
-	uint64_t b1 = rdtsc();
-	uint64_t ticks = (uint32_t)(p1 - p0);
-	uint64_t lo_us = tsc_to_us(b0 - a1), hi_us = tsc_to_us(b1 - a0);
-	/* ticks / us must be within RATE_TOL_PCT of HZ / 1e6 somewhere in [lo, hi]. */
-	uint64_t min_ticks = lo_us * PM_TIMER_HZ / 1000000 * (100 - RATE_TOL_PCT) / 100;
-	uint64_t max_ticks = hi_us * PM_TIMER_HZ / 1000000 * (100 + RATE_TOL_PCT) / 100 + 1;
+	outb(PORT_B, (inb(PORT_B) & ~PORTB_SPKR) | PORTB_GATE2);
+	outb(PIT_CTRL, 0xb0);                   /* channel 2, LSB then MSB, mode 0 */
+	outb(PIT_CH2, CAL_PIT & 0xff);
+	uint32_t s0 = inl(tmr);
+	outb(PIT_CH2, CAL_PIT >> 8);            /* counting starts */
+	uint32_t s1 = inl(tmr), e0 = s1, e1;
 
-	guest_printf("acpi: PM timer: %lu ticks in %lu-%lu us (want %lu-%lu)\n",
-		     (unsigned long)ticks, (unsigned long)lo_us, (unsigned long)hi_us,
-		     (unsigned long)min_ticks, (unsigned long)max_ticks);
-	if (hi_us > lo_us + lo_us / 50)
-		return false;                   /* held up too long: bounds too loose, retry */
-	if (ticks < min_ticks || ticks > max_ticks) {
-		guest_fail("PM timer: %lu ticks in %lu-%lu us, not 3.579545 MHz",
-			   (unsigned long)ticks, (unsigned long)lo_us, (unsigned long)hi_us);
+	for (;;) {
+		uint32_t before = inl(tmr);
+		bool high = inb(PORT_B) & PORTB_OUT2;
+		e1 = inl(tmr);
+		if (high)
+			break;
+		e0 = before;
+		if (e1 - s0 > 100 * 3 * CAL_PIT)
+			return false;
 	}
+	*lo = e0 - s1;
+	*hi = e1 - s0;
 	return true;
+}
+
+/*
+ * The PM timer's rate against the PIT: 3 PM ticks per PIT tick, within
+ * RATE_TOL_PCT.  Every window's bounds hold the true length, so they are
+ * intersected until they agree to RATE_TOL_PCT (a busy host holds the
+ * vCPU up anywhere: each window only narrows what is known).
+ */
+static void check_timer_rate(uint16_t tmr)
+{
+	const uint32_t want = 3 * CAL_PIT, slack = want * RATE_TOL_PCT / 100;
+	uint32_t lo = 0, hi = UINT32_MAX;
+
+	for (int i = 0; i < TRIES && hi - lo > slack; i++) {
+		uint32_t l, h;
+		if (!pit_window(tmr, &l, &h)) {
+			guest_fail("PIT channel 2 never ended a %u-tick window", CAL_PIT);
+			return;
+		}
+		lo = l > lo ? l : lo;
+		hi = h < hi ? h : hi;
+		if (lo > hi) {
+			guest_fail("PM timer: windows of %u PIT ticks disagree (%u-%u ticks)",
+				   CAL_PIT, hi, lo);
+			return;
+		}
+	}
+	guest_printf("acpi: PM timer: %u-%u ticks in %u PIT ticks (want %u)\n",
+		     lo, hi, CAL_PIT, want);
+	if (hi - lo > slack)
+		guest_error("PM timer: %d windows left it between %u and %u ticks", TRIES, lo, hi);
+	else if (hi < want - slack || lo > want + slack)
+		guest_fail("PM timer: %u-%u ticks in %u PIT ticks, not 3.579545 MHz",
+			   lo, hi, CAL_PIT);
 }
 
 void test_main(void)
@@ -257,21 +299,18 @@ void test_main(void)
 	guest_check_eq("PM1_CNT.SCI_EN", inw(cnt) & PM1_SCI_EN, PM1_SCI_EN);
 	guest_check_eq("reset register before any write", inb(0xcf9), 0);
 
-	if (!time_init())
-		return;
 	uint32_t t0 = inl(tmr), t1 = inl(tmr);
 	if (t1 == t0 && inl(tmr) == t0)
 		guest_fail("the PM timer does not count (0x%x)", t0);
-	bool measured = false;
-	for (int i = 0; i < TRIES && !measured && guest_result() == RESULT_SUCCESS; i++)
-		measured = timer_rate_ok(tmr);
-	if (!measured)
-		guest_error("PM timer: the vCPU was held up in each of %d windows", TRIES);
+	else
+		check_timer_rate(tmr);
 	if (guest_result() != RESULT_SUCCESS)
 		return;
 
 	guest_printf("acpi: entering S5 (SLP_TYP %d, SLP_EN) through PM1a_CNT 0x%x\n", typ, cnt);
 	outw(cnt, (uint16_t)(typ << PM1_SLP_TYP_SHIFT | PM1_SLP_EN));
-	delay_us(1000000);
+	uint32_t start = inl(tmr);
+	while (inl(tmr) - start < PM_TIMER_HZ)
+		cpu_relax();
 	guest_fail("still running 1 s after entering S5");
 }
