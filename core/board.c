@@ -254,6 +254,83 @@ bool board_console_rx(struct vm *vm, uint8_t c)
 	return true;
 }
 
+/* ---- ACPI fixed hardware and the reset register ----------------------------- */
+
+void board_reboot(struct vm *vm)
+{
+	vm_end(vm, VM_END_REBOOT, 0, "guest wrote 0x%x to the reset register",
+	       vm->acpi.reset_reg);
+}
+
+/* The SCI: level, active-high on its ISA line (the MADT's override). */
+static void acpi_sci(void *ctx, bool level)
+{
+	board_set_isa_irq(ctx, BOARD_SCI_IRQ, level);
+}
+
+/*
+ * SLP_EN with SLP_TYP (ACPI 6.5 §7.4.2): S5 ends the VM.  The DSDT names no
+ * other sleeping state, so any other SLP_TYP leaves the machine in S0, as
+ * a chipset does for a type it lacks.
+ */
+static void acpi_sleep(void *ctx, unsigned slp_typ)
+{
+	if (slp_typ == BOARD_S5_SLP_TYP)
+		vm_end(ctx, VM_END_POWER_OFF, 0, "S5 through PM1a_CNT");
+}
+
+static void acpi_reset(void *ctx)
+{
+	board_reboot(ctx);
+}
+
+static const struct vacpi_ops board_acpi_ops = { acpi_sci, acpi_sleep, acpi_reset, now_cb };
+
+static int acpi_pio(void *dev, struct io_req *req)
+{
+	struct vm *vm = dev;
+	int r = model_pio(vacpi_pio, &vm->acpi, req);
+
+	if (req->write)
+		poke_vm_timers(vm, req->vcpu);  /* TMR_EN may set a deadline */
+	return r;
+}
+
+void board_pci_mmio64(const struct vm *vm, uint64_t *base, uint64_t *size)
+{
+	uint64_t ram_end = vm->mem.nr > 1 ? BOARD_HIGH_RAM_BASE + vm->mem.region[1].size
+					  : BOARD_HIGH_RAM_BASE;
+	unsigned bits = cpuid(0x80000000, 0).eax >= 0x80000008 ?
+			(uint8_t)cpuid(0x80000008, 0).eax : 36;
+	uint64_t top = bits >= 64 ? UINT64_MAX : 1ull << bits;
+
+	*base = ALIGN_UP(ram_end, BOARD_PCI_MMIO64_ALIGN);
+	*size = *base >= top ? 0 : MIN(BOARD_PCI_MMIO64_SIZE, top - *base);
+	if (!*size)
+		*base = 0;
+}
+
+/* What the firmware tables describe: this board's layout. */
+static int board_fwtables(struct vm *vm, uint8_t ioapic_id, char *err, size_t errlen)
+{
+	struct fwtables_in in = {
+		.nr_vcpus = vm->nr_vcpus, .ioapic_id = ioapic_id,
+		.ioapic_addr = BOARD_IOAPIC_BASE, .lapic_addr = BOARD_LAPIC_BASE,
+		.pic = true,
+		.ecam_base = BOARD_ECAM_BASE, .ecam_size = BOARD_ECAM_SIZE,
+		.mmio32_base = BOARD_PCI_MMIO32_BASE, .mmio32_size = BOARD_PCI_MMIO32_SIZE,
+		.intx_gsi = board_pci_intx_gsi,
+		.pm1a_evt_port = BOARD_PM1A_EVT_PORT, .pm1a_cnt_port = BOARD_PM1A_CNT_PORT,
+		.pm_tmr_port = BOARD_PM_TMR_PORT, .reset_port = BOARD_RESET_PORT,
+		.reset_value = BOARD_RESET_VALUE, .sci_irq = BOARD_SCI_IRQ,
+		.s5_slp_typ = BOARD_S5_SLP_TYP, .rtc_century = RTC_CENTURY,
+		.com1_port = GUEST_COM1_PORT, .com1_irq = 4,
+		.rtc_port = RTC_PORT_INDEX, .rtc_irq = VRTC_IRQ,
+	};
+	board_pci_mmio64(vm, &in.mmio64_base, &in.mmio64_size);
+	return fwtables_build(&vm->mem, BOARD_FW_BASE, BOARD_FW_SIZE, &in, err, errlen) == 0 ? 0 : -1;
+}
+
 /* ---- set-up ------------------------------------------------------------- */
 
 
@@ -273,6 +350,13 @@ int board_create(struct vm *vm, char *err, size_t errlen)
 	vpic_init(&vm->pic, &board_irq_ops, vm);
 	vpit_init(&vm->pit, isa_irq_cb, vm, now_cb, vm);
 	vrtc_init(&vm->rtc, boot_epoch_seconds, below, above, isa_irq_cb, vm, now_cb, vm);
+	const struct vacpi_ports acpi_ports = {
+		BOARD_PM1A_EVT_PORT, BOARD_PM1A_CNT_PORT, BOARD_PM_TMR_PORT, BOARD_RESET_PORT,
+	};
+	vacpi_init(&vm->acpi, &acpi_ports, &board_acpi_ops, vm);
+	/* PCI INTx lines are active-low (the _PRT's GSI form): idle high. */
+	for (unsigned pin = 0; pin < 4; pin++)
+		vioapic_set_irq(&vm->ioapic, board_pci_intx_gsi(0, pin), true);
 
 	/* The board's address map: every device and where it answers. */
 	struct iobus_space *pio = &vm->bus.pio, *mmio = &vm->bus.mmio;
@@ -288,14 +372,13 @@ int board_create(struct vm *vm, char *err, size_t errlen)
 	    iobus_add(pio, 0x4d0, 2, pic_pio, vm, NULL) ||
 	    iobus_add(pio, 0x40, 4, pit_pio, vm, NULL) ||
 	    iobus_add(pio, 0x61, 1, pit_pio, vm, NULL) ||
-	    iobus_add(pio, 0x70, 2, rtc_pio, vm, NULL))
+	    iobus_add(pio, 0x70, 2, rtc_pio, vm, NULL) ||
+	    iobus_add(pio, BOARD_PM1A_EVT_PORT, VACPI_EVT_LEN, acpi_pio, vm, NULL) ||
+	    iobus_add(pio, BOARD_PM1A_CNT_PORT, VACPI_CNT_LEN, acpi_pio, vm, NULL) ||
+	    iobus_add(pio, BOARD_PM_TMR_PORT, VACPI_TMR_LEN, acpi_pio, vm, NULL) ||
+	    iobus_add(pio, BOARD_RESET_PORT, 1, acpi_pio, vm, NULL))
 		return errf(err, errlen, "cannot register its devices");
-	struct fwtables_in in = {
-		.nr_vcpus = vm->nr_vcpus, .ioapic_id = ioapic_id,
-		.ioapic_addr = BOARD_IOAPIC_BASE, .lapic_addr = BOARD_LAPIC_BASE,
-		.pic = true,
-	};
-	return fwtables_build(&vm->mem, BOARD_FW_BASE, BOARD_FW_SIZE, &in, err, errlen) == 0 ? 0 : -1;
+	return board_fwtables(vm, ioapic_id, err, errlen);
 }
 
 bool board_vcpu_init(struct vcpu *v)
@@ -335,8 +418,10 @@ uint64_t board_service_timers(struct vcpu *v, uint64_t host_now_ns)
 		/* The VM's own timers are serviced by its vCPU 0's CPU. */
 		vpit_update(&vm->pit);
 		vrtc_update(&vm->rtc);
+		vacpi_update(&vm->acpi);
 		next = MIN(next, vpit_next_deadline(&vm->pit));
 		next = MIN(next, vrtc_next_deadline(&vm->rtc));
+		next = MIN(next, vacpi_next_deadline(&vm->acpi));
 	}
 	next = next == NO_DEADLINE ? NO_DEADLINE : next + vm->start_ns;
 	if (v->id == 0)

@@ -52,6 +52,42 @@ struct vcpu;
 #define BOARD_SCI_IRQ         9
 
 /*
+ * ACPI (devices/vacpi.h, guest-loader/fwtables.h).  SLP_TYP of S5, as the
+ * DSDT's \_S5 says; it is the only sleeping state the board offers.  The
+ * reset register 0xcf9 lies inside the PCI CONFIG_ADDRESS dword
+ * 0xcf8-0xcfb: the bus routes an access by its first port, so the PCI host
+ * bridge registers port 0xcf8 alone (its dword accesses reach it whole)
+ * and the reset register port 0xcf9 (byte accesses; PCI Local Bus 3.0
+ * §3.2.2.3.2 latches only dword accesses to CONFIG_ADDRESS).
+ */
+#define BOARD_S5_SLP_TYP      5
+
+/*
+ * The 64-bit PCI memory window: from the first 1 GiB boundary at or above
+ * the end of high RAM (4 GiB if there is none), BOARD_PCI_MMIO64_SIZE
+ * bytes, cut to the guest's physical address width (CPUID 0x80000008
+ * EAX[7:0]); size 0 if nothing is left.  The DSDT's _CRS gives it.
+ */
+#define BOARD_PCI_MMIO64_SIZE  (32 * GiB)
+#define BOARD_PCI_MMIO64_ALIGN (1 * GiB)
+void board_pci_mmio64(const struct vm *vm, uint64_t *base, uint64_t *size);
+
+/*
+ * PCI INTx routing, in ONE place for the DSDT's _PRT (ACPI 6.5 §6.2.13)
+ * and the host bridge's INTx delivery: pin INTA-INTD (0-3) of device
+ * `slot` (0-31) on bus 0 drives IOAPIC GSI 16 + (slot + pin) % 4, the
+ * usual swizzle.  GSI-form _PRT entries are level-triggered, active-low
+ * and shareable: a device asserting INTx drives the GSI's line LOW (see
+ * devices/vioapic.h on idle levels), and the line is high while no device
+ * on it asserts.
+ */
+#define BOARD_PCI_INTX_GSI_BASE 16
+static inline unsigned board_pci_intx_gsi(unsigned slot, unsigned pin)
+{
+	return BOARD_PCI_INTX_GSI_BASE + ((slot + pin) & 3);
+}
+
+/*
  * Region tables of a VM's I/O bus: the legacy devices take a dozen port
  * ranges and four MMIO pages; the rest is room for a PCI board of about a
  * dozen devices with six BARs each, its configuration ports and bridges.
@@ -92,5 +128,12 @@ bool board_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *gp);
 bool board_console_rx(struct vm *vm, uint8_t c);
 /* An ISA interrupt line (0-15) of the VM: to the PIC and the IOAPIC. */
 void board_set_isa_irq(struct vm *vm, unsigned irq, bool level);
+
+/*
+ * The guest asked for a system reset (the ACPI reset register).  Today:
+ * the VM ends with status 0 and reason "reboot"; the place for restarting
+ * it instead.
+ */
+void board_reboot(struct vm *vm);
 
 #endif

@@ -24,6 +24,7 @@
 #include "devices/vpic.h"
 #include "devices/vpit.h"
 #include "devices/vrtc.h"
+#include "devices/vacpi.h"
 
 extern const char *const exit_kind_name[NR_EXIT_KINDS];
 
@@ -111,6 +112,7 @@ struct vm {
 	struct vpic pic;
 	struct vpit pit;
 	struct vrtc rtc;
+	struct vacpi acpi;              /* PM1a blocks, PM timer, reset register */
 	unsigned weight;                /* share of contended CPUs (default 100) */
 	int64_t tsc_offset;             /* guest TSC = host TSC + offset, for all vCPUs */
 	uint64_t start_ns;              /* host ns at creation: VM time 0 */

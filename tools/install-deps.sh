@@ -28,6 +28,9 @@ check bochs "bochs bochs-term"
 [ -f /usr/share/bochs/BIOS-bochs-latest ] || need="$need bochsbios"
 [ -f /usr/share/vgabios/vgabios.bin ] || need="$need vgabios"
 check setsid util-linux
+# ACPICA's disassembler: the unit tests compare `iasl -d` of the generated
+# ACPI tables with the expected text.
+check iasl acpica-tools
 if [ -n "$need$efi_need" ]; then
 	echo "install-deps: installing$need$efi_need"
 	SUDO=""

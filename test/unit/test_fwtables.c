@@ -3,9 +3,11 @@
  * fake 1 MiB of guest RAM and read back the way an OS would: the RSDP and
  * the MP floating pointer are found by scanning, every checksum and length
  * is verified, and the MADT is parsed with drivers/acpi.c as a second,
- * independent reader.
+ * independent reader.  ACPICA's disassembler is the third: every ACPI
+ * table of a sample VM must disassemble to the text in test/unit/fw_*.dsl.
  */
 #include "test/unit/check.h"
+#include "test/unit/iasl.h"
 #include "guest-loader/fwtables.h"
 #include "drivers/acpi.h"
 
@@ -49,11 +51,25 @@ static void ram_reset(uint8_t fill, struct guest_mem *m)
 	CHECK(gmem_add(m, 0, RAM_SIZE, ram));
 }
 
+/* The swizzle of the board (core/board.h board_pci_intx_gsi). */
+static unsigned intx_gsi(unsigned slot, unsigned pin)
+{
+	return 16 + ((slot + pin) & 3);
+}
+
 static struct fwtables_in make_in(unsigned n, bool pic)
 {
 	return (struct fwtables_in){
 		.nr_vcpus = n, .ioapic_id = (uint8_t)(n & 0xf), .ioapic_addr = IOAPIC_ADDR,
 		.lapic_addr = LAPIC_ADDR, .pic = pic,
+		.ecam_base = 0xE0000000u, .ecam_size = 1u << 20,
+		.mmio32_base = 0xC0000000u, .mmio32_size = 0x20000000u,
+		.mmio64_base = 0x800000000ull, .mmio64_size = 0x800000000ull,
+		.intx_gsi = intx_gsi,
+		.pm1a_evt_port = 0x600, .pm1a_cnt_port = 0x604, .pm_tmr_port = 0x608,
+		.reset_port = 0xCF9, .reset_value = 6, .sci_irq = 9, .s5_slp_typ = 5,
+		.rtc_century = 0x32,
+		.com1_port = 0x3F8, .com1_irq = 4, .rtc_port = 0x70, .rtc_irq = 8,
 	};
 }
 
@@ -89,7 +105,18 @@ static int walk_root(uint64_t pa, const char *sig, unsigned entsize,
 	return n;
 }
 
-static void check_fadt(uint64_t pa)
+/* A Generic Address Structure (§5.2.3.2) naming an I/O port block. */
+static void check_gas_io(const uint8_t *g, uint16_t port, unsigned bits, unsigned access)
+{
+	CHECK_EQ(g[0], 1);                      /* system I/O */
+	CHECK_EQ(g[1], bits);
+	CHECK_EQ(g[2], 0);
+	CHECK_EQ(g[3], access);
+	CHECK_EQ(le64(g + 4), port);
+}
+
+static void check_fadt(uint64_t pa, const struct fwtables_layout *l,
+		       const struct fwtables_in *in)
 {
 	char err[160] = "";
 	uint32_t len, dlen;
@@ -103,23 +130,68 @@ static void check_fadt(uint64_t pa)
 	CHECK_EQ(f[8], 6);                      /* revision */
 	CHECK_EQ(f[131], 5);                    /* FADT Minor Version */
 	uint32_t flags = le32(f + 112);
-	CHECK(flags & (1u << 20));              /* HW_REDUCED_ACPI */
+	CHECK(!(flags & (1u << 20)));           /* not HW_REDUCED_ACPI */
 	CHECK(flags & (1u << 0));               /* WBINVD */
+	CHECK(flags & (1u << 8));               /* TMR_VAL_EXT: 32-bit timer */
+	CHECK(flags & (1u << 10));              /* RESET_REG_SUP */
+	CHECK(!(flags & (1u << 4)));            /* fixed power button */
 	uint16_t boot = le16(f + 109);
 	CHECK(boot & (1u << 0));                /* legacy devices */
 	CHECK(!(boot & (1u << 1)));             /* no 8042 */
 	CHECK(boot & (1u << 2));                /* no VGA */
-	CHECK(boot & (1u << 3));                /* no MSI */
+	CHECK(!(boot & (1u << 3)));             /* MSI works */
 	CHECK(!(boot & (1u << 5)));             /* CMOS RTC present */
-	CHECK_EQ(le32(f + 36), 0);              /* no FACS */
-	CHECK_EQ(le64(f + 132), 0);
+	CHECK_EQ(le16(f + 46), in->sci_irq);
+	CHECK_EQ(le32(f + 48), 0);              /* no SMI_CMD: always ACPI mode */
+	CHECK_EQ(le32(f + 56), in->pm1a_evt_port);
+	CHECK_EQ(le32(f + 64), in->pm1a_cnt_port);
+	CHECK_EQ(le32(f + 76), in->pm_tmr_port);
+	CHECK_EQ(f[88], 4);
+	CHECK_EQ(f[89], 2);
+	CHECK_EQ(f[91], 4);
+	CHECK_EQ(f[108], in->rtc_century);
+	check_gas_io(f + 116, in->reset_port, 8, 1);
+	CHECK_EQ(f[128], in->reset_value);
+	check_gas_io(f + 148, in->pm1a_evt_port, 32, 2);
+	check_gas_io(f + 172, in->pm1a_cnt_port, 16, 2);
+	check_gas_io(f + 208, in->pm_tmr_port, 32, 3);
+
+	/* FACS (§5.2.10): 64-byte aligned, named twice. */
+	CHECK_EQ(le32(f + 36), l->facs);
+	CHECK_EQ(le64(f + 132), l->facs);
+	CHECK_EQ(l->facs % 64, 0);
+	const uint8_t *facs = ram + l->facs;
+	CHECK(memcmp(facs, "FACS", 4) == 0);
+	CHECK_EQ(le32(facs + 4), 64);
+	CHECK_EQ(facs[32], 2);
+
 	uint64_t dsdt = le64(f + 140);
 	CHECK_EQ(le32(f + 40), dsdt);
+	CHECK_EQ(dsdt, l->dsdt);
 	const uint8_t *d = acpi_map_table(ram_map, NULL, dsdt, "DSDT", &dlen,
 					  err, sizeof(err));
 	CHECK(d != NULL);
-	CHECK_EQ(dlen, 36);
+	CHECK(dlen > 36);
 	CHECK_EQ(dsdt % 8, 0);
+	CHECK(dsdt + dlen <= l->madt);
+}
+
+/* PCI Firmware 3.2 §4.1.2. */
+static void check_mcfg(uint64_t pa, const struct fwtables_in *in)
+{
+	char err[160] = "";
+	uint32_t len;
+	const uint8_t *t = acpi_map_table(ram_map, NULL, pa, "MCFG", &len, err,
+					  sizeof(err));
+
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	CHECK_EQ(len, 60);
+	CHECK_EQ(le64(t + 44), in->ecam_base);
+	CHECK_EQ(le16(t + 52), 0);
+	CHECK_EQ(t[54], 0);
+	CHECK_EQ(t[55], in->ecam_size / (1u << 20) - 1);
 }
 
 static void check_madt(uint64_t pa, const struct fwtables_in *in)
@@ -133,7 +205,7 @@ static void check_madt(uint64_t pa, const struct fwtables_in *in)
 	CHECK(t != NULL);
 	if (!t)
 		return;
-	CHECK_EQ(len, 44 + 8 * in->nr_vcpus + 12 + 10 + 6);
+	CHECK_EQ(len, 44 + 8 * in->nr_vcpus + 12 + 2 * 10 + 6);
 	CHECK_EQ(t[8], 6);
 	CHECK_EQ(acpi_parse_madt(t, len, &mi, err, sizeof(err)), 0);
 	CHECK_EQ(mi.lapic_addr, in->lapic_addr);
@@ -149,11 +221,15 @@ static void check_madt(uint64_t pa, const struct fwtables_in *in)
 	CHECK_EQ(mi.ioapic[0].id, in->ioapic_id);
 	CHECK_EQ(mi.ioapic[0].addr, in->ioapic_addr);
 	CHECK_EQ(mi.ioapic[0].gsi_base, 0);
-	CHECK_EQ(mi.nr_overrides, 1);
+	CHECK_EQ(mi.nr_overrides, 2);
 	CHECK_EQ(mi.override[0].bus, 0);
 	CHECK_EQ(mi.override[0].source_irq, 0);
 	CHECK_EQ(mi.override[0].gsi, 2);
 	CHECK_EQ(mi.override[0].flags, 0);
+	CHECK_EQ(mi.override[1].bus, 0);        /* the SCI: level, active-high */
+	CHECK_EQ(mi.override[1].source_irq, in->sci_irq);
+	CHECK_EQ(mi.override[1].gsi, in->sci_irq);
+	CHECK_EQ(mi.override[1].flags, 0xd);
 	CHECK_EQ(mi.nr_nmis, 1);
 	CHECK_EQ(mi.nmi[0].acpi_uid, ACPI_NMI_ALL_CPUS);
 	CHECK_EQ(mi.nmi[0].lint, 1);
@@ -193,15 +269,19 @@ static void check_acpi(const struct fwtables_in *in, const struct fwtables_layou
 
 	int nx = walk_root(xsdt_pa, "XSDT", 8, x, l);
 	int nr = walk_root(rsdt_pa, "RSDT", 4, r, l);
-	CHECK_EQ(nx, 2);
-	CHECK_EQ(nr, 2);
+	CHECK_EQ(nx, 3);
+	CHECK_EQ(nr, 3);
 	for (int i = 0; i < nx && i < nr; i++)
 		CHECK_EQ(x[i], r[i]);
 
 	CHECK_EQ(acpi_find_table(ram_map, NULL, rsdp_pa, NULL, 0, "FACP",
 				 &table_pa, err, sizeof(err)), 0);
 	CHECK_EQ(table_pa, l->fadt);
-	check_fadt(table_pa);
+	check_fadt(table_pa, l, in);
+	CHECK_EQ(acpi_find_table(ram_map, NULL, rsdp_pa, NULL, 0, "MCFG",
+				 &table_pa, err, sizeof(err)), 0);
+	CHECK_EQ(table_pa, l->mcfg);
+	check_mcfg(table_pa, in);
 	CHECK_EQ(acpi_find_table(ram_map, NULL, rsdp_pa, NULL, 0, "APIC",
 				 &table_pa, err, sizeof(err)), 0);
 	CHECK_EQ(table_pa, l->madt);
@@ -242,18 +322,18 @@ static void check_mp(const struct fwtables_in *in, const struct fwtables_layout 
 	const uint8_t *ct = ram + ct_pa;
 	uint16_t blen = le16(ct + 4);
 	CHECK(memcmp(ct, "PCMP", 4) == 0);
-	CHECK_EQ(blen, 44 + 20 * in->nr_vcpus + 8 * (1 + 1 + 15 + 2));
+	CHECK_EQ(blen, 44 + 20 * in->nr_vcpus + 8 * (2 + 1 + 15 + 124 + 2));
 	CHECK(ct_pa + blen <= l->end);
 	if (ct_pa + blen > l->end)
 		return;
 	CHECK_EQ(sum8(ct, blen), 0);
 	CHECK_EQ(ct[6], 4);
 	CHECK(memcmp(ct + 8, "KASANE  ", 8) == 0);
-	CHECK_EQ(le16(ct + 34), in->nr_vcpus + 19);
+	CHECK_EQ(le16(ct + 34), in->nr_vcpus + 144);
 	CHECK_EQ(le32(ct + 36), in->lapic_addr);
 	CHECK_EQ(le16(ct + 40), 0);             /* no extended table */
 
-	unsigned cpus = 0, bps = 0, buses = 0, ioapics = 0, lints = 0;
+	unsigned cpus = 0, bps = 0, buses = 0, ioapics = 0, lints = 0, pci_ints = 0;
 	uint32_t irq_seen = 0;
 	int prev_type = 0;
 	uint32_t off = 44;
@@ -276,8 +356,8 @@ static void check_mp(const struct fwtables_in *in, const struct fwtables_layout 
 			off += 20;
 			continue;
 		case 1:
-			CHECK_EQ(e[1], 0);
-			CHECK(memcmp(e + 2, "ISA   ", 6) == 0);
+			CHECK_EQ(e[1], buses);
+			CHECK(memcmp(e + 2, buses ? "PCI   " : "ISA   ", 6) == 0);
 			buses++;
 			break;
 		case 2:
@@ -289,6 +369,14 @@ static void check_mp(const struct fwtables_in *in, const struct fwtables_layout 
 			break;
 		case 3:
 			CHECK_EQ(e[1], 0);              /* INT */
+			if (e[4] == 1) {                /* PCI: device << 2 | pin */
+				CHECK_EQ(le16(e + 2), 0xf);     /* level, active-low */
+				CHECK(e[5] >> 2 >= 1 && e[5] >> 2 <= 31);
+				CHECK_EQ(e[6], in->ioapic_id);
+				CHECK_EQ(e[7], in->intx_gsi(e[5] >> 2, e[5] & 3));
+				pci_ints++;
+				break;
+			}
 			CHECK_EQ(le16(e + 2), 0);
 			CHECK_EQ(e[4], 0);              /* ISA bus */
 			CHECK(e[5] < 16 && e[5] != 2);
@@ -309,7 +397,8 @@ static void check_mp(const struct fwtables_in *in, const struct fwtables_layout 
 	CHECK_EQ(off, blen);
 	CHECK_EQ(cpus, in->nr_vcpus);
 	CHECK_EQ(bps, 1);
-	CHECK_EQ(buses, 1);
+	CHECK_EQ(buses, 2);
+	CHECK_EQ(pci_ints, 124);
 	CHECK_EQ(ioapics, 1);
 	CHECK_EQ(irq_seen, 0xFFFB);
 	CHECK_EQ(lints, 2);
@@ -332,7 +421,8 @@ static void build_and_check(unsigned n, bool pic)
 	CHECK_EQ(l.end - l.start, fwtables_size(&in));
 	CHECK_EQ(l.end, BIOS_BASE + BIOS_SIZE);
 	CHECK(l.start >= 0xF0000);              /* MP pointer in the ROM area */
-	gpa_t t[] = { l.rsdp, l.mpfp, l.xsdt, l.rsdt, l.fadt, l.dsdt, l.madt, l.mpct };
+	gpa_t t[] = { l.facs, l.rsdp, l.mpfp, l.xsdt, l.rsdt, l.fadt, l.dsdt, l.madt,
+		      l.mcfg, l.mpct };
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		CHECK_EQ(t[i] % 8, 0);
 		CHECK(t[i] >= l.start && t[i] < l.end);
@@ -355,10 +445,10 @@ TEST(size_formula)
 {
 	struct fwtables_in in = make_in(1, true);
 
-	CHECK_EQ(fwtables_size(&in), 784);
+	CHECK_EQ(fwtables_size(&in), 3904);
 	in = make_in(255, true);
-	CHECK_EQ(fwtables_size(&in), 7904);
-	CHECK_EQ(fwtables_size(&in) % 16, 0);
+	CHECK_EQ(fwtables_size(&in), 11008);
+	CHECK_EQ(fwtables_size(&in) % 64, 0);
 	in.nr_vcpus = 0;
 	CHECK_EQ(fwtables_size(&in), 0);
 	CHECK_EQ(fwtables_size(NULL), 0);
@@ -424,7 +514,11 @@ TEST(not_ram_writes_nothing)
 		}
 }
 
-/* Tables straddling two guest_mem regions are written across the seam. */
+/*
+ * Tables straddling two guest_mem regions are written across the seam;
+ * the DSDT, built in place, must lie in one region, else nothing is
+ * written past its header and the build fails with a reason.
+ */
 TEST(split_regions)
 {
 	struct guest_mem m = { 0 };
@@ -432,14 +526,69 @@ TEST(split_regions)
 	struct fwtables_layout l;
 	char err[160] = "";
 
-	memset(ram, 0, RAM_SIZE);
-	CHECK(gmem_add(&m, 0, 0xFFC00, ram));
-	CHECK(gmem_add(&m, 0xFFC00, RAM_SIZE - 0xFFC00, ram + 0xFFC00));
-	CHECK_EQ(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)), 0);
 	CHECK_EQ(fwtables_place(&in, BIOS_BASE, BIOS_SIZE, &l, err, sizeof(err)), 0);
-	CHECK(l.start < 0xFFC00 && l.end > 0xFFC00);
+	gpa_t seam = l.mpct + 8;
+	memset(ram, 0, RAM_SIZE);
+	CHECK(gmem_add(&m, 0, seam, ram));
+	CHECK(gmem_add(&m, seam, RAM_SIZE - seam, ram + seam));
+	CHECK_EQ(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)), 0);
 	check_acpi(&in, &l);
 	check_mp(&in, &l);
+
+	seam = l.dsdt + 100;
+	memset(&m, 0, sizeof(m));
+	CHECK(gmem_add(&m, 0, seam, ram));
+	CHECK(gmem_add(&m, seam, RAM_SIZE - seam, ram + seam));
+	err[0] = 0;
+	CHECK(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)) < 0);
+	CHECK(err[0] != 0);
+}
+
+/* The sample VM's tables, as ACPICA's disassembler reads them. */
+TEST(iasl_disassembly)
+{
+	struct guest_mem m;
+	struct fwtables_layout l;
+	struct fwtables_in in = make_in(2, true);
+	char err[160] = "";
+
+	ram_reset(0, &m);
+	CHECK_EQ(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)), 0);
+	CHECK_EQ(fwtables_place(&in, BIOS_BASE, BIOS_SIZE, &l, err, sizeof(err)), 0);
+	CHECK(iasl_check("fw_dsdt", ram + l.dsdt, le32(ram + l.dsdt + 4)));
+	CHECK(iasl_check("fw_facp", ram + l.fadt, le32(ram + l.fadt + 4)));
+	CHECK(iasl_check("fw_facs", ram + l.facs, 64));
+	CHECK(iasl_check("fw_apic", ram + l.madt, le32(ram + l.madt + 4)));
+	CHECK(iasl_check("fw_mcfg", ram + l.mcfg, le32(ram + l.mcfg + 4)));
+}
+
+/* Four ECAM buses: the MCFG and PCI0's _CRS say buses 0-3; no 64-bit window. */
+TEST(bus_range_and_no_mmio64)
+{
+	struct guest_mem m;
+	struct fwtables_layout l;
+	struct fwtables_in in = make_in(1, true);
+	char err[160] = "";
+	/* WordBusNumber (ACPI 6.5 §6.4.3.5.3): producer, MinFixed, MaxFixed,
+	 * granularity 0, 0-3, translation 0, length 4. */
+	static const uint8_t bus03[] = { 0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0, 0, 0, 0,
+					 3, 0, 0, 0, 4, 0 };
+
+	in.ecam_size = 4u << 20;
+	in.mmio64_size = 0;
+	ram_reset(0, &m);
+	CHECK_EQ(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)), 0);
+	CHECK_EQ(fwtables_place(&in, BIOS_BASE, BIOS_SIZE, &l, err, sizeof(err)), 0);
+	CHECK_EQ(ram[l.mcfg + 55], 3);
+	uint32_t dlen = le32(ram + l.dsdt + 4);
+	bool found = false, qword = false;
+	for (uint32_t i = 36; i + sizeof(bus03) <= dlen; i++) {
+		found |= memcmp(ram + l.dsdt + i, bus03, sizeof(bus03)) == 0;
+		qword |= ram[l.dsdt + i] == 0x8a && ram[l.dsdt + i + 1] == 43;
+	}
+	CHECK(found);
+	CHECK(!qword);
+	CHECK_EQ(sum8(ram + l.dsdt, dlen), 0);
 }
 
 TEST(bad_inputs)
@@ -466,6 +615,30 @@ TEST(bad_inputs)
 	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
 	in = make_in(4, true);
 	in.ioapic_addr = 0;
+	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
+	in = make_in(4, true);
+	in.ecam_base += 0x1000;                 /* not 1 MiB aligned */
+	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
+	in = make_in(4, true);
+	in.ecam_size = 257u << 20;
+	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
+	in = make_in(4, true);
+	in.mmio32_size = 0x40000001u;           /* past 4 GiB */
+	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
+	in = make_in(4, true);
+	in.mmio64_base = 0x80000000u;           /* below 4 GiB */
+	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
+	in = make_in(4, true);
+	in.intx_gsi = NULL;
+	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
+	in = make_in(4, true);
+	in.sci_irq = 2;
+	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
+	in = make_in(4, true);
+	in.pm_tmr_port = 0xfffe;
+	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
+	in = make_in(4, true);
+	in.s5_slp_typ = 8;
 	BAD(fwtables_build(&m, BIOS_BASE, BIOS_SIZE, &in, err, sizeof(err)));
 	in = make_in(4, true);
 	BAD(fwtables_build(&m, BIOS_BASE, 0, &in, err, sizeof(err)));
@@ -496,6 +669,8 @@ int main(void)
 	RUN(too_small_writes_nothing);
 	RUN(not_ram_writes_nothing);
 	RUN(split_regions);
+	RUN(iasl_disassembly);
+	RUN(bus_range_and_no_mmio64);
 	RUN(bad_inputs);
 	free(ram);
 	return check_finish();

@@ -1,0 +1,2 @@
+UNIT_TESTS += vacpi
+UNIT_SRCS_vacpi := devices/vacpi.c
