@@ -50,6 +50,7 @@ static struct {
 
 struct vmx_cpu {
 	hpa_t vmxon;
+	spinlock_t clear_lock;          /* one remote VMCLEAR request at a time */
 	struct vmx_vcpu *current;       /* the VMCS current on this CPU */
 	struct virt_vcpu *last;         /* vCPU that ran here last, for flushes */
 	uint64_t dr6;                   /* the DR6 value last written here */
@@ -322,8 +323,21 @@ static void vmclear_here(void *arg)
 	__atomic_store_n(&xv->cpu, NO_CPU, __ATOMIC_RELEASE);
 }
 
-/* Clear xv's VMCS wherever it is active.  Interrupts are enabled while
- * waiting for another CPU (smp_call needs it) and restored after. */
+/*
+ * Clear xv's VMCS wherever it is active.  Interrupts are enabled while
+ * waiting for another CPU (smp_call needs it, and so does a CPU that asks
+ * this one for a VMCLEAR meanwhile) and restored after.
+ *
+ * smp_call keeps one call per target CPU, and its handler frees that slot
+ * before it reads the argument and reports the call done: two callers to
+ * one CPU can swap arguments and return before their VMCLEAR ran.  A VMCS
+ * then stays launched where kasane took it for clear, and the next entry
+ * fails with VM-instruction error 4 (VMLAUNCH with a non-clear VMCS); the
+ * other caller waits for ever.  Four CPUs taking vCPUs from the boot CPU at
+ * once did exactly that, so requests to one CPU go one at a time; the lock
+ * is taken with interrupts on, so a CPU waiting for it still serves the
+ * requests made to it.
+ */
 static void vmcs_clear_anywhere(struct vmx_vcpu *xv)
 {
 	unsigned old = __atomic_load_n(&xv->cpu, __ATOMIC_ACQUIRE);
@@ -336,7 +350,9 @@ static void vmcs_clear_anywhere(struct vmx_vcpu *xv)
 	}
 	uint64_t f = irq_save();
 	irq_enable();
+	spin_lock(&vmx_cpus[old].clear_lock);
 	smp_call(old, vmclear_here, xv, true);
+	spin_unlock(&vmx_cpus[old].clear_lock);
 	irq_restore(f);
 	xv->moved = true;
 }
