@@ -33,6 +33,7 @@
 #define EPT_CAP_WALK4               (1ULL << 6)
 #define EPT_CAP_WB                  (1ULL << 14)
 #define EPT_CAP_INVEPT              (1ULL << 20)
+#define EPT_CAP_AD                  (1ULL << 21)    /* accessed and dirty flags */
 #define EPT_CAP_INVEPT_SINGLE       (1ULL << 25)
 #define EPT_CAP_INVEPT_ALL          (1ULL << 26)
 #define VPID_CAP_INVVPID            (1ULL << 32)
@@ -41,6 +42,7 @@
 
 /* EPTP: memory type WB, 4-level walk (length - 1 in bits 5:3); §25.6.11. */
 #define EPTP_WB_WALK4               (6ULL | (3ULL << 3))
+#define EPTP_AD                     (1ULL << 6)     /* A/D flags on, if EPT_CAP_AD */
 
 /* Pin-based VM-execution controls (§25.6.1). */
 #define PIN_EXT_INTR                (1u << 0)

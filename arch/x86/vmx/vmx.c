@@ -50,6 +50,7 @@ static struct {
 
 struct vmx_cpu {
 	hpa_t vmxon;
+	spinlock_t clear_lock;          /* one remote VMCLEAR request at a time */
 	struct vmx_vcpu *current;       /* the VMCS current on this CPU */
 	struct virt_vcpu *last;         /* vCPU that ran here last, for flushes */
 	uint64_t dr6;                   /* the DR6 value last written here */
@@ -122,9 +123,16 @@ static uint16_t vpid_of(struct virt_vcpu *v)
 	return (uint16_t)(1 + v->vm_id % 0xffff);
 }
 
+/*
+ * With EPT accessed and dirty flags on, the CPU sets bit 8 of every EPT
+ * entry its walks use and bit 9 of the leaves it writes through (SDM vol.
+ * 3C §29.3.5): a record of the pages the guest used and wrote, for
+ * dirty-page tracking (nothing in kasane reads it yet).  mm/npt.c tests
+ * only bits 0-2 and 7 and the address, so the flags change nothing else.
+ */
 static uint64_t eptp_of(struct virt_vcpu *v)
 {
-	return v->paging_root | EPTP_WB_WALK4;
+	return v->paging_root | EPTP_WB_WALK4 | ((caps.ept_vpid & EPT_CAP_AD) ? EPTP_AD : 0);
 }
 
 /*
@@ -300,7 +308,8 @@ static bool vmx_cpu_init(const uint32_t *pass, unsigned nr_pass)
 	}
 	xc->dr6 = ~0ULL;
 	if (id == 0)
-		pr_info("vmx: Intel VT-x with EPT and unrestricted guest%s, VMCS revision %u\n",
+		pr_info("vmx: Intel VT-x with EPT%s and unrestricted guest%s, VMCS revision %u\n",
+			(caps.ept_vpid & EPT_CAP_AD) ? " (A/D flags)" : "",
 			caps.vpid ? ", VPID" : "", (uint32_t)caps.basic & 0x7fffffff);
 	return true;
 }
@@ -322,8 +331,21 @@ static void vmclear_here(void *arg)
 	__atomic_store_n(&xv->cpu, NO_CPU, __ATOMIC_RELEASE);
 }
 
-/* Clear xv's VMCS wherever it is active.  Interrupts are enabled while
- * waiting for another CPU (smp_call needs it) and restored after. */
+/*
+ * Clear xv's VMCS wherever it is active.  Interrupts are enabled while
+ * waiting for another CPU (smp_call needs it, and so does a CPU that asks
+ * this one for a VMCLEAR meanwhile) and restored after.
+ *
+ * smp_call keeps one call per target CPU, and its handler frees that slot
+ * before it reads the argument and reports the call done: two callers to
+ * one CPU can swap arguments and return before their VMCLEAR ran.  A VMCS
+ * then stays launched where kasane took it for clear, and the next entry
+ * fails with VM-instruction error 4 (VMLAUNCH with a non-clear VMCS); the
+ * other caller waits for ever.  Four CPUs taking vCPUs from the boot CPU at
+ * once did exactly that, so requests to one CPU go one at a time; the lock
+ * is taken with interrupts on, so a CPU waiting for it still serves the
+ * requests made to it.
+ */
 static void vmcs_clear_anywhere(struct vmx_vcpu *xv)
 {
 	unsigned old = __atomic_load_n(&xv->cpu, __ATOMIC_ACQUIRE);
@@ -336,7 +358,9 @@ static void vmcs_clear_anywhere(struct vmx_vcpu *xv)
 	}
 	uint64_t f = irq_save();
 	irq_enable();
+	spin_lock(&vmx_cpus[old].clear_lock);
 	smp_call(old, vmclear_here, xv, true);
+	spin_unlock(&vmx_cpus[old].clear_lock);
 	irq_restore(f);
 	xv->moved = true;
 }
