@@ -52,6 +52,18 @@ struct vcpu;
 #define BOARD_SCI_IRQ         9
 
 /*
+ * PCI INTx routing (PCI-to-PCI Bridge Architecture 1.2 §9.1 swizzle, as
+ * QEMU's q35 and most PCs wire bus 0): pin 0-3 (INTA-INTD) of slot `slot`
+ * reaches IOAPIC pin (GSI) 16 + (slot + pin) % 4, level-triggered, active
+ * low.  The DSDT's _PRT says the same; the PCI bus (devices/vpci.c, through
+ * board.c) drives these pins.
+ */
+static inline unsigned board_pci_intx_gsi(unsigned slot, unsigned pin)
+{
+	return 16 + (slot + pin) % 4;
+}
+
+/*
  * Region tables of a VM's I/O bus: the legacy devices take a dozen port
  * ranges and four MMIO pages; the rest is room for a PCI board of about a
  * dozen devices with six BARs each, its configuration ports and bridges.

@@ -15,6 +15,7 @@
  *   affinity = 1-3,6          ; CPUs for "any" vCPUs (default: all CPUs)
  *   exclusive = yes           ; the pinned CPUs are this VM's alone (default no)
  *   weight  = 200             ; share of contended CPUs, 1..10000 (default 100)
+ *   pci_testdev = on          ; a PCI test function at 00:03.0 (default off)
  * "mem" and "vcpus" are aliases.  ';' or '#' at the start of a line or
  * after a blank starts a comment, except inside double quotes.  CPU lists
  * and affinity take blanks or commas between items.
@@ -60,6 +61,7 @@ struct vm_config {
 	uint64_t affinity[VM_MAX_VCPUS];
 	bool exclusive;                 /* no other vCPU is ever placed on its CPUs */
 	unsigned weight;                /* 1..VM_WEIGHT_MAX: share when CPUs are contended */
+	bool pci_testdev;               /* devices/pci_testdev.h on its PCI bus */
 	char src[160];                  /* "file:line" or "module PATH", for messages */
 };
 
