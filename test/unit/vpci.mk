@@ -1,2 +1,2 @@
 UNIT_TESTS += vpci
-UNIT_SRCS_vpci := devices/vpci.c devices/iobus.c
+UNIT_SRCS_vpci := devices/vpci.c devices/pci_testdev.c devices/iobus.c
