@@ -111,11 +111,10 @@ static bool enumerate(void)
 					   *ecam(dev, fn, 0));
 				continue;
 			}
-			if (id == 0xffffffff) {
-				if (fn == 0)
-					break;
+			/* Every function is compared, even of single-function
+			 * devices: both paths must say who is absent too. */
+			if (id == 0xffffffff)
 				continue;
-			}
 			nfn++;
 			unsigned diff = 0;
 			for (unsigned reg = 0; reg < 256; reg += 4)
@@ -132,8 +131,6 @@ static bool enumerate(void)
 				guest_fail("00:00.0 is not a host bridge (class %06x)", cls);
 			if (id == (TD_DEVICE << 16 | TD_VENDOR) && dev == TD_SLOT)
 				found_td = true;
-			if (fn == 0 && !(conf1_read(dev, 0, 0xc) & 0x00800000))
-				break;          /* single-function device */
 		}
 	}
 	/* Past the last bus ECAM covers nothing answers on 0xcf8. */
