@@ -21,6 +21,7 @@
 #include "mm/mm.h"
 #include "lib/string.h"
 #include "lib/printf.h"
+#include "kernel/log.h"
 
 #define MSR_APIC_BASE       0x1b
 #define MSR_TSC_DEADLINE    0x6e0
@@ -331,6 +332,67 @@ static int board_fwtables(struct vm *vm, uint8_t ioapic_id, char *err, size_t er
 	return fwtables_build(&vm->mem, BOARD_FW_BASE, BOARD_FW_SIZE, &in, err, errlen) == 0 ? 0 : -1;
 }
 
+/* ---- PCI: bus 0, its host bridge, the test function ---------------------- */
+
+/* Where pci_testdev = on puts the test function: slot 3, so that its INTA
+ * reaches GSI 19 by the swizzle, not the trivial 16. */
+#define BOARD_PCI_TESTDEV_DEVFN  VPCI_DEVFN(3, 0)
+
+static unsigned pci_intx_route(void *ctx, unsigned slot, unsigned pin)
+{
+	(void)ctx;
+	return pin >= 1 && pin <= 4 ? board_pci_intx_gsi(slot, pin - 1) : VPCI_MAX_GSI;
+}
+
+/* PCI INTx lines are active low (PCI 3.0 §2.2.6): asserted = driven low. */
+static void pci_intx(void *ctx, unsigned gsi, bool asserted)
+{
+	struct vm *vm = ctx;
+
+	vioapic_set_irq(&vm->ioapic, gsi, !asserted);
+}
+
+/* A message the bus could not send: said for the VM's first four. */
+static void pci_msi_dropped(void *ctx, uint8_t devfn, uint64_t addr, uint32_t data)
+{
+	struct vm *vm = ctx;
+
+	if (__atomic_fetch_add(&vm->pci_msi_drops, 1, __ATOMIC_RELAXED) < 4)
+		pr_warn("kasane: VM '%s': PCI 00:%02x.%u message 0x%x to 0x%llx dropped "
+			"(not an interrupt: no IOMMU, no DMA)\n", vm->name, devfn >> 3, devfn & 7,
+			data, (unsigned long long)addr);
+}
+
+static const struct vpci_ops board_pci_ops = {
+	.msi = deliver, .intx_route = pci_intx_route, .intx = pci_intx,
+	.msi_dropped = pci_msi_dropped,
+};
+
+/* Bus 0 with the host bridge through 0xcf8/0xcfc and ECAM; the test
+ * function if the config asks for it. */
+static int board_pci_create(struct vm *vm, char *err, size_t errlen)
+{
+	struct iobus_space *pio = &vm->bus.pio, *mmio = &vm->bus.mmio;
+
+	vpci_init(&vm->pci, &vm->bus, &board_pci_ops, vm);
+	/* The idle level of the active-low PCI pins, GSI 16-23, is high. */
+	for (unsigned gsi = 16; gsi < VPCI_MAX_GSI; gsi++)
+		vioapic_set_irq(&vm->ioapic, gsi, true);
+	if (iobus_add(pio, VPCI_CFG_ADDR_PORT, 1, vpci_cfg_addr_pio, &vm->pci, NULL) ||
+	    iobus_add(pio, VPCI_CFG_DATA_PORT, 4, vpci_cfg_data_pio, &vm->pci, NULL) ||
+	    iobus_add(mmio, BOARD_ECAM_BASE, BOARD_ECAM_SIZE, vpci_ecam_mmio, &vm->pci, NULL))
+		return errf(err, errlen, "cannot register its PCI configuration space");
+	if (!vm->cfg || !vm->cfg->pci_testdev)
+		return 0;
+	vm->pci_testdev = kzalloc(sizeof(*vm->pci_testdev));
+	if (!vm->pci_testdev)
+		return errf(err, errlen, "out of memory for its PCI test device");
+	pci_testdev_init(vm->pci_testdev, BOARD_PCI_TESTDEV_DEVFN);
+	if (!vpci_add(&vm->pci, &vm->pci_testdev->fn))
+		return errf(err, errlen, "cannot plug in its PCI test device");
+	return 0;
+}
+
 /* ---- set-up ------------------------------------------------------------- */
 
 
@@ -354,9 +416,6 @@ int board_create(struct vm *vm, char *err, size_t errlen)
 		BOARD_PM1A_EVT_PORT, BOARD_PM1A_CNT_PORT, BOARD_PM_TMR_PORT, BOARD_RESET_PORT,
 	};
 	vacpi_init(&vm->acpi, &acpi_ports, &board_acpi_ops, vm);
-	/* PCI INTx lines are active-low (the _PRT's GSI form): idle high. */
-	for (unsigned pin = 0; pin < 4; pin++)
-		vioapic_set_irq(&vm->ioapic, board_pci_intx_gsi(0, pin), true);
 
 	/* The board's address map: every device and where it answers. */
 	struct iobus_space *pio = &vm->bus.pio, *mmio = &vm->bus.mmio;
@@ -378,6 +437,8 @@ int board_create(struct vm *vm, char *err, size_t errlen)
 	    iobus_add(pio, BOARD_PM_TMR_PORT, VACPI_TMR_LEN, acpi_pio, vm, NULL) ||
 	    iobus_add(pio, BOARD_RESET_PORT, 1, acpi_pio, vm, NULL))
 		return errf(err, errlen, "cannot register its devices");
+	if (board_pci_create(vm, err, errlen) < 0)
+		return -1;
 	return board_fwtables(vm, ioapic_id, err, errlen);
 }
 
@@ -393,6 +454,8 @@ bool board_vcpu_init(struct vcpu *v)
 
 void board_free(struct vm *vm)
 {
+	kfree(vm->pci_testdev);
+	vm->pci_testdev = NULL;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		kfree(vm->vcpu[i].vlapic);
 		vm->vcpu[i].vlapic = NULL;

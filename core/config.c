@@ -30,7 +30,9 @@ struct sink {
 
 enum cfg_key {
 	K_NAME, K_KERNEL, K_CMDLINE, K_MODULE, K_MEMORY, K_CPUS, K_CPU,
-	K_AFFINITY, K_EXCLUSIVE, K_WEIGHT, K_COUNT
+	K_AFFINITY, K_EXCLUSIVE, K_WEIGHT,
+	K_PCI_TESTDEV,
+	K_COUNT
 };
 
 struct key_def {
@@ -55,6 +57,7 @@ static const struct key_def file_keys[] = {
 	{ "memory", K_MEMORY }, { "mem", K_MEMORY },
 	{ "cpus", K_CPUS }, { "vcpus", K_CPUS }, { "cpu", K_CPU },
 	{ "affinity", K_AFFINITY }, { "exclusive", K_EXCLUSIVE }, { "weight", K_WEIGHT },
+	{ "pci_testdev", K_PCI_TESTDEV },
 };
 
 static const struct key_def module_keys[] = {
@@ -430,6 +433,17 @@ static void set_exclusive(struct sink *s, struct vm_config *vm, struct span v)
 		err(s, "bad exclusive '%.*s' (expected yes or no)", SHOW(v));
 }
 
+/* pci_testdev = on|off (or yes/no, true/false, 1/0); off by default. */
+static void set_pci_testdev(struct sink *s, struct vm_config *vm, struct span v)
+{
+	if (span_is(v, "on") || span_is(v, "yes") || span_is(v, "true") || span_is(v, "1"))
+		vm->pci_testdev = true;
+	else if (span_is(v, "off") || span_is(v, "no") || span_is(v, "false") || span_is(v, "0"))
+		vm->pci_testdev = false;
+	else
+		err(s, "bad pci_testdev '%.*s' (expected on or off)", SHOW(v));
+}
+
 static void set_weight(struct sink *s, struct vm_config *vm, struct span v)
 {
 	uint64_t w;
@@ -554,6 +568,9 @@ static void decl_set(struct sink *s, const struct config_set *set, struct vm_dec
 		break;
 	case K_WEIGHT:
 		set_weight(s, vm, v);
+		break;
+	case K_PCI_TESTDEV:
+		set_pci_testdev(s, vm, v);
 		break;
 	case K_COUNT:
 		break;

@@ -15,6 +15,7 @@
  *   affinity = 1-3,6          ; CPUs for "any" vCPUs (default: all CPUs)
  *   exclusive = yes           ; the pinned CPUs are this VM's alone (default no)
  *   weight  = 200             ; share of contended CPUs, 1..10000 (default 100)
+ *   pci_testdev = on          ; a PCI test function at 00:03.0 (default off)
  * "mem" and "vcpus" are aliases.  ';' or '#' at the start of a line or
  * after a blank starts a comment, except inside double quotes.  CPU lists
  * and affinity take blanks or commas between items.
@@ -62,6 +63,7 @@ struct vm_config {
 	unsigned weight;                /* 1..VM_WEIGHT_MAX: share when CPUs are contended */
 	int on_reboot;                  /* CONFIG_ON_REBOOT_*: what a guest's reset does */
 	uint64_t watchdog_ns;           /* end the VM after this long without an interrupt; 0 = off */
+	bool pci_testdev;               /* devices/pci_testdev.h on its PCI bus */
 	char src[160];                  /* "file:line" or "module PATH", for messages */
 };
 

@@ -25,6 +25,8 @@
 #include "devices/vpit.h"
 #include "devices/vrtc.h"
 #include "devices/vacpi.h"
+#include "devices/vpci.h"
+#include "devices/pci_testdev.h"
 
 extern const char *const exit_kind_name[NR_EXIT_KINDS];
 
@@ -113,6 +115,9 @@ struct vm {
 	struct vpit pit;
 	struct vrtc rtc;
 	struct vacpi acpi;              /* PM1a blocks, PM timer, reset register */
+	struct vpci_bus pci;            /* bus 0 and its host bridge */
+	struct pci_testdev *pci_testdev;        /* with pci_testdev = on, else NULL */
+	uint32_t pci_msi_drops;         /* MSIs dropped (a log line for the first few) */
 	unsigned weight;                /* share of contended CPUs (default 100) */
 	int64_t tsc_offset;             /* guest TSC = host TSC + offset, for all vCPUs */
 	uint64_t start_ns;              /* host ns at creation: VM time 0 */
