@@ -36,12 +36,16 @@ void ap_start64(void);
 static void call_handler(struct trap_frame *f)
 {
 	struct percpu *c = this_cpu();
-	void (*fn)(void *) = c->call_fn;
+	void (*fn)(void *) = __atomic_load_n(&c->call_fn, __ATOMIC_ACQUIRE);
 
 	if (fn) {
-		c->call_fn = NULL;
-		fn(c->call_arg);
-		__atomic_store_n(&c->call_done, c->call_seq, __ATOMIC_RELEASE);
+		/* Take the call whole before freeing the slot: the next caller
+		 * may fill it again at once. */
+		void *arg = c->call_arg;
+		uint32_t seq = c->call_seq;
+		__atomic_store_n(&c->call_fn, NULL, __ATOMIC_RELEASE);
+		fn(arg);
+		__atomic_store_n(&c->call_done, seq, __ATOMIC_RELEASE);
 	}
 }
 
@@ -195,18 +199,30 @@ bool smp_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait)
 		fn(arg);
 		return true;
 	}
-	uint64_t f = spin_lock_irqsave(&call_lock[cpu]);
-	/* Wait for the previous call on this CPU to be taken. */
-	while (__atomic_load_n(&c->call_fn, __ATOMIC_ACQUIRE))
+	/*
+	 * One slot per target CPU.  Wait for it to be free with the lock
+	 * dropped and interrupts as the caller had them, so that two CPUs
+	 * calling each other both still take the call meant for them.
+	 */
+	uint32_t seq;
+	for (;;) {
+		uint64_t f = spin_lock_irqsave(&call_lock[cpu]);
+		if (!__atomic_load_n(&c->call_fn, __ATOMIC_ACQUIRE)) {
+			seq = c->call_seq + 1;
+			c->call_arg = arg;
+			c->call_seq = seq;
+			__atomic_store_n(&c->call_fn, fn, __ATOMIC_RELEASE);
+			lapic_send_ipi(c->apic_id, ICR_FIXED | VEC_CALL);
+			spin_unlock_irqrestore(&call_lock[cpu], f);
+			break;
+		}
+		spin_unlock_irqrestore(&call_lock[cpu], f);
 		cpu_relax();
-	uint32_t seq = c->call_seq + 1;
-	c->call_arg = arg;
-	c->call_seq = seq;
-	__atomic_store_n(&c->call_fn, fn, __ATOMIC_RELEASE);
-	lapic_send_ipi(c->apic_id, ICR_FIXED | VEC_CALL);
-	spin_unlock_irqrestore(&call_lock[cpu], f);
+	}
+	/* Done once the target has finished this call or a later one (calls
+	 * to one CPU run in order of their numbers). */
 	if (wait)
-		while (__atomic_load_n(&c->call_done, __ATOMIC_ACQUIRE) != seq)
+		while ((int32_t)(__atomic_load_n(&c->call_done, __ATOMIC_ACQUIRE) - seq) < 0)
 			cpu_relax();
 	return true;
 }
