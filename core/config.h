@@ -15,6 +15,9 @@
  *   affinity = 1-3,6          ; CPUs for "any" vCPUs (default: all CPUs)
  *   exclusive = yes           ; the pinned CPUs are this VM's alone (default no)
  *   weight  = 200             ; share of contended CPUs, 1..10000 (default 100)
+ *   initrd  = /boot/initrd.img ; a Linux kernel's initial ramdisk module, by path
+ *   on_reboot = restart       ; a guest reboot: restart (default) or end the VM
+ *   watchdog = 60s            ; end a VM silent this long: N s, ms or m; off (default)
  * "mem" and "vcpus" are aliases.  ';' or '#' at the start of a line or
  * after a blank starts a comment, except inside double quotes.  CPU lists
  * and affinity take blanks or commas between items.
@@ -35,6 +38,7 @@
 #define VM_WEIGHT_DEFAULT   100
 #define VM_WEIGHT_MAX       10000
 #define CONFIG_LINE_MAX     1024    /* longest config-file line */
+#define CONFIG_WATCHDOG_MAX_S 86400 /* the longest watchdog: one day */
 #define CONFIG_MAX_CPUS     64      /* = MAX_CPUS (arch/x86/percpu.h): a CPU set is one uint64_t */
 #define CPUSET_ALL          (~(uint64_t)0)
 #define CPUSET_BIT(n)       ((uint64_t)1 << (n))   /* n < CONFIG_MAX_CPUS */
@@ -43,6 +47,7 @@ struct vm_config {
 	char name[32];
 	char kernel[128];               /* path of the image module */
 	char cmdline[512];              /* guest kernel command line */
+	char initrd[128];               /* path of the initrd module; "" for none */
 	int nr_modules;
 	struct vm_module_cfg {
 		char path[128];
@@ -60,6 +65,11 @@ struct vm_config {
 	uint64_t affinity[VM_MAX_VCPUS];
 	bool exclusive;                 /* no other vCPU is ever placed on its CPUs */
 	unsigned weight;                /* 1..VM_WEIGHT_MAX: share when CPUs are contended */
+	enum vm_on_reboot {
+		VM_REBOOT_RESTART,      /* boot the kernel again, with fresh RAM */
+		VM_REBOOT_END,          /* end the VM */
+	} on_reboot;
+	uint64_t watchdog_ns;           /* 0: no watchdog */
 	char src[160];                  /* "file:line" or "module PATH", for messages */
 };
 
