@@ -263,6 +263,8 @@ static void bz_zero_page(uint8_t *zp, const struct gl_boot *b, const struct bz_h
 {
 	int n = 0;
 
+	/* loadflags stay as the image has them: CAN_USE_HEAP and heap_end_ptr
+	 * are for the real-mode setup code, which a 64-bit boot skips. */
 	memcpy(zp + BP_HDR_START, b->img + BP_HDR_START, h->hdr_end - BP_HDR_START);
 	zp[BP_TYPE_OF_LOADER] = BP_LOADER_UNDEFINED;
 	put16(zp + BP_VID_MODE, 0xffff);        /* "normal": no mode change */
