@@ -472,9 +472,9 @@ static void set_initrd(struct sink *s, struct vm_config *vm, struct span v)
 static void set_on_reboot(struct sink *s, struct vm_config *vm, struct span v)
 {
 	if (span_is(v, "restart"))
-		vm->on_reboot = VM_REBOOT_RESTART;
+		vm->on_reboot = CONFIG_ON_REBOOT_RESTART;
 	else if (span_is(v, "end"))
-		vm->on_reboot = VM_REBOOT_END;
+		vm->on_reboot = CONFIG_ON_REBOOT_END;
 	else
 		err(s, "bad on_reboot '%.*s' (expected restart or end)", SHOW(v));
 }

@@ -65,13 +65,12 @@ struct vm_config {
 	uint64_t affinity[VM_MAX_VCPUS];
 	bool exclusive;                 /* no other vCPU is ever placed on its CPUs */
 	unsigned weight;                /* 1..VM_WEIGHT_MAX: share when CPUs are contended */
-	enum vm_on_reboot {
-		VM_REBOOT_RESTART,      /* boot the kernel again, with fresh RAM */
-		VM_REBOOT_END,          /* end the VM */
-	} on_reboot;
-	uint64_t watchdog_ns;           /* 0: no watchdog */
+	int on_reboot;                  /* CONFIG_ON_REBOOT_*: what a guest's reset does */
+	uint64_t watchdog_ns;           /* end the VM after this long without an interrupt; 0 = off */
 	char src[160];                  /* "file:line" or "module PATH", for messages */
 };
+
+enum { CONFIG_ON_REBOOT_RESTART, CONFIG_ON_REBOOT_END };
 
 struct config_set {
 	struct vm_config vm[MAX_VMS];

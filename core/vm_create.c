@@ -178,7 +178,7 @@ static void vm_log_created(const struct vm *vm, const char *format, uint64_t ent
 
 static struct vm *vm_create(unsigned id, const struct vm_config *cfg, const struct boot_info *bi)
 {
-	char err[320];
+	char err[200];
 	struct vm *vm = kzalloc(sizeof(*vm));
 	struct x86_vcpu_state boot;
 	const char *format = "";

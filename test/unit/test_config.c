@@ -961,22 +961,22 @@ TEST(linux_keys)
 		return;
 	CHECK_STR(v->initrd, "/boot/initrd.img");
 	CHECK_STR(v->cmdline, "console=ttyS0 quiet");
-	CHECK_EQ(v->on_reboot, VM_REBOOT_END);
+	CHECK_EQ(v->on_reboot, CONFIG_ON_REBOOT_END);
 	CHECK_EQ(v->watchdog_ns, 60000000000ULL);
 	CHECK_EQ(vm_named("d2")->watchdog_ns, 250000000ULL);
 	CHECK_EQ(vm_named("d3")->watchdog_ns, 120000000000ULL);
-	CHECK_EQ(vm_named("d3")->on_reboot, VM_REBOOT_RESTART);
+	CHECK_EQ(vm_named("d3")->on_reboot, CONFIG_ON_REBOOT_RESTART);
 	CHECK_EQ(vm_named("d4")->watchdog_ns, 0);
 	CHECK_STR(vm_named("d4")->initrd, "");
 	/* Defaults: restart, no watchdog. */
-	CHECK_EQ(vm_named("d4")->on_reboot, VM_REBOOT_RESTART);
+	CHECK_EQ(vm_named("d4")->on_reboot, CONFIG_ON_REBOOT_RESTART);
 
 	CHECK_EQ(config_parse_module_line(&set, "/boot/vmlinuz name=mod mem=512M "
 		 "initrd=/boot/initrd.img on_reboot=end watchdog=5s cmdline=\"console=ttyS0\"",
 		 collect, &ms), 1);
 	CHECK_EQ(ms.n, 0);
 	v = vm_named("mod");
-	CHECK(v && strcmp(v->initrd, "/boot/initrd.img") == 0 && v->on_reboot == VM_REBOOT_END &&
+	CHECK(v && strcmp(v->initrd, "/boot/initrd.img") == 0 && v->on_reboot == CONFIG_ON_REBOOT_END &&
 	      v->watchdog_ns == 5000000000ULL);
 }
 
