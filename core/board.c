@@ -44,6 +44,8 @@ int board_guest_mmap(const struct vm *vm, struct gl_mmap_entry *m)
 		m[n++] = (struct gl_mmap_entry){ 0x9fc00, 0x100000 - 0x9fc00, 2 };
 		m[n++] = (struct gl_mmap_entry){ 1 * MiB, low - 1 * MiB, 1 };
 	}
+	/* The ECAM window, reserved as PCI Firmware 3.2 §4.1.2 asks of an MCFG range. */
+	m[n++] = (struct gl_mmap_entry){ BOARD_ECAM_BASE, BOARD_ECAM_SIZE, 2 };
 	if (vm->mem.nr > 1)
 		m[n++] = (struct gl_mmap_entry){ BOARD_HIGH_RAM_BASE, vm->mem.region[1].size, 1 };
 	return n;

@@ -30,7 +30,7 @@ struct sink {
 
 enum cfg_key {
 	K_NAME, K_KERNEL, K_CMDLINE, K_MODULE, K_MEMORY, K_CPUS, K_CPU,
-	K_AFFINITY, K_EXCLUSIVE, K_WEIGHT,
+	K_AFFINITY, K_EXCLUSIVE, K_WEIGHT, K_INITRD, K_ON_REBOOT, K_WATCHDOG,
 	K_PCI_TESTDEV,
 	K_COUNT
 };
@@ -57,6 +57,7 @@ static const struct key_def file_keys[] = {
 	{ "memory", K_MEMORY }, { "mem", K_MEMORY },
 	{ "cpus", K_CPUS }, { "vcpus", K_CPUS }, { "cpu", K_CPU },
 	{ "affinity", K_AFFINITY }, { "exclusive", K_EXCLUSIVE }, { "weight", K_WEIGHT },
+	{ "initrd", K_INITRD }, { "on_reboot", K_ON_REBOOT }, { "watchdog", K_WATCHDOG },
 	{ "pci_testdev", K_PCI_TESTDEV },
 };
 
@@ -64,19 +65,22 @@ static const struct key_def module_keys[] = {
 	{ "name", K_NAME }, { "mem", K_MEMORY }, { "memory", K_MEMORY },
 	{ "cpus", K_CPUS }, { "vcpus", K_CPUS }, { "cpu", K_CPU },
 	{ "affinity", K_AFFINITY }, { "exclusive", K_EXCLUSIVE }, { "weight", K_WEIGHT },
-	{ "cmdline", K_CMDLINE },
+	{ "cmdline", K_CMDLINE }, { "initrd", K_INITRD }, { "on_reboot", K_ON_REBOOT },
+	{ "watchdog", K_WATCHDOG },
 };
 
 static const struct form file_form = {
 	true, file_keys, ARRAY_SIZE(file_keys),
-	"kernel, cmdline, module, memory, cpus, cpu, affinity, exclusive, weight",
+	"kernel, cmdline, module, memory, cpus, cpu, affinity, exclusive, weight, "
+	"initrd, on_reboot, watchdog",
 	"missing 'memory = SIZE' (e.g. memory = 64M)", "cpu = 1 2-3",
 	"affinity = 1-3,6", "cpu = 2 3",
 };
 
 static const struct form module_form = {
 	false, module_keys, ARRAY_SIZE(module_keys),
-	"name, mem, cpus, cpu, affinity, exclusive, weight, cmdline",
+	"name, mem, cpus, cpu, affinity, exclusive, weight, cmdline, initrd, "
+	"on_reboot, watchdog",
 	"missing mem=SIZE (e.g. mem=16M)", "cpu=1,2-3",
 	"affinity=1-3,6", "cpu=2,3",
 };
@@ -467,6 +471,58 @@ static void set_kernel(struct sink *s, struct vm_config *vm, struct span v)
 		    SHOW(trim(v)));
 }
 
+/* initrd = PATH: one path, quotes allowed, as for kernel. */
+static void set_initrd(struct sink *s, struct vm_config *vm, struct span v)
+{
+	if (!take_word(&v, vm->initrd, sizeof(vm->initrd)))
+		err(s, "initrd path too long (max %zu characters)", sizeof(vm->initrd) - 1);
+	else if (vm->initrd[0] == '\0')
+		err(s, "missing path after 'initrd' (expected the path of a GRUB module)");
+	else if (trim(v).n)
+		err(s, "unexpected '%.*s' after the initrd path (expected one path)", SHOW(trim(v)));
+}
+
+/* on_reboot = restart|end */
+static void set_on_reboot(struct sink *s, struct vm_config *vm, struct span v)
+{
+	if (span_is(v, "restart"))
+		vm->on_reboot = CONFIG_ON_REBOOT_RESTART;
+	else if (span_is(v, "end"))
+		vm->on_reboot = CONFIG_ON_REBOOT_END;
+	else
+		err(s, "bad on_reboot '%.*s' (expected restart or end)", SHOW(v));
+}
+
+/* watchdog = 60s | 500ms | 2m | off: a number, then its unit. */
+static void set_watchdog(struct sink *s, struct vm_config *vm, struct span v)
+{
+	static const struct { const char *unit; uint64_t ns; } units[] = {
+		{ "ms", 1000000ULL }, { "s", 1000000000ULL }, { "m", 60000000000ULL },
+	};
+	uint64_t n;
+	size_t d = 0;
+
+	if (span_is(v, "off")) {
+		vm->watchdog_ns = 0;
+		return;
+	}
+	while (d < v.n && v.p[d] >= '0' && v.p[d] <= '9')
+		d++;
+	struct span unit = { v.p + d, v.n - d };
+	for (size_t i = 0; d && i < ARRAY_SIZE(units); i++) {
+		if (!span_is(unit, units[i].unit))
+			continue;
+		if (parse_small((struct span){ v.p, d }, CONFIG_WATCHDOG_MAX_S * 1000ULL, &n) &&
+		    n >= 1 && n * units[i].ns <= CONFIG_WATCHDOG_MAX_S * 1000000000ULL) {
+			vm->watchdog_ns = n * units[i].ns;
+			return;
+		}
+		break;
+	}
+	err(s, "bad watchdog '%.*s' (expected a time of 1ms to %ds with unit ms, s or m, e.g. 60s; or off)",
+	    SHOW(v), CONFIG_WATCHDOG_MAX_S);
+}
+
 /* module = PATH ARGS... */
 static void add_module(struct sink *s, struct vm_config *vm, struct span v)
 {
@@ -571,6 +627,15 @@ static void decl_set(struct sink *s, const struct config_set *set, struct vm_dec
 		break;
 	case K_PCI_TESTDEV:
 		set_pci_testdev(s, vm, v);
+		break;
+	case K_INITRD:
+		set_initrd(s, vm, v);
+		break;
+	case K_ON_REBOOT:
+		set_on_reboot(s, vm, v);
+		break;
+	case K_WATCHDOG:
+		set_watchdog(s, vm, v);
 		break;
 	case K_COUNT:
 		break;

@@ -15,6 +15,9 @@
  *   affinity = 1-3,6          ; CPUs for "any" vCPUs (default: all CPUs)
  *   exclusive = yes           ; the pinned CPUs are this VM's alone (default no)
  *   weight  = 200             ; share of contended CPUs, 1..10000 (default 100)
+ *   initrd  = /boot/initrd.img ; a Linux kernel's initial ramdisk module, by path
+ *   on_reboot = restart       ; a guest reboot: restart (default) or end the VM
+ *   watchdog = 60s            ; end a VM that took no interrupt this long: N s, ms or m; off (default)
  *   pci_testdev = on          ; a PCI test function at 00:03.0 (default off)
  * "mem" and "vcpus" are aliases.  ';' or '#' at the start of a line or
  * after a blank starts a comment, except inside double quotes.  CPU lists
@@ -36,6 +39,7 @@
 #define VM_WEIGHT_DEFAULT   100
 #define VM_WEIGHT_MAX       10000
 #define CONFIG_LINE_MAX     1024    /* longest config-file line */
+#define CONFIG_WATCHDOG_MAX_S 86400 /* the longest watchdog: one day */
 #define CONFIG_MAX_CPUS     64      /* = MAX_CPUS (arch/x86/percpu.h): a CPU set is one uint64_t */
 #define CPUSET_ALL          (~(uint64_t)0)
 #define CPUSET_BIT(n)       ((uint64_t)1 << (n))   /* n < CONFIG_MAX_CPUS */
@@ -44,6 +48,7 @@ struct vm_config {
 	char name[32];
 	char kernel[128];               /* path of the image module */
 	char cmdline[512];              /* guest kernel command line */
+	char initrd[128];               /* path of the initrd module; "" for none */
 	int nr_modules;
 	struct vm_module_cfg {
 		char path[128];

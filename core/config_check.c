@@ -103,6 +103,9 @@ static void check_own(struct check *c, int i)
 			if (!m->module_exists(m->ctx, vm->module[j].path))
 				vm_err(c, i, "VM '%s': module '%s' is not among the boot modules",
 				       vm->name, vm->module[j].path);
+		if (vm->initrd[0] && !m->module_exists(m->ctx, vm->initrd))
+			vm_err(c, i, "VM '%s': initrd '%s' is not among the boot modules",
+			       vm->name, vm->initrd);
 	}
 	cpuset_format(online, sizeof(online), c->online);
 	for (int j = 0; j < vm->nr_vcpus; j++) {

@@ -90,8 +90,16 @@ static int vm_load_kernel(struct vm *vm, const struct boot_info *bi, struct x86_
 		.cmdline = cfg->cmdline, .mods = mods, .nr_mods = cfg->nr_modules,
 		.mmap = mmap, .nr_mmap = board_guest_mmap(vm, mmap), .loader_name = "kasane",
 	};
-	if (gl_load(&vm->mem, &in, &res, err, errlen) < 0)
-		return -1;
+	if (cfg->initrd[0]) {
+		const struct boot_module *m = module_find(bi, cfg->initrd);
+		if (!m)
+			return errf(err, errlen, "initrd %s is not a boot module", cfg->initrd);
+		in.initrd = hpa_to_hva(m->start);
+		in.initrd_len = m->end - m->start;
+	}
+	char why[160];
+	if (gl_load(&vm->mem, &in, &res, why, sizeof(why)) < 0)
+		return errf(err, errlen, "kernel %s: %s", cfg->kernel, why);
 	*format = res.format;
 	*st = res.boot;         /* the boot protocol's entry state (guest-loader/) */
 	return 0;

@@ -33,6 +33,9 @@ struct gl_format {
 	gl_load_fn *load;
 };
 
+/* fmt_bzimage.c: a Linux bzImage, entered at its 64-bit entry point. */
+gl_probe_fn fmt_bzimage_probe;
+gl_load_fn fmt_bzimage_load;
 /* fmt_multiboot.c: a Multiboot2 header (ELF, or loaded by its address tag). */
 gl_probe_fn fmt_mb2_probe;
 gl_load_fn fmt_mb2_load;

@@ -27,6 +27,8 @@ struct gl_boot {
 	const struct gl_module *mods;
 	int nr_mods;
 	gpa_t mod_gpa[GL_MAX_MODS];
+	const uint8_t *initrd;  /* NULL, or initrd_len > 0 bytes */
+	size_t initrd_len;
 	const struct gl_mmap_entry *mmap;
 	int nr_mmap;
 	uint32_t mem_lower_kib, mem_upper_kib;

@@ -11,6 +11,7 @@
 
 /* The kernel formats, in the order they are tried (loader.h). */
 static const struct gl_format gl_formats[] = {
+	{ "bzimage", fmt_bzimage_probe, fmt_bzimage_load },
 	{ "multiboot2", fmt_mb2_probe, fmt_mb2_load },
 	{ "multiboot1", fmt_mb1_probe, fmt_mb1_load },
 	{ "elf64", fmt_elf64_probe, fmt_elf64_load },
@@ -88,6 +89,10 @@ static int gl_check_input(const struct guest_mem *mem, const struct gl_input *in
 			    "supported", in->nr_mods, GL_MAX_MODS);
 	b->mods = in->mods;
 	b->nr_mods = in->nr_mods;
+	if (in->initrd_len && !in->initrd)
+		return errf(err, errlen, "the initrd has no data");
+	b->initrd = in->initrd_len ? in->initrd : NULL;
+	b->initrd_len = in->initrd_len;
 	for (int i = 0; i < b->nr_mods; i++) {
 		const struct gl_module *m = &b->mods[i];
 		if (!m->data && m->len)
@@ -139,9 +144,13 @@ int gl_load(struct guest_mem *mem, const struct gl_input *in,
 			return -1;
 		if (rc == 0)
 			continue;
+		if (b.initrd && f->load != fmt_bzimage_load)
+			return errf(err, errlen, "an initrd is only for Linux kernels; "
+				    "a %s kernel gets its files as modules", f->name);
 		out->format = f->name;
 		return f->load(mem, &b, out, err, errlen) ? -1 : 0;
 	}
-	return errf(err, errlen, "not a loadable kernel: no ELF magic and no "
-		    "Multiboot header in the first 32 KiB");
+	return errf(err, errlen, "not a loadable kernel: no ELF magic, no "
+		    "Multiboot header in the first 32 KiB and no Linux \"HdrS\" "
+		    "header");
 }

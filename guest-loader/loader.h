@@ -5,6 +5,9 @@
  * and returns the whole initial state of the first vCPU.
  *
  * Accepted image formats (format.h), tried in this order:
+ *   0. A Linux bzImage ("HdrS" at 0x202; boot protocol 2.12 or later with a
+ *      64-bit entry), loaded by the Linux/x86 boot protocol with its
+ *      initrd (fmt_bzimage.c says where everything goes).
  *   1. Multiboot2 header in the first 32 KiB (Multiboot2 spec §3.1): with an
  *      address tag it is loaded a.out-kludge style, else as ELF32/ELF64.
  *   2. Multiboot1 header in the first 8 KiB (Multiboot 0.6.96 §3.1): with
@@ -19,6 +22,11 @@
  * for an unknown tag type, or an unknown tag not marked optional is refused.
  *
  * Entry state (gl_result.boot; RIP = the entry, RFLAGS = 2, GPRs not named 0):
+ *   bzimage:  64-bit mode as Linux Documentation/arch/x86/boot.rst's "64-bit
+ *       BOOT PROTOCOL" says: identity-mapping page tables (longmode.h), a
+ *       GDT with CS = 0x10 and DS = ES = SS = 0x18, RIP = the kernel's load
+ *       address + 0x200, RSI = GPA of the zero page (struct boot_params).
+ *       Only this format takes an initrd, and it takes no modules.
  *   multiboot2, multiboot2-aout:  flat 32-bit protected mode, paging off
  *       (x86_state_flat32: CS = 0x08, data 0x10, base 0, limit 4 GiB, no
  *       GDTR), EAX = 0x36D76289, EBX = GPA of the Multiboot2 information
@@ -72,6 +80,8 @@ struct gl_input {
 	const char *cmdline;    /* NULL means "" */
 	const struct gl_module *mods;
 	int nr_mods;
+	const uint8_t *initrd;  /* a Linux kernel's initial ramdisk, or NULL */
+	size_t initrd_len;
 	/*
 	 * The guest's physical memory map as it will be reported to the guest.
 	 * nr_mmap == 0 means "derive it from the guest_mem regions, all RAM".
@@ -83,7 +93,7 @@ struct gl_input {
 
 struct gl_result {
 	struct x86_vcpu_state boot;     /* vCPU 0's initial state, see above */
-	const char *format;             /* "multiboot2", "multiboot2-aout",
+	const char *format;             /* "bzimage", "multiboot2", "multiboot2-aout",
 					   "multiboot1", "multiboot1-aout",
 					   "elf64", "elf32" */
 	uint64_t kernel_start, kernel_end;  /* GPA range of the kernel image */

@@ -36,6 +36,13 @@ want() {
 	return 1
 }
 
+# ---- the Linux guest: Debian's kernel and busybox, fetched and cached ------
+# (tools/linux-guest.sh).  A failed fetch fails here, and then every test
+# that needs the files fails too: none is skipped.
+if ! lg=$(bash tools/linux-guest.sh 2>&1); then
+	result linux-guest fail "$lg"
+fi
+
 # ---- host unit tests: one result per test case ----------------------------
 for bin in build/unit/*; do
 	[ -x "$bin" ] || continue
@@ -256,6 +263,11 @@ mib() {         # mib SIZE: a K/M/G size in MiB (rounded down)
 # or test/guests; a name found in neither stays out of the ISO (a test of a
 # missing image).
 guest_file() {
+	# /linux/NAME: the Linux guest's files (tools/linux-guest.sh).
+	if [ "${1#/linux/}" != "$1" ]; then
+		[ -f "build/linux/${1#/linux/}" ] && echo "build/linux/${1#/linux/}"
+		return
+	fi
 	local base=${1#/guests/}
 	[ "$base" != "$1" ] || return 1
 	if [ -f "build/guests/$base" ]; then echo "build/guests/$base"
@@ -291,7 +303,7 @@ manifest_read() {
 		if [ "$section" = vm ]; then
 			# Verbatim: kasane parses it (and reports its mistakes by line).
 			cfg+="$line"$'\n'
-			if [[ $line =~ ^[[:space:]]*(kernel|module)[[:space:]]*=[[:space:]]*([^[:space:]]+) ]]; then
+			if [[ $line =~ ^[[:space:]]*(kernel|module|initrd)[[:space:]]*=[[:space:]]*([^[:space:]]+) ]]; then
 				val=$(guest_file "${BASH_REMATCH[2]}") && files+=("$val:${BASH_REMATCH[2]}")
 			fi
 			continue

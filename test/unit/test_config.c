@@ -182,7 +182,7 @@ TEST(error_unknown_key)
 	reset();
 	CHECK_EQ(parse(GOOD_A "[vm web]\nkernel=/w\nmemory=4M\nmemroy = 64M\n" GOOD_Z), 1);
 	CHECK(has_msg(F ":7: unknown key 'memroy' (expected kernel, cmdline, module, memory, cpus, cpu, "
-		      "affinity, exclusive, weight)"));
+		      "affinity, exclusive, weight, initrd, on_reboot, watchdog)"));
 	CHECK(has_msg(F ":4: VM 'web' dropped (1 error)"));
 	CHECK_EQ(ms.n, 2);
 	CHECK(survivors_ok());
@@ -552,7 +552,8 @@ TEST(module_line_errors)
 	CHECK_EQ(config_parse_module_line(&set, "/guests/hello.elf name=hello mem=16M foo=1",
 					  collect, &ms), -1);
 	CHECK(has_msg("module /guests/hello.elf: unknown key 'foo' "
-		      "(expected name, mem, cpus, cpu, affinity, exclusive, weight, cmdline)"));
+		      "(expected name, mem, cpus, cpu, affinity, exclusive, weight, cmdline, initrd, "
+		      "on_reboot, watchdog)"));
 	CHECK(has_msg("module /guests/hello.elf: VM 'hello' dropped (1 error)"));
 	CHECK_EQ(set.nr, 0);
 
@@ -560,7 +561,8 @@ TEST(module_line_errors)
 	CHECK_EQ(config_parse_module_line(&set,
 		"/g/a name=a quiet cpus=3 cpu=1,2 mem=16M mem=1G cmdline=\"open", collect, &ms), -1);
 	CHECK(has_msg("module /g/a: unexpected word 'quiet' (expected key=value with key "
-		      "name, mem, cpus, cpu, affinity, exclusive, weight, cmdline)"));
+		      "name, mem, cpus, cpu, affinity, exclusive, weight, cmdline, initrd, on_reboot, "
+		      "watchdog)"));
 	CHECK(has_msg("module /g/a: duplicate key 'mem'"));
 	CHECK(has_msg("module /g/a: unterminated quote in 'cmdline=\"open'"));
 	CHECK(has_msg("module /g/a: cpu lists 2 CPUs but cpus = 3 (expected one CPU per vCPU)"));
@@ -940,6 +942,83 @@ TEST(validate_no_module_check)
 	CHECK_EQ(set.vm[0].cpu[0], 1);
 }
 
+/* A Linux VM's keys: initrd, on_reboot, watchdog (file and module forms). */
+TEST(linux_keys)
+{
+	const struct vm_config *v;
+
+	reset();
+	CHECK_EQ(parse("[vm deb]\nkernel = /boot/vmlinuz\ninitrd = \"/boot/initrd.img\"\n"
+		       "cmdline = console=ttyS0 quiet\nmemory = 512M\non_reboot = end\n"
+		       "watchdog = 60s\n"
+		       "[vm d2]\nkernel=/k\nmemory=4M\nwatchdog=250ms\n"
+		       "[vm d3]\nkernel=/k\nmemory=4M\nwatchdog=2m\non_reboot=restart\n"
+		       "[vm d4]\nkernel=/k\nmemory=4M\nwatchdog=off\n"), 0);
+	CHECK_EQ(ms.n, 0);
+	v = vm_named("deb");
+	CHECK(v != NULL);
+	if (!v)
+		return;
+	CHECK_STR(v->initrd, "/boot/initrd.img");
+	CHECK_STR(v->cmdline, "console=ttyS0 quiet");
+	CHECK_EQ(v->on_reboot, CONFIG_ON_REBOOT_END);
+	CHECK_EQ(v->watchdog_ns, 60000000000ULL);
+	CHECK_EQ(vm_named("d2")->watchdog_ns, 250000000ULL);
+	CHECK_EQ(vm_named("d3")->watchdog_ns, 120000000000ULL);
+	CHECK_EQ(vm_named("d3")->on_reboot, CONFIG_ON_REBOOT_RESTART);
+	CHECK_EQ(vm_named("d4")->watchdog_ns, 0);
+	CHECK_STR(vm_named("d4")->initrd, "");
+	/* Defaults: restart, no watchdog. */
+	CHECK_EQ(vm_named("d4")->on_reboot, CONFIG_ON_REBOOT_RESTART);
+
+	CHECK_EQ(config_parse_module_line(&set, "/boot/vmlinuz name=mod mem=512M "
+		 "initrd=/boot/initrd.img on_reboot=end watchdog=5s cmdline=\"console=ttyS0\"",
+		 collect, &ms), 1);
+	CHECK_EQ(ms.n, 0);
+	v = vm_named("mod");
+	CHECK(v && strcmp(v->initrd, "/boot/initrd.img") == 0 && v->on_reboot == CONFIG_ON_REBOOT_END &&
+	      v->watchdog_ns == 5000000000ULL);
+}
+
+TEST(linux_keys_errors)
+{
+	reset();
+	CHECK_EQ(parse("[vm a]\nkernel=/k\nmemory=4M\non_reboot=halt\nwatchdog=60\n"
+		       "initrd=/a /b\n"
+		       "[vm b]\nkernel=/k\nmemory=4M\nwatchdog=0s\ninitrd=\n"
+		       "[vm c]\nkernel=/k\nmemory=4M\nwatchdog=86401s\n"
+		       "[vm d]\nkernel=/k\nmemory=4M\nwatchdog=1h\ninitrd=/x\ninitrd=/y\n"), 8);
+	CHECK(has_msg(F ":4: bad on_reboot 'halt' (expected restart or end)"));
+	CHECK(has_msg(F ":5: bad watchdog '60' (expected a time of 1ms to 86400s with unit ms, "
+		      "s or m, e.g. 60s; or off)"));
+	CHECK(has_msg(F ":6: unexpected '/b' after the initrd path (expected one path)"));
+	CHECK(has_msg(F ":10: bad watchdog '0s' (expected a time of 1ms to 86400s with unit ms, "
+		      "s or m, e.g. 60s; or off)"));
+	CHECK(has_msg(F ":11: missing path after 'initrd' (expected the path of a GRUB module)"));
+	CHECK(has_msg(F ":15: bad watchdog '86401s' (expected a time of 1ms to 86400s with unit "
+		      "ms, s or m, e.g. 60s; or off)"));
+	CHECK(has_msg(F ":19: bad watchdog '1h' (expected a time of 1ms to 86400s with unit ms, "
+		      "s or m, e.g. 60s; or off)"));
+	CHECK(has_msg(F ":21: duplicate key 'initrd' (already set at line 20)"));
+	CHECK_EQ(set.nr, 0);
+
+	reset();
+	CHECK_EQ(config_parse_module_line(&set, "/k name=m mem=4M on_reboot=never", collect, &ms), -1);
+	CHECK(has_msg("module /k: bad on_reboot 'never' (expected restart or end)"));
+}
+
+/* The initrd must be a boot module, as the kernel must. */
+TEST(validate_initrd)
+{
+	reset();
+	CHECK_EQ(parse("[vm a]\nkernel=/a\nmemory=4M\ninitrd=/gone.img\n"
+		       "[vm b]\nkernel=/b\nmemory=4M\ninitrd=/initrd\n"), 0);
+	validate(4, GiB);
+	CHECK(has_msg(F ":1: VM 'a': initrd '/gone.img' is not among the boot modules"));
+	CHECK_EQ(set.nr, 1);
+	CHECK_STR(set.vm[0].name, "b");
+}
+
 int main(void)
 {
 	check_start("config");
@@ -967,5 +1046,8 @@ int main(void)
 	RUN(validate_exclusive_sets);
 	RUN(validate_hand_made);
 	RUN(validate_no_module_check);
+	RUN(linux_keys);
+	RUN(linux_keys_errors);
+	RUN(validate_initrd);
 	return check_finish();
 }
