@@ -89,6 +89,10 @@ static const struct msr_rule rules[] = {
 	 * attribute bits in the fixed MTRRs. */
 	{ 0xc0010010, 0xc0010010, MSR_RAZ, MSRF_AMD_MTRR, "SYSCFG" },
 	{ 0xc0010015, 0xc0010015, MSR_MODEL, MSRF_AMD, "HWCR" },
+	/* Interrupt Pending Message: Linux reads it with a plain RDMSR on
+	 * K8 and family 10h parts with erratum 400, as QEMU's TCG CPU is
+	 * (process.c, arch_post_acpi_subsys_init); 0: C1E is not active. */
+	{ 0xc0010055, 0xc0010055, MSR_RAZ, MSRF_AMD, "INT_PENDING_MSG" },
 	/* SVM is hidden: VM_CR reads as on a CPU whose firmware disabled
 	 * and locked SVM (APM vol. 2 §15.30.1). */
 	{ 0xc0010114, 0xc0010114, MSR_MODEL, MSRF_AMD, "VM_CR" },

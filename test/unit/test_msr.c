@@ -189,7 +189,7 @@ TEST(vendor_msrs)
 {
 	struct msr_cpu a = model(&amd), i = model(&intel);
 	static const uint32_t amd_only[] = { 0xc0010000, 0xc0010003, 0xc0010004, 0xc0010007,
-					     0xc0010010, 0xc0010015, 0xc0010114, 0xc0010117,
+					     0xc0010010, 0xc0010015, 0xc0010055, 0xc0010114, 0xc0010117,
 					     0xc0011029 };
 	static const uint32_t intel_only[] = { 0x17, 0x3a, 0x1a0 };
 	static const uint32_t none[] = { 0x12345, 0xc1, 0x186, 0x309, 0x38f, 0x10a, 0xda0,
