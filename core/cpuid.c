@@ -16,6 +16,7 @@
  */
 #include "core/cpuid.h"
 #include "devices/vlapic.h"
+#include "arch/x86/cpu.h"
 
 #define B(n)                    (1u << (n))
 
@@ -116,6 +117,16 @@
 #define KASANE_SIG_EBX          0x6173616bu     /* "kasa" */
 #define KASANE_SIG_ECX          0x0000656eu     /* "ne\0\0" */
 #define KASANE_SIG_EDX          0x00000000u
+
+void cpuid_host(uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+	struct cpuid_regs r = cpuid(leaf, sub);
+
+	out[0] = r.eax;
+	out[1] = r.ebx;
+	out[2] = r.ecx;
+	out[3] = r.edx;
+}
 
 static void host(const struct cpuid_ctx *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
 {

@@ -28,6 +28,9 @@ struct cpuid_ctx {
 #define CPUID_TIMING_LEAF       0x40000010u
 #define CPUID_HV_MAX_LEAF       CPUID_TIMING_LEAF
 
+/* This CPU's CPUID, as a cpuid_host_fn. */
+void cpuid_host(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+
 /* Fill out (eax, ebx, ecx, edx) with what the guest's CPUID(leaf, subleaf) returns. */
 void cpuid_guest(const struct cpuid_ctx *c, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 

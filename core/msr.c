@@ -159,16 +159,6 @@ void msr_cpu_from_cpuid(struct msr_cpu *m, cpuid_host_fn host)
 		       (m->amd && BIT(e1[3], 25) ? (1ull << 14) : 0);
 }
 
-static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4])
-{
-	struct cpuid_regs r = cpuid(leaf, sub);
-
-	out[0] = r.eax;
-	out[1] = r.ebx;
-	out[2] = r.ecx;
-	out[3] = r.edx;
-}
-
 /* Every CPU computes the same values, so a race here is harmless. */
 static struct msr_cpu guest_cpu;
 static volatile bool guest_cpu_ready;
@@ -176,7 +166,7 @@ static volatile bool guest_cpu_ready;
 const struct msr_cpu *msr_guest_cpu(void)
 {
 	if (!guest_cpu_ready) {
-		msr_cpu_from_cpuid(&guest_cpu, host_cpuid);
+		msr_cpu_from_cpuid(&guest_cpu, cpuid_host);
 		guest_cpu_ready = true;
 	}
 	return &guest_cpu;
