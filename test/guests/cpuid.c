@@ -69,6 +69,12 @@ void test_main(void)
 			   (unsigned long long)khz);
 
 	cpuid(0x80000000, 0, r);
+	if (r[0] >= 0x80000007) {
+		uint32_t e7[4];
+		cpuid(0x80000007, 0, e7);
+		guest_printf("cpuid: leaf 0x80000007: EDX 0x%08x (invariant TSC %s)\n", e7[3],
+			     e7[3] & (1u << 8) ? "shown" : "not shown");
+	}
 	if (r[0] >= 0x80000001) {
 		cpuid(0x80000001, 0, r);
 		guest_printf("cpuid: leaf 0x80000001: ECX 0x%08x EDX 0x%08x\n", r[2], r[3]);
