@@ -7,7 +7,7 @@
  * with nothing from the hypervisor (instruction-set extensions, paging
  * features the guest page-table walker in core/gpt.c understands).  It is
  * dropped when it needs MSRs, exits or state kasane does not virtualize
- * (machine check, MTRRs, performance monitoring, thermal and power
+ * (machine check, performance monitoring, thermal and power
  * management, debug store, SGX, PT, CET, MPX, AMX, protection keys,
  * x2APIC, TSC deadline, MONITOR/MWAIT, nested virtualization).  Leaves
  * not listed here, and leaves above the maxima reported in leaf 0 and
@@ -15,6 +15,8 @@
  * leaf, SDM vol. 2A CPUID; zeros are clearer).
  */
 #include "core/cpuid.h"
+#include "devices/vlapic.h"
+#include "arch/x86/cpu.h"
 
 #define B(n)                    (1u << (n))
 
@@ -37,12 +39,13 @@
 #define L1_ECX_KEEP             (B(0) | B(1) | B(9) | B(12) | B(13) | B(17) | B(19) | \
 				 B(20) | B(22) | B(23) | B(25) | B(26) | B(28) | B(29) | B(30))
 /* EDX kept: FPU 0, VME 1, DE 2, PSE 3, TSC 4, MSR 5, PAE 6, CX8 8, APIC 9,
- * SEP 11, PGE 13, CMOV 15, PAT 16, PSE-36 17, CLFSH 19, MMX 23, FXSR 24,
- * SSE 25, SSE2 26, SS 27.  Dropped: MCE 7, MTRR 12, MCA 14, PSN 18, DS 21,
+ * SEP 11, MTRR 12 (modelled in core/msr.c: Linux 6.1 turns PAT off on a
+ * CPU without MTRRs), PGE 13, CMOV 15, PAT 16, PSE-36 17, CLFSH 19, MMX 23,
+ * FXSR 24, SSE 25, SSE2 26, SS 27.  Dropped: MCE 7, MCA 14, PSN 18, DS 21,
  * ACPI 22, TM 29, PBE 31; HTT 28 follows nr_vcpus. */
 #define L1_EDX_KEEP             (B(0) | B(1) | B(2) | B(3) | B(4) | B(5) | B(6) | B(8) | \
-				 B(9) | B(11) | B(13) | B(15) | B(16) | B(17) | B(19) | \
-				 B(23) | B(24) | B(25) | B(26) | B(27))
+				 B(9) | B(11) | B(12) | B(13) | B(15) | B(16) | B(17) | \
+				 B(19) | B(23) | B(24) | B(25) | B(26) | B(27))
 
 /* Leaf 7 subleaf 0 (SDM vol. 2A Table 3-8).  EBX kept: FSGSBASE 0, BMI1 3,
  * HLE 4, AVX2 5, FDP_EXCPTN_ONLY 6, SMEP 7, BMI2 8, ERMS 9, INVPCID 10,
@@ -92,14 +95,16 @@
 #define E1_ECX_SVM              B(2)
 #define E1_ECX_CMP_LEGACY       B(1)
 #define E1_ECX_KEEP             (B(0) | B(5) | B(6) | B(7) | B(8) | B(11) | B(16) | B(21))
-/* EDX kept: the leaf-1 duplicates on AMD (0-6, 8, 9, 13, 15-17, 23, 24),
- * SYSCALL 11, NX 20, MmxExt 22, FFXSR 25, Page1GB 26, RDTSCP 27, LM 29,
- * 3DNowExt 30, 3DNow 31.  Dropped: MCE 7, MTRR 12, MCA 14. */
+/* EDX kept: the leaf-1 duplicates on AMD (0-6, 8, 9, 12, 13, 15-17, 23,
+ * 24), SYSCALL 11, NX 20, MmxExt 22, FFXSR 25, Page1GB 26, RDTSCP 27, LM 29,
+ * 3DNowExt 30, 3DNow 31.  Dropped: MCE 7, MCA 14. */
 #define E1_EDX_KEEP             (B(0) | B(1) | B(2) | B(3) | B(4) | B(5) | B(6) | B(8) | \
-				 B(9) | B(11) | B(13) | B(15) | B(16) | B(17) | B(20) | \
+				 B(9) | B(11) | B(12) | B(13) | B(15) | B(16) | B(17) | B(20) | \
 				 B(22) | B(23) | B(24) | B(25) | B(26) | B(27) | B(29) | \
 				 B(30) | B(31))
-/* Leaf 0x80000007 EDX: only invariant TSC 8 (APM vol. 3 E.4.6). */
+/* Leaf 0x80000007 EDX: only invariant TSC 8 (APM vol. 3 E.4.6), as the
+ * host has it: the guest TSC is the host's plus a constant offset per VM
+ * (no scaling), so it is invariant exactly when the host's is. */
 #define E7_EDX_KEEP             B(8)
 /* Leaf 0x80000008 EBX kept: CLZERO 0, RstrFpErrPtrs 2, WBNOINVD 9 (APM
  * vol. 3 E.4.7).  Dropped: INVLPGB 3, RDPRU 4, and the speculation
@@ -112,6 +117,16 @@
 #define KASANE_SIG_EBX          0x6173616bu     /* "kasa" */
 #define KASANE_SIG_ECX          0x0000656eu     /* "ne\0\0" */
 #define KASANE_SIG_EDX          0x00000000u
+
+void cpuid_host(uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+	struct cpuid_regs r = cpuid(leaf, sub);
+
+	out[0] = r.eax;
+	out[1] = r.ebx;
+	out[2] = r.ecx;
+	out[3] = r.edx;
+}
 
 static void host(const struct cpuid_ctx *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
 {
@@ -372,6 +387,13 @@ void cpuid_guest(const struct cpuid_ctx *c, uint32_t leaf, uint32_t subleaf, uin
 			out[1] = KASANE_SIG_EBX;
 			out[2] = KASANE_SIG_ECX;
 			out[3] = KASANE_SIG_EDX;
+		}
+		/* 0x40000010: TSC and local APIC timer frequencies in kHz,
+		 * the convention of VMware and KVM (Linux's vmware.c reads
+		 * it for VMware's signature only). */
+		if (leaf == CPUID_TIMING_LEAF) {
+			out[0] = c->tsc_khz;
+			out[1] = (uint32_t)(VLAPIC_BUS_HZ / 1000);
 		}
 		/* 0x40000001: feature flags, none yet; the rest unused. */
 		return;

@@ -206,6 +206,12 @@ int vcpu_emulate_mmio(struct vcpu *v, struct vm_exit *e)
 	emu_init(&x, v);
 	size_t n = emu_fetch(&x, bytes);
 	int r = x86_decode(bytes, n, emu_cpu_mode(&x), &insn);
+	if (r == -X86_EINVAL) {
+		/* An encoding the CPU refuses, such as LOCK on a MOV: #UD, as
+		 * hardware raises it (SDM vol. 2A §2.1.1, LOCK). */
+		vcpu_raise_exception(v, X86_EXC_UD, false, 0);
+		return EMU_EFAULT;
+	}
 	if (r < 0) {
 		vm_end(vm, VM_END_UNHANDLED, -1,
 		       "cannot emulate the instruction at RIP 0x%llx touching device memory 0x%llx "

@@ -13,6 +13,7 @@
 #include "core/cpuid.h"
 #include "core/msr.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/lapic.h"
 #include "arch/x86/x86_defs.h"
 #include "lib/string.h"
 
@@ -33,21 +34,13 @@ static void skip_insn(struct vcpu *v, struct vm_exit *e)
 
 static void handle_none(struct vcpu *v, struct vm_exit *e) { }
 
-static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4])
-{
-	struct cpuid_regs r = cpuid(leaf, sub);
-	out[0] = r.eax;
-	out[1] = r.ebx;
-	out[2] = r.ecx;
-	out[3] = r.edx;
-}
-
 static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 {
 	uint32_t out[4];
 	struct cpuid_ctx c = {
-		.host = host_cpuid, .vcpu_id = v->id, .nr_vcpus = v->vm->nr_vcpus,
+		.host = cpuid_host, .vcpu_id = v->id, .nr_vcpus = v->vm->nr_vcpus,
 		.apic_id = v->id, .guest_cr4 = virt->get_reg(&v->hw, VIRT_CR4),
+		.tsc_khz = (uint32_t)tsc_khz,
 	};
 	cpuid_guest(&c, (uint32_t)v->hw.regs.gpr[REG_RAX], (uint32_t)v->hw.regs.gpr[REG_RCX], out);
 	v->hw.regs.gpr[REG_RAX] = out[0];

@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/board.h"
 #include "core/event.h"
+#include "core/msr.h"
 #include "devices/iobus.h"
 #include "devices/vuart.h"
 #include "devices/fwcfg.h"
@@ -74,9 +75,7 @@ struct vcpu {
 	uint64_t intrs;                 /* interrupts injected: the watchdog's sign of life */
 	uint64_t exits[NR_EXIT_KINDS];
 	uint64_t run_tsc;               /* TSC ticks spent in the guest loop */
-	struct {                        /* modelled MSRs, see core/msr.c */
-		uint64_t spec_ctrl, mtrr_def_type, tsc_aux;
-	} msr;
+	struct msr_state msr;           /* modelled MSRs, see core/msr.c */
 };
 
 enum vm_end_reason {

@@ -122,7 +122,7 @@ static int vm_create_vcpus(struct vm *vm, const struct x86_vcpu_state *boot,
 		v->exclusive = cfg->exclusive;
 		v->state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
 		v->wait_sipi = i != 0;
-		v->msr.mtrr_def_type = 0xc06;       /* MTRRs on, default WB */
+		msr_state_init(&v->msr, msr_guest_cpu());  /* as firmware leaves them */
 		v->hw.vm_id = vm->id;
 		v->hw.vcpu_id = i;
 		v->hw.paging_root = vm->npt.root;

@@ -13,8 +13,17 @@
 #define CR4_OSXMMEXCPT  (1ULL << 10)
 #define CR4_OSXSAVE     (1ULL << 18)
 #define MSR_TSC_AUX     0xc0000103
-/* x87, SSE, AVX, AVX-512 opmask/ZMM_Hi256/Hi16_ZMM: what guests may enable. */
-#define XCR0_GUEST_MASK 0xe7ULL
+/*
+ * The user state components switched with a vCPU: x87, SSE, AVX, AVX-512
+ * opmask/ZMM_Hi256/Hi16_ZMM (what the guest's CPUID offers, core/cpuid.c)
+ * and PKRU (9).  PKU is hidden from guests, but on AMD-V the guest's MOV
+ * to CR4 and XSETBV do not exit, so a guest can turn on CR4.PKE and write
+ * PKRU on a host that has it: PKRU is then saved and restored with the
+ * vCPU like the rest, so no other vCPU ever sees its value (SDM vol. 1
+ * §13.5.7: XSAVE manages PKRU when XCR0[9] is set, whatever CR4.PKE).
+ */
+#define XCR0_PKRU       (1ULL << 9)
+#define XCR0_SWITCHED   (0xe7ULL | XCR0_PKRU)
 
 static bool has_xsave, has_rdtscp;
 static uint64_t xcr0_max = 3;
@@ -41,7 +50,7 @@ void fpu_cpu_init(void)
 	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT | (has_xsave ? CR4_OSXSAVE : 0));
 	if (has_xsave) {
 		struct cpuid_regs d = cpuid(0xd, 0);
-		xcr0_max = (((uint64_t)d.edx << 32) | d.eax) & XCR0_GUEST_MASK;
+		xcr0_max = (((uint64_t)d.edx << 32) | d.eax) & XCR0_SWITCHED;
 		xsetbv0(xcr0_max);
 		area_size = cpuid(0xd, 0).ebx;      /* for xcr0_max, now in force */
 	}

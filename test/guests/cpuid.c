@@ -1,8 +1,10 @@
 /*
  * cpuid: what kasane reports about the virtual CPU.
  *  - CPUID.1:ECX bit 31 (hypervisor present) set, bit 5 (VMX) clear;
- *  - leaf 0x40000000: EAX = highest hypervisor leaf (>= 0x40000000),
+ *  - leaf 0x40000000: EAX = highest hypervisor leaf (>= 0x40000010),
  *    EBX:ECX:EDX = "kasane" padded with NULs;
+ *  - leaf 0x40000010: EAX = TSC kHz (1 MHz-100 GHz); EBX = local APIC
+ *    timer input clock, 1000000 kHz (devices/vlapic.c);
  *  - CPUID.80000001h:ECX bit 2 (SVM) clear: no nested virtualization;
  *  - leaf 0 vendor string non-empty;
  *  - RDMSR of an MSR kasane does not know raises #GP(0).
@@ -44,14 +46,28 @@ void test_main(void)
 	cpuid(0x40000000, 0, r);
 	guest_printf("cpuid: leaf 0x40000000: EAX 0x%x EBX 0x%08x ECX 0x%08x EDX 0x%08x\n",
 		     r[0], r[1], r[2], r[3]);
-	if (r[0] < 0x40000000 || r[0] > 0x400000ff)
-		guest_fail("leaf 0x40000000 EAX 0x%x, expected a leaf in 0x40000000-0x400000ff",
+	if (r[0] < 0x40000010 || r[0] > 0x400000ff)
+		guest_fail("leaf 0x40000000 EAX 0x%x, expected a leaf in 0x40000010-0x400000ff",
 			   r[0]);
 	guest_check_eq("leaf 0x40000000 EBX (\"kasa\")", r[1], 0x6173616b);
 	guest_check_eq("leaf 0x40000000 ECX (\"ne\\0\\0\")", r[2], 0x0000656e);
 	guest_check_eq("leaf 0x40000000 EDX", r[3], 0);
 
+	cpuid(0x40000010, 0, r);
+	guest_printf("cpuid: leaf 0x40000010: TSC %u kHz, APIC timer %u kHz\n", r[0], r[1]);
+	guest_check_eq("leaf 0x40000010 EBX (APIC timer kHz)", r[1], 1000000);
+	/* The TSC frequency: kasane's calibration, in kHz (a few GHz on
+	 * hardware, about 10 MHz on Bochs, whose TSC counts instructions). */
+	if (r[0] < 1000 || r[0] > 100000000)
+		guest_fail("leaf 0x40000010 EAX %u: not a TSC frequency in kHz", r[0]);
+
 	cpuid(0x80000000, 0, r);
+	if (r[0] >= 0x80000007) {
+		uint32_t e7[4];
+		cpuid(0x80000007, 0, e7);
+		guest_printf("cpuid: leaf 0x80000007: EDX 0x%08x (invariant TSC %s)\n", e7[3],
+			     e7[3] & (1u << 8) ? "shown" : "not shown");
+	}
 	if (r[0] >= 0x80000001) {
 		cpuid(0x80000001, 0, r);
 		guest_printf("cpuid: leaf 0x80000001: ECX 0x%08x EDX 0x%08x\n", r[2], r[3]);

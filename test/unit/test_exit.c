@@ -68,7 +68,7 @@ TEST(cpuid_fills_rax_to_rdx_and_skips)
 	v->hw.regs.gpr[REG_RBX] = 0x1111;
 	v->hw.regs.gpr[REG_RDX] = 0x2222;
 	handle(v, EXIT_CPUID, 0x1002);
-	CHECK_EQ(v->hw.regs.gpr[REG_RAX], 0x40000001);
+	CHECK_EQ(v->hw.regs.gpr[REG_RAX], 0x40000010);
 	CHECK_EQ(v->hw.regs.gpr[REG_RBX], 0x6173616b);  /* "kasa" */
 	CHECK_EQ(v->hw.regs.gpr[REG_RCX], 0x0000656e);  /* "ne" */
 	CHECK_EQ(v->hw.regs.gpr[REG_RDX], 0);
@@ -191,6 +191,11 @@ TEST(wrmsr_tsc_aux_reaches_the_cpu)
 	reset_records();
 	struct vm *vm = vm_new(1, 1, 0, true);
 	struct vcpu *v = &vm->vcpu[0];
+	/* TSC_AUX exists when the model shows RDTSCP or RDPID, which this
+	 * test's host may not have: show it here. */
+	struct msr_cpu m = *msr_guest_cpu();
+	m.has[MSRF_TSC_AUX] = true;
+	msr_guest_cpu_set(&m);
 
 	set_edx_eax(v, 7);
 	handle_msr(v, true, 0xc0000103);

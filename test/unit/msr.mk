@@ -1,0 +1,2 @@
+UNIT_TESTS += msr
+UNIT_SRCS_msr := core/msr.c core/cpuid.c
