@@ -329,6 +329,7 @@ static void cmd_destroy(struct cmd_args *a, const char *const state_name[])
 		return;
 	say("kasane: destroying VM '%s'\n", name);
 	vm_end(a->vm, VM_END_DESTROYED, -1, "destroyed from the console");
+	sched_reap_vm_soon(a->vm);
 	vm_rebuild_unlock(f);
 }
 
@@ -341,6 +342,7 @@ static void cmd_restart(struct cmd_args *a, const char *const state_name[])
 		return;
 	say("kasane: restarting VM '%s'\n", name);
 	vm_end(a->vm, VM_END_RESTART, 0, "restart from the console");
+	sched_reap_vm_soon(a->vm);
 	vm_rebuild_unlock(f);
 }
 

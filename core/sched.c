@@ -229,6 +229,26 @@ void sched_resume_vm(struct vm *vm)
 	}
 }
 
+/*
+ * After vm_end() from outside the VM (the console): a CPU that runs
+ * another VM's vCPU would reap a halted or paused vCPU of vm only when it
+ * next gives the CPU up; end its slice now.  A CPU about to pick finds the
+ * ended VM's due "timer" instead (vcpu_service_timers()).
+ */
+void sched_reap_vm_soon(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		uint64_t f;
+		struct runq *q = lock_vcpu_rq(v, &f);
+		if (q->current && q->current != v)
+			q->resched = true;
+		unsigned cpu = v->pcpu;
+		spin_unlock_irqrestore(&q->lock, f);
+		smp_kick(cpu);
+	}
+}
+
 volatile unsigned *sched_nr_waiting(unsigned cpu)
 {
 	return &rq[cpu].nr_runnable;

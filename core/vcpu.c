@@ -50,8 +50,11 @@ void vcpu_timer_init(void)
 
 uint64_t vcpu_service_timers(struct vcpu *v)
 {
-	/* A paused VM's timers wait for its resume (core/sched.c). */
-	if (v->vm->ended || v->vm->paused)
+	/* An ended VM's vCPU is due now: its CPU must reap it (core/run.c).
+	 * A paused VM's timers wait for its resume (core/sched.c). */
+	if (v->vm->ended)
+		return 0;
+	if (v->vm->paused)
 		return NO_DEADLINE;
 	v->next_deadline = board_service_timers(v, clock_now_ns());
 	/* A timer that fired posts an interrupt: make sure v looks at it. */

@@ -656,6 +656,10 @@ drive_commands() {
 	cmd help '^kasane: commands \(' &&
 	cmd frobnicate '^kasane: unknown command' &&
 	cmd 'pause nosuch' "^kasane: no VM 'nosuch'" &&
+	cmd 'stats' '^kasane: usage: stats \[-j\] NAME' &&
+	cmd 'log loud' "^kasane: no log level 'loud'" &&
+	cmd 'log warn' '^kasane: log level warn' &&
+	cmd 'log info' '^kasane: log level info' &&
 	cmd 'pause cnta' "^kasane: VM 'cnta' paused" || return
 	sleep 1
 	cmd list '^  +1 cntb ' &&
@@ -710,6 +714,79 @@ if want console/commands; then
 		why=$(test_verdict $log "passes $v counter") && [ -n "$why" ] && why="$why, see $log"
 	done
 	result console/commands "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
+# free_kib N: the Nth `mem -j` answer in the log.
+free_kib() { grep -E '^\{"free_kib":[0-9]+\}' "$log" | sed -n "$1p" | tr -dc 0-9; }
+
+# destroy ends a running VM, and a paused and halted one, now; each is
+# reported as other ends are and its memory comes back; the neighbour
+# finishes.  A destroyed VM ends with status -1, so the run's is 1.
+drive_destroy() {
+	wait_for '\[victim\] counter: tick 2' && wait_for '\[nbr\] counter: tick 2' &&
+	wait_for '\[sleeper\] idle: timer clock' || return
+	cmd 'mem -j' '^\{"free_kib":' &&
+	cmd 'destroy victim' "^kasane: VM 'victim' ended: " &&
+	cmd 'mem -j' '^\{"free_kib":' 2 &&
+	cmd 'destroy victim' "^kasane: VM 'victim' has ended" &&
+	cmd 'pause sleeper' "^kasane: VM 'sleeper' paused" &&
+	cmd 'destroy sleeper' "^kasane: VM 'sleeper' ended: " &&
+	cmd 'resume sleeper' "^kasane: VM 'sleeper' has ended" &&
+	cmd list '^  +2 sleeper '
+}
+if want console/destroy; then
+	cfg=$OUT/condes.cfg
+	{ printf '[vm victim]\nkernel = /guests/counter.elf\nmemory = 8M\ncmdline = ticks=100000\n\n'
+	  printf '[vm nbr]\nkernel = /guests/counter.elf\nmemory = 8M\ncmdline = ticks=100\n\n'
+	  printf '[vm sleeper]\nkernel = /guests/idle.elf\nmemory = 8M\ncmdline = hz=50 ticks=100000\n\n'; } >"$cfg"
+	console_boot condes "$cfg" 150 drive_destroy build/guests/counter.elf:/guests/counter.elf \
+		build/guests/idle.elf:/guests/idle.elf
+	why=$(run_verdict $log "$QEMU_RC" 3 1 150)
+	[ -z "$why" ] && ! why=$(expect $log "^kasane: destroying VM 'victim'" \
+		"^kasane: VM 'victim' ended: destroyed \(destroyed from the console\); status -1; " \
+		"^kasane: VM 'sleeper' ended: destroyed \(destroyed from the console\); status -1; " \
+		"^kasane: VM 'victim' has ended \(destroyed\)$" "^kasane: VM 'sleeper' has ended \(destroyed\)$" \
+		'^  +0 victim +ended \(destroyed, status -1\) +0@[01] ' \
+		'^  victim +status -1 +destroyed$' '^  sleeper +status -1 +destroyed$') && why="$why, see $log"
+	if [ -z "$why" ]; then
+		a=$(free_kib 1) b=$(free_kib 2)
+		[ -n "$a" ] && [ -n "$b" ] && [ $((b - a)) -ge 8192 ] ||
+			why="free memory went from '$a' to '$b' KiB, not up by the VM's 8 MiB, see $log"
+	fi
+	[ -z "$why" ] && why=$(test_verdict $log "passes nbr counter") && [ -n "$why" ] && why="$why, see $log"
+	result console/destroy "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
+# restart boots a VM again from its config, here four times in a row;
+# the free memory with the VM running is the same after as before (the
+# create/destroy loop: RAM, nested page tables, vCPU and device state all
+# come back), and the last boot runs to its end.
+drive_restart() {
+	wait_for '\[rb\] counter: tick 2' || return
+	cmd 'mem -j' '^\{"free_kib":' || return
+	for k in 2 3 4 5; do
+		cmd 'restart rb' '\[rb\] counter: boot' $k && wait_for '\[rb\] counter: tick 1' $k || return
+	done
+	cmd 'mem -j' '^\{"free_kib":' 2 &&
+	cmd 'list -j' '^\{"id":0,"name":"rb"'
+}
+if want console/restart; then
+	cfg=$OUT/conrst.cfg
+	printf '[vm rb]\nkernel = /guests/counter.elf\nmemory = 16M\ncmdline = ticks=30\n\n' >"$cfg"
+	console_boot conrst "$cfg" 150 drive_restart build/guests/counter.elf:/guests/counter.elf
+	why=$(run_verdict $log "$QEMU_RC" 1 0 150)
+	[ -z "$why" ] && ! why=$(expect $log "^kasane: restarting VM 'rb'" \
+		"^kasane: VM 'rb' is reset \(restart from the console\): restarting it" \
+		'^\{"id":0,"name":"rb","state":"running","end":"","detail":"","status":0,"boots":5,') &&
+		why="$why, see $log"
+	if [ -z "$why" ]; then
+		n=$(grep -c '\[rb\] counter: boot' $log) a=$(free_kib 1) b=$(free_kib 2)
+		[ "$n" = 5 ] || why="'rb' booted $n times, expected 5, see $log"
+		[ -z "$why" ] && { [ -n "$a" ] && [ "$a" = "$b" ] ||
+			why="free memory $a KiB before four restarts, $b KiB after, see $log"; }
+	fi
+	[ -z "$why" ] && why=$(test_verdict $log "passes rb counter") && [ -n "$why" ] && why="$why, see $log"
+	result console/restart "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
 # ---- UEFI, make run, firmware quirks (the OVMF guest group is uefi.test) ---
