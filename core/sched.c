@@ -44,14 +44,15 @@ void sched_set_exclusive(unsigned cpu)
 	rq[cpu].exclusive = true;
 }
 
-/* Start v level with the others on q, so that a newcomer (or a vCPU back
- * from a pause) neither starves nor hogs; never set it back. */
+/* Start v level with the others on q (the paused ones stood still), so
+ * that a newcomer or a vCPU back from a pause neither starves nor hogs;
+ * never set it back. */
 static void level_vruntime(struct runq *q, struct vcpu *v)
 {
 	uint64_t min = ~0ULL;
 
 	for (struct vcpu *o = q->head; o; o = o->rq_next)
-		if (o != v)
+		if (o != v && o->state != VCPU_PAUSED)
 			min = MIN(min, o->vruntime);
 	if (min != ~0ULL)
 		v->vruntime = MAX(v->vruntime, min);
