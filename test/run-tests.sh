@@ -789,6 +789,42 @@ if want console/restart; then
 	result console/restart "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
+# Pause and resume an SMP guest (4 vCPUs on 2 CPUs, beside a counting
+# VM) over and over, from before its APs start to the middle of its job:
+# vCPUs running, halted, waiting for SIPI or queued behind the other VM's
+# are parked each time (the list shows the VM paused, no vCPU running) and
+# the guest's job still comes out right.
+drive_pause_smp() {
+	wait_for "^kasane: VM 'sm': elf64" || return
+	local k
+	for k in 1 2 3; do
+		cmd 'pause sm' "^kasane: VM 'sm' paused" $k || return
+		sleep 0.3
+		cmd 'list -j' '^\{"id":0,"name":"sm"' $k &&
+		cmd 'resume sm' "^kasane: VM 'sm' resumed" $k || return
+		sleep 0.2
+	done
+}
+if want console/pause-smp; then
+	cfg=$OUT/consmp.cfg
+	{ printf '[vm sm]\nkernel = /guests/smp.elf\nmemory = 16M\ncpus = 4\ncmdline = expect_cpus=4\n\n'
+	  printf '[vm cnt]\nkernel = /guests/counter.elf\nmemory = 8M\ncmdline = ticks=40\n\n'; } >"$cfg"
+	console_boot consmp "$cfg" 200 drive_pause_smp build/guests/smp.elf:/guests/smp.elf \
+		build/guests/counter.elf:/guests/counter.elf
+	why=$(run_verdict $log "$QEMU_RC" 1 0 200)
+	if [ -z "$why" ]; then
+		n=$(grep -cE '^\{"id":0,"name":"sm","state":"paused",' $log)
+		r=$(grep -cE '^\{"id":0,"name":"sm",.*"state":"running"' $log)
+		[ "$n" = 3 ] && [ "$r" = 0 ] ||
+			why="'sm' listed paused $n times of 3, with a running vCPU $r times, see $log"
+	fi
+	for v in 'sm smp' 'cnt counter'; do
+		[ -n "$why" ] && break
+		why=$(test_verdict $log "passes $v") && [ -n "$why" ] && why="$why, see $log"
+	done
+	result console/pause-smp "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
 # ---- UEFI, make run, firmware quirks (the OVMF guest group is uefi.test) ---
 G=build/guests
 # The one ISO holds a BIOS and an EFI El Torito boot image; the EFI one is a
