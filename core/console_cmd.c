@@ -45,7 +45,7 @@ struct console_cmd {
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
-	char buf[512];
+	char buf[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -163,7 +163,7 @@ static void cmd_help(struct cmd_args *a, const char *const state_name[]);
 
 static void list_one(struct vm *vm, bool json)
 {
-	char cpus[VM_MAX_VCPUS * 24], st[200], esc[340];
+	char cpus[VM_MAX_VCPUS * 48], st[200], esc[340];
 	size_t n = 0;
 
 	take_view(vm);
