@@ -653,8 +653,12 @@ lines_of() { grep -nE -- "$1" "$log" | cut -d: -f1; }
 # looks), resume it (the count goes on); its neighbour runs throughout.
 drive_commands() {
 	wait_for '\[cnta\] counter: tick 3' && wait_for '\[cntb\] counter: tick 3' || return
-	cmd help '^kasane: commands \(' &&
+	# Line editing: an escape sequence (cursor up) is dropped, Ctrl-U
+	# takes the line back, DEL one character; a line over 80 characters
+	# is cut there (and is no command).
+	cmd $'\033[Agarbage\025hellp\177\177p' '^kasane: commands \(' &&
 	cmd frobnicate '^kasane: unknown command' &&
+	cmd "$(printf 'y%.0s' $(seq 1 100))" '^kasane: unknown command' 2 &&
 	cmd 'pause nosuch' "^kasane: no VM 'nosuch'" &&
 	cmd 'stats' '^kasane: usage: stats \[-j\] NAME' &&
 	cmd 'log loud' "^kasane: no log level 'loud'" &&
@@ -694,7 +698,8 @@ if want console/commands; then
 	console_boot concmd "$cfg" 150 drive_commands build/guests/counter.elf:/guests/counter.elf
 	why=$(run_verdict $log "$QEMU_RC" 1 0 150)
 	[ -z "$why" ] && ! why=$(expect $log '^  help +this list' '^  pause NAME ' \
-		"^kasane: unknown command 'frobnicate'" '^kasane: commands: help list stats sched pause resume destroy restart' \
+		"^kasane: unknown command 'frobnicate'" "^kasane: unknown command '$(printf 'y%.0s' $(seq 1 32))'$" \
+		'^kasane: commands: help list stats sched pause resume destroy restart' \
 		"^kasane: no VM 'nosuch'" '^kasane: VMs: cnta cntb' \
 		'^kasane: 2 VMs, [0-9]+ KiB free' '^  +0 cnta +paused +0@[01] +8 MiB +[0-9]+\.[0-9] s +[0-9]+$' \
 		'^  +1 cntb +running +0@[01] +8 MiB' \
