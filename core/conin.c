@@ -50,9 +50,27 @@ static unsigned line_len;
 static bool after_cr;                   /* a LF right after CR ends no second line */
 static enum { ESC_NONE, ESC_SEEN, ESC_SEQ } esc;
 
+/*
+ * The echo of one poll's keys is written as one piece, before a command's
+ * answer and at the end of the poll: a line a script (or a paste) sends at
+ * once then stays whole even when a VM prints meanwhile on another CPU.
+ */
+static char echo_buf[LINE_MAX_LEN * 3 + 8];
+static size_t echo_n;
+
+static void flush_echo(void)
+{
+	if (echo_n)
+		console_write(echo_buf, echo_n);
+	echo_n = 0;
+}
+
 static void echo(const char *s, size_t n)
 {
-	console_write(s, n);
+	if (echo_n + n > sizeof(echo_buf))
+		flush_echo();
+	for (size_t i = 0; i < n; i++)
+		echo_buf[echo_n++] = s[i];
 }
 
 static void erase(unsigned n)
@@ -89,6 +107,7 @@ static void switch_focus(void)
 	held_n = 0;
 	line_len = 0;
 	esc = ESC_NONE;
+	flush_echo();
 	for (focus++; focus <= n; focus++) {
 		struct vm *vm = vm_at(focus - 1);
 		if (vm && !vm->ended)
@@ -119,6 +138,7 @@ static void hypervisor_key(int c, const char *const state_name[])
 	case '\r':
 		after_cr = c == '\r';
 		echo("\n", 1);
+		flush_echo();
 		line[line_len] = '\0';
 		line_len = 0;
 		console_cmd_run(line, state_name);
@@ -164,7 +184,15 @@ static bool type_held(void)
 	return held_n == 0;
 }
 
+static void read_keys(const char *const state_name[]);
+
 void conin_poll(const char *const state_name[])
+{
+	read_keys(state_name);
+	flush_echo();
+}
+
+static void read_keys(const char *const state_name[])
 {
 	struct vm *vm = focused_vm();
 

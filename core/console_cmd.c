@@ -28,16 +28,20 @@ struct cmd_args {
 	unsigned argc;
 	char *argv[MAX_WORDS];  /* after the command and its -j */
 	bool json;
-	struct vm *vm;          /* for ARG_VM commands: argv[0], looked up */
+	struct vm *vm;          /* for a command on a VM: argv[0], looked up */
 };
 
-enum cmd_arg { ARG_NONE, ARG_VM, ARG_WORD };
-
+/*
+ * One row of the table.  A command on a VM takes its NAME as the first
+ * argument; min_args..max_args words follow the command (-j aside), so a
+ * row such as `snapshot NAME [TAG]` is { vm, 1, 2 }.
+ */
 struct console_cmd {
 	const char *name;
 	const char *usage;      /* what follows the name */
 	const char *help;
-	enum cmd_arg arg;
+	bool vm;                /* argv[0] names a VM */
+	unsigned min_args, max_args;
 	bool json;              /* takes -j */
 	void (*run)(struct cmd_args *a, const char *const state_name[]);
 };
@@ -360,23 +364,26 @@ static void cmd_log(struct cmd_args *a, const char *const state_name[])
 			return;
 		}
 	}
-	say("kasane: no log level '%s'; levels: error warn info debug (or 0-3)\n", a->argv[0]);
+	say("kasane: no log level '%.32s'; levels: error warn info debug (or 0-3)\n", a->argv[0]);
 }
 
 /* One row per command; `help` prints them in this order. */
 static const struct console_cmd cmds[] = {
-	{ "help", "", "this list", ARG_NONE, false, cmd_help },
+	{ "help", "", "this list", false, 0, 0, false, cmd_help },
 	{ "list", "[-j]", "every VM: id, name, state, vCPUs@CPUs, memory, uptime, exits",
-	  ARG_NONE, true, cmd_list },
+	  false, 0, 0, true, cmd_list },
 	{ "stats", "[-j] NAME", "per exit reason: count, share, time in kasane; interrupts, halts, migrations",
-	  ARG_VM, true, cmd_stats },
-	{ "sched", "", "the scheduler's view: CPUs, their vCPUs and run times", ARG_NONE, false, cmd_sched },
-	{ "pause", "NAME", "stop every vCPU of the VM at its next exit", ARG_VM, false, cmd_pause },
-	{ "resume", "NAME", "let a paused VM go on", ARG_VM, false, cmd_resume },
-	{ "destroy", "NAME", "end the VM now (status -1) and free it", ARG_VM, false, cmd_destroy },
-	{ "restart", "NAME", "reset the VM and boot it again from its config", ARG_VM, false, cmd_restart },
-	{ "mem", "[-j]", "free memory", ARG_NONE, true, cmd_mem },
-	{ "log", "LEVEL", "kasane's log level: error, warn, info or debug", ARG_WORD, false, cmd_log },
+	  true, 1, 1, true, cmd_stats },
+	{ "sched", "", "the scheduler's view: CPUs, their vCPUs and run times", false, 0, 0, false,
+	  cmd_sched },
+	{ "pause", "NAME", "stop every vCPU of the VM at its next exit", true, 1, 1, false, cmd_pause },
+	{ "resume", "NAME", "let a paused VM go on", true, 1, 1, false, cmd_resume },
+	{ "destroy", "NAME", "end the VM now (status -1) and free it", true, 1, 1, false, cmd_destroy },
+	{ "restart", "NAME", "reset the VM and boot it again from its config", true, 1, 1, false,
+	  cmd_restart },
+	{ "mem", "[-j]", "free memory", false, 0, 0, true, cmd_mem },
+	{ "log", "LEVEL", "kasane's log level: error, warn, info or debug", false, 1, 1, false,
+	  cmd_log },
 };
 #define nr_cmds ARRAY_SIZE(cmds)
 
@@ -481,12 +488,11 @@ void console_cmd_run(char *line, const char *const state_name[])
 		else if (a.argc < MAX_WORDS)
 			a.argv[a.argc++] = word[i];
 	}
-	unsigned want = c->arg == ARG_NONE ? 0 : 1;
-	if (n > MAX_WORDS || a.argc != want) {
+	if (n > MAX_WORDS || a.argc < c->min_args || a.argc > c->max_args) {
 		say("kasane: usage: %s %s\n", c->name, c->usage);
 		return;
 	}
-	if (c->arg == ARG_VM) {
+	if (c->vm) {
 		a.vm = find_vm(a.argv[0]);
 		if (!a.vm) {
 			say("kasane: no VM '%.32s'\n", a.argv[0]);
