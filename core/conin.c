@@ -1,7 +1,8 @@
 /*
  * Console input: the operator's keyboard on the hypervisor's serial
- * console goes either to kasane itself (its one-key commands) or to one
- * VM's COM1, as if typed on that VM's serial line.  The switch key,
+ * console goes either to kasane itself (a line editor whose lines are
+ * commands, core/console_cmd.c) or to one VM's COM1, as if typed on that
+ * VM's serial line.  The switch key,
  * Ctrl-A by default (hypervisor command line conswitch=LETTER), pressed
  * three times in a row moves the input on: kasane, then each VM that has
  * not ended, in order, then kasane again.  This is Xen's convention.  One
@@ -13,6 +14,7 @@
  * the rest, and the order of keys is kept.
  */
 #include "core/conin.h"
+#include "core/console_cmd.h"
 #include "core/vm.h"
 #include "core/vm_create.h"
 #include "core/cmdline.h"
@@ -31,6 +33,54 @@ static unsigned switch_seen;            /* switch keys in a row, not yet typed *
 static uint8_t held[SWITCH_PRESSES];    /* bytes to type into the focused VM, in order */
 static unsigned held_n;
 
+/*
+ * kasane's line editor: printable ASCII is echoed and kept, up to
+ * LINE_MAX_LEN (more rings the bell); backspace or DEL takes one back,
+ * Ctrl-U the whole line; Enter (CR, LF or CR LF) runs it.  Other control
+ * keys and a terminal's escape sequences (ESC [ ... final byte, ESC O x:
+ * cursor keys) are dropped.  There is no prompt: the VMs' lines go on
+ * the same console, and a prompt would stand in front of the next one.
+ */
+#define LINE_MAX_LEN 80
+#define KEY_CTRL_U 0x15
+#define KEY_ESC 0x1b
+
+static char line[LINE_MAX_LEN + 1];
+static unsigned line_len;
+static bool after_cr;                   /* a LF right after CR ends no second line */
+static enum { ESC_NONE, ESC_SEEN, ESC_SEQ } esc;
+
+/*
+ * The echo of one poll's keys is written as one piece, before a command's
+ * answer and at the end of the poll: a line a script (or a paste) sends at
+ * once then stays whole even when a VM prints meanwhile on another CPU.
+ */
+static char echo_buf[LINE_MAX_LEN * 3 + 8];
+static size_t echo_n;
+
+static void flush_echo(void)
+{
+	if (echo_n)
+		console_write(echo_buf, echo_n);
+	echo_n = 0;
+}
+
+static void echo(const char *s, size_t n)
+{
+	if (echo_n + n > sizeof(echo_buf))
+		flush_echo();
+	for (size_t i = 0; i < n; i++)
+		echo_buf[echo_n++] = s[i];
+}
+
+static void erase(unsigned n)
+{
+	while (n--) {
+		line_len--;
+		echo("\b \b", 3);
+	}
+}
+
 static struct vm *focused_vm(void)
 {
 	return focus ? vm_at(focus - 1) : NULL;
@@ -45,8 +95,8 @@ static void announce(void)
 		pr_info("kasane: console input goes to VM '%s' (COM1); Ctrl-%c three times moves it on\n",
 			vm->name, key);
 	else
-		pr_info("kasane: console input goes to kasane ('s': scheduler view); "
-			"Ctrl-%c three times moves it on\n", key);
+		pr_info("kasane: console input goes to kasane (%s); "
+			"Ctrl-%c three times moves it on\n", console_cmd_hint, key);
 }
 
 /* The next VM that is still running after the focused one, else kasane. */
@@ -55,6 +105,9 @@ static void switch_focus(void)
 	unsigned n = vm_count();
 
 	held_n = 0;
+	line_len = 0;
+	esc = ESC_NONE;
+	flush_echo();
 	for (focus++; focus <= n; focus++) {
 		struct vm *vm = vm_at(focus - 1);
 		if (vm && !vm->ended)
@@ -67,12 +120,50 @@ static void switch_focus(void)
 
 static void hypervisor_key(int c, const char *const state_name[])
 {
-	if (c == 's' || c == 'S') {
-		pr_info("kasane: scheduler (%u CPUs, housekeeping on CPU %u)\n",
-			nr_cpus_online, sched_housekeeping_cpu());
-		sched_dump_cpus();
-		vm_dump_vcpus(state_name);
+	bool cr = after_cr;
+
+	after_cr = false;
+	if (esc != ESC_NONE) {
+		if (esc == ESC_SEEN)
+			esc = (c == '[' || c == 'O') ? ESC_SEQ : ESC_NONE;
+		else if (c >= 0x40 && c <= 0x7e)
+			esc = ESC_NONE;
+		return;
 	}
+	switch (c) {
+	case '\n':
+		if (cr)
+			return;
+		/* fall through */
+	case '\r':
+		after_cr = c == '\r';
+		echo("\n", 1);
+		flush_echo();
+		line[line_len] = '\0';
+		line_len = 0;
+		console_cmd_run(line, state_name);
+		return;
+	case '\b':
+	case 0x7f:
+		if (line_len)
+			erase(1);
+		return;
+	case KEY_CTRL_U:
+		erase(line_len);
+		return;
+	case KEY_ESC:
+		esc = ESC_SEEN;
+		return;
+	}
+	if (c < 0x20 || c > 0x7e)
+		return;
+	if (line_len == LINE_MAX_LEN) {
+		echo("\a", 1);
+		return;
+	}
+	char ch = (char)c;
+	line[line_len++] = ch;
+	echo(&ch, 1);
 }
 
 /* Type the held bytes into the focused VM; false while its FIFO is full. */
@@ -93,12 +184,20 @@ static bool type_held(void)
 	return held_n == 0;
 }
 
+static void read_keys(const char *const state_name[]);
+
 void conin_poll(const char *const state_name[])
+{
+	read_keys(state_name);
+	flush_echo();
+}
+
+static void read_keys(const char *const state_name[])
 {
 	struct vm *vm = focused_vm();
 
 	/* The focused VM ended (or is restarting: it keeps its place). */
-	if (vm && vm->ended && vm->end_reason != VM_END_REBOOT) {
+	if (vm && vm->ended && vm->end_reason != VM_END_REBOOT && vm->end_reason != VM_END_RESTART) {
 		focus = 0;
 		switch_seen = held_n = 0;
 		announce();

@@ -33,9 +33,11 @@ static void vcpu_stop(struct vcpu *v)
 	bool last = --vm->vcpus_running == 0;
 	spin_unlock_irqrestore(&vm->lock, f);
 	if (last) {
-		if (vm->end_reason == VM_END_REBOOT && vm->cfg->on_reboot == CONFIG_ON_REBOOT_RESTART) {
-			pr_info("kasane: VM '%s' reset itself (%s): restarting it\n",
-				vm->name, vm->end_detail);
+		bool asked = vm->end_reason == VM_END_RESTART;     /* the console's restart */
+		if (asked || (vm->end_reason == VM_END_REBOOT &&
+			      vm->cfg->on_reboot == CONFIG_ON_REBOOT_RESTART)) {
+			pr_info("kasane: VM '%s' %s (%s): restarting it\n", vm->name,
+				asked ? "is reset" : "reset itself", vm->end_detail);
 			if (vm_restart(vm))
 				return;
 		}

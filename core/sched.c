@@ -44,6 +44,20 @@ void sched_set_exclusive(unsigned cpu)
 	rq[cpu].exclusive = true;
 }
 
+/* Start v level with the others on q (the paused ones stood still), so
+ * that a newcomer or a vCPU back from a pause neither starves nor hogs;
+ * never set it back. */
+static void level_vruntime(struct runq *q, struct vcpu *v)
+{
+	uint64_t min = ~0ULL;
+
+	for (struct vcpu *o = q->head; o; o = o->rq_next)
+		if (o != v && o->state != VCPU_PAUSED)
+			min = MIN(min, o->vruntime);
+	if (min != ~0ULL)
+		v->vruntime = MAX(v->vruntime, min);
+}
+
 void sched_add(struct vcpu *v)
 {
 	struct runq *q = &rq[v->pcpu];
@@ -52,11 +66,8 @@ void sched_add(struct vcpu *v)
 	v->rq_next = q->head;
 	q->head = v;
 	q->nr++;
-	/* Start level with the others so a newcomer neither starves nor hogs. */
-	uint64_t min = ~0ULL;
-	for (struct vcpu *o = v->rq_next; o; o = o->rq_next)
-		min = MIN(min, o->vruntime);
-	v->vruntime = min == ~0ULL ? 0 : min;
+	v->vruntime = 0;
+	level_vruntime(q, v);
 	if (v->state == VCPU_RUNNABLE) {
 		q->nr_runnable++;
 		v->state_since = rdtsc();
@@ -106,7 +117,10 @@ void sched_wake(struct vcpu *v)
 	bool changed = false;
 
 	v->events = true;
-	if (q->current != v && (v->state == VCPU_HALTED || v->state == VCPU_WAIT_SIPI)) {
+	if (q->current != v && (v->state == VCPU_HALTED || v->state == VCPU_WAIT_SIPI) &&
+	    v->vm->paused) {
+		v->state = VCPU_PAUSED;         /* it runs, and sees the event, at resume */
+	} else if (q->current != v && (v->state == VCPU_HALTED || v->state == VCPU_WAIT_SIPI)) {
 		v->state = VCPU_RUNNABLE;
 		v->state_since = rdtsc();
 		q->nr_runnable++;
@@ -157,13 +171,83 @@ void sched_put(unsigned cpu, struct vcpu *v, uint64_t ran_ns)
 	/* Blocked, but an event came while it was still current: requeue. */
 	if ((v->state == VCPU_HALTED || v->state == VCPU_WAIT_SIPI) && v->events)
 		v->state = VCPU_RUNNING;
-	if (v->state == VCPU_RUNNING) {
+	if (v->state == VCPU_RUNNING && v->vm->paused) {
+		v->state = VCPU_PAUSED;
+	} else if (v->state == VCPU_RUNNING) {
 		v->state = VCPU_RUNNABLE;
 		v->state_since = rdtsc();
 		q->nr_runnable++;
 	}
 	q->current = NULL;
 	spin_unlock_irqrestore(&q->lock, f);
+}
+
+/*
+ * Pausing a VM from the console.  vm->paused is read under each run
+ * queue's lock, so every vCPU of the VM is parked whatever state it is in:
+ * one waiting for its CPU now; a running one when it leaves the guest at
+ * its next exit (the kick forces one) in sched_put(); a halted one, or one
+ * waiting for SIPI, stays so, and an event for it parks it in sched_wake().
+ * A PAUSED vCPU is neither picked nor stolen, so the VM uses no CPU; its
+ * device timers wait too (vcpu_service_timers()).
+ */
+void sched_pause_vm(struct vm *vm)
+{
+	__atomic_store_n(&vm->paused, true, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		uint64_t f;
+		struct runq *q = lock_vcpu_rq(v, &f);
+		if (v->state == VCPU_RUNNABLE) {
+			v->state = VCPU_PAUSED;
+			q->nr_runnable--;
+		}
+		unsigned cpu = v->pcpu;
+		bool running = q->current == v;
+		spin_unlock_irqrestore(&q->lock, f);
+		if (running)
+			smp_kick(cpu);
+	}
+}
+
+/* Let a paused VM's vCPUs run on; each CPU looks at its timers again. */
+void sched_resume_vm(struct vm *vm)
+{
+	__atomic_store_n(&vm->paused, false, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		uint64_t f;
+		struct runq *q = lock_vcpu_rq(v, &f);
+		if (v->state == VCPU_PAUSED) {
+			v->state = VCPU_RUNNABLE;
+			v->state_since = rdtsc();
+			level_vruntime(q, v);
+			q->nr_runnable++;
+		}
+		unsigned cpu = v->pcpu;
+		spin_unlock_irqrestore(&q->lock, f);
+		smp_kick(cpu);
+	}
+}
+
+/*
+ * After vm_end() from outside the VM (the console): a CPU that runs
+ * another VM's vCPU would reap a halted or paused vCPU of vm only when it
+ * next gives the CPU up; end its slice now.  A CPU about to pick finds the
+ * ended VM's due "timer" instead (vcpu_service_timers()).
+ */
+void sched_reap_vm_soon(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		uint64_t f;
+		struct runq *q = lock_vcpu_rq(v, &f);
+		if (q->current && q->current != v)
+			q->resched = true;
+		unsigned cpu = v->pcpu;
+		spin_unlock_irqrestore(&q->lock, f);
+		smp_kick(cpu);
+	}
 }
 
 volatile unsigned *sched_nr_waiting(unsigned cpu)
@@ -276,7 +360,7 @@ void sched_account_idle(unsigned cpu, uint64_t ns)
 const char *const vcpu_state_name[] = {
 	[VCPU_RUNNABLE] = "runnable", [VCPU_RUNNING] = "running",
 	[VCPU_HALTED] = "halted", [VCPU_WAIT_SIPI] = "wait-sipi",
-	[VCPU_STOPPED] = "stopped",
+	[VCPU_STOPPED] = "stopped", [VCPU_PAUSED] = "paused",
 };
 
 void sched_dump_cpus(void)

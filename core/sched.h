@@ -22,6 +22,11 @@ void sched_wake(struct vcpu *v);
 bool sched_block(struct vcpu *v, enum vcpu_state state);
 /* The running vCPU gives up the rest of its slice. */
 void sched_end_slice(struct vcpu *v);
+/* The console's pause and resume of a VM that has not ended (see sched.c). */
+void sched_pause_vm(struct vm *vm);
+void sched_resume_vm(struct vm *vm);
+/* vm has ended: its CPUs reap its vCPUs now, whatever else they run. */
+void sched_reap_vm_soon(struct vm *vm);
 /* The CPU that does the hypervisor's own periodic work (console input). */
 unsigned sched_housekeeping_cpu(void);
 

@@ -50,7 +50,11 @@ void vcpu_timer_init(void)
 
 uint64_t vcpu_service_timers(struct vcpu *v)
 {
+	/* An ended VM's vCPU is due now: its CPU must reap it (core/run.c).
+	 * A paused VM's timers wait for its resume (core/sched.c). */
 	if (v->vm->ended)
+		return 0;
+	if (v->vm->paused)
 		return NO_DEADLINE;
 	v->next_deadline = board_service_timers(v, clock_now_ns());
 	/* A timer that fired posts an interrupt: make sure v looks at it. */
@@ -279,6 +283,10 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 	uint64_t slice_end_tsc = clock_ns_to_tsc(slice_end);
 	uint64_t check_tsc = 0;         /* when the slow path must look again */
 	unsigned seen_waiting = ~0u;
+	/* Time in kasane per exit reason: from the exit to the next entry's
+	 * checks, with the loop's own RDTSC; 0 = accounted. */
+	uint64_t exit_at = 0;
+	unsigned exit_kind = 0;
 
 	this_cpu()->run_vcpu = v;
 	v->ran_on |= 1ULL << this_cpu_id();
@@ -295,7 +303,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		 * at once.
 		 */
 		irq_disable();
-		if (__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE) || vm->paused)
 			break;
 		/*
 		 * The common case costs a few loads and an RDTSC: the slow path
@@ -303,6 +311,8 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		 * deadline, or a change in who waits for this CPU.
 		 */
 		uint64_t t = rdtsc();
+		v->exit_tsc[exit_kind] += exit_at ? t - exit_at : 0;
+		exit_at = 0;
 		unsigned w = *waiting;
 		if (unlikely(v->events || v->wait_sipi || v->window_open || v->nmi_window_open ||
 			     t >= check_tsc ||
@@ -338,6 +348,8 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 			seen_waiting = w;
 		}
 		virt->vcpu_run(&v->hw, &e);
+		exit_at = rdtsc();
+		exit_kind = e.kind < NR_EXIT_KINDS ? e.kind : EXIT_UNHANDLED;
 		sync_cr8_from_guest(v);
 		handle_exit(v, &e);
 		/* A host interrupt (the timer, a kick) may have consumed the armed
@@ -360,6 +372,8 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		if (unlikely(v->next_deadline == 0))
 			check_tsc = 0;
 	}
+	if (exit_at)
+		v->exit_tsc[exit_kind] += rdtsc() - exit_at;
 	fpu_save(&v->fpu);
 	irq_enable();
 	this_cpu()->run_vcpu = NULL;

@@ -91,7 +91,15 @@ static const char *const end_reason_name[] = {
 	[VM_END_POWER_OFF] = "powered off",
 	[VM_END_REBOOT] = "reboot",
 	[VM_END_WATCHDOG] = "watchdog",
+	[VM_END_DESTROYED] = "destroyed",
+	[VM_END_RESTART] = "restart",
 };
+
+const char *vm_end_reason_name(enum vm_end_reason why)
+{
+	return (unsigned)why < ARRAY_SIZE(end_reason_name) && end_reason_name[why] ?
+	       end_reason_name[why] : "?";
+}
 
 void vm_end(struct vm *vm, enum vm_end_reason why, int status, const char *fmt, ...)
 {

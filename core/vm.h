@@ -34,9 +34,11 @@ extern const char *const exit_kind_name[NR_EXIT_KINDS];
 /*
  * RUNNABLE: in its CPU's run queue, waiting; RUNNING: in the guest loop on
  * its CPU; HALTED: executed HLT, waits for an interrupt; WAIT_SIPI: an AP
- * before its STARTUP IPI (or after INIT); STOPPED: its VM has ended.
+ * before its STARTUP IPI (or after INIT); STOPPED: its VM has ended;
+ * PAUSED: its VM is paused from the console and it would be RUNNABLE.
  */
-enum vcpu_state { VCPU_RUNNABLE, VCPU_RUNNING, VCPU_HALTED, VCPU_WAIT_SIPI, VCPU_STOPPED };
+enum vcpu_state { VCPU_RUNNABLE, VCPU_RUNNING, VCPU_HALTED, VCPU_WAIT_SIPI, VCPU_STOPPED,
+		  VCPU_PAUSED };
 
 struct vm;
 
@@ -74,6 +76,7 @@ struct vcpu {
 	uint64_t nr_exits;
 	uint64_t intrs;                 /* interrupts injected: the watchdog's sign of life */
 	uint64_t exits[NR_EXIT_KINDS];
+	uint64_t exit_tsc[NR_EXIT_KINDS];  /* TSC ticks from each exit to the next entry */
 	uint64_t run_tsc;               /* TSC ticks spent in the guest loop */
 	struct msr_state msr;           /* modelled MSRs, see core/msr.c */
 };
@@ -90,6 +93,8 @@ enum vm_end_reason {
 	VM_END_POWER_OFF,       /* ACPI S5: the guest powered the machine off */
 	VM_END_REBOOT,          /* the guest reset the machine (restarted or ended, as on_reboot says) */
 	VM_END_WATCHDOG,        /* the hypervisor's watchdog: no interrupt taken for too long */
+	VM_END_DESTROYED,       /* the console's destroy */
+	VM_END_RESTART,         /* the console's restart: rebuilt from power-on, whatever on_reboot says */
 };
 
 struct vm {
@@ -123,6 +128,7 @@ struct vm {
 	/* The end of the VM: first reason wins. */
 	spinlock_t lock;
 	volatile bool ended;
+	volatile bool paused;           /* by the console: no vCPU of it is picked (core/sched.c) */
 	enum vm_end_reason end_reason;
 	int status;
 	char end_detail[160];
@@ -148,6 +154,8 @@ struct vm *vm_at(unsigned i);
 bool vm_all_ended(void);
 /* The VM's last vCPU has stopped and the VM is reported. */
 void vm_mark_finished(struct vm *vm);
+/* How a reason is shown in reports and the console. */
+const char *vm_end_reason_name(enum vm_end_reason why);
 /* The one-line end report of a VM. */
 void vm_report(struct vm *vm);
 /* The console view of every running VM's vCPUs. */

@@ -304,9 +304,20 @@ bool vm_restart(struct vm *vm)
 		return false;
 	}
 	memcpy(vm->rtc.cmos + CMOS_NVRAM_FIRST, nvram, sizeof(nvram));
-	spin_unlock_irqrestore(&rebuild_lock, f);
+	/* Queued before the console may look: its pause parks queued vCPUs. */
 	vm_start(vm);
+	spin_unlock_irqrestore(&rebuild_lock, f);
 	return true;
+}
+
+uint64_t vm_rebuild_lock(void)
+{
+	return spin_lock_irqsave(&rebuild_lock);
+}
+
+void vm_rebuild_unlock(uint64_t flags)
+{
+	spin_unlock_irqrestore(&rebuild_lock, flags);
 }
 
 bool vm_console_rx(struct vm *vm, uint8_t c)

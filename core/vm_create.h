@@ -20,6 +20,12 @@ void vm_destroy(struct vm *vm);
  * VM is then ended with the reason.
  */
 bool vm_restart(struct vm *vm);
+/*
+ * Held while a VM is rebuilt in place: whoever looks at a VM from outside
+ * its vCPUs (the console) holds it, so never sees a VM half built.
+ */
+uint64_t vm_rebuild_lock(void);
+void vm_rebuild_unlock(uint64_t flags);
 /* A byte typed on the VM's COM1 line (safe against a restart); false if
  * its receiver cannot take it yet. */
 bool vm_console_rx(struct vm *vm, uint8_t c);

@@ -554,7 +554,7 @@ if want demo; then
 	result demo "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
-# The console shows the scheduler's view on a key press ('s' on COM1).
+# The console shows the scheduler's view on its command `sched` (typed on COM1).
 if want 'console/*'; then
 	G=build/guests
 	cfg=$OUT/view.cfg
@@ -567,7 +567,7 @@ if want 'console/*'; then
 		# Type 's' once the VMs are running (their first lines are out).
 		( for i in $(seq 1 200); do
 			grep -q "VM 'viewb': elf64" "$log" 2>/dev/null && break; sleep 0.1
-		  done; sleep 1; printf s ) |
+		  done; sleep 1; printf 'sched\r' ) |
 		setsid timeout -k 5 120 qemu-system-x86_64 $QEMU_ACCEL -M q35 -display none \
 			-no-reboot -monitor none -serial stdio -smp 2 -m 256M \
 			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$isof" -boot d >"$log" 2>&1
@@ -620,6 +620,235 @@ if want console/input-focus; then
 		why=$(test_verdict $log "passes $v conin") && [ -n "$why" ] && why="$why, see $log"
 	done
 	result console/input-focus "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
+# ---- the management console (core/console_cmd.c), driven over COM1 ----------
+# console_boot NAME CFG TIMEOUT DRIVER MODULE...: boots CFG on 2 CPUs with
+# kasane's console on QEMU's stdio; DRIVER, a function, runs alongside and
+# what it prints is typed.  Sets log and QEMU_RC.
+console_boot() {
+	local name=$1 cfg=$2 t=$3 driver=$4; shift 4
+	local isof=$ISO_CACHE/$name.iso
+	log=$OUT/$name.log
+	rm -f "$log"
+	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" "$@"; then
+		$driver | setsid timeout -k 5 "$t" qemu-system-x86_64 $QEMU_ACCEL -M q35 \
+			-display none -no-reboot -monitor none -serial stdio -smp 2 -m 256M \
+			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$isof" -boot d >"$log" 2>&1
+		QEMU_RC=$?
+		sed -i 's/\r$//' "$log"
+	else
+		QEMU_RC=iso
+	fi
+}
+# In a driver: wait_for REGEX [N]: until N lines (default 1) of the log
+# match, at most 60 s, or the run has ended.
+wait_for() {
+	local i
+	for i in $(seq 1 600); do
+		[ "$(grep -cE -- "$1" "$log" 2>/dev/null)" -ge "${2:-1}" ] && return 0
+		grep -q '^kasane: all VMs ended' "$log" 2>/dev/null && return 1
+		sleep 0.1
+	done
+	return 1
+}
+# In a driver: cmd LINE REGEX [N]: type a command, wait for its answer.
+cmd() {
+	printf '%s\r' "$1"
+	wait_for "$2" "${3:-1}"
+}
+# Line numbers of the lines matching REGEX.
+lines_of() { grep -nE -- "$1" "$log" | cut -d: -f1; }
+
+# list, list -j, help, bad commands and names; pause a counting VM (its
+# count stops and kasane's accounting of it stands still across two
+# looks), resume it (the count goes on); its neighbour runs throughout.
+drive_commands() {
+	wait_for '\[cnta\] counter: tick 3' && wait_for '\[cntb\] counter: tick 3' || return
+	# Line editing: an escape sequence (cursor up) is dropped, Ctrl-U
+	# takes the line back, DEL one character; a line over 80 characters
+	# is cut there (and is no command).
+	cmd $'\033[Agarbage\025hellp\177\177p' '^kasane: commands \(' &&
+	cmd frobnicate '^kasane: unknown command' &&
+	cmd "$(printf 'y%.0s' $(seq 1 100))" '^kasane: unknown command' 2 &&
+	cmd 'pause nosuch' "^kasane: no VM 'nosuch'" &&
+	cmd 'stats' '^kasane: usage: stats \[-j\] NAME' &&
+	cmd 'log loud' "^kasane: no log level 'loud'" &&
+	cmd 'log warn' '^kasane: log level warn' &&
+	cmd 'log info' '^kasane: log level info' &&
+	cmd 'pause cnta' "^kasane: VM 'cnta' paused" || return
+	sleep 1
+	cmd list '^  +1 cntb ' &&
+	cmd 'list -j' '^\{"id":1,' &&
+	cmd 'stats -j cnta' '^\{"vm":"cnta","state"' || return
+	sleep 1.5
+	cmd 'stats -j cnta' '^\{"vm":"cnta","state"' 2 &&
+	cmd 'resume cnta' "^kasane: VM 'cnta' resumed" &&
+	cmd 'stats cnta' "^kasane: VM 'cnta' \(running\): "
+}
+# The stats -j summaries of VM $1 in the log must be the same $2 times:
+# no exit and no run time between them.
+check_paused_stats() {
+	local a b
+	a=$(grep -E "^\{\"vm\":\"$1\",\"state\"" "$log" | sed -n 1p)
+	b=$(grep -E "^\{\"vm\":\"$1\",\"state\"" "$log" | sed -n 2p)
+	[ -n "$a" ] && [ "$a" = "$b" ] || { echo "stats -j of paused '$1' changed: '$a' then '$b'"; return 1; }
+	[[ $a == *'"state":"paused"'* ]] || { echo "stats -j of '$1': not paused: $a"; return 1; }
+}
+# No tick of VM $1 between the lines numbered $2 and $3; some of VM $4.
+check_ticks_between() {
+	local n
+	n=$(sed -n "$2,$3p" "$log" | grep -cE "\[$1\] counter: tick")
+	[ "$n" = 0 ] || { echo "'$1' counted while paused ($n ticks)"; return 1; }
+	n=$(sed -n "$2,$3p" "$log" | grep -cE "\[$4\] counter: tick")
+	[ "$n" -gt 0 ] || { echo "'$4' did not count while '$1' was paused"; return 1; }
+}
+if want console/commands; then
+	cfg=$OUT/concmd.cfg
+	{ printf '[vm cnta]\nkernel = /guests/counter.elf\nmemory = 8M\ncmdline = ticks=40\n\n'
+	  printf '[vm cntb]\nkernel = /guests/counter.elf\nmemory = 8M\ncmdline = ticks=100\n\n'; } >"$cfg"
+	console_boot concmd "$cfg" 150 drive_commands build/guests/counter.elf:/guests/counter.elf
+	why=$(run_verdict $log "$QEMU_RC" 1 0 150)
+	[ -z "$why" ] && ! why=$(expect $log '^  help +this list' '^  pause NAME ' \
+		"^kasane: unknown command 'frobnicate'" "^kasane: unknown command '$(printf 'y%.0s' $(seq 1 32))'$" \
+		'^kasane: commands: help list stats sched pause resume destroy restart' \
+		"^kasane: no VM 'nosuch'" '^kasane: VMs: cnta cntb' \
+		'^kasane: 2 VMs, [0-9]+ KiB free' '^  +0 cnta +paused +0@[01] +8 MiB +[0-9]+\.[0-9] s +[0-9]+$' \
+		'^  +1 cntb +running +0@[01] +8 MiB' \
+		'^\{"id":0,"name":"cnta","state":"paused","end":"","detail":"","status":0,"boots":1,"memory_mib":8,"uptime_ms":[0-9]+,"exits":[1-9][0-9]*,"vcpus":\[\{"id":0,"cpu":[01],"state":"paused"\}\]\}$' \
+		'^\{"id":1,"name":"cntb","state":"(running|halted)",' \
+		'^\{"vm":"cnta","exit":"io","count":[1-9][0-9]*,"share":[0-9]+\.[0-9],"total_ns":[1-9][0-9]*,"mean_ns":[1-9][0-9]*\}$' \
+		'^  io +[1-9][0-9]* +[0-9]+\.[0-9]% +[0-9]+ +[1-9][0-9]*$') && why="$why, see $log"
+	[ -z "$why" ] && ! why=$(check_paused_stats cnta) && why="$why, see $log"
+	if [ -z "$why" ]; then
+		s=$(lines_of '^\{"vm":"cnta","state"' | tr '\n' ' ')
+		why=$(check_ticks_between cnta ${s%% *} $(echo $s | cut -d' ' -f2) cntb) && why="" || why="$why, see $log"
+	fi
+	# The count went on after the resume, to its end.
+	[ -z "$why" ] && ! why=$(expect $log '\[cnta\] counter: tick 40$') && why="$why, see $log"
+	for v in cnta cntb; do
+		[ -n "$why" ] && break
+		why=$(test_verdict $log "passes $v counter") && [ -n "$why" ] && why="$why, see $log"
+	done
+	result console/commands "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
+# free_kib N: the Nth `mem -j` answer in the log.
+free_kib() { grep -E '^\{"free_kib":[0-9]+\}' "$log" | sed -n "$1p" | tr -dc 0-9; }
+
+# destroy ends a running VM, and a paused and halted one, now; each is
+# reported as other ends are and its memory comes back; the neighbour
+# finishes.  A destroyed VM ends with status -1, so the run's is 1.
+drive_destroy() {
+	wait_for '\[victim\] counter: tick 2' && wait_for '\[nbr\] counter: tick 2' &&
+	wait_for '\[sleeper\] idle: timer clock' || return
+	cmd 'mem -j' '^\{"free_kib":' &&
+	cmd 'destroy victim' "^kasane: VM 'victim' ended: " &&
+	cmd 'mem -j' '^\{"free_kib":' 2 &&
+	cmd 'destroy victim' "^kasane: VM 'victim' has ended" &&
+	cmd 'pause sleeper' "^kasane: VM 'sleeper' paused" &&
+	cmd 'destroy sleeper' "^kasane: VM 'sleeper' ended: " &&
+	cmd 'resume sleeper' "^kasane: VM 'sleeper' has ended" &&
+	cmd list '^  +2 sleeper '
+}
+if want console/destroy; then
+	cfg=$OUT/condes.cfg
+	{ printf '[vm victim]\nkernel = /guests/counter.elf\nmemory = 8M\ncmdline = ticks=100000\n\n'
+	  printf '[vm nbr]\nkernel = /guests/counter.elf\nmemory = 8M\ncmdline = ticks=100\n\n'
+	  printf '[vm sleeper]\nkernel = /guests/idle.elf\nmemory = 8M\ncmdline = hz=50 ticks=100000\n\n'; } >"$cfg"
+	console_boot condes "$cfg" 150 drive_destroy build/guests/counter.elf:/guests/counter.elf \
+		build/guests/idle.elf:/guests/idle.elf
+	why=$(run_verdict $log "$QEMU_RC" 3 1 150)
+	[ -z "$why" ] && ! why=$(expect $log "^kasane: destroying VM 'victim'" \
+		"^kasane: VM 'victim' ended: destroyed \(destroyed from the console\); status -1; " \
+		"^kasane: VM 'sleeper' ended: destroyed \(destroyed from the console\); status -1; " \
+		"^kasane: VM 'victim' has ended \(destroyed\)$" "^kasane: VM 'sleeper' has ended \(destroyed\)$" \
+		'^  +0 victim +ended \(destroyed, status -1\) +0@[01] ' \
+		'^  victim +status -1 +destroyed$' '^  sleeper +status -1 +destroyed$') && why="$why, see $log"
+	if [ -z "$why" ]; then
+		a=$(free_kib 1) b=$(free_kib 2)
+		[ -n "$a" ] && [ -n "$b" ] && [ $((b - a)) -ge 8192 ] ||
+			why="free memory went from '$a' to '$b' KiB, not up by the VM's 8 MiB, see $log"
+	fi
+	[ -z "$why" ] && why=$(test_verdict $log "passes nbr counter") && [ -n "$why" ] && why="$why, see $log"
+	result console/destroy "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
+# restart boots a VM again from its config, here four times in a row;
+# the free memory with the VM running is the same after as before (the
+# create/destroy loop: RAM, nested page tables, vCPU and device state all
+# come back), and the last boot runs to its end.
+drive_restart() {
+	wait_for '\[rb\] counter: tick 2' || return
+	cmd 'mem -j' '^\{"free_kib":' || return
+	for k in 2 3 4 5; do
+		cmd 'restart rb' '\[rb\] counter: boot' $k && wait_for '\[rb\] counter: tick 1' $k || return
+	done
+	cmd 'mem -j' '^\{"free_kib":' 2 &&
+	cmd 'list -j' '^\{"id":0,"name":"rb"'
+}
+if want console/restart; then
+	cfg=$OUT/conrst.cfg
+	printf '[vm rb]\nkernel = /guests/counter.elf\nmemory = 16M\ncmdline = ticks=30\n\n' >"$cfg"
+	console_boot conrst "$cfg" 150 drive_restart build/guests/counter.elf:/guests/counter.elf
+	why=$(run_verdict $log "$QEMU_RC" 1 0 150)
+	[ -z "$why" ] && ! why=$(expect $log "^kasane: restarting VM 'rb'" \
+		"^kasane: VM 'rb' is reset \(restart from the console\): restarting it" \
+		'^\{"id":0,"name":"rb","state":"running","end":"","detail":"","status":0,"boots":5,') &&
+		why="$why, see $log"
+	if [ -z "$why" ]; then
+		n=$(grep -c '\[rb\] counter: boot' $log) a=$(free_kib 1) b=$(free_kib 2)
+		[ "$n" = 5 ] || why="'rb' booted $n times, expected 5, see $log"
+		[ -z "$why" ] && { [ -n "$a" ] && [ "$a" = "$b" ] ||
+			why="free memory $a KiB before four restarts, $b KiB after, see $log"; }
+	fi
+	[ -z "$why" ] && why=$(test_verdict $log "passes rb counter") && [ -n "$why" ] && why="$why, see $log"
+	result console/restart "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
+# Pause and resume an SMP guest (4 vCPUs on 2 CPUs, beside a counting
+# VM) up to three times while it runs: first before its APs start, then in
+# its job.  vCPUs running, halted, waiting for SIPI or queued behind the
+# other VM's are parked each time (every pause ends in a list that shows
+# the VM paused, no vCPU running) and the guest's job still comes out
+# right.
+drive_pause_smp() {
+	wait_for "^kasane: VM 'sm': elf64" || return
+	local k i l=0
+	for k in 1 2 3; do
+		grep -q "^kasane: VM 'sm' ended" "$log" && return
+		cmd 'pause sm' "^kasane: VM 'sm' (paused|has ended)" $k || return
+		grep -q "^kasane: VM 'sm' has ended" "$log" && return
+		# Until every vCPU has left the guest ("pausing" before).
+		for i in $(seq 1 25); do
+			l=$((l + 1))
+			cmd 'list -j' '^\{"id":0,"name":"sm"' $l || return
+			[ "$(grep -cE '^\{"id":0,"name":"sm","state":"paused"' "$log")" -ge $k ] && break
+			sleep 0.2
+		done
+		cmd 'resume sm' "^kasane: VM 'sm' resumed" $k || return
+		sleep 0.2
+	done
+}
+if want console/pause-smp; then
+	cfg=$OUT/consmp.cfg
+	{ printf '[vm sm]\nkernel = /guests/smp.elf\nmemory = 16M\ncpus = 4\ncmdline = expect_cpus=4\n\n'
+	  printf '[vm cnt]\nkernel = /guests/counter.elf\nmemory = 8M\ncmdline = ticks=40\n\n'; } >"$cfg"
+	console_boot consmp "$cfg" 200 drive_pause_smp build/guests/smp.elf:/guests/smp.elf \
+		build/guests/counter.elf:/guests/counter.elf
+	why=$(run_verdict $log "$QEMU_RC" 1 0 200)
+	if [ -z "$why" ]; then
+		p=$(grep -c "^kasane: VM 'sm' paused" $log)
+		n=$(grep -cE '^\{"id":0,"name":"sm","state":"paused",' $log)
+		r=$(grep -cE '^\{"id":0,"name":"sm","state":"paused",.*"state":"running"' $log)
+		[ "$p" -ge 1 ] && [ "$n" = "$p" ] && [ "$r" = 0 ] ||
+			why="'sm' paused $p times, listed paused $n times, with a running vCPU $r times, see $log"
+	fi
+	for v in 'sm smp' 'cnt counter'; do
+		[ -n "$why" ] && break
+		why=$(test_verdict $log "passes $v") && [ -n "$why" ] && why="$why, see $log"
+	done
+	result console/pause-smp "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
 # ---- UEFI, make run, firmware quirks (the OVMF guest group is uefi.test) ---
