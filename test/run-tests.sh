@@ -169,6 +169,14 @@ boot_test fault-ap 7 60 "selftest=fault-ap" "-smp 4 -m 128M" "${FAULT_DIAG[@]}" 
 boot_test fault-ud 7 60 "selftest=fault-ud" "-smp 1 -m 128M" "${FAULT_REGS[@]}" \
 	'^kasane: EXCEPTION #UD invalid opcode \(vector 6\) error 0 on CPU 0$' \
 	'^  CR0 [0-9a-f]{16}  CR2 [0-9a-f]{16}$'
+# Hardening (issue 13): SMEP and SMAP on under -cpu max, a random stack
+# canary, no writable and executable hypervisor page; a smashed stack is
+# a panic that names the function.
+boot_test hardening 1 60 "loglevel=info" "-smp 2 -m 128M" \
+	'^kasane: hardening: SMEP on, SMAP on, stack protector canary from (RDSEED|RDRAND|TSC), W\^X: 0 writable and executable pages$'
+boot_test stack-smash 7 60 "selftest=stack-smash" "-smp 1 -m 128M" \
+	'^kasane: PANIC on CPU 0: stack smashed in harden_selftest_smash \(return address [0-9a-f]{16}\)$' \
+	'^kasane: all CPUs stopped$'
 
 # Without QEMU's exit device, the end of the run is an ACPI power-off
 # (FADT PM1a_CNT with \_S5's SLP_TYP), after which QEMU exits with 0.
