@@ -196,6 +196,39 @@ TEST(run_wait_sipi_beside_a_stuck_bsp_ends_the_vm)
 	vm_free(vm);
 }
 
+/* A PIT storm (mode 2, count 1) whose IRQ 0 reaches nothing, masked at
+ * both the 8259A (the reset state) and the I/O APIC pin, gives vCPU 0's
+ * CPU no deadline; unmasking the pin brings it back. */
+static void pio_out(struct vm *vm, uint16_t port, uint8_t val)
+{
+	uint32_t v = val;
+	CHECK_EQ(vpit_pio(&vm->pit, false, port, 1, &v), 0);
+}
+
+static void ioapic_write(struct vm *vm, unsigned reg, uint32_t val)
+{
+	uint64_t sel = reg, v = val;
+	CHECK_EQ(vioapic_mmio(&vm->ioapic, true, BOARD_IOAPIC_BASE + IOAPIC_IOREGSEL, 4, &sel), 0);
+	CHECK_EQ(vioapic_mmio(&vm->ioapic, true, BOARD_IOAPIC_BASE + IOAPIC_IOWIN, 4, &v), 0);
+}
+
+TEST(masked_pit_storm_makes_no_deadline)
+{
+	reset_records();
+	struct vm *vm = vm_new(1, 1, 0, true);
+	struct vcpu *v = &vm->vcpu[0];
+
+	pio_out(vm, PIT_PORT_CTRL, 0x34);       /* channel 0, LSB then MSB, mode 2 */
+	pio_out(vm, PIT_PORT_CH0, 1);
+	pio_out(vm, PIT_PORT_CH0, 0);
+	CHECK_EQ(board_service_timers(v, clock_now_ns()), NO_DEADLINE);
+	ioapic_write(vm, IOAPIC_REG_REDTBL + 2 * 2, 0x30);     /* pin 2 unmasked */
+	uint64_t now = clock_now_ns();
+	uint64_t d = board_service_timers(v, now);
+	CHECK(d != NO_DEADLINE && d <= now + VPIT_MIN_IRQ_GAP_NS);
+	vm_free(vm);
+}
+
 static void guest_cr8_5(struct vcpu *v)
 {
 	FAKE(v)->cr8 = 5;
@@ -366,6 +399,7 @@ int main(void)
 	RUN(run_init_sipi_loads_reset_then_startup_state);
 	RUN(run_init_to_the_boot_vcpu_reboots_the_vm);
 	RUN(run_wait_sipi_beside_a_stuck_bsp_ends_the_vm);
+	RUN(masked_pit_storm_makes_no_deadline);
 	RUN(run_guest_cr8_reaches_the_tpr);
 	RUN(run_tpr_write_reaches_cr8);
 	RUN(run_yield_ends_the_slice);
