@@ -20,7 +20,7 @@ NM       := nm
 KCFLAGS  := -std=c11 -ffreestanding -fno-builtin -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
 	    -I. -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -mno-red-zone -mgeneral-regs-only -mno-sse -mno-mmx -mno-80387 \
-	    -mcmodel=small -fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
+	    -mcmodel=small -fno-pic -fno-pie -fstack-protector-strong -mstack-protector-guard=global -fno-omit-frame-pointer \
 	    -fno-asynchronous-unwind-tables -fno-strict-aliasing -fno-common \
 	    -ffunction-sections -MMD -MP
 KASFLAGS := -I. -D__ASSEMBLY__ -MMD -MP

@@ -181,23 +181,61 @@ static void poke_events(struct vcpu *me)
 		me->events = true;
 }
 
+/*
+ * Whether ISA IRQ irq can interrupt a vCPU: unmasked at the 8259A (and,
+ * for the slave's lines, the cascade input too) while vCPU 0's LINT0
+ * takes the PIC, or unmasked at its I/O APIC pin.  A timer whose line
+ * reaches nothing needs no deadline: its model keeps counting by
+ * arithmetic and catches up when the guest looks or unmasks the line.
+ * The masks are read without the models' locks: a write that changes
+ * them pokes the VM's timers afterwards (see pic_pio).
+ */
+static bool isa_irq_reaches_cpu(struct vm *vm, unsigned irq)
+{
+	unsigned pin = irq == 0 ? 2 : irq;
+	uint64_t rte = __atomic_load_n(&vm->ioapic.redir[pin], __ATOMIC_RELAXED);
+
+	if (!(rte & IOAPIC_RTE_MASKED))
+		return true;
+	uint8_t imr0 = __atomic_load_n(&vm->pic.chip[0].imr, __ATOMIC_RELAXED);
+	uint8_t imr1 = __atomic_load_n(&vm->pic.chip[1].imr, __ATOMIC_RELAXED);
+	bool pic_open = irq < 8 ? !(imr0 & (1u << irq))
+				: !(imr1 & (1u << (irq - 8))) && !(imr0 & (1u << VPIC_CASCADE_IR));
+	return pic_open && vlapic_accepts_pic(vm->vcpu[0].vlapic);
+}
+
+/* The timer lines of the VM's own devices that reach a vCPU, as a mask. */
+static unsigned timer_irqs_reaching(struct vm *vm)
+{
+	return (isa_irq_reaches_cpu(vm, 0) ? 1u : 0) |
+	       (isa_irq_reaches_cpu(vm, VRTC_IRQ) ? 2u : 0);
+}
+
 static int pic_pio(void *dev, struct io_req *req)
 {
 	struct vm *vm = dev;
+	unsigned before = timer_irqs_reaching(vm);
 	int r = model_pio(vpic_pio, &vm->pic, req);
 
-	if (req->write)
+	if (req->write) {
 		poke_events(req->vcpu);
+		if (timer_irqs_reaching(vm) != before)
+			poke_vm_timers(vm, req->vcpu);
+	}
 	return r;
 }
 
 static int ioapic_mmio(void *dev, struct io_req *req)
 {
 	struct vm *vm = dev;
+	unsigned before = timer_irqs_reaching(vm);
 	int r = model_mmio(vioapic_mmio, &vm->ioapic, req);
 
-	if (req->write)
+	if (req->write) {
 		poke_events(req->vcpu);
+		if (timer_irqs_reaching(vm) != before)
+			poke_vm_timers(vm, req->vcpu);
+	}
 	return r;
 }
 
@@ -484,8 +522,12 @@ uint64_t board_service_timers(struct vcpu *v, uint64_t host_now_ns)
 		vpit_update(&vm->pit);
 		vrtc_update(&vm->rtc);
 		vacpi_update(&vm->acpi);
-		next = MIN(next, vpit_next_deadline(&vm->pit));
-		next = MIN(next, vrtc_next_deadline(&vm->rtc));
+		/* Only a line that reaches a vCPU makes a deadline: a guest that
+		 * masks its timer's pins does not keep this CPU busy. */
+		if (isa_irq_reaches_cpu(vm, 0))
+			next = MIN(next, vpit_next_deadline(&vm->pit));
+		if (isa_irq_reaches_cpu(vm, VRTC_IRQ))
+			next = MIN(next, vrtc_next_deadline(&vm->rtc));
 		next = MIN(next, vacpi_next_deadline(&vm->acpi));
 	}
 	next = next == NO_DEADLINE ? NO_DEADLINE : next + vm->start_ns;

@@ -37,7 +37,8 @@ static const struct opt_word loglevel_words[] = {
 static const struct opt_word selftest_words[] = {
 	{ "none", HV_SELFTEST_NONE }, { "fault-pf", HV_SELFTEST_FAULT_PF },
 	{ "fault-ud", HV_SELFTEST_FAULT_UD }, { "fault-gp", HV_SELFTEST_FAULT_GP },
-	{ "fault-ap", HV_SELFTEST_FAULT_AP }, { "bad-entry", HV_SELFTEST_BAD_ENTRY }, { NULL, 0 },
+	{ "fault-ap", HV_SELFTEST_FAULT_AP }, { "bad-entry", HV_SELFTEST_BAD_ENTRY },
+	{ "stack-smash", HV_SELFTEST_STACK_SMASH }, { NULL, 0 },
 };
 static const struct opt_word onexit_words[] = {
 	{ "poweroff", HV_ONEXIT_POWEROFF }, { "reboot", HV_ONEXIT_REBOOT },
@@ -56,7 +57,7 @@ static const struct opt_desc options[] = {
 	{ "console",  OPT_WORD, FIELD(console),  console_words,  0, "com1|com2|none" },
 	{ "loglevel", OPT_WORD, FIELD(loglevel), loglevel_words, 0, "error|warn|info|debug or 0-3" },
 	{ "config",   OPT_STR,  FIELD(config),   NULL,           0, "the path of the config module" },
-	{ "selftest", OPT_WORD, FIELD(selftest), selftest_words, 0, "none|fault-pf|fault-ud|fault-gp|fault-ap|bad-entry" },
+	{ "selftest", OPT_WORD, FIELD(selftest), selftest_words, 0, "none|fault-pf|fault-ud|fault-gp|fault-ap|bad-entry|stack-smash" },
 	{ "smp",      OPT_UINT, FIELD(smp_max),  NULL,       65535, "a CPU count 0-65535 (0 = all)" },
 	{ "onexit",   OPT_WORD, FIELD(onexit),   onexit_words,   0, "poweroff|reboot|halt" },
 	{ "conswitch", OPT_WORD, FIELD(conswitch), conswitch_words, 0, "a letter a-z (Ctrl-that letter)" },

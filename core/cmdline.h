@@ -19,6 +19,7 @@ enum hv_selftest {
 	HV_SELFTEST_FAULT_GP,   /* general protection */
 	HV_SELFTEST_FAULT_AP,   /* page fault on an AP */
 	HV_SELFTEST_BAD_ENTRY,  /* the first VM's entry state is invalid (core/vm_create.c) */
+	HV_SELFTEST_STACK_SMASH, /* overrun a stack buffer: the stack protector must panic */
 };
 enum hv_onexit { HV_ONEXIT_POWEROFF, HV_ONEXIT_REBOOT, HV_ONEXIT_HALT };
 

@@ -8,6 +8,7 @@
 #include "boot/bootinfo.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
+#include "arch/x86/harden.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
@@ -15,6 +16,7 @@
 #include "arch/x86/trap.h"
 #include "core/cmdline.h"
 #include "kernel/log.h"
+#include "kernel/panic.h"
 #include "core/hv.h"
 #include "core/shutdown.h"
 #include "drivers/console.h"
@@ -107,6 +109,11 @@ static void run_selftest(void)
 {
 	if (hv_opts.selftest == HV_SELFTEST_NONE || hv_opts.selftest == HV_SELFTEST_BAD_ENTRY)
 		return;
+	if (hv_opts.selftest == HV_SELFTEST_STACK_SMASH) {
+		pr_info("kasane: selftest: overrunning a stack buffer\n");
+		harden_selftest_smash();
+		panic("selftest: the stack overrun went unnoticed");
+	}
 	pr_info("kasane: selftest: raising a deliberate exception\n");
 	if (hv_opts.selftest == HV_SELFTEST_FAULT_AP && nr_cpus_online > 1) {
 		unsigned target = nr_cpus_online - 1;
@@ -115,6 +122,22 @@ static void run_selftest(void)
 			cpu_halt();
 	}
 	selftest_fault((void *)(uintptr_t)hv_opts.selftest);
+}
+
+/* What protects kasane from itself; a writable and executable page of
+ * its own is a broken invariant. */
+static void report_hardening(void)
+{
+	uint64_t cr4 = read_cr4(), first, wx = paging_count_wx(&first);
+
+	pr_info("kasane: hardening: SMEP %s, SMAP %s, stack protector canary from %s, "
+		"W^X: %llu writable and executable pages\n",
+		cr4 & (1ULL << 20) ? "on" : "off (no CPU support)",
+		cr4 & (1ULL << 21) ? "on" : "off (no CPU support)", harden_canary_source(),
+		(unsigned long long)wx);
+	if (wx)
+		panic("W^X: hypervisor page 0x%llx is writable and executable",
+		      (unsigned long long)first);
 }
 
 static __noreturn void kmain_on_stack(void *arg)
@@ -140,6 +163,7 @@ void kmain(uint32_t magic, uint64_t info)
 	struct percpu *bsp = &percpu[0];
 	const char *why = "";
 
+	harden_canary_init();           /* before any protected frame that returns */
 	bsp->self = bsp;
 	wrmsr(MSR_GS_BASE, (uintptr_t)bsp);
 	shutdown_init();
@@ -200,6 +224,7 @@ void kmain(uint32_t magic, uint64_t info)
 	lapic_init_bsp(have_madt ? madt.lapic_addr : LAPIC_DEFAULT_BASE, need_x2apic);
 	lapic_init_cpu();
 	smp_init_bsp(lapic_id());
+	report_hardening();
 
 	extern void switch_stack(uint64_t top, void (*fn)(void *), void *arg) __noreturn;
 	switch_stack(bsp->stack_top, kmain_on_stack, have_madt ? &madt : NULL);

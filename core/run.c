@@ -20,6 +20,12 @@
  * vCPU keeps it busy: by polling, the host UART's 16-byte FIFO holds what
  * a typist sends in that time at 115200 baud with room to spare. */
 #define CONSOLE_POLL_NS (10 * 1000 * 1000ULL)
+/* A vCPU picked to run gets at least this long before it is set aside for
+ * another vCPU's timer here: however dense the other vCPUs' deadlines (a
+ * guest's timer storm), the one picked makes progress.  It delays another
+ * vCPU's timer interrupt by at most this, below the periodic timers' floor
+ * (VLAPIC_MIN_PERIOD_NS, VPIT_MIN_IRQ_GAP_NS). */
+#define MIN_RUN_NS (100 * 1000ULL)
 
 /* The last vCPU of a VM to stop reports the VM and frees what it used. */
 static void vcpu_stop(struct vcpu *v)
@@ -90,6 +96,7 @@ void run_loop(void)
 			uint64_t t0 = clock_now_ns();
 			if (me == sched_housekeeping_cpu())
 				others = MIN(others, t0 + CONSOLE_POLL_NS);
+			others = MAX(others, t0 + MIN_RUN_NS);
 			vcpu_run(v, t0 + SCHED_SLICE_NS, others);
 			sched_put(me, v, clock_now_ns() - t0);
 			continue;

@@ -251,13 +251,22 @@ static void sync_cr8_to_guest(struct vcpu *v)
 
 /*
  * INIT and STARTUP (SDM vol. 3A §8.4.4, §9.1.1).  Returns false if v waits
- * for a SIPI and must not run.
+ * for a SIPI, or its VM ended, and it must not run.
  */
 static bool apply_init_sipi(struct vcpu *v)
 {
 	uint8_t sipi;
 	unsigned ev = board_take_init_sipi(v, &sipi);
 
+	if ((ev & BOARD_EV_INIT) && v->id == 0) {
+		/* INIT makes the boot processor start again from the reset
+		 * vector (SDM vol. 3A §9.1, Table 9-1: only the BSP flag tells
+		 * it apart), into firmware a VM does not have: the VM is reset
+		 * instead, as on_reboot says.  Nothing could ever send the boot
+		 * vCPU the STARTUP an AP would wait for. */
+		vm_end(v->vm, VM_END_REBOOT, 0, "INIT to the boot vCPU");
+		return false;
+	}
 	if (ev & BOARD_EV_INIT) {
 		vcpu_load_reset_state(v);
 		board_vcpu_reset(v);
@@ -319,8 +328,13 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 			     w != seen_waiting || *resched)) {
 			bool ev = __atomic_exchange_n(&v->events, false, __ATOMIC_ACQ_REL);
 			if ((ev || v->wait_sipi) && !apply_init_sipi(v)) {
-				if (vcpu_block(v, VCPU_WAIT_SIPI))
+				if (__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE))
 					break;
+				if (vcpu_block(v, VCPU_WAIT_SIPI)) {
+					/* Perhaps the last vCPU that could have sent a SIPI. */
+					vm_check_all_halted(vm);
+					break;
+				}
 				continue;       /* an event came in meanwhile */
 			}
 			uint64_t now = clock_now_ns();

@@ -5,6 +5,7 @@
  */
 #include "core/vm.h"
 #include "kernel/log.h"
+#include "core/clock.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/smp.h"
@@ -48,9 +49,60 @@ void vm_mark_finished(struct vm *vm)
 
 /* ---- console -------------------------------------------------------------- */
 
+/*
+ * A guest printing as fast as it can must not hold the console: COM1 at
+ * 115200 baud carries 11520 bytes/s for every VM and kasane together, and
+ * each line is written with interrupts off.  Each VM may print a burst of
+ * VM_CONSOLE_BURST bytes, then VM_CONSOLE_RATE bytes per second (a token
+ * bucket); lines beyond that are dropped whole and counted.  After a drop
+ * the VM prints again only once a quarter of the burst is back, and its
+ * first line then is preceded by how many bytes were lost: at most one
+ * such notice a second.
+ */
+#define VM_CONSOLE_BURST  16384u
+#define VM_CONSOLE_RATE   4096u
+
+/* Whether vm may print bytes now; if not, they count as dropped.  A VM's
+ * first line finds a full bucket.  *lost: dropped bytes not yet reported. */
+static bool console_take(struct vm *vm, size_t bytes, uint64_t *lost)
+{
+	const uint64_t ns_per_byte = 1000000000ULL / VM_CONSOLE_RATE;
+	uint64_t now = clock_now_ns();
+	uint64_t f = spin_lock_irqsave(&vm->con_limit_lock);
+
+	if (!vm->con_refill_ns) {
+		vm->con_tokens = VM_CONSOLE_BURST;
+		vm->con_refill_ns = now;
+	} else if (now > vm->con_refill_ns) {
+		uint64_t add = (now - vm->con_refill_ns) / ns_per_byte;
+		vm->con_tokens = MIN(vm->con_tokens + add, (uint64_t)VM_CONSOLE_BURST);
+		vm->con_refill_ns += add * ns_per_byte;         /* keeps the fraction */
+	}
+	/* Once it dropped a line, the VM prints again only with a quarter of
+	 * the burst back: at most one "dropped" notice a second. */
+	bool ok = vm->con_tokens >= bytes &&
+		  (vm->con_dropped == vm->con_dropped_told || vm->con_tokens >= VM_CONSOLE_BURST / 4);
+	if (ok) {
+		vm->con_tokens -= bytes;
+		*lost = vm->con_dropped - vm->con_dropped_told;
+		vm->con_dropped_told = vm->con_dropped;
+	} else {
+		vm->con_dropped += bytes;
+	}
+	spin_unlock_irqrestore(&vm->con_limit_lock, f);
+	return ok;
+}
+
 void vm_console_line(struct vm *vm, const char *line, size_t len)
 {
 	char buf[VUART_LINE_MAX + 48];
+	uint64_t lost = 0;
+
+	if (!console_take(vm, len + 1, &lost))
+		return;
+	if (lost)
+		pr_info("[%s] ... %llu bytes dropped (console rate limit)\n", vm->name,
+			(unsigned long long)lost);
 	int n = ksnprintf(buf, sizeof(buf), "[%s] %.*s\n", vm->name, (int)len, line);
 
 	console_write(buf, MIN((size_t)n, sizeof(buf) - 1));
@@ -153,10 +205,14 @@ void vm_report(struct vm *vm)
 			       (unsigned long long)(v->run_ns / 1000000),
 			       (unsigned long long)(v->wait_ns / 1000000));
 	}
-	pr_info("kasane: VM '%s' ended: %s (%s); status %d; ran %llu.%03llu s; exits: %s; %s\n",
+	char dropped[64] = "";
+	if (vm->con_dropped)
+		ksnprintf(dropped, sizeof(dropped), "; console output dropped %llu bytes",
+			  (unsigned long long)vm->con_dropped);
+	pr_info("kasane: VM '%s' ended: %s (%s); status %d; ran %llu.%03llu s; exits: %s; %s%s\n",
 		vm->name, end_reason_name[vm->end_reason], vm->end_detail, vm->status,
 		(unsigned long long)(us / 1000000), (unsigned long long)(us / 1000 % 1000),
-		n ? stats : "none", cpus);
+		n ? stats : "none", cpus, dropped);
 }
 
 /*

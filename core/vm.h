@@ -137,6 +137,9 @@ struct vm {
 	uint64_t wd_intrs, wd_since_ns; /* the watchdog's last look: interrupts, host ns */
 	uint64_t exits[NR_EXIT_KINDS];  /* summed over vCPUs when they stop */
 	volatile unsigned vcpus_running;
+	spinlock_t con_limit_lock;      /* the console rate limit below */
+	uint64_t con_tokens, con_refill_ns; /* bytes the VM may print now; last refill (host ns) */
+	uint64_t con_dropped, con_dropped_told; /* console bytes dropped; how many said so */
 	spinlock_t console_lock;        /* hc_line */
 	spinlock_t uart_irq_lock;       /* uart_irq */
 	char hc_line[200];              /* hypercall console line being assembled */

@@ -165,9 +165,20 @@ static uint64_t timer_tick_ns(const struct vlapic *vl)
 	return (d == 7 ? 1 : 2u << d) * NS_PER_TICK;
 }
 
+/*
+ * A periodic timer never fires faster than VLAPIC_MIN_PERIOD_NS, however
+ * small its count: the floor Linux KVM applies (min_timer_period_us, 200 us,
+ * arch/x86/kvm/lapic.c), so a guest cannot turn its timer into an
+ * interrupt storm that keeps its CPU busy.  One-shot and TSC-deadline
+ * timers need a guest write per expiry and get no floor.
+ */
 static uint64_t timer_period(const struct vlapic *vl)
 {
-	return vl->timer_icr * timer_tick_ns(vl);
+	uint64_t p = vl->timer_icr * timer_tick_ns(vl);
+
+	if (timer_mode(vl) == APIC_TIMER_PERIODIC && p && p < VLAPIC_MIN_PERIOD_NS)
+		p = VLAPIC_MIN_PERIOD_NS;
+	return p;
 }
 
 /* The current-count register.  The count drops by one every tick, so it
@@ -861,7 +872,10 @@ bool vlapic_match_dest(const struct vlapic *vl, const struct apic_msg *m)
 uint64_t vlapic_timer_deadline(const struct vlapic *vl)
 {
 	spin_lock(lock_of(vl));
-	uint64_t d = vl->timer_deadline;
+	/* A masked timer keeps counting (the current count and a periodic
+	 * re-arm are arithmetic, caught up at the next access) but has nothing
+	 * to deliver, so nobody need wake for it. */
+	uint64_t d = vl->lvt[VLAPIC_LVT_TIMER] & APIC_LVT_MASKED ? NO_DEADLINE : vl->timer_deadline;
 	spin_unlock(lock_of(vl));
 	return d;
 }

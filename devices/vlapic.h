@@ -53,6 +53,9 @@
 /* The timer's input clock (the "bus clock" of §11.5.4): 1 tick per ns. */
 #define VLAPIC_BUS_HZ        1000000000ULL
 
+/* The shortest period of a periodic timer (see timer_period()). */
+#define VLAPIC_MIN_PERIOD_NS 200000ULL
+
 /* Version 14h (xAPIC), max LVT entry 5: six LVT entries (§11.4.8). */
 #define VLAPIC_VERSION       0x00050014u
 
@@ -266,7 +269,8 @@ bool vlapic_accepts_pic(const struct vlapic *vl);
  * logical flat/cluster (DFR, LDR) or x2APIC cluster. */
 bool vlapic_match_dest(const struct vlapic *vl, const struct apic_msg *m);
 
-/* When the timer next expires, in ns of VM time, or NO_DEADLINE. */
+/* When the timer next expires, in ns of VM time; NO_DEADLINE if it is
+ * stopped or its LVT entry is masked. */
 uint64_t vlapic_timer_deadline(const struct vlapic *vl);
 /* Fire the timer if it is due at now_ns.  A periodic timer re-arms from
  * its previous deadline; periods missed entirely count in timer_missed

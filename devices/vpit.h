@@ -42,7 +42,9 @@
 #include "kernel/spinlock.h"
 
 #define PIT_HZ              1193182ULL  /* the PC's 14.31818 MHz / 12 */
-#define VPIT_MIN_IRQ_GAP_NS 100000ULL   /* periodic IRQ 0 at most 10 kHz */
+/* Periodic IRQ 0 at most 5 kHz: the floor Linux KVM gives its PIT too
+ * (min_timer_period_us = 200 us, arch/x86/kvm/i8254.c create_pit_timer). */
+#define VPIT_MIN_IRQ_GAP_NS 200000ULL
 
 #define PIT_PORT_CH0        0x40
 #define PIT_PORT_CTRL       0x43

@@ -176,6 +176,14 @@ boot_test fault-ap 7 60 "selftest=fault-ap" "-smp 4 -m 128M" "${FAULT_DIAG[@]}" 
 boot_test fault-ud 7 60 "selftest=fault-ud" "-smp 1 -m 128M" "${FAULT_REGS[@]}" \
 	'^kasane: EXCEPTION #UD invalid opcode \(vector 6\) error 0 on CPU 0$' \
 	'^  CR0 [0-9a-f]{16}  CR2 [0-9a-f]{16}$'
+# Hardening (issue 13): SMEP and SMAP on under -cpu max, a random stack
+# canary, no writable and executable hypervisor page; a smashed stack is
+# a panic that names the function.
+boot_test hardening 1 60 "loglevel=info" "-smp 2 -m 128M" \
+	'^kasane: hardening: SMEP on, SMAP on, stack protector canary from (RDSEED|RDRAND|TSC), W\^X: 0 writable and executable pages$'
+boot_test stack-smash 7 60 "selftest=stack-smash" "-smp 1 -m 128M" \
+	'^kasane: PANIC on CPU 0: stack smashed in harden_selftest_smash \(return address [0-9a-f]{16}\)$' \
+	'^kasane: all CPUs stopped$'
 
 # Without QEMU's exit device, the end of the run is an ACPI power-off
 # (FADT PM1a_CNT with \_S5's SLP_TYP), after which QEMU exits with 0.
@@ -433,6 +441,37 @@ check_weights() {
 	fi
 }
 
+# check_ends_before LOG FIRST SECOND: VM FIRST ended before VM SECOND (a
+# neighbour finished while the hostile VM beside it still ran).
+check_ends_before() {
+	local l1 l2
+	l1=$(last_line "$1" "^kasane: VM '$2' ended: ")
+	l2=$(last_line "$1" "^kasane: VM '$3' ended: ")
+	if [ -z "$l1" ] || [ -z "$l2" ] || [ "$l1" -gt "$l2" ]; then
+		echo "VM '$2' should end before VM '$3' (lines ${l1:-none}, ${l2:-none})"
+		return 1
+	fi
+}
+
+# check_quiet LOG VM MAX: VM's vCPU 0 was interrupted by the host (exits
+# 'intr') at most MAX times per second it ran, by the scheduler's own
+# clock.  A busy host can only make such interruptions rarer, never more
+# frequent: they come from deadlines in real time (another vCPU's timers,
+# slice ends) and from kicks.
+check_quiet() {
+	local n run
+	n=$(ended_line "$1" "$2" | sed -n 's/.*exits: .*intr \([0-9]*\)[,;].*/\1/p')
+	run=$(ended_line "$1" "$2" | sed -n 's/.*vcpu0 cpus 0x[0-9a-f]* run \([0-9]*\) ms.*/\1/p')
+	if [ -z "$run" ] || [ "$run" -eq 0 ]; then
+		echo "VM '$2': no run time in its end line"
+		return 1
+	fi
+	if [ $(( ${n:-0} * 1000 )) -gt $(( $3 * run )) ]; then
+		echo "VM '$2' was interrupted ${n:-0} times in $run ms of running: more than $3 per second"
+		return 1
+	fi
+}
+
 # check_same_iso LOG GROUP PATTERN: LOG's run booted GROUP's ISO file, and
 # GROUP's own log (from a run of that same file) has PATTERN.
 check_same_iso() {
@@ -467,7 +506,7 @@ test_verdict() {
 			local fn=${arg%% *} args=${arg#* }
 			[ "$args" = "$arg" ] && args=""
 			case $fn in
-			overlap|cpu-share|weights|same-iso) "check_${fn//-/_}" "$log" $args || return ;;
+			overlap|cpu-share|weights|same-iso|ends-before|quiet) "check_${fn//-/_}" "$log" $args || return ;;
 			*) echo "unknown check '$fn'"; return ;;
 			esac ;;
 		esac

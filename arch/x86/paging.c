@@ -137,6 +137,54 @@ void paging_init(const struct boot_info *bi)
 	write_cr0(read_cr0() | CR0_WP);
 }
 
+/*
+ * Counts the 4 KiB pages mapped both writable and executable (NX clear,
+ * or no NX at all) in the hypervisor's tables; *first gets the lowest.
+ * Walks every present entry; a large page counts as its 4 KiB pages.
+ */
+uint64_t paging_count_wx(uint64_t *first)
+{
+	static const uint64_t span[4] = { 512 * GiB, 1 * GiB, LARGE_PAGE_SIZE, PAGE_SIZE };
+	const uint64_t *tables[4] = { pml4 };
+	unsigned idx[4] = { 0 };
+	uint64_t va[4] = { 0 }, n = 0;
+	/* Rights combine over the levels (AMD APM vol. 2 §5.6): writable only
+	 * if every level allows it, executable only if no level sets NX. */
+	bool w[4] = { true }, x[4] = { true };
+	int l = 0;
+
+	*first = 0;
+	while (l >= 0) {
+		if (idx[l] == 512) {
+			if (--l >= 0)
+				idx[l]++;
+			continue;
+		}
+		uint64_t e = tables[l][idx[l]];
+		uint64_t a = va[l] + idx[l] * span[l];
+		if (l == 0 && idx[0] >= 256)
+			a |= 0xffff000000000000ULL;     /* canonical upper half */
+		bool ew = w[l] && (e & PTE_W), ex = x[l] && !(nx_bit && (e & PTE_NX));
+		if (!(e & PTE_P)) {
+			idx[l]++;
+		} else if (l == 3 || (l > 0 && (e & PTE_PS))) {
+			if (ew && ex) {
+				if (!n)
+					*first = a;
+				n += span[l] / PAGE_SIZE;
+			}
+			idx[l]++;
+		} else {
+			tables[l + 1] = hpa_to_hva(e & PTE_ADDR);
+			va[l + 1] = a;
+			w[l + 1] = ew;
+			x[l + 1] = ex;
+			idx[++l] = 0;
+		}
+	}
+	return n;
+}
+
 hpa_t paging_root(void)
 {
 	return hva_to_hpa(pml4);

@@ -15,6 +15,8 @@
 void paging_init(const struct boot_info *bi);
 /* The physical address of the top-level table (below 4 GiB). */
 hpa_t paging_root(void);
+/* W^X check: the 4 KiB pages mapped writable and executable; *first, the lowest. */
+uint64_t paging_count_wx(uint64_t *first);
 
 /* Identity-map [pa, pa+len) for reading (firmware tables) where not yet
  * mapped; NULL if it cannot be (page 0, beyond 64 TiB). */

@@ -3,6 +3,7 @@
  * (SDM vol. 3A §8.4.4.1), one at a time, and waits in its idle loop for work.
  */
 #include "arch/x86/smp.h"
+#include "arch/x86/harden.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/paging.h"
@@ -62,6 +63,7 @@ static void cpu_setup_common(struct percpu *c)
 	idt_load();
 	lapic_init_cpu();
 	fpu_cpu_init();
+	harden_cpu_init();
 	c->lapic_khz = lapic_timer_calibrate();
 }
 

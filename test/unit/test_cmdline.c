@@ -70,6 +70,7 @@ TEST(value_words)
 		{ "selftest=fault-ud", HV_SELFTEST_FAULT_UD },
 		{ "selftest=fault-gp", HV_SELFTEST_FAULT_GP },
 		{ "selftest=bad-entry", HV_SELFTEST_BAD_ENTRY },
+		{ "selftest=stack-smash", HV_SELFTEST_STACK_SMASH },
 		{ "onexit=halt", HV_ONEXIT_HALT },
 	};
 
@@ -113,7 +114,7 @@ TEST(bad_values_keep_going)
 	CHECK_STR(ms.m[0], "cmdline: loglevel=loud: expected error|warn|info|debug or 0-3");
 	CHECK_STR(ms.m[1], "cmdline: console=com3: expected com1|com2|none");
 	CHECK_STR(ms.m[2], "cmdline: selftest=fault-xx: expected "
-		  "none|fault-pf|fault-ud|fault-gp|fault-ap|bad-entry");
+		  "none|fault-pf|fault-ud|fault-gp|fault-ap|bad-entry|stack-smash");
 	CHECK_STR(ms.m[3], "cmdline: onexit=explode: expected poweroff|reboot|halt");
 	CHECK_STR(ms.m[4], "cmdline: smp=lots: expected a CPU count 0-65535 (0 = all)");
 	CHECK_STR(ms.m[5], "cmdline: smp=70000: expected a CPU count 0-65535 (0 = all)");

@@ -122,8 +122,10 @@ TEST(run_init_sipi_loads_reset_then_startup_state)
 	struct apic_msg init = { .delivery = APIC_DM_INIT, .shorthand = 1 };
 	struct apic_msg sipi = { .delivery = APIC_DM_STARTUP, .shorthand = 1, .vector = 0x9a };
 
-	/* The BSP halts, so that only the AP is left to run. */
+	/* The BSP halts (interrupts on: an interrupt could still wake it),
+	 * so that only the AP is left to run. */
 	CHECK(sched_pick(0) == &vm->vcpu[0]);
+	vm->vcpu[0].hw.regs.rflags |= RFLAGS_IF;
 	vm->vcpu[0].events = false;
 	CHECK(sched_block(&vm->vcpu[0], VCPU_HALTED));
 	sched_put(0, &vm->vcpu[0], 0);
@@ -149,6 +151,81 @@ TEST(run_init_sipi_loads_reset_then_startup_state)
 	CHECK_EQ(st->sregs.cr0 & CR0_PE, 0);    /* real mode */
 	CHECK(ev_nth(EV_SET_STATE, 1) < ev_nth(EV_ENTRY, 0));
 	CHECK_EQ(ev_get(EV_ENTRY, 0)->vcpu, 1);
+	vm_free(vm);
+}
+
+/* INIT to the boot vCPU resets the VM (a reboot, as on_reboot says)
+ * instead of leaving it waiting for a STARTUP nobody sends. */
+TEST(run_init_to_the_boot_vcpu_reboots_the_vm)
+{
+	reset_records();
+	struct vm *vm = vm_new(1, 1, 0, true);
+	struct vcpu *v = &vm->vcpu[0];
+	struct apic_msg init = { .delivery = APIC_DM_INIT, .shorthand = 1 };
+
+	vlapic_deliver(v->vlapic, &init);
+	sched_wake(v);
+	run_slice(v);
+	CHECK(vm->ended);
+	CHECK_EQ(vm->end_reason, VM_END_REBOOT);
+	CHECK_EQ(vm->status, 0);
+	CHECK_EQ(ev_count(EV_ENTRY), 0);
+	vm_free(vm);
+}
+
+/* The last vCPU to stop waits for a SIPI while the other is halted with
+ * interrupts off: nothing can wake either, and the VM ends. */
+TEST(run_wait_sipi_beside_a_stuck_bsp_ends_the_vm)
+{
+	reset_records();
+	struct vm *vm = vm_new(1, 2, 0, true);
+	struct vcpu *ap = &vm->vcpu[1];
+	struct apic_msg init = { .delivery = APIC_DM_INIT, .shorthand = 1 };
+
+	CHECK(sched_pick(0) == &vm->vcpu[0]);
+	vm->vcpu[0].hw.regs.rflags &= ~RFLAGS_IF;
+	vm->vcpu[0].events = false;
+	CHECK(sched_block(&vm->vcpu[0], VCPU_HALTED));
+	sched_put(0, &vm->vcpu[0], 0);
+	vlapic_deliver(ap->vlapic, &init);
+	sched_wake(ap);
+	run_slice(ap);
+	CHECK_EQ(ap->state, VCPU_WAIT_SIPI);
+	CHECK(vm->ended);
+	CHECK_EQ(vm->end_reason, VM_END_HALTED);
+	vm_free(vm);
+}
+
+/* A PIT storm (mode 2, count 1) whose IRQ 0 reaches nothing, masked at
+ * both the 8259A (the reset state) and the I/O APIC pin, gives vCPU 0's
+ * CPU no deadline; unmasking the pin brings it back. */
+static void pio_out(struct vm *vm, uint16_t port, uint8_t val)
+{
+	uint32_t v = val;
+	CHECK_EQ(vpit_pio(&vm->pit, false, port, 1, &v), 0);
+}
+
+static void ioapic_write(struct vm *vm, unsigned reg, uint32_t val)
+{
+	uint64_t sel = reg, v = val;
+	CHECK_EQ(vioapic_mmio(&vm->ioapic, true, BOARD_IOAPIC_BASE + IOAPIC_IOREGSEL, 4, &sel), 0);
+	CHECK_EQ(vioapic_mmio(&vm->ioapic, true, BOARD_IOAPIC_BASE + IOAPIC_IOWIN, 4, &v), 0);
+}
+
+TEST(masked_pit_storm_makes_no_deadline)
+{
+	reset_records();
+	struct vm *vm = vm_new(1, 1, 0, true);
+	struct vcpu *v = &vm->vcpu[0];
+
+	pio_out(vm, PIT_PORT_CTRL, 0x34);       /* channel 0, LSB then MSB, mode 2 */
+	pio_out(vm, PIT_PORT_CH0, 1);
+	pio_out(vm, PIT_PORT_CH0, 0);
+	CHECK_EQ(board_service_timers(v, clock_now_ns()), NO_DEADLINE);
+	ioapic_write(vm, IOAPIC_REG_REDTBL + 2 * 2, 0x30);     /* pin 2 unmasked */
+	uint64_t now = clock_now_ns();
+	uint64_t d = board_service_timers(v, now);
+	CHECK(d != NO_DEADLINE && d <= now + VPIT_MIN_IRQ_GAP_NS);
 	vm_free(vm);
 }
 
@@ -320,6 +397,9 @@ int main(void)
 	RUN(run_closes_the_window_when_nothing_is_pending);
 	RUN(run_injects_nmi_before_interrupts);
 	RUN(run_init_sipi_loads_reset_then_startup_state);
+	RUN(run_init_to_the_boot_vcpu_reboots_the_vm);
+	RUN(run_wait_sipi_beside_a_stuck_bsp_ends_the_vm);
+	RUN(masked_pit_storm_makes_no_deadline);
 	RUN(run_guest_cr8_reaches_the_tpr);
 	RUN(run_tpr_write_reaches_cr8);
 	RUN(run_yield_ends_the_slice);

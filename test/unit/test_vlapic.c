@@ -413,44 +413,78 @@ TEST(timer_oneshot_details)
 TEST(timer_periodic)
 {
 	struct vlapic vl;
+	const uint64_t P = 1000000;                     /* the period, ns */
 	setup(&vl, 0, false);
 	enable(&vl);
 	clk = 1000;
 	wr(&vl, APIC_REG_TIMER_DCR, 0x0);               /* divide by 2 */
 	wr(&vl, APIC_REG_LVT_TIMER, (APIC_TIMER_PERIODIC << APIC_LVT_TIMER_SHIFT) | 0x50);
-	wr(&vl, APIC_REG_TIMER_ICR, 500);               /* period 1000 ns */
-	CHECK_EQ(vlapic_timer_deadline(&vl), 2000);
+	wr(&vl, APIC_REG_TIMER_ICR, P / 2);
+	CHECK_EQ(vlapic_timer_deadline(&vl), 1000 + P);
 	for (uint64_t k = 1; k <= 5; k++) {
 		/* The VM layer is late by k*7 ns; the next period must not drift. */
-		vlapic_timer_update(&vl, 1000 + k * 1000 + k * 7);
+		vlapic_timer_update(&vl, 1000 + k * P + k * 7);
 		CHECK_EQ(vlapic_pending_vector(&vl), 0x50);
 		CHECK_EQ(vlapic_accept(&vl, 0x50), 0x50);
 		wr(&vl, APIC_REG_EOI, 0);
-		CHECK_EQ(vlapic_timer_deadline(&vl), 1000 + (k + 1) * 1000);
+		CHECK_EQ(vlapic_timer_deadline(&vl), 1000 + (k + 1) * P);
 	}
 	CHECK_EQ(vl.timer_fired, 5);
 	CHECK_EQ(vl.timer_missed, 0);
-	clk = 6250;
-	CHECK_EQ(rd(&vl, APIC_REG_TIMER_CCR), 375);
+	clk = 1000 + 5 * P + P / 4;
+	CHECK_EQ(rd(&vl, APIC_REG_TIMER_CCR), 3 * P / 8);
 
 	/* Far behind: one interrupt, the skipped periods counted. */
-	vlapic_timer_update(&vl, 10500);                /* deadlines 7000..10000 */
+	vlapic_timer_update(&vl, 1000 + 9 * P + P / 2);  /* deadlines 6P..9P */
 	CHECK_EQ(vl.timer_fired, 6);
 	CHECK_EQ(vl.timer_missed, 3);
-	CHECK_EQ(vlapic_timer_deadline(&vl), 11000);
+	CHECK_EQ(vlapic_timer_deadline(&vl), 1000 + 10 * P);
 	CHECK_EQ(vlapic_pending_vector(&vl), 0x50);
 	CHECK_EQ(vlapic_accept(&vl, 0x50), 0x50);
 	wr(&vl, APIC_REG_EOI, 0);
 
-	/* Masked: keeps counting, sets no IRR. */
+	/* Masked: keeps counting, sets no IRR, and asks nobody to wake for it. */
 	wr(&vl, APIC_REG_LVT_TIMER, (APIC_TIMER_PERIODIC << APIC_LVT_TIMER_SHIFT) |
 				    APIC_LVT_MASKED | 0x50);
-	vlapic_timer_update(&vl, 11000);
-	vlapic_timer_update(&vl, 12000);
+	CHECK_EQ(vlapic_timer_deadline(&vl), NO_DEADLINE);
+	vlapic_timer_update(&vl, 1000 + 10 * P);
+	vlapic_timer_update(&vl, 1000 + 11 * P);
 	CHECK_EQ(vl.timer_fired, 8);
 	CHECK_EQ(vlapic_pending_vector(&vl), -1);
 	CHECK(!bit(&vl, APIC_REG_IRR, 0x50));
-	CHECK_EQ(vlapic_timer_deadline(&vl), 13000);
+	clk = 1000 + 11 * P + P / 2;
+	CHECK_EQ(rd(&vl, APIC_REG_TIMER_CCR), P / 4);
+	/* Unmasked after periods passed unseen: counting went on, no interrupt
+	 * for them, the next deadline is reported again. */
+	clk = 1000 + 14 * P + P / 2;
+	wr(&vl, APIC_REG_LVT_TIMER, (APIC_TIMER_PERIODIC << APIC_LVT_TIMER_SHIFT) | 0x50);
+	CHECK_EQ(vlapic_pending_vector(&vl), -1);
+	CHECK_EQ(vlapic_timer_deadline(&vl), 1000 + 15 * P);
+}
+
+/* A periodic count shorter than VLAPIC_MIN_PERIOD_NS fires at the floor;
+ * one-shot keeps its exact count. */
+TEST(timer_periodic_floor)
+{
+	struct vlapic vl;
+	setup(&vl, 0, false);
+	enable(&vl);
+	clk = 500;
+	wr(&vl, APIC_REG_TIMER_DCR, 0xb);               /* divide by 1 */
+	wr(&vl, APIC_REG_LVT_TIMER, (APIC_TIMER_PERIODIC << APIC_LVT_TIMER_SHIFT) | 0x50);
+	wr(&vl, APIC_REG_TIMER_ICR, 1);
+	CHECK_EQ(vlapic_timer_deadline(&vl), 500 + VLAPIC_MIN_PERIOD_NS);
+	CHECK_EQ(rd(&vl, APIC_REG_TIMER_CCR), 1);
+	vlapic_timer_update(&vl, 500 + VLAPIC_MIN_PERIOD_NS);
+	CHECK_EQ(vl.timer_fired, 1);
+	CHECK_EQ(vlapic_timer_deadline(&vl), 500 + 2 * VLAPIC_MIN_PERIOD_NS);
+	CHECK_EQ(vlapic_pending_vector(&vl), 0x50);
+	CHECK_EQ(vlapic_accept(&vl, 0x50), 0x50);
+	wr(&vl, APIC_REG_EOI, 0);
+	wr(&vl, APIC_REG_LVT_TIMER, (APIC_TIMER_ONESHOT << APIC_LVT_TIMER_SHIFT) | 0x50);
+	clk = 1000000;
+	wr(&vl, APIC_REG_TIMER_ICR, 1);
+	CHECK_EQ(vlapic_timer_deadline(&vl), 1000001);
 }
 
 TEST(timer_tsc_deadline)
@@ -891,6 +925,7 @@ int main(void)
 	RUN(timer_oneshot);
 	RUN(timer_oneshot_details);
 	RUN(timer_periodic);
+	RUN(timer_periodic_floor);
 	RUN(timer_tsc_deadline);
 	RUN(icr_messages);
 	RUN(match_xapic);
