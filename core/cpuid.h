@@ -22,6 +22,7 @@ struct cpuid_ctx {
 	uint64_t guest_cr4;     /* CR4.OSXSAVE is reflected in leaf 1 ECX[27] */
 	uint64_t guest_xcr0;    /* for leaf 0xD's sizes; 0: use the host's (current XCR0) */
 	uint32_t tsc_khz;       /* the guest TSC's frequency, for leaf 0x40000010 */
+	bool tsc_invariant;     /* the host's TSCs are one constant-rate clock (arch/x86/tsc_sync.c) */
 };
 
 #define CPUID_SIGNATURE_LEAF    0x40000000u

@@ -14,6 +14,7 @@
 #include "core/msr.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
+#include "arch/x86/tsc_sync.h"
 #include "arch/x86/x86_defs.h"
 #include "lib/string.h"
 
@@ -41,6 +42,7 @@ static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 		.host = cpuid_host, .vcpu_id = v->id, .nr_vcpus = v->vm->nr_vcpus,
 		.apic_id = v->id, .guest_cr4 = virt->get_reg(&v->hw, VIRT_CR4),
 		.tsc_khz = (uint32_t)tsc_khz,
+		.tsc_invariant = tsc_synchronized,
 	};
 	cpuid_guest(&c, (uint32_t)v->hw.regs.gpr[REG_RAX], (uint32_t)v->hw.regs.gpr[REG_RCX], out);
 	v->hw.regs.gpr[REG_RAX] = out[0];

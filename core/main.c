@@ -13,6 +13,7 @@
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/smp.h"
+#include "arch/x86/tsc_sync.h"
 #include "arch/x86/trap.h"
 #include "core/cmdline.h"
 #include "kernel/log.h"
@@ -154,6 +155,11 @@ static __noreturn void kmain_on_stack(void *arg)
 		smp_start_aps(apic_ids, n, hv_opts.smp_max);
 	}
 	pr_info("kasane: %u CPUs online\n", nr_cpus_online);
+	if (tsc_sync_check())
+		pr_info("kasane: TSCs synchronized across %u CPUs: guests are shown an invariant TSC\n",
+			nr_cpus_online);
+	else
+		pr_warn("kasane: TSCs not synchronized across CPUs: guests are not shown an invariant TSC\n");
 	run_selftest();
 	hv_main(&boot_info);
 }

@@ -8,6 +8,7 @@
 bool host_irq_on = true;
 static uint64_t fake_tsc = 1000000000ULL;       /* 1 GHz: a tick is a ns */
 uint64_t tsc_khz = 1000000;
+bool tsc_synchronized = true;       /* arch/x86/tsc_sync.c: a host whose TSCs passed */
 uint64_t boot_epoch_seconds;
 struct percpu percpu[MAX_CPUS];
 unsigned nr_cpus_online = 8, nr_cpus_present = 8;
