@@ -8,9 +8,9 @@
  * else it is placed in the BIOS area at a 16-byte offset from bits 1-12;
  * bits 13-15 pick the copy's length), 36 bytes of RSDP, then the bytes at
  * physical TABLES_PA, where the tables point.  Physical memory is mapped
- * (map_phys_ro) as a fresh exact-size copy of each range asked for, so ASan
- * reports any read past what was mapped; page 0 is never mapped, as in
- * arch/x86/paging.c.
+ * (map_phys_ro) as a fresh exact-size copy of each range asked for (or the
+ * region itself when all of it is asked for), so ASan reports any read
+ * past what was mapped; page 0 is never mapped, as in arch/x86/paging.c.
  *
  * Properties:
  *  - each log message is one line ending in its newline;
@@ -44,6 +44,9 @@ static const void *phys_copy(uint64_t pa, uint64_t len, const uint8_t *base, uin
 {
 	if (pa < base_pa || len > base_len || pa - base_pa > base_len - len)
 		return NULL;
+	/* A whole region (the BIOS-area scan) needs no copy: it is its own heap block. */
+	if (pa == base_pa && len == base_len)
+		return base;
 	FUZZ_CHECK(phys.nr_maps < MAX_MAPS);
 	void *p = malloc(len ? len : 1);
 	memcpy(p, base + (pa - base_pa), len);
