@@ -34,7 +34,7 @@ static void report_module(void *ctx, const char *msg)
 static void check_words(const char *s, const char *end)
 {
 	struct cmdline_word w;
-	int n = 0;
+	long n = 0, len = end - s;
 
 	while (s) {
 		const char *next = cmdline_next_word(s, end, &w);
@@ -43,7 +43,7 @@ static void check_words(const char *s, const char *end)
 		FUZZ_CHECK(next > s && next <= end);
 		FUZZ_CHECK(memchr(w.key, '\0', sizeof(w.key)) && memchr(w.val, '\0', sizeof(w.val)));
 		FUZZ_CHECK(w.raw >= s && w.raw + w.raw_len <= next && w.raw_len > 0);
-		FUZZ_CHECK(++n <= end - s + 1);
+		FUZZ_CHECK(++n <= len);     /* a word is at least one character */
 		s = next;
 	}
 }
