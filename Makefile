@@ -121,3 +121,6 @@ bench: deps
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- fuzzers (test/fuzz/fuzz.mk) -------------------------------------------
+include test/fuzz/fuzz.mk

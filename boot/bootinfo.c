@@ -86,7 +86,13 @@ static bool parse_efi_mmap(const struct mb2_tag *t, struct boot_info *bi)
 	if (t->size < 16)
 		return false;
 	dsize = ((const uint32_t *)body)[0];
-	if (dsize < EFI_DESC_MIN_SIZE || dsize > EFI_DESC_MAX_SIZE)
+	/*
+	 * The descriptors hold 64-bit fields and are read in place: a size
+	 * that is not a multiple of 8 would misalign them (UB; found by
+	 * test/fuzz/fuzz_bootinfo.c).  Firmware's is 8-aligned (UEFI 2.10
+	 * §7.2.3, an array of EFI_MEMORY_DESCRIPTOR); such a map is ignored.
+	 */
+	if (dsize < EFI_DESC_MIN_SIZE || dsize > EFI_DESC_MAX_SIZE || dsize % 8)
 		return false;
 	bi->nr_mmap = 0;
 	for (uint32_t e = 16; e + dsize <= t->size; e += dsize) {
@@ -110,15 +116,38 @@ static bool parse_efi_mmap(const struct mb2_tag *t, struct boot_info *bi)
 /* The Multiboot2 memory map tag: E820 types (§3.6, "Memory map"). */
 static void parse_mb2_mmap(const struct mb2_tag *t, struct boot_info *bi)
 {
-	uint32_t esize = ((const uint32_t *)(t + 1))[0];
+	uint32_t esize;
 
-	if (t->size < 16 || esize < 24)
+	/* entry_size is read only once the tag is known to hold it (a shorter
+	 * last tag ended the info there), and is a multiple of 8 (Multiboot2
+	 * spec §3.6.8): any other would misalign the 64-bit reads below.
+	 * Both found by test/fuzz/fuzz_bootinfo.c. */
+	if (t->size < 16)
+		return;
+	esize = ((const uint32_t *)(t + 1))[0];
+	if (esize < 24 || esize % 8)
 		return;
 	for (uint32_t e = 16; e + esize <= t->size; e += esize) {
 		const uint8_t *ent = (const uint8_t *)t + e;
 		add_mmap(bi, *(const uint64_t *)ent, *(const uint64_t *)(ent + 8),
 			 *(const uint32_t *)(ent + 16));
 	}
+}
+
+/*
+ * The string at byte off of tag t's body, or NULL if it is not
+ * NUL-terminated inside the tag (Multiboot2 spec §3.6.3-§3.6.6: the
+ * strings are zero-terminated).  Without this check a consumer would read
+ * past the info (found by test/fuzz/fuzz_bootinfo.c).
+ */
+static const char *tag_str(const struct mb2_tag *t, uint32_t off)
+{
+	const char *s = (const char *)(t + 1) + off;
+
+	if (t->size < sizeof(*t) + off)
+		return NULL;
+	size_t room = t->size - sizeof(*t) - off;
+	return strnlen(s, room) < room ? s : NULL;
 }
 
 static bool parse_mb2(const uint8_t *p, struct boot_info *bi, const char **why)
@@ -144,15 +173,17 @@ static bool parse_mb2(const uint8_t *p, struct boot_info *bi, const char **why)
 			break;
 		switch (t->type) {
 		case MB2_TAG_CMDLINE:
-			bi->cmdline = (const char *)body;
+			if (tag_str(t, 0))
+				bi->cmdline = tag_str(t, 0);
 			break;
 		case MB2_TAG_LOADER:
-			bi->loader = (const char *)body;
+			if (tag_str(t, 0))
+				bi->loader = tag_str(t, 0);
 			break;
 		case MB2_TAG_MODULE: {
 			const uint32_t *m = (const uint32_t *)body;
 			if (t->size >= 16)
-				add_module(bi, m[0], m[1], (const char *)(m + 2));
+				add_module(bi, m[0], m[1], tag_str(t, 8));
 			break;
 		}
 		case MB2_TAG_MMAP:

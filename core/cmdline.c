@@ -81,6 +81,7 @@ problem(struct problems *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	kvsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	kstr_oneline(msg);      /* a quoted word may hold a line break */
 	p->count++;
 	if (p->report)
 		p->report(p->ctx, msg);

@@ -112,6 +112,9 @@ static void say(struct sink *s, unsigned line, const char *fmt, va_list ap)
 	if ((size_t)n >= sizeof(msg))
 		n = sizeof(msg) - 1;
 	kvsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	/* A quoted line may hold a CR or other control bytes (found by
+	 * test/fuzz/fuzz_config.c): the message stays one line. */
+	kstr_oneline(msg);
 	if (s->report)
 		s->report(s->ctx, msg);
 }

@@ -36,6 +36,7 @@ note(const struct check *c, int i, const char *fmt, ...)
 	va_start(ap, fmt);
 	kvsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	va_end(ap);
+	kstr_oneline(msg);      /* a path may hold a CR (found by test/fuzz/fuzz_config.c) */
 	if (c->report)
 		c->report(c->ctx, msg);
 }

@@ -372,6 +372,13 @@ static void madt_add_cpu(struct acpi_madt_info *out, uint32_t apic_id,
 static void madt_add_nmi(struct acpi_madt_info *out, uint32_t uid,
 			 uint16_t flags, uint8_t lint)
 {
+	/*
+	 * LINT# is 0 or 1 (ACPI 6.5 §5.2.12.7, §5.2.12.13); an entry naming
+	 * another pin is firmware garbage and is skipped, so acpi_nmi.lint
+	 * holds what its comment promises (found by test/fuzz/fuzz_acpi.c).
+	 */
+	if (lint > 1)
+		return;
 	if (out->nr_nmis == ACPI_MAX_NMIS) {
 		out->truncated = true;
 		return;

@@ -139,7 +139,14 @@ bool acpi_boot_init(const struct boot_info *bi, struct acpi_madt_info *madt)
 
 	if (!find_rsdp(bi, &rsdp_pa))
 		return false;
-	const char *rsdp = rsdp_copy ? rsdp_copy : map_phys_ro(rsdp_pa, 20);
+	/*
+	 * The OEM ID is bytes 9-14 of the RSDP (ACPI 6.5 §5.2.5.3).  A
+	 * Multiboot2 ACPI tag may be shorter than that: only a copy that
+	 * holds at least the 20-byte ACPI 1.0 RSDP is read (found by
+	 * test/fuzz/fuzz_acpi.c).
+	 */
+	const char *rsdp = rsdp_copy ? (rsdp_len >= ACPI_RSDP_V1_LEN ? rsdp_copy : NULL) :
+			   map_phys_ro(rsdp_pa, ACPI_RSDP_V1_LEN);
 	if (rsdp)
 		platform_set_firmware_oem(rsdp + 9);    /* RSDP OEMID, ACPI 6.5 §5.2.5.3 */
 	setup_power(rsdp_pa, rsdp_copy, rsdp_len);

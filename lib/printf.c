@@ -31,7 +31,10 @@ static void emit_str(struct out *o, const struct spec *sp, const char *s)
 
 	if (!s)
 		s = "(null)";
-	while (s[len] && (sp->prec < 0 || len < sp->prec))
+	/* With a precision, at most prec bytes are read: the string need not
+	 * be NUL-terminated (C11 7.21.6.1p8).  Checking s[len] first read one
+	 * byte past a "%.*s" span (found by test/fuzz/fuzz_config.c). */
+	while ((sp->prec < 0 || len < sp->prec) && s[len])
 		len++;
 	if (!sp->left)
 		pad(o, ' ', sp->width - len);
@@ -214,4 +217,11 @@ int errf(char *err, size_t errlen, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -1;
+}
+
+void kstr_oneline(char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			*s = '?';
 }

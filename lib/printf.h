@@ -20,4 +20,10 @@ int ksnprintf(char *buf, size_t n, const char *fmt, ...)
 int errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Turn every control character but tab in s into '?', so a message that
+ * quotes user text (a config line, a command-line word) stays one line.
+ */
+void kstr_oneline(char *s);
+
 #endif

@@ -21,6 +21,12 @@ efi_need=""
 # The host unit tests are built with ASan/UBSan.
 [ -n "$(gcc -print-file-name=libasan.so | grep /)" ] || need="$need libasan8"
 [ -n "$(gcc -print-file-name=libubsan.so | grep /)" ] || need="$need libubsan1"
+# The fuzzers (test/fuzz/, `make fuzz`): clang with libFuzzer; on Debian 12
+# clang's fuzzer and sanitizer runtimes are in libclang-rt-14-dev, only
+# recommended by clang-14, so an install without recommends lacks them.
+check clang clang
+[ -f "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] ||
+	need="$need libclang-rt-14-dev"
 # The test runner uses setsid/timeout (coreutils, util-linux) and pgrep.
 check pgrep procps
 # Bochs: the second SVM implementation the tests run on.
