@@ -90,11 +90,14 @@ deps:
 	@sh tools/install-deps.sh
 
 # The ISO that `make run` boots: kasane, the demo config and its guests.
+# The Debian VM's kernel and initramfs come from Debian's packages at build
+# time (tools/linux-guest.sh, cached in build/linux; never committed).
 DEMO_GUESTS := hello64 smp lapic-timer hello32
 $(BUILD)/kasane.iso: $(BUILD)/kasane.elf iso/grub.cfg.in iso/demo.cfg tools/mkiso.sh \
-		$(patsubst %,$(BUILD)/guests/%.elf,$(DEMO_GUESTS))
+		$(patsubst %,$(BUILD)/guests/%.elf,$(DEMO_GUESTS)) build/linux/vmlinuz
 	sh tools/mkiso.sh $@ "$(CMDLINE)" iso/demo.cfg:/boot/kasane.cfg \
-		$(foreach g,$(DEMO_GUESTS),$(BUILD)/guests/$(g).elf:/guests/$(g).elf)
+		$(foreach g,$(DEMO_GUESTS),$(BUILD)/guests/$(g).elf:/guests/$(g).elf) \
+		build/linux/vmlinuz:/linux/vmlinuz build/linux/initrd.img:/linux/initrd.img
 
 iso: $(BUILD)/kasane.iso
 

@@ -221,4 +221,61 @@ else
 			maxa / mina, maxn / minn
 	}'
 fi
+# ---- Debian Linux boot: directly on QEMU and as a kasane VM -----------------
+# The same kernel, initramfs, command line, vCPUs and memory, under the same
+# multi-threaded TCG on 2 CPUs; wall time from QEMU's start to the init
+# marker, and the VM's exits per reason during the boot (kasane's end line).
+LINUX_CMDLINE="console=ttyS0 loglevel=5 kasane.expect_cpus=2 kasane.action=poweroff"
+sh tools/linux-guest.sh >/dev/null 2>&1 || true
+linux_wall() {  # linux_wall LOG START-NS -> ms from START to the init marker
+	local t0=$2 i
+	for i in $(seq 1 3000); do
+		if grep -q "KASANE-LINUX-INIT ok" "$1" 2>/dev/null; then
+			echo $((($(date +%s%N) - t0) / 1000000))
+			return
+		fi
+		sleep 0.1
+	done
+}
+echo "Debian Linux boot to /init (2 vCPUs, 512M, 2 host CPUs, multi-threaded TCG):"
+if [ ! -f build/linux/vmlinuz ] || [ ! -f build/linux/initrd.img ]; then
+	echo "bench: linux-boot: no figures (tools/linux-guest.sh could not fetch the guest)"
+	broke=1
+else
+	rm -f "$OUT/linux-bare.log" "$OUT/linux-vm.log"
+	t0=$(date +%s%N)
+	setsid timeout -k 5 300 qemu-system-x86_64 -accel tcg,thread=multi -cpu max -M q35 -smp 2 \
+		-m 512M -display none -no-reboot -monitor none -serial "file:$OUT/linux-bare.log" \
+		-kernel build/linux/vmlinuz -initrd build/linux/initrd.img -append "$LINUX_CMDLINE" \
+		</dev/null >/dev/null 2>&1 &
+	bare_ms=$(linux_wall "$OUT/linux-bare.log" "$t0")
+	wait
+	printf '[vm debian]\nkernel = /linux/vmlinuz\ninitrd = /linux/initrd.img\nmemory = 512M\ncpus = 2\ncmdline = %s\n' \
+		"$LINUX_CMDLINE" >"$OUT/linux.cfg"
+	sh tools/mkiso.sh "$OUT/linux.iso" "loglevel=info" "$OUT/linux.cfg:/boot/kasane.cfg" \
+		build/linux/vmlinuz:/linux/vmlinuz build/linux/initrd.img:/linux/initrd.img || broke=1
+	t0=$(date +%s%N)
+	setsid timeout -k 5 300 qemu-system-x86_64 -accel tcg,thread=multi -cpu max -M q35 -smp 2 \
+		-m 1G -display none -no-reboot -monitor none -serial "file:$OUT/linux-vm.log" \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$OUT/linux.iso" -boot d \
+		</dev/null >/dev/null 2>&1 &
+	vm_ms=$(linux_wall "$OUT/linux-vm.log" "$t0")
+	wait
+	sed -i 's/\r$//' "$OUT/linux-vm.log"
+	end=$(grep -m1 "^kasane: VM 'debian' ended: " "$OUT/linux-vm.log")
+	exits=$(sed -n 's/.*; exits: \(.*\); vcpu0 .*/\1/p' <<<"$end")
+	if [ -z "${bare_ms:-}" ] || [ -z "${vm_ms:-}" ] || [ -z "$exits" ]; then
+		echo "bench: linux-boot: no figures (see $OUT/linux-bare.log, $OUT/linux-vm.log)"
+		broke=1
+	else
+		total=$(tr ',' '\n' <<<"$exits" | awk '{ n += $NF } END { print n }')
+		awk -v b="$bare_ms" -v v="$vm_ms" 'BEGIN {
+			r = v / b
+			printf "bench: linux-boot bare %d ms, as a VM %d ms (the VM'"'"'s time includes booting kasane): ratio %.2f (goal <= 1.3): %s\n",
+				b, v, r, r <= 1.3 ? "met" : "NOT met" }'
+		printf 'bench: linux-boot exits %d, boot to power-off (goal <= 50000): %s  [%s]\n' "$total" \
+			"$([ "$total" -le 50000 ] && echo met || echo 'NOT met')" "$exits"
+	fi
+fi
+
 exit $broke
