@@ -13,9 +13,11 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/smp.h"
+#include "arch/x86/lapic.h"
 #include "kernel/spinlock.h"
 
-#define WARP_ROUNDS 20000
+#define WARP_ROUNDS 5000
+#define WARP_MS     20          /* at most this long in all, per CPU */
 
 /* RDTSC that cannot run ahead of the lock taken before it: MFENCE then
  * LFENCE order it after every earlier load and store (SDM vol. 2B RDTSC;
@@ -41,7 +43,11 @@ static void warp_loop(void *arg)
 	__atomic_fetch_add(&warp_ready, 1, __ATOMIC_ACQ_REL);
 	while (__atomic_load_n(&warp_ready, __ATOMIC_ACQUIRE) < n)
 		cpu_relax();
-	for (int i = 0; i < WARP_ROUNDS && !warp_seen; i++) {
+	/* Bounded in rounds and in time (but at least 100 rounds): under an
+	 * emulator that runs more CPUs than it has host threads, each
+	 * hand-over of the lock may wait for the host to schedule its holder. */
+	uint64_t end = rdtsc() + tsc_khz * WARP_MS;
+	for (int i = 0; i < WARP_ROUNDS && !warp_seen && (i < 100 || rdtsc() < end); i++) {
 		spin_lock(&warp_lock);
 		uint64_t t = rdtsc_ordered();
 		if (t < warp_last)
