@@ -199,7 +199,7 @@ static void read_keys(const char *const state_name[])
 	/* The focused VM ended (or is restarting: it keeps its place). */
 	if (vm && vm->ended && vm->end_reason != VM_END_REBOOT && vm->end_reason != VM_END_RESTART) {
 		focus = 0;
-		switch_seen = held_n = 0;
+		held_n = 0;             /* a switch key half typed still counts */
 		announce();
 	}
 	/* A bounded number of keys per call: the housekeeping CPU has other work. */

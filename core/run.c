@@ -97,9 +97,7 @@ void run_loop(void)
 			if (me == sched_housekeeping_cpu())
 				others = MIN(others, t0 + CONSOLE_POLL_NS);
 			others = MAX(others, t0 + MIN_RUN_NS);
-			uint64_t slice = MAX(SCHED_MIN_SLICE_NS,
-					     SCHED_SLICE_NS / (1 + sched_nr_runnable(me)));
-			vcpu_run(v, t0 + slice, others);
+			vcpu_run(v, t0 + SCHED_SLICE_NS, others);
 			sched_put(me, v, clock_now_ns() - t0);
 			continue;
 		}

@@ -146,28 +146,9 @@ struct vcpu *sched_pick(unsigned cpu)
 	struct vcpu *best = NULL;
 	uint64_t f = spin_lock_irqsave(&q->lock);
 
-	/*
-	 * Least weighted run time first; a vCPU with an event waiting for it
-	 * (an interrupt just posted, a timer that fired) counts as up to one
-	 * slice less, so that it takes its interrupt now rather than after
-	 * the others' slices.  Its run time is still charged in full, so the
-	 * shares stay as the weights say; what it gains is latency, which a
-	 * guest measuring one clock against another (Linux calibrating its
-	 * local APIC timer against the PIT and checking it with the PM timer)
-	 * needs when vCPUs share a CPU.
-	 */
-	uint64_t best_key = 0;
-	for (struct vcpu *v = q->head; v; v = v->rq_next) {
-		if (v->state != VCPU_RUNNABLE)
-			continue;
-		uint64_t key = v->vruntime;
-		if (v->events)
-			key = key > SCHED_EVENT_BONUS_NS ? key - SCHED_EVENT_BONUS_NS : 0;
-		if (!best || key < best_key) {
+	for (struct vcpu *v = q->head; v; v = v->rq_next)
+		if (v->state == VCPU_RUNNABLE && (!best || v->vruntime < best->vruntime))
 			best = v;
-			best_key = key;
-		}
-	}
 	if (best) {
 		best->state = VCPU_RUNNING;
 		best->wait_ns += clock_tsc_to_ns(rdtsc() - best->state_since);

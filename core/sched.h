@@ -10,15 +10,6 @@
 #include "core/vm.h"
 
 #define SCHED_SLICE_NS      (10 * 1000 * 1000ULL)   /* 10 ms */
-/* How much sooner a vCPU with an event waiting is picked (core/sched.c). */
-#define SCHED_EVENT_BONUS_NS SCHED_SLICE_NS
-/*
- * With n vCPUs waiting, a slice is SCHED_SLICE_NS / (n + 1), but never
- * shorter than this: every waiting vCPU runs again within about
- * SCHED_SLICE_NS, so a guest's periodic tick (Linux: 4 ms at HZ=250) is
- * rarely held off long enough to be merged into the next.
- */
-#define SCHED_MIN_SLICE_NS  (2 * 1000 * 1000ULL)
 #define SCHED_WEIGHT_DEFAULT 100
 
 /* Put a new vCPU on the run queue of v->pcpu. */
