@@ -38,8 +38,18 @@ command -v dpkg-deb >/dev/null || fail "dpkg-deb is missing"
 debs=$out/debs
 mkdir -p "$debs"
 # The metapackage names the versioned image package (linux-image-6.1.0-N-amd64).
-kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-	sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -1)
+image_pkg() {
+	apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -1
+}
+kpkg=$(image_pkg)
+# A fresh machine may have no package lists yet (a minimal image): fetch them once.
+if [ -z "$kpkg" ]; then
+	SUDO=""
+	[ "$(id -u)" = 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq >/dev/null 2>&1
+	kpkg=$(image_pkg)
+fi
 [ -n "$kpkg" ] || fail "apt-cache names no linux-image-*-amd64 for linux-image-amd64 (run apt-get update?)"
 have() { ls "$debs"/"$1"_*.deb >/dev/null 2>&1; }
 if ! have "$kpkg" || ! have busybox-static; then
