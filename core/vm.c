@@ -234,7 +234,9 @@ uint64_t vm_watchdog(struct vm *vm, uint64_t host_now_ns)
 	if (intrs != vm->wd_intrs || !vm->wd_since_ns) {
 		vm->wd_intrs = intrs;
 		vm->wd_since_ns = host_now_ns;
-	} else if (host_now_ns - vm->wd_since_ns >= period) {
+	} else if (host_now_ns > vm->wd_since_ns && host_now_ns - vm->wd_since_ns >= period) {
+		/* (Two CPUs may look with clocks read in either order: a "now"
+		 * before the start of the period is not a period gone.) */
 		vm_end(vm, VM_END_WATCHDOG, -1, "no interrupt taken for %llu s",
 		       (unsigned long long)(period / 1000000000ULL));
 		return NO_DEADLINE;
