@@ -18,8 +18,6 @@
 
 const char test_name[] = "hostile-init";
 
-#define CMOS_INDEX      0x70
-#define CMOS_DATA       0x71
 #define CMOS_BOOTS      0x61
 #define REG_A           0x0a
 #define REG_B           0x0b
@@ -28,18 +26,6 @@ const char test_name[] = "hostile-init";
 #define B_PIE           0x40
 #define RTE_DM_INIT     (5ull << 8)     /* 82093AA §3.2.4: delivery mode 101b */
 #define WAIT_US         2000000
-
-static uint8_t cmos_read(uint8_t reg)
-{
-	outb(CMOS_INDEX, reg);
-	return inb(CMOS_DATA);
-}
-
-static void cmos_write(uint8_t reg, uint8_t v)
-{
-	outb(CMOS_INDEX, reg);
-	outb(CMOS_DATA, v);
-}
 
 static noreturn void ap_main(unsigned cpu)
 {

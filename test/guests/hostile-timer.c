@@ -21,9 +21,6 @@ const char test_name[] = "hostile-timer";
 
 #define VEC_STORM       0x40
 #define VEC_CLOCK       0x48
-#define CMOS_INDEX      0x70
-#define CMOS_DATA       0x71
-#define NMI_OFF         0x80
 #define REG_A           0x0a
 #define REG_B           0x0b
 #define REG_C           0x0c
@@ -37,18 +34,6 @@ const char test_name[] = "hostile-timer";
 enum storm { STORM_LAPIC, STORM_PIT, STORM_RTC };
 
 static volatile uint64_t storm_irqs, clock_irqs;
-
-static uint8_t cmos_read(uint8_t reg)
-{
-	outb(CMOS_INDEX, NMI_OFF | reg);
-	return inb(CMOS_DATA);
-}
-
-static void cmos_write(uint8_t reg, uint8_t v)
-{
-	outb(CMOS_INDEX, NMI_OFF | reg);
-	outb(CMOS_DATA, v);
-}
 
 static void rtc_periodic(uint8_t rate)
 {

@@ -12,23 +12,9 @@
 
 const char test_name[] = "reboot";
 
-#define CMOS_INDEX      0x70
-#define CMOS_DATA       0x71
 #define CMOS_BOOTS      0x60
 #define RESET_PORT      0xcf9
 #define RESET_VALUE     0x06
-
-static uint8_t cmos_read(uint8_t reg)
-{
-	outb(CMOS_INDEX, reg);
-	return inb(CMOS_DATA);
-}
-
-static void cmos_write(uint8_t reg, uint8_t v)
-{
-	outb(CMOS_INDEX, reg);
-	outb(CMOS_DATA, v);
-}
 
 void test_main(void)
 {

@@ -16,9 +16,6 @@
 
 const char test_name[] = "rtc";
 
-#define CMOS_INDEX      0x70
-#define CMOS_DATA       0x71
-#define NMI_OFF         0x80            /* index bit 7: NMI disabled while we talk */
 #define REG_A           0x0a
 #define REG_B           0x0b
 #define REG_C           0x0c
@@ -41,18 +38,6 @@ static volatile unsigned ticks, bad_c;
 static volatile bool pie_on;            /* interrupts now must show PF and IRQF */
 static volatile uint8_t last_c;
 static volatile uint64_t last_tsc;
-
-static uint8_t cmos_read(uint8_t reg)
-{
-	outb(CMOS_INDEX, NMI_OFF | reg);
-	return inb(CMOS_DATA);
-}
-
-static void cmos_write(uint8_t reg, uint8_t v)
-{
-	outb(CMOS_INDEX, NMI_OFF | reg);
-	outb(CMOS_DATA, v);
-}
 
 static void rtc_irq(unsigned vector)
 {

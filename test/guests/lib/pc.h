@@ -31,6 +31,22 @@ static inline void irq_disable(void) { asm volatile("cli" ::: "memory"); }
  */
 static inline void irq_wait(void) { asm volatile("sti; hlt; cli" ::: "memory"); }
 
+/* ---- the MC146818 CMOS RAM and RTC registers, ports 0x70/0x71 ---------- */
+#define CMOS_INDEX      0x70            /* bit 7 of the index masks NMI on a PC */
+#define CMOS_DATA       0x71
+
+static inline uint8_t cmos_read(uint8_t reg)
+{
+	outb(CMOS_INDEX, reg);
+	return inb(CMOS_DATA);
+}
+
+static inline void cmos_write(uint8_t reg, uint8_t v)
+{
+	outb(CMOS_INDEX, reg);
+	outb(CMOS_DATA, v);
+}
+
 /* ---- irq.c, irq64.S: vectors 32-255 ------------------------------------- */
 #define VEC_SPURIOUS    0xff    /* the local APIC's spurious vector (SVR) */
 
