@@ -29,6 +29,9 @@
 #include "devices/vacpi.h"
 #include "devices/vpci.h"
 #include "devices/pci_testdev.h"
+#include "devices/virtio_blk.h"
+#include "devices/virtio_console.h"
+#include "devices/virtio_rng.h"
 
 extern const char *const exit_kind_name[NR_EXIT_KINDS];
 
@@ -132,6 +135,13 @@ struct vm {
 	struct vpci_bus pci;            /* bus 0 and its host bridge */
 	struct pci_testdev *pci_testdev;        /* with pci_testdev = on, else NULL */
 	uint32_t pci_msi_drops;         /* MSIs dropped (a log line for the first few) */
+	/* virtio devices (core/board.c), NULL when the config has none; the
+	 * disks' images are boot modules, found by core/vm_create.c. */
+	struct { uint8_t *data; uint64_t size; } disk_img[VM_MAX_DISKS];
+	struct virtio_blk *vblk[VM_MAX_DISKS];
+	struct virtio_console *vcon;
+	struct virtio_rng *vrng;
+	uint32_t virtio_says;           /* NEEDS_RESET lines said (the first few only) */
 	unsigned weight;                /* share of contended CPUs (default 100) */
 	int64_t tsc_offset;             /* guest TSC = host TSC + offset, for all vCPUs */
 	uint64_t start_ns;              /* host ns at creation: VM time 0 */
