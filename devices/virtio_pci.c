@@ -140,9 +140,12 @@ void virtio_pci_fail(struct virtio_pci *vp, const char *fmt, ...)
 
 /* ---- queues ------------------------------------------------------------- */
 
+/* PCI 3.0 §6.2.2: without Bus Master Enable the function makes no memory
+ * access, so no ring is read or written. */
 bool virtio_pci_queue_live(const struct virtio_pci *vp, unsigned q)
 {
 	return q < vp->nr_queues && vp->q[q].enabled &&
+	       (vpci_cfg_get(&vp->fn, PCI_COMMAND, 2) & PCI_COMMAND_MASTER) &&
 	       (vp->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_DEVICE_NEEDS_RESET |
 			      VIRTIO_STATUS_FAILED)) == VIRTIO_STATUS_DRIVER_OK;
 }

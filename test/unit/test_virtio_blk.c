@@ -127,6 +127,7 @@ static struct rig *rig_new(bool ro)
 	CHECK(virtio_blk_init(&r->b, VPCI_DEVFN(4, 0), &r->gm, r->disk, DISK, ro,
 			      "kasane-test-disk-0123456789", say, r));
 	CHECK(vpci_add(&r->bus, &r->b.vp.fn));
+	vpci_cfg_put(&r->b.vp.fn, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	/* The driver's set-up, done directly: features, queue 0, DRIVER_OK. */
 	struct virtio_pci *vp = &r->b.vp;
 	vp->features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);

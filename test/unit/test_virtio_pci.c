@@ -328,6 +328,13 @@ TEST(queue_setup_and_notify)
 	mmio(r, true, BAR_BASE + VIRTIO_PCI_NOTIFY_OFF, 1, 0);
 	CHECK_EQ(r->d.notifies[0], 1);
 	CHECK_EQ(r->d.notifies[1], 0);
+	/* Bus mastering off: the device reads no ring, so serves nothing. */
+	cfg_wr(r, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	CHECK(!virtio_pci_queue_live(&r->vp, 0));
+	mmio(r, true, BAR_BASE + VIRTIO_PCI_NOTIFY_OFF, 2, 0);
+	CHECK_EQ(r->d.notifies[0], 1);
+	cfg_wr(r, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	CHECK(virtio_pci_queue_live(&r->vp, 0));
 	rig_free(r);
 }
 

@@ -81,6 +81,7 @@ static void setup(void)
 static void go_live(struct virtio_pci *vp, unsigned q)
 {
 	CHECK(vpci_add(&bus, &vp->fn));
+	vpci_cfg_put(&vp->fn, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	vp->features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
 	vp->status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
 		     VIRTIO_STATUS_DRIVER_OK;
