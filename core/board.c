@@ -433,6 +433,126 @@ static int board_pci_create(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- virtio: disks, console, entropy ---------------------------------------- */
+
+/* Slots of the virtio functions: disks 00:04.0-00:07.0, console 00:08.0,
+ * entropy 00:09.0. */
+#define BOARD_VIRTIO_BLK_SLOT     4
+#define BOARD_VIRTIO_CONSOLE_SLOT 8
+#define BOARD_VIRTIO_RNG_SLOT     9
+#define BOARD_VIRTIO_SAYS         16     /* NEEDS_RESET lines said per VM */
+
+/* A device's one-line reason (DEVICE_NEEDS_RESET), the VM's first few. */
+static void virtio_say(void *ctx, const char *line)
+{
+	struct vm *vm = ctx;
+	uint32_t n = __atomic_fetch_add(&vm->virtio_says, 1, __ATOMIC_RELAXED);
+
+	if (n < BOARD_VIRTIO_SAYS)
+		pr_warn("kasane: VM '%s': %s\n", vm->name, line);
+	else if (n == BOARD_VIRTIO_SAYS)
+		pr_warn("kasane: VM '%s': further virtio errors not shown\n", vm->name);
+}
+
+/* CPUID.(EAX=7,ECX=0):EBX[18] RDSEED, CPUID.1:ECX[30] RDRAND (SDM vol. 2A,
+ * CPUID); either may fail while its source is drained: retry a few times
+ * (Intel DRNG Software Implementation Guide §5.2.1). */
+static bool board_hw_random(uint64_t *v)
+{
+	static int has_rdseed = -1, has_rdrand = -1;
+
+	if (has_rdseed < 0) {
+		has_rdseed = cpuid(0, 0).eax >= 7 && (cpuid(7, 0).ebx & (1u << 18));
+		has_rdrand = (cpuid(1, 0).ecx & (1u << 30)) != 0;
+	}
+	for (int i = 0; i < 16; i++) {
+		bool ok = false;
+		if (has_rdseed)
+			__asm__ volatile("rdseed %0; setc %1" : "=r"(*v), "=qm"(ok) :: "cc");
+		else if (has_rdrand)
+			__asm__ volatile("rdrand %0; setc %1" : "=r"(*v), "=qm"(ok) :: "cc");
+		else
+			return false;
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+/* The ChaCha20 key of a VM's entropy device: the hardware's bytes where
+ * there are any, mixed with the TSC, the VM's address and id. */
+static void board_rng_seed(struct vm *vm, uint8_t seed[32])
+{
+	for (int i = 0; i < 4; i++) {
+		uint64_t hw = 0, x;
+		board_hw_random(&hw);
+		x = hw ^ rdtsc() ^ (uint64_t)(uintptr_t)vm ^ ((uint64_t)vm->id << 32) ^ (uint64_t)i;
+		/* splitmix64's finalizer spreads the TSC's changing low bits */
+		x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+		x ^= x >> 31;
+		memcpy(seed + 8 * i, &x, 8);
+	}
+}
+
+static void virtio_console_line(void *ctx, const char *line, size_t len)
+{
+	vm_console_line(ctx, line, len);
+}
+
+/* The virtio functions the config asks for, on bus 0. */
+static int board_virtio_create(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	if (!cfg)
+		return 0;
+	for (int i = 0; i < cfg->nr_disks && i < VM_MAX_DISKS; i++) {
+		char id[VIRTIO_BLK_ID_BYTES + 1];
+		ksnprintf(id, sizeof(id), "kasane-%s-%d", vm->name, i);
+		vm->vblk[i] = kzalloc(sizeof(*vm->vblk[i]));
+		if (!vm->vblk[i])
+			return errf(err, errlen, "out of memory for disk %s", cfg->disk[i].path);
+		if (!virtio_blk_init(vm->vblk[i], VPCI_DEVFN(BOARD_VIRTIO_BLK_SLOT + i, 0), &vm->mem,
+				     vm->disk_img[i].data, vm->disk_img[i].size, cfg->disk[i].readonly,
+				     id, virtio_say, vm) ||
+		    !vpci_add(&vm->pci, &vm->vblk[i]->vp.fn))
+			return errf(err, errlen, "cannot plug in disk %s", cfg->disk[i].path);
+	}
+	if (cfg->virtio_console) {
+		vm->vcon = kzalloc(sizeof(*vm->vcon));
+		if (!vm->vcon ||
+		    !virtio_console_init(vm->vcon, VPCI_DEVFN(BOARD_VIRTIO_CONSOLE_SLOT, 0), &vm->mem,
+					 virtio_console_line, vm, virtio_say, vm) ||
+		    !vpci_add(&vm->pci, &vm->vcon->vp.fn))
+			return errf(err, errlen, "cannot plug in its virtio console");
+	}
+	if (cfg->virtio_rng) {
+		uint8_t seed[32];
+		board_rng_seed(vm, seed);
+		vm->vrng = kzalloc(sizeof(*vm->vrng));
+		if (!vm->vrng ||
+		    !virtio_rng_init(vm->vrng, VPCI_DEVFN(BOARD_VIRTIO_RNG_SLOT, 0), &vm->mem,
+				     board_hw_random, seed, virtio_say, vm) ||
+		    !vpci_add(&vm->pci, &vm->vrng->vp.fn))
+			return errf(err, errlen, "cannot plug in its virtio entropy device");
+		memset(seed, 0, sizeof(seed));
+	}
+	return 0;
+}
+
+static void board_virtio_free(struct vm *vm)
+{
+	for (int i = 0; i < VM_MAX_DISKS; i++) {
+		kfree(vm->vblk[i]);
+		vm->vblk[i] = NULL;
+	}
+	kfree(vm->vcon);
+	kfree(vm->vrng);
+	vm->vcon = NULL;
+	vm->vrng = NULL;
+}
+
 /* ---- set-up ------------------------------------------------------------- */
 
 
@@ -477,7 +597,7 @@ int board_create(struct vm *vm, char *err, size_t errlen)
 	    iobus_add(pio, BOARD_PM_TMR_PORT, VACPI_TMR_LEN, acpi_pio, vm, NULL) ||
 	    iobus_add(pio, BOARD_RESET_PORT, 1, acpi_pio, vm, NULL))
 		return errf(err, errlen, "cannot register its devices");
-	if (board_pci_create(vm, err, errlen) < 0)
+	if (board_pci_create(vm, err, errlen) < 0 || board_virtio_create(vm, err, errlen) < 0)
 		return -1;
 	return board_fwtables(vm, ioapic_id, err, errlen);
 }
@@ -496,6 +616,7 @@ void board_free(struct vm *vm)
 {
 	kfree(vm->pci_testdev);
 	vm->pci_testdev = NULL;
+	board_virtio_free(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		kfree(vm->vcpu[i].vlapic);
 		vm->vcpu[i].vlapic = NULL;

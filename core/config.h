@@ -19,6 +19,11 @@
  *   on_reboot = restart       ; a guest reboot: restart (default) or end the VM
  *   watchdog = 60s            ; end a VM that took no interrupt this long: N s, ms or m; off (default)
  *   pci_testdev = on          ; a PCI test function at 00:03.0 (default off)
+ *   disk    = /boot/root.img [readonly] ; a virtio-blk disk from a GRUB module (up to 4;
+ *                             ; a whole number of 512-byte sectors; never read-write
+ *                             ; in two VMs)
+ *   console = virtio          ; a virtio console (hvc0) beside COM1 (default com1 only)
+ *   rng     = yes             ; a virtio-rng entropy device (default no)
  * "mem" and "vcpus" are aliases.  ';' or '#' at the start of a line or
  * after a blank starts a comment, except inside double quotes.  CPU lists
  * and affinity take blanks or commas between items.
@@ -41,6 +46,7 @@
 #define CONFIG_LINE_MAX     1024    /* longest config-file line */
 #define CONFIG_WATCHDOG_MAX_S 86400 /* the longest watchdog: one day */
 #define CONFIG_MAX_CPUS     64      /* = MAX_CPUS (arch/x86/percpu.h): a CPU set is one uint64_t */
+#define VM_MAX_DISKS        4       /* disk = lines per VM */
 #define CPUSET_ALL          (~(uint64_t)0)
 #define CPUSET_BIT(n)       ((uint64_t)1 << (n))   /* n < CONFIG_MAX_CPUS */
 
@@ -69,6 +75,14 @@ struct vm_config {
 	int on_reboot;                  /* CONFIG_ON_REBOOT_*: what a guest's reset does */
 	uint64_t watchdog_ns;           /* end the VM after this long without an interrupt; 0 = off */
 	bool pci_testdev;               /* devices/pci_testdev.h on its PCI bus */
+	int nr_disks;
+	struct vm_disk_cfg {
+		char path[128];         /* the GRUB module holding the image */
+		bool readonly;
+		char src[160];          /* "file:line" of its disk line */
+	} disk[VM_MAX_DISKS];
+	bool virtio_console;            /* console = virtio */
+	bool virtio_rng;                /* rng = yes */
 	char src[160];                  /* "file:line" or "module PATH", for messages */
 };
 

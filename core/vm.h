@@ -8,6 +8,7 @@
 #include "lib/types.h"
 #include "arch/x86/regs.h"
 #include "arch/x86/virt_ops.h"
+#include "arch/x86/decode.h"
 #include "kernel/spinlock.h"
 #include "arch/x86/fpu.h"
 #include "mm/guest_mem.h"
@@ -28,6 +29,9 @@
 #include "devices/vacpi.h"
 #include "devices/vpci.h"
 #include "devices/pci_testdev.h"
+#include "devices/virtio_blk.h"
+#include "devices/virtio_console.h"
+#include "devices/virtio_rng.h"
 
 extern const char *const exit_kind_name[NR_EXIT_KINDS];
 
@@ -79,6 +83,15 @@ struct vcpu {
 	uint64_t exit_tsc[NR_EXIT_KINDS];  /* TSC ticks from each exit to the next entry */
 	uint64_t run_tsc;               /* TSC ticks spent in the guest loop */
 	struct msr_state msr;           /* modelled MSRs, see core/msr.c */
+	/* The last MMIO instruction's bytes and decode (core/emul.c): a
+	 * device doorbell in a loop (virtio notify) is not decoded again. */
+	struct {
+		enum x86_mode mode;
+		uint8_t len;                    /* 0: none */
+		uint8_t bytes[X86_MAX_INSN_LEN];
+		struct x86_insn insn;
+		uint64_t hits;
+	} mmio_memo;
 };
 
 enum vm_end_reason {
@@ -122,6 +135,13 @@ struct vm {
 	struct vpci_bus pci;            /* bus 0 and its host bridge */
 	struct pci_testdev *pci_testdev;        /* with pci_testdev = on, else NULL */
 	uint32_t pci_msi_drops;         /* MSIs dropped (a log line for the first few) */
+	/* virtio devices (core/board.c), NULL when the config has none; the
+	 * disks' images are boot modules, found by core/vm_create.c. */
+	struct { uint8_t *data; uint64_t size; } disk_img[VM_MAX_DISKS];
+	struct virtio_blk *vblk[VM_MAX_DISKS];
+	struct virtio_console *vcon;
+	struct virtio_rng *vrng;
+	uint32_t virtio_says;           /* NEEDS_RESET lines said (the first few only) */
 	unsigned weight;                /* share of contended CPUs (default 100) */
 	int64_t tsc_offset;             /* guest TSC = host TSC + offset, for all vCPUs */
 	uint64_t start_ns;              /* host ns at creation: VM time 0 */

@@ -105,6 +105,32 @@ static int vm_load_kernel(struct vm *vm, const struct boot_info *bi, struct x86_
 	return 0;
 }
 
+/* ---- step: disks ---------------------------------------------------------------- */
+
+/*
+ * Each disk is a boot module, used in place: boot modules are reserved for
+ * kasane's life (mm/mm.c), so a disk's writes outlive a restart of its VM.
+ */
+static int vm_find_disks(struct vm *vm, const struct boot_info *bi, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	for (int i = 0; i < cfg->nr_disks && i < VM_MAX_DISKS; i++) {
+		const struct vm_disk_cfg *d = &cfg->disk[i];
+		const struct boot_module *m = module_find(bi, d->path);
+		if (!m)
+			return errf(err, errlen, "%s: disk %s is not a boot module", d->src, d->path);
+		uint64_t size = m->end - m->start;
+		if (size == 0 || size % VIRTIO_BLK_SECTOR)
+			return errf(err, errlen, "%s: disk %s is %llu bytes (expected a whole number "
+				    "of %u-byte sectors)", d->src, d->path, (unsigned long long)size,
+				    VIRTIO_BLK_SECTOR);
+		vm->disk_img[i].data = hpa_to_hva(m->start);
+		vm->disk_img[i].size = size;
+	}
+	return 0;
+}
+
 /* ---- step: vCPUs --------------------------------------------------------------- */
 
 /* vCPU 0 starts at the kernel's entry; the others wait for INIT and STARTUP. */
@@ -201,6 +227,7 @@ static int vm_build(struct vm *vm, unsigned id, const struct vm_config *cfg,
 	vm->start_ns = clock_now_ns();
 	vm->weight = cfg->weight ? cfg->weight : SCHED_WEIGHT_DEFAULT;
 	if (vm_alloc_ram(vm, cfg->mem, err, errlen) < 0 ||
+	    vm_find_disks(vm, bi, err, errlen) < 0 ||
 	    board_create(vm, err, errlen) < 0 ||
 	    vm_load_kernel(vm, bi, &boot, &format, err, errlen) < 0 ||
 	    (selftest_bad_entry(id, &boot), vm_create_vcpus(vm, &boot, err, errlen) < 0)) {

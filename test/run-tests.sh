@@ -311,7 +311,7 @@ manifest_read() {
 		if [ "$section" = vm ]; then
 			# Verbatim: kasane parses it (and reports its mistakes by line).
 			cfg+="$line"$'\n'
-			if [[ $line =~ ^[[:space:]]*(kernel|module|initrd)[[:space:]]*=[[:space:]]*([^[:space:]]+) ]]; then
+			if [[ $line =~ ^[[:space:]]*(kernel|module|initrd|disk)[[:space:]]*=[[:space:]]*([^[:space:]]+) ]]; then
 				val=$(guest_file "${BASH_REMATCH[2]}") && files+=("$val:${BASH_REMATCH[2]}")
 			fi
 			continue

@@ -16,6 +16,21 @@
 #                          reboot-once: reboots if CMOS byte 0x7f is not
 #                          0x4b and sets it (CMOS RAM survives a reboot),
 #                          powers off otherwise
+#   kasane.modules=yes     insmod the kernel modules listed in KMODS below
+#                          (with what they depend on, in order) and say
+#                          "KASANE-LINUX-CHECK modules PASS" or FAIL
+#   kasane.disk=vdX        virtio-blk checks on /dev/vdX, made from
+#                          build/linux/disk.img: its first MiB's md5 is the
+#                          host's (disk-md5); 64 KiB written at 4 MiB read
+#                          back after dropping the page cache (disk-pattern);
+#                          mke2fs, mount, write a file, umount, mount, read
+#                          it back (disk-ext2: busybox has no mkfs.ext2 name,
+#                          its mke2fs makes ext2)
+#   kasane.disk_ro=vdX     /dev/vdX is read-only and refuses a write (disk-ro)
+#   kasane.hvc=yes         writes "KASANE-HVC0 hello from hvc0" to /dev/hvc0
+#   kasane.hwrng=yes       /dev/hwrng is virtio's and gives 64 bytes (hwrng)
+# Disk images made here: disk.img (16 MiB; the first MiB is seq's output,
+# the rest zeroes), disk-ro.img (1 MiB), disk-odd.img (1000 bytes).
 # Usage: tools/linux-guest.sh [OUT-DIR]   (default build/linux); exits non-zero
 # with a one-line reason when the packages cannot be fetched or unpacked.
 set -eu
@@ -27,7 +42,7 @@ me=$PWD/tools/linux-guest.sh
 
 # Cached: rebuilt only when this script changes.
 if [ -s "$out/vmlinuz" ] && [ -s "$out/vmlinuz-truncated" ] && [ -s "$out/initrd.img" ] &&
-   [ "$out/initrd.img" -nt "$me" ]; then
+   [ -s "$out/disk.img" ] && [ "$out/initrd.img" -nt "$me" ]; then
 	exit 0
 fi
 
@@ -68,8 +83,44 @@ bb=$x/bin/busybox
 [ -x "$bb" ] || fail "no /bin/busybox in busybox-static"
 
 root=$x/initramfs
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc}
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc,mnt,lib/modules}
 cp "$bb" "$root/bin/busybox"
+
+# Kernel modules for kasane.modules=yes: KMODS and, first, what each
+# depends on (the depends= field of its .modinfo), into /lib/modules with
+# their load order in /lib/modules/order.
+KMODS="virtio_pci virtio_blk virtio_console virtio-rng crc32c_generic ext4"
+kmoddir=$(ls -d "$x"/lib/modules/*/kernel | head -1)
+[ -d "$kmoddir" ] || fail "no /lib/modules/*/kernel in $kpkg"
+# NAME PATH per module, '-' in names read as '_' (as modprobe does).
+find "$kmoddir" -name '*.ko' | awk -F/ '{ n = $NF; sub(/\.ko$/, "", n); gsub(/-/, "_", n); print n, $0 }' >"$x/kmods"
+kmod_path() {   # kmod_path NAME: its .ko
+	local f
+	f=$(awk -v n="${1//-/_}" '$1 == n { print $2; exit }' "$x/kmods")
+	[ -n "$f" ] || fail "kernel module $1 not in $kpkg"
+	echo "$f"
+}
+kmod_add() {    # kmod_add NAME: its dependencies, then itself, once each
+	local k d
+	k=$(kmod_path "$1")
+	grep -qx "$(basename "$k")" "$root/lib/modules/order" 2>/dev/null && return 0
+	for d in $(tr '\0' '\n' <"$k" | sed -n 's/^depends=//p' | head -1 | tr ',' ' '); do
+		kmod_add "$d"
+	done
+	cp "$k" "$root/lib/modules/"
+	basename "$k" >>"$root/lib/modules/order"
+}
+: >"$root/lib/modules/order"
+for m in $KMODS; do kmod_add "$m"; done
+
+# The virtio-blk test disks; the guest compares the first MiB's md5 with the host's.
+seq 1 200000 | head -c 1048576 >"$out/disk.img.tmp"
+md5sum <"$out/disk.img.tmp" | cut -d' ' -f1 >"$root/etc/kasane-disk.md5"
+cp "$out/disk.img.tmp" "$out/disk-ro.img.tmp"
+truncate -s 16M "$out/disk.img.tmp"
+head -c 1000 "$out/disk-ro.img.tmp" >"$out/disk-odd.img"
+mv "$out/disk.img.tmp" "$out/disk.img"
+mv "$out/disk-ro.img.tmp" "$out/disk-ro.img"
 # One link per applet, where busybox says it belongs.
 "$bb" --list-full | while read -r a; do
 	[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
@@ -102,6 +153,46 @@ cmos_get() { printf '\177' | dd of=/dev/port bs=1 seek=112 2>/dev/null
 	dd if=/dev/port bs=1 skip=113 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n'; }
 cmos_set() { printf '\177' | dd of=/dev/port bs=1 seek=112 2>/dev/null
 	printf "$1" | dd of=/dev/port bs=1 seek=113 2>/dev/null; }
+check() { if [ "$2" = 0 ]; then say "KASANE-LINUX-CHECK $1 PASS"; else say "KASANE-LINUX-CHECK $1 FAIL${3:+ ($3)}"; fi; }
+if [ "$(arg modules)" = yes ]; then
+	bad=""
+	for m in $(cat /lib/modules/order); do insmod "/lib/modules/$m" 2>/dev/null || bad="$bad $m"; done
+	check modules "$([ -z "$bad" ]; echo $?)" "insmod failed:$bad"
+	mdev -s 2>/dev/null
+fi
+d=$(arg disk)
+if [ -n "$d" ]; then
+	sum=$(dd if=/dev/$d bs=1M count=1 2>/dev/null | md5sum | cut -d' ' -f1)
+	check disk-md5 "$([ "$sum" = "$(cat /etc/kasane-disk.md5)" ]; echo $?)" "$sum"
+	seq 7 20000 | head -c 65536 >/tmp/pat
+	dd if=/tmp/pat of=/dev/$d bs=4096 seek=1024 conv=fsync 2>/dev/null
+	echo 3 >/proc/sys/vm/drop_caches
+	dd if=/dev/$d of=/tmp/back bs=4096 skip=1024 count=16 2>/dev/null
+	cmp -s /tmp/pat /tmp/back
+	check disk-pattern $?
+	r=1
+	if mke2fs -q /dev/$d >/dev/null 2>&1 && mount -t ext2 /dev/$d /mnt; then
+		echo "kasane ext2 file" >/mnt/f && umount /mnt && echo 3 >/proc/sys/vm/drop_caches &&
+			mount -t ext2 /dev/$d /mnt && [ "$(cat /mnt/f)" = "kasane ext2 file" ] && r=0
+		umount /mnt 2>/dev/null
+	fi
+	check disk-ext2 $r
+fi
+d=$(arg disk_ro)
+if [ -n "$d" ]; then
+	r=1
+	if [ "$(cat /sys/block/$d/ro)" = 1 ] &&
+	   ! dd if=/dev/zero of=/dev/$d bs=512 count=1 conv=fsync 2>/dev/null; then r=0; fi
+	check disk-ro $r
+fi
+if [ "$(arg hvc)" = yes ]; then
+	echo "KASANE-HVC0 hello from hvc0" >/dev/hvc0
+fi
+if [ "$(arg hwrng)" = yes ]; then
+	n=$(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c)
+	cur=$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)
+	check hwrng "$([ "$n" = 64 ] && [ "${cur#virtio_rng}" != "$cur" ]; echo $?)" "$n bytes from $cur"
+fi
 action=$(arg action)
 case ${action:-poweroff} in
 reboot)
