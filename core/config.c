@@ -33,6 +33,7 @@ enum cfg_key {
 	K_AFFINITY, K_EXCLUSIVE, K_WEIGHT, K_INITRD, K_ON_REBOOT, K_WATCHDOG,
 	K_PCI_TESTDEV,
 	K_NET,
+	K_DISK, K_CONSOLE, K_RNG,
 	K_COUNT
 };
 
@@ -61,6 +62,7 @@ static const struct key_def file_keys[] = {
 	{ "initrd", K_INITRD }, { "on_reboot", K_ON_REBOOT }, { "watchdog", K_WATCHDOG },
 	{ "pci_testdev", K_PCI_TESTDEV },
 	{ "net", K_NET },
+	{ "disk", K_DISK }, { "console", K_CONSOLE }, { "rng", K_RNG },
 };
 
 static const struct key_def module_keys[] = {
@@ -663,6 +665,88 @@ static void add_nic(struct sink *s, const struct config_set *set, struct vm_conf
 	vm->nr_nics++;
 }
 
+/* ---- disk = PATH [readonly], console = virtio, rng = yes -------------------- */
+
+/* Where another VM (earlier in the set) has the disk at path, and how. */
+static const struct vm_disk_cfg *disk_taken(const struct config_set *set, const char *path,
+					     const char **vm_name)
+{
+	for (int i = 0; i < set->nr && i < MAX_VMS; i++)
+		for (int j = 0; j < set->vm[i].nr_disks && j < VM_MAX_DISKS; j++)
+			if (strcmp(set->vm[i].disk[j].path, path) == 0) {
+				*vm_name = set->vm[i].name;
+				return &set->vm[i].disk[j];
+			}
+	return NULL;
+}
+
+/* A disk is never read-write in two VMs, nor twice in one. */
+static void add_disk(struct sink *s, const struct config_set *set, struct vm_config *vm,
+		     struct span v)
+{
+	struct vm_disk_cfg *dk;
+	char opt[16];
+	const char *other;
+
+	if (vm->nr_disks >= VM_MAX_DISKS) {
+		err(s, "too many disk lines (at most %d disks per VM)", VM_MAX_DISKS);
+		return;
+	}
+	dk = &vm->disk[vm->nr_disks];
+	memset(dk, 0, sizeof(*dk));
+	if (!take_word(&v, dk->path, sizeof(dk->path))) {
+		err(s, "disk path too long (max %zu characters)", sizeof(dk->path) - 1);
+		return;
+	}
+	if (dk->path[0] == '\0') {
+		err(s, "missing path after 'disk =' (expected disk = PATH [readonly])");
+		return;
+	}
+	struct span rest = trim(v);
+	if (rest.n) {
+		if (!take_word(&v, opt, sizeof(opt)) || strcmp(opt, "readonly") != 0 || trim(v).n) {
+			err(s, "unexpected '%.*s' after the disk path (expected disk = PATH [readonly])",
+			    SHOW(rest));
+			return;
+		}
+		dk->readonly = true;
+	}
+	for (int j = 0; j < vm->nr_disks; j++)
+		if (strcmp(vm->disk[j].path, dk->path) == 0) {
+			err(s, "disk %s is already this VM's disk (at %s)", dk->path, vm->disk[j].src);
+			return;
+		}
+	const struct vm_disk_cfg *o = disk_taken(set, dk->path, &other);
+	if (o && (!o->readonly || !dk->readonly)) {
+		err(s, "disk %s is already VM '%s''s %s disk (at %s); a disk is shared only "
+		    "read-only by every VM", dk->path, other, o->readonly ? "read-only" : "read-write",
+		    o->src);
+		return;
+	}
+	ksnprintf(dk->src, sizeof(dk->src), "%s:%u", s->where, s->line);
+	vm->nr_disks++;
+}
+
+static void set_console(struct sink *s, struct vm_config *vm, struct span v)
+{
+	if (span_is(v, "virtio"))
+		vm->virtio_console = true;
+	else if (span_is(v, "com1"))
+		vm->virtio_console = false;
+	else
+		err(s, "bad console '%.*s' (expected virtio, for hvc0 beside COM1, or com1)", SHOW(v));
+}
+
+static void set_rng(struct sink *s, struct vm_config *vm, struct span v)
+{
+	if (span_is(v, "yes") || span_is(v, "on"))
+		vm->virtio_rng = true;
+	else if (span_is(v, "no") || span_is(v, "off"))
+		vm->virtio_rng = false;
+	else
+		err(s, "bad rng '%.*s' (expected yes or no)", SHOW(v));
+}
+
 static void decl_begin(struct vm_decl *d, struct vm_config *vm, const struct form *f,
 		       struct sink *s, const char *src)
 {
@@ -687,7 +771,7 @@ static void decl_set(struct sink *s, const struct config_set *set, struct vm_dec
 	char kname[16] = "";
 
 	span_copy(kname, sizeof(kname), key);   /* key came from the key table: short */
-	if (d->seen[k] && k != K_MODULE && k != K_NET) {
+	if (d->seen[k] && k != K_MODULE && k != K_NET && k != K_DISK) {
 		if (d->line[k])
 			err(s, "duplicate key '%s' (already set at line %u)", kname, d->line[k]);
 		else
@@ -744,6 +828,15 @@ static void decl_set(struct sink *s, const struct config_set *set, struct vm_dec
 		break;
 	case K_NET:
 		add_nic(s, set, vm, v);
+		break;
+	case K_DISK:
+		add_disk(s, set, vm, v);
+		break;
+	case K_CONSOLE:
+		set_console(s, vm, v);
+		break;
+	case K_RNG:
+		set_rng(s, vm, v);
 		break;
 	case K_COUNT:
 		break;

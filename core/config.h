@@ -22,6 +22,11 @@
  *   net     = lan [mac=52:54:00:aa:00:01] ; a virtio-net NIC on switch 'lan' (up to
  *                             ; 4; MAC derived from the VM's name and the NIC's number
  *                             ; unless given; one MAC per switch)
+ *   disk    = /boot/root.img [readonly] ; a virtio-blk disk from a GRUB module (up to 4;
+ *                             ; a whole number of 512-byte sectors; never read-write
+ *                             ; in two VMs)
+ *   console = virtio          ; a virtio console (hvc0) beside COM1 (default com1 only)
+ *   rng     = yes             ; a virtio-rng entropy device (default no)
  * "mem" and "vcpus" are aliases.  ';' or '#' at the start of a line or
  * after a blank starts a comment, except inside double quotes.  CPU lists
  * and affinity take blanks or commas between items.
@@ -45,6 +50,7 @@
 #define CONFIG_WATCHDOG_MAX_S 86400 /* the longest watchdog: one day */
 #define CONFIG_MAX_CPUS     64      /* = MAX_CPUS (arch/x86/percpu.h): a CPU set is one uint64_t */
 #define VM_MAX_NICS         4       /* net = lines per VM */
+#define VM_MAX_DISKS        4       /* disk = lines per VM */
 #define CPUSET_ALL          (~(uint64_t)0)
 #define CPUSET_BIT(n)       ((uint64_t)1 << (n))   /* n < CONFIG_MAX_CPUS */
 
@@ -79,6 +85,14 @@ struct vm_config {
 		uint8_t mac[6];         /* unicast; derived when not given */
 		char src[160];          /* "file:line" of its net line */
 	} nic[VM_MAX_NICS];
+	int nr_disks;
+	struct vm_disk_cfg {
+		char path[128];         /* the GRUB module holding the image */
+		bool readonly;
+		char src[160];          /* "file:line" of its disk line */
+	} disk[VM_MAX_DISKS];
+	bool virtio_console;            /* console = virtio */
+	bool virtio_rng;                /* rng = yes */
 	char src[160];                  /* "file:line" or "module PATH", for messages */
 };
 

@@ -8,6 +8,7 @@
 #include "lib/types.h"
 #include "arch/x86/regs.h"
 #include "arch/x86/virt_ops.h"
+#include "arch/x86/decode.h"
 #include "kernel/spinlock.h"
 #include "arch/x86/fpu.h"
 #include "mm/guest_mem.h"
@@ -79,6 +80,15 @@ struct vcpu {
 	uint64_t exit_tsc[NR_EXIT_KINDS];  /* TSC ticks from each exit to the next entry */
 	uint64_t run_tsc;               /* TSC ticks spent in the guest loop */
 	struct msr_state msr;           /* modelled MSRs, see core/msr.c */
+	/* The last MMIO instruction's bytes and decode (core/emul.c): a
+	 * device doorbell in a loop (virtio notify) is not decoded again. */
+	struct {
+		enum x86_mode mode;
+		uint8_t len;                    /* 0: none */
+		uint8_t bytes[X86_MAX_INSN_LEN];
+		struct x86_insn insn;
+		uint64_t hits;
+	} mmio_memo;
 };
 
 enum vm_end_reason {

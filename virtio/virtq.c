@@ -127,6 +127,7 @@ static int chain_walk(struct virtq *q, const struct guest_mem *m,
 	const uint8_t *table = desc;
 	uint32_t entries = q->size;   /* entries in the current table */
 	uint32_t steps = 0;           /* descriptors visited in it */
+	uint32_t total = 0;           /* in the whole chain: at most size (§2.7.5.3.1) */
 	bool in_indirect = false, seen_write = false;
 	uint64_t out = 0, in = 0;
 	uint32_t i = c->head;
@@ -140,6 +141,7 @@ static int chain_walk(struct virtq *q, const struct guest_mem *m,
 		if (++steps > entries)
 			return fail(q, err, errlen, "descriptor loop: chain longer than its table of %u",
 				    entries);
+
 		desc_load(table + 16 * (size_t)i, &d);
 
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
@@ -152,6 +154,11 @@ static int chain_walk(struct virtq *q, const struct guest_mem *m,
 			if (d.len == 0 || d.len % 16 != 0)
 				return fail(q, err, errlen, "indirect table length %u not a multiple of 16",
 					    d.len);
+			/* §2.7.5.3.1: a chain, its indirect table included,
+			 * is at most the queue size long. */
+			if (d.len / 16 > q->size)
+				return fail(q, err, errlen, "indirect table of %u entries, more than the "
+					    "queue size %u", d.len / 16, q->size);
 			table = gmem_ptr(m, d.addr, d.len);
 			if (!table)
 				return fail(q, err, errlen, "indirect table 0x%llx+%u outside guest RAM",
@@ -164,6 +171,9 @@ static int chain_walk(struct virtq *q, const struct guest_mem *m,
 			continue;
 		}
 
+		if (++total > q->size)
+			return fail(q, err, errlen, "chain of more than %u buffers (the queue size)",
+				    q->size);
 		if (c->nr >= VIRTQ_MAX_SEGS)
 			return fail(q, err, errlen, "chain longer than %d descriptors", VIRTQ_MAX_SEGS);
 		if (!gmem_is_ram(m, d.addr, d.len))

@@ -671,6 +671,53 @@ TEST(chain_over_4gib)
 	CHECK_EQ(c.in_len, 0xffffffffU);
 }
 
+TEST(chain_bounded_by_queue_size)
+{
+	struct virtq q;
+	struct drv d;
+	struct virtq_chain c;
+	const gpa_t tbl = DATA + 0x1000;
+
+	/* An indirect table with more entries than the queue has. */
+	setup(&q, &d, 8);
+	q.indirect = true;
+	for (uint16_t i = 0; i < 9; i++)
+		put_desc(tbl, i, DATA, 1, i < 8 ? VIRTQ_DESC_F_NEXT : 0, i + 1);
+	set_desc(0, tbl, 9 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	avail_add(&d, 0);
+	expect_bad(&q, "more than the queue size 8");
+
+	/* Three in the main table and six in an indirect one: nine buffers. */
+	setup(&q, &d, 8);
+	q.indirect = true;
+	for (uint16_t i = 0; i < 6; i++)
+		put_desc(tbl, i, DATA, 1, i < 5 ? VIRTQ_DESC_F_NEXT : 0, i + 1);
+	set_desc(0, DATA, 1, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(1, DATA, 1, VIRTQ_DESC_F_NEXT, 2);
+	set_desc(2, DATA, 1, VIRTQ_DESC_F_NEXT, 3);
+	set_desc(3, tbl, 6 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	avail_add(&d, 0);
+	expect_bad(&q, "more than 8 buffers");
+
+	/* Two and six: eight, the most a queue of 8 takes. */
+	setup(&q, &d, 8);
+	q.indirect = true;
+	for (uint16_t i = 0; i < 6; i++)
+		put_desc(tbl, i, DATA, 1, i < 5 ? VIRTQ_DESC_F_NEXT : 0, i + 1);
+	set_desc(0, DATA, 1, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(1, DATA, 1, VIRTQ_DESC_F_NEXT, 3);
+	set_desc(3, tbl, 6 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	avail_add(&d, 0);
+	CHECK_EQ(virtq_pop(&q, &gm, &c, err, sizeof(err)), 1);
+	CHECK_EQ(c.nr, 8);
+
+	/* A buffer whose end wraps past 2^64. */
+	setup(&q, &d, 8);
+	set_desc(0, 0xfffffffffffff000ULL, 0x2000, 0, 0);
+	avail_add(&d, 0);
+	expect_bad(&q, "outside guest RAM");
+}
+
 TEST(error_text_truncated)
 {
 	struct virtq q;
@@ -710,6 +757,7 @@ int main(void)
 	RUN(bad_write_then_read);
 	RUN(too_many_segments);
 	RUN(chain_over_4gib);
+	RUN(chain_bounded_by_queue_size);
 	RUN(error_text_truncated);
 	free(ram);
 	return check_finish();

@@ -1,0 +1,464 @@
+/*
+ * The modern virtio-pci transport: see virtio_pci.h.
+ *
+ * Notifications take the fast path of the I/O bus: a write to BAR0 at
+ * 0x3000 + 4*q is routed by address alone to notify_write(), which needs
+ * neither the value nor the rest of the transport's registers.
+ */
+#include "devices/virtio_pci.h"
+#include "lib/printf.h"
+#include "lib/string.h"
+
+#define RING_FEATURES (VIRTIO_BIT(VIRTIO_F_VERSION_1) | \
+		       VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) | \
+		       VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX))
+
+/* ---- capabilities (§4.1.4) -------------------------------------------- */
+
+/* struct virtio_pci_cap: cfg_type, bar, id, padding, offset, length. */
+static bool add_cap(struct virtio_pci *vp, uint8_t type, uint32_t off, uint32_t len,
+		    bool notify)
+{
+	unsigned caplen = notify ? 20 : 16;
+	uint8_t c = vpci_func_cap(&vp->fn, PCI_CAP_ID_VNDR, caplen);
+
+	if (!c)
+		return false;
+	vpci_cfg_put(&vp->fn, c + 2, 1, caplen);
+	vpci_cfg_put(&vp->fn, c + 3, 1, type);
+	vpci_cfg_put(&vp->fn, c + 4, 1, VIRTIO_PCI_BAR);
+	vpci_cfg_put(&vp->fn, c + 8, 4, off);
+	vpci_cfg_put(&vp->fn, c + 12, 4, len);
+	if (notify)     /* §4.1.4.4: notify_off_multiplier */
+		vpci_cfg_put(&vp->fn, c + 16, 4, VIRTIO_PCI_NOTIFY_MULT);
+	return true;
+}
+
+bool virtio_pci_init(struct virtio_pci *vp, uint8_t devfn, unsigned dev_type,
+		     uint32_t class_code, unsigned nr_queues, uint16_t qmax,
+		     unsigned cfg_size, const struct virtio_dev_ops *ops, void *dev,
+		     const struct guest_mem *mem, const char *kind, virtio_say_fn say,
+		     void *say_ctx)
+{
+	memset(vp, 0, sizeof(*vp));
+	if (nr_queues == 0 || nr_queues > VIRTIO_PCI_MAX_QUEUES ||
+	    nr_queues + 1 > VPCI_MSIX_MAX || qmax == 0 || (qmax & (qmax - 1)) ||
+	    qmax > VIRTQ_MAX_SIZE || cfg_size > VIRTIO_PCI_REGION_SIZE)
+		return false;
+	vp->ops = ops;
+	vp->dev = dev;
+	vp->mem = mem;
+	vp->kind = kind;
+	vp->say = say;
+	vp->say_ctx = say_ctx;
+	vp->nr_queues = nr_queues;
+	vp->cfg_size = cfg_size;
+	for (unsigned i = 0; i < nr_queues; i++)
+		vp->q[i].max = qmax;
+
+	/* §4.1.2.1: non-transitional ID 0x1040 + type, revision >= 1. */
+	vpci_func_init(&vp->fn, devfn, VIRTIO_PCI_VENDOR,
+		       (uint16_t)(VIRTIO_PCI_DEVICE_BASE + dev_type), class_code, 1, NULL, vp);
+	vpci_func_subsystem(&vp->fn, VIRTIO_PCI_VENDOR, VIRTIO_PCI_SUBSYS_ID);
+	if (!vpci_func_bar(&vp->fn, VIRTIO_PCI_BAR, VPCI_BAR_MEM32, false, VIRTIO_PCI_BAR_SIZE,
+			   virtio_pci_bar_access, vp) ||
+	    !add_cap(vp, VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_COMMON_OFF,
+		     VIRTIO_PCI_REGION_SIZE, false) ||
+	    !add_cap(vp, VIRTIO_PCI_CAP_NOTIFY_CFG, VIRTIO_PCI_NOTIFY_OFF,
+		     VIRTIO_PCI_REGION_SIZE, true) ||
+	    !add_cap(vp, VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_PCI_ISR_OFF, VIRTIO_PCI_REGION_SIZE, false) ||
+	    (cfg_size && !add_cap(vp, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVICE_OFF,
+				  cfg_size, false)) ||
+	    !vpci_func_msix(&vp->fn, nr_queues + 1, VIRTIO_PCI_MSIX_BAR))
+		return false;
+	vpci_func_intx_pin(&vp->fn, 1);
+	vp->offered = (ops->features ? ops->features(dev) : 0) | RING_FEATURES;
+	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
+	for (unsigned i = 0; i < nr_queues; i++) {
+		vp->q[i].size = qmax;
+		vp->q[i].msix = VIRTIO_MSI_NO_VECTOR;
+	}
+	return true;
+}
+
+/* ---- interrupts (§4.1.5.4) -------------------------------------------- */
+
+/* MSI-X vector `vec` if MSI-X is on (nothing for NO_VECTOR, §4.1.5.1.2),
+ * else INTA with the ISR bit. */
+static void raise(struct virtio_pci *vp, uint16_t vec, uint8_t isr_bit)
+{
+	vp->interrupts++;
+	if (vpci_msix_enabled(&vp->fn)) {
+		if (vec != VIRTIO_MSI_NO_VECTOR)
+			vpci_msix_raise(&vp->fn, vec);
+		return;
+	}
+	vp->isr |= isr_bit;
+	vpci_intx(&vp->fn, true);
+}
+
+void virtio_pci_interrupt(struct virtio_pci *vp, unsigned q)
+{
+	struct virtio_pci_queue *pq = &vp->q[q];
+
+	if (q >= vp->nr_queues)
+		return;
+	if (virtq_should_notify(&pq->vq, vp->mem, pq->batch_used))
+		raise(vp, pq->msix, VIRTIO_PCI_ISR_QUEUE);
+	pq->batch_used = pq->vq.used_idx;
+}
+
+void virtio_pci_config_changed(struct virtio_pci *vp)
+{
+	vp->cfg_gen++;
+	if (vp->status & VIRTIO_STATUS_DRIVER_OK)
+		raise(vp, vp->msix_config, VIRTIO_PCI_ISR_CONFIG);
+}
+
+void virtio_pci_fail(struct virtio_pci *vp, const char *fmt, ...)
+{
+	char line[200];
+	va_list ap;
+
+	if (vp->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
+		return;         /* said once per reset */
+	vp->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	vp->needs_reset++;
+	int n = ksnprintf(line, sizeof(line), "%s 00:%02x.%u: ", vp->kind, vp->fn.devfn >> 3,
+			  vp->fn.devfn & 7);
+	va_start(ap, fmt);
+	kvsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	n = (int)strlen(line);
+	ksnprintf(line + n, sizeof(line) - (size_t)n, "; device needs reset");
+	kstr_oneline(line);
+	if (vp->say)
+		vp->say(vp->say_ctx, line);
+	/* §2.1.2: the device SHOULD send a configuration change notification. */
+	raise(vp, vp->msix_config, VIRTIO_PCI_ISR_CONFIG);
+}
+
+/* ---- queues ------------------------------------------------------------- */
+
+bool virtio_pci_queue_live(const struct virtio_pci *vp, unsigned q)
+{
+	return q < vp->nr_queues && vp->q[q].enabled &&
+	       (vp->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_DEVICE_NEEDS_RESET |
+			      VIRTIO_STATUS_FAILED)) == VIRTIO_STATUS_DRIVER_OK;
+}
+
+int virtio_pci_pop(struct virtio_pci *vp, unsigned q, struct virtq_chain *c)
+{
+	char why[120];
+
+	if (!virtio_pci_queue_live(vp, q))
+		return 0;
+	int r = virtq_pop(&vp->q[q].vq, vp->mem, c, why, sizeof(why));
+	if (r < 0)
+		virtio_pci_fail(vp, "queue %u: %s", q, why);
+	return r;
+}
+
+void virtio_pci_push(struct virtio_pci *vp, unsigned q, uint16_t head, uint32_t written)
+{
+	if (q < vp->nr_queues && virtq_push(&vp->q[q].vq, vp->mem, head, written) < 0)
+		virtio_pci_fail(vp, "queue %u: used ring no longer in guest RAM", q);
+}
+
+void virtio_pci_serve(struct virtio_pci *vp, unsigned q,
+		      int64_t (*serve)(void *dev, unsigned q, struct virtq_chain *c))
+{
+	struct virtq_chain c;
+
+	if (!virtio_pci_queue_live(vp, q))
+		return;
+	struct virtq *vq = &vp->q[q].vq;
+	unsigned budget = 2u * vq->size;
+
+	for (int round = 0; round < 8; round++) {
+		virtq_set_notify(vq, vp->mem, false);
+		for (unsigned n = 0; n < budget; n++) {
+			int r = virtio_pci_pop(vp, q, &c);
+			if (r <= 0)
+				break;
+			int64_t w = serve(vp->dev, q, &c);
+			if (w < 0 || !virtio_pci_queue_live(vp, q))
+				return;
+			virtio_pci_push(vp, q, c.head, (uint32_t)w);
+		}
+		if (!virtio_pci_queue_live(vp, q))
+			return;
+		/* §2.7.10: on again, then look: a chain made available before
+		 * the driver saw it would otherwise wait for the next kick. */
+		virtq_set_notify(vq, vp->mem, true);
+		virtio_pci_interrupt(vp, q);
+		if (!virtq_pending(vq, vp->mem))
+			return;
+	}
+}
+
+/* ---- reset and status (§2.1, §2.4, §3.1.1) ----------------------------- */
+
+static void device_reset(struct virtio_pci *vp)
+{
+	if (vp->ops->reset)
+		vp->ops->reset(vp->dev);
+	vp->features = 0;
+	vp->dfselect = vp->gfselect = 0;
+	vp->status = 0;
+	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
+	vp->queue_sel = 0;
+	for (unsigned i = 0; i < vp->nr_queues; i++) {
+		struct virtio_pci_queue *pq = &vp->q[i];
+		*pq = (struct virtio_pci_queue){ .size = pq->max, .max = pq->max,
+						 .msix = VIRTIO_MSI_NO_VECTOR };
+	}
+	if (vp->isr) {
+		vp->isr = 0;
+		vpci_intx(&vp->fn, false);
+	}
+	vp->resets++;
+}
+
+static void status_write(struct virtio_pci *vp, uint8_t v)
+{
+	uint8_t old = vp->status;
+
+	if (v == 0) {
+		device_reset(vp);
+		return;
+	}
+	/* NEEDS_RESET is the device's bit; a driver write of it means nothing. */
+	v &= (uint8_t)~VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	uint8_t drv_old = old & (uint8_t)~VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	if (drv_old & ~v) {
+		/* §2.1.2: the driver MUST NOT clear a device status bit. */
+		virtio_pci_fail(vp, "driver cleared status bits 0x%x (status 0x%x written over 0x%x)",
+				drv_old & ~v, v, old);
+		return;
+	}
+	uint8_t add = v & (uint8_t)~old;
+	if (add & VIRTIO_STATUS_FEATURES_OK) {
+		/* §3.1.1 step 5: accept only what was offered, with VERSION_1
+		 * (§6.1: a device without legacy support requires it). */
+		if (!(v & VIRTIO_STATUS_DRIVER) || (vp->features & ~vp->offered) ||
+		    !virtio_pci_has(vp, VIRTIO_F_VERSION_1))
+			add &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
+	}
+	if ((add & VIRTIO_STATUS_DRIVER_OK) && !((old | add) & VIRTIO_STATUS_FEATURES_OK)) {
+		virtio_pci_fail(vp, "DRIVER_OK without FEATURES_OK");
+		add &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK;
+	}
+	vp->status |= add;
+	if ((add & VIRTIO_STATUS_DRIVER_OK) && vp->ops->driver_ok)
+		vp->ops->driver_ok(vp->dev);
+}
+
+/* queue_enable = 1 (§4.1.5.1.3): the rings are checked now. */
+static void queue_enable(struct virtio_pci *vp, unsigned q)
+{
+	struct virtio_pci_queue *pq = &vp->q[q];
+
+	if (pq->enabled)
+		return;
+	if (!(vp->status & VIRTIO_STATUS_FEATURES_OK)) {
+		virtio_pci_fail(vp, "queue %u enabled before FEATURES_OK", q);
+		return;
+	}
+	if (pq->size == 0 || pq->size > pq->max || (pq->size & (pq->size - 1))) {
+		virtio_pci_fail(vp, "queue %u size %u (expected a power of two up to %u)",
+				q, pq->size, pq->max);
+		return;
+	}
+	if (virtq_init(&pq->vq, vp->mem, pq->size, pq->desc, pq->driver, pq->device) < 0) {
+		virtio_pci_fail(vp, "queue %u rings 0x%llx/0x%llx/0x%llx misaligned or outside "
+				"guest RAM", q, (unsigned long long)pq->desc,
+				(unsigned long long)pq->driver, (unsigned long long)pq->device);
+		return;
+	}
+	pq->vq.indirect = virtio_pci_has(vp, VIRTIO_RING_F_INDIRECT_DESC);
+	pq->vq.event_idx = virtio_pci_has(vp, VIRTIO_RING_F_EVENT_IDX);
+	pq->batch_used = 0;
+	pq->enabled = true;
+}
+
+/* ---- the common configuration structure (§4.1.4.3) -------------------- */
+
+static uint64_t common_read(struct virtio_pci *vp, unsigned off, unsigned size)
+{
+	uint8_t img[0x40];
+	struct virtio_pci_queue *pq = vp->queue_sel < vp->nr_queues ? &vp->q[vp->queue_sel] : NULL;
+	uint64_t v = 0;
+
+	memset(img, 0, sizeof(img));
+#define PUT(o, n, x) do { uint64_t _x = (x); memcpy(img + (o), &_x, (n)); } while (0)
+	PUT(VIRTIO_PCI_COMMON_DFSELECT, 4, vp->dfselect);
+	PUT(VIRTIO_PCI_COMMON_DF, 4, vp->dfselect < 2 ? vp->offered >> (32 * vp->dfselect) : 0);
+	PUT(VIRTIO_PCI_COMMON_GFSELECT, 4, vp->gfselect);
+	PUT(VIRTIO_PCI_COMMON_GF, 4, vp->gfselect < 2 ? vp->features >> (32 * vp->gfselect) : 0);
+	PUT(VIRTIO_PCI_COMMON_MSIX, 2, vp->msix_config);
+	PUT(VIRTIO_PCI_COMMON_NUMQ, 2, vp->nr_queues);
+	PUT(VIRTIO_PCI_COMMON_STATUS, 1, vp->status);
+	PUT(VIRTIO_PCI_COMMON_CFGGEN, 1, vp->cfg_gen);
+	PUT(VIRTIO_PCI_COMMON_Q_SELECT, 2, vp->queue_sel);
+	if (pq) {       /* §4.1.4.3.2: size 0 for a queue that does not exist */
+		PUT(VIRTIO_PCI_COMMON_Q_SIZE, 2, pq->size);
+		PUT(VIRTIO_PCI_COMMON_Q_MSIX, 2, pq->msix);
+		PUT(VIRTIO_PCI_COMMON_Q_ENABLE, 2, pq->enabled);
+		PUT(VIRTIO_PCI_COMMON_Q_NOFF, 2, vp->queue_sel);
+		PUT(VIRTIO_PCI_COMMON_Q_DESCLO, 8, pq->desc);
+		PUT(VIRTIO_PCI_COMMON_Q_AVAILLO, 8, pq->driver);
+		PUT(VIRTIO_PCI_COMMON_Q_USEDLO, 8, pq->device);
+	} else {
+		PUT(VIRTIO_PCI_COMMON_Q_MSIX, 2, VIRTIO_MSI_NO_VECTOR);
+	}
+#undef PUT
+	if (off + size <= sizeof(img))
+		memcpy(&v, img + off, size);
+	return v;
+}
+
+/* A vector the function has, else NO_VECTOR (§4.1.5.1.2: read back to see). */
+static uint16_t vector_ok(struct virtio_pci *vp, uint64_t v)
+{
+	return v < vp->nr_queues + 1u ? (uint16_t)v : VIRTIO_MSI_NO_VECTOR;
+}
+
+/* Set a 32-bit half (size 4 at off, hi if off is the upper half) or all of
+ * a 64-bit address field. */
+static void addr_write(uint64_t *field, unsigned off, unsigned base, unsigned size, uint64_t v)
+{
+	if (size == 8 && off == base)
+		*field = v;
+	else if (size == 4 && off == base)
+		*field = (*field & ~0xffffffffULL) | (uint32_t)v;
+	else if (size == 4 && off == base + 4)
+		*field = (*field & 0xffffffffULL) | (v << 32);
+}
+
+static void common_write(struct virtio_pci *vp, unsigned off, unsigned size, uint64_t v)
+{
+	struct virtio_pci_queue *pq = vp->queue_sel < vp->nr_queues ? &vp->q[vp->queue_sel] : NULL;
+	/* Queue fields are the driver's only while the queue is disabled
+	 * (§4.1.4.3.2); writes to a queue that does not exist are dropped. */
+	bool qw = pq && !pq->enabled;
+
+	switch (off) {
+	case VIRTIO_PCI_COMMON_DFSELECT:
+		if (size == 4)
+			vp->dfselect = (uint32_t)v;
+		return;
+	case VIRTIO_PCI_COMMON_GFSELECT:
+		if (size == 4)
+			vp->gfselect = (uint32_t)v;
+		return;
+	case VIRTIO_PCI_COMMON_GF:
+		/* Features are fixed once FEATURES_OK is set (§3.1.1). */
+		if (size == 4 && vp->gfselect < 2 && !(vp->status & VIRTIO_STATUS_FEATURES_OK)) {
+			unsigned sh = 32 * vp->gfselect;
+			vp->features = (vp->features & ~(0xffffffffULL << sh)) | (v << sh);
+		}
+		return;
+	case VIRTIO_PCI_COMMON_MSIX:
+		if (size == 2)
+			vp->msix_config = vector_ok(vp, v);
+		return;
+	case VIRTIO_PCI_COMMON_STATUS:
+		if (size == 1)
+			status_write(vp, (uint8_t)v);
+		return;
+	case VIRTIO_PCI_COMMON_Q_SELECT:
+		if (size == 2)
+			vp->queue_sel = (uint16_t)v;
+		return;
+	case VIRTIO_PCI_COMMON_Q_SIZE:
+		if (size == 2 && qw)
+			pq->size = (uint16_t)v;
+		return;
+	case VIRTIO_PCI_COMMON_Q_MSIX:
+		if (size == 2 && pq)
+			pq->msix = vector_ok(vp, v);
+		return;
+	case VIRTIO_PCI_COMMON_Q_ENABLE:
+		/* §4.1.4.3.2: the driver MUST NOT write 0; a 0 is ignored. */
+		if (size == 2 && pq && v == 1)
+			queue_enable(vp, vp->queue_sel);
+		return;
+	}
+	if (!qw)
+		return;
+	if (off >= VIRTIO_PCI_COMMON_Q_DESCLO && off < VIRTIO_PCI_COMMON_Q_AVAILLO)
+		addr_write(&pq->desc, off, VIRTIO_PCI_COMMON_Q_DESCLO, size, v);
+	else if (off >= VIRTIO_PCI_COMMON_Q_AVAILLO && off < VIRTIO_PCI_COMMON_Q_USEDLO)
+		addr_write(&pq->driver, off, VIRTIO_PCI_COMMON_Q_AVAILLO, size, v);
+	else if (off >= VIRTIO_PCI_COMMON_Q_USEDLO && off < VIRTIO_PCI_COMMON_SIZE - 4)
+		addr_write(&pq->device, off, VIRTIO_PCI_COMMON_Q_USEDLO, size, v);
+}
+
+/* ---- BAR0 --------------------------------------------------------------- */
+
+/* The fast path: a notify write names its queue by address (§4.1.4.4). */
+static void notify_write(struct virtio_pci *vp, uint64_t off, unsigned size)
+{
+	uint64_t q = off / VIRTIO_PCI_NOTIFY_MULT;
+
+	if ((off % VIRTIO_PCI_NOTIFY_MULT) || (size != 2 && size != 4) || q >= vp->nr_queues)
+		return;
+	vp->q[q].notifies++;
+	if (virtio_pci_queue_live(vp, (unsigned)q))
+		vp->ops->notify(vp->dev, (unsigned)q);
+}
+
+/*
+ * Accesses wider than a field or not aligned to their size are dropped
+ * (writes) or read 0; each structure takes the widths the spec gives its
+ * fields (§4.1.3.1).
+ */
+int virtio_pci_bar_access(void *dev, struct io_req *req)
+{
+	struct virtio_pci *vp = dev;
+	uint64_t off = req->off;
+	unsigned size = req->size;
+	unsigned region = (unsigned)(off / VIRTIO_PCI_REGION_SIZE);
+	uint64_t roff = off % VIRTIO_PCI_REGION_SIZE;
+
+	if (!req->write)
+		req->val = 0;
+	if (off >= VIRTIO_PCI_BAR_SIZE || (off & (size - 1)))
+		return 0;
+	spin_lock(&vp->lock);
+	switch (region) {
+	case VIRTIO_PCI_COMMON_OFF / VIRTIO_PCI_REGION_SIZE:
+		if (roff + size > VIRTIO_PCI_COMMON_SIZE)
+			break;
+		if (req->write)
+			common_write(vp, (unsigned)roff, size, req->val);
+		else
+			req->val = common_read(vp, (unsigned)roff, size);
+		break;
+	case VIRTIO_PCI_ISR_OFF / VIRTIO_PCI_REGION_SIZE:
+		/* §4.1.4.5.1: reading clears the status and INTx. */
+		if (!req->write && roff == 0) {
+			req->val = vp->isr;
+			if (vp->isr) {
+				vp->isr = 0;
+				vpci_intx(&vp->fn, false);
+			}
+		}
+		break;
+	case VIRTIO_PCI_DEVICE_OFF / VIRTIO_PCI_REGION_SIZE:
+		if (roff + size > vp->cfg_size)
+			break;
+		if (!req->write)
+			vp->ops->cfg_read(vp->dev, (unsigned)roff, size, &req->val);
+		else if (vp->ops->cfg_write)
+			vp->ops->cfg_write(vp->dev, (unsigned)roff, size, req->val);
+		break;
+	case VIRTIO_PCI_NOTIFY_OFF / VIRTIO_PCI_REGION_SIZE:
+		if (req->write)
+			notify_write(vp, roff, size);
+		break;
+	}
+	spin_unlock(&vp->lock);
+	return 0;
+}
