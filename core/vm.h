@@ -29,6 +29,7 @@
 #include "devices/vacpi.h"
 #include "devices/vpci.h"
 #include "devices/pci_testdev.h"
+#include "devices/virtio_net.h"
 
 extern const char *const exit_kind_name[NR_EXIT_KINDS];
 
@@ -131,6 +132,8 @@ struct vm {
 	struct vacpi acpi;              /* PM1a blocks, PM timer, reset register */
 	struct vpci_bus pci;            /* bus 0 and its host bridge */
 	struct pci_testdev *pci_testdev;        /* with pci_testdev = on, else NULL */
+	struct virtio_net *nic[VM_MAX_NICS];    /* net = lines, on their switches */
+	unsigned nr_nics;
 	uint32_t pci_msi_drops;         /* MSIs dropped (a log line for the first few) */
 	unsigned weight;                /* share of contended CPUs (default 100) */
 	int64_t tsc_offset;             /* guest TSC = host TSC + offset, for all vCPUs */
@@ -186,6 +189,10 @@ void vm_console_write(struct vm *vm, const char *s, size_t len);
 /* The watchdog's look at vm (vCPU 0's CPU): ends it after cfg->watchdog_ns
  * without an interrupt; returns when to look again (host ns). */
 uint64_t vm_watchdog(struct vm *vm, uint64_t host_now_ns);
+
+/* Its NICs off their switches, each with a line of its counters (board.c;
+ * again is harmless): from vm_destroy(), so an ended VM takes no frames. */
+void board_net_free(struct vm *vm);
 
 /* End the VM if every vCPU waits for an event that cannot come. */
 void vm_check_all_halted(struct vm *vm);
