@@ -33,7 +33,7 @@
 #define VSWITCH_MAX_PORTS    32          /* ports per switch */
 #define VSWITCH_TABLE_SIZE   256         /* learned addresses per switch */
 #define VSWITCH_AGE_NS       (300ULL * 1000000000ULL) /* 802.1D §7.9.2 default ageing time */
-#define VSWITCH_QUEUE_LEN    64          /* frames waiting per port */
+#define VSWITCH_QUEUE_LEN    256         /* frames waiting per port */
 #define ETH_ALEN             6
 #define ETH_HLEN             14          /* destination, source, EtherType */
 #define ETH_VLAN_HLEN        4           /* an 802.1Q tag */
