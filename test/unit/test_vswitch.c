@@ -38,6 +38,21 @@ static void attach(struct owner *o, const char *sw, int n)
 	CHECK_EQ(vswitch_attach(&o->port, sw, m, name, &ops, o, err, sizeof(err)), 0);
 }
 
+/* Three ports a, b, c on "lan" with MACs 1, 2, 3; and their detach. */
+static void attach3(struct owner *a, struct owner *b, struct owner *c)
+{
+	attach(a, "lan", 1);
+	attach(b, "lan", 2);
+	attach(c, "lan", 3);
+}
+
+static void detach3(struct owner *a, struct owner *b, struct owner *c)
+{
+	vswitch_detach(&a->port);
+	vswitch_detach(&b->port);
+	vswitch_detach(&c->port);
+}
+
 static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 /* A 60-byte frame from MAC n to dst, its payload byte tag. */
@@ -76,9 +91,7 @@ TEST(flood_then_learn)
 {
 	static struct owner a, b, c;
 
-	attach(&a, "lan", 1);
-	attach(&b, "lan", 2);
-	attach(&c, "lan", 3);
+	attach3(&a, &b, &c);
 	/* b's address is unknown: flooded to b and c, never back to a. */
 	CHECK_EQ(send_to(&a, 1, 2, 0x11, 1 * SEC), 2);
 	CHECK_EQ(drain(&a), 0);
@@ -100,9 +113,7 @@ TEST(flood_then_learn)
 	CHECK_EQ(s.tx_bytes, 180);
 	CHECK_EQ(s.rx_frames, 1);
 	CHECK_EQ(s.rx_bytes, 60);
-	vswitch_detach(&a.port);
-	vswitch_detach(&b.port);
-	vswitch_detach(&c.port);
+	detach3(&a, &b, &c);
 	CHECK_EQ(vswitch_count(), 0);
 }
 
@@ -143,9 +154,7 @@ TEST(group_addresses_flood)
 	static struct owner a, b, c;
 	const uint8_t mcast[ETH_ALEN] = { 0x33, 0x33, 0, 0, 0, 1 };
 
-	attach(&a, "lan", 1);
-	attach(&b, "lan", 2);
-	attach(&c, "lan", 3);
+	attach3(&a, &b, &c);
 	send_to(&b, 2, 1, 0, 1);
 	send_to(&c, 3, 1, 0, 1);
 	drain(&a);
@@ -165,18 +174,14 @@ TEST(group_addresses_flood)
 	memcpy(f + ETH_ALEN, mcast, ETH_ALEN);
 	CHECK_EQ(vswitch_send(&b.port, f, sizeof(f), NULL, 3), 1);
 	CHECK_EQ(send(&c, 3, mcast, 4, 4), 2);
-	vswitch_detach(&a.port);
-	vswitch_detach(&b.port);
-	vswitch_detach(&c.port);
+	detach3(&a, &b, &c);
 }
 
 TEST(ageing)
 {
 	static struct owner a, b, c;
 
-	attach(&a, "lan", 1);
-	attach(&b, "lan", 2);
-	attach(&c, "lan", 3);
+	attach3(&a, &b, &c);
 	send_to(&b, 2, 1, 0, 10 * SEC);
 	drain(&a);
 	drain(&c);
@@ -187,18 +192,14 @@ TEST(ageing)
 	/* Hearing b again refreshes it. */
 	send_to(&b, 2, 1, 0, 10 * SEC + VSWITCH_AGE_NS + 1);
 	CHECK_EQ(send_to(&a, 1, 2, 0, 10 * SEC + 2 * VSWITCH_AGE_NS), 1);
-	vswitch_detach(&a.port);
-	vswitch_detach(&b.port);
-	vswitch_detach(&c.port);
+	detach3(&a, &b, &c);
 }
 
 TEST(moved_address)
 {
 	static struct owner a, b, c;
 
-	attach(&a, "lan", 1);
-	attach(&b, "lan", 2);
-	attach(&c, "lan", 3);
+	attach3(&a, &b, &c);
 	send_to(&b, 9, 1, 0, 1);
 	CHECK_EQ(send_to(&a, 1, 9, 0, 2), 1);
 	CHECK_EQ(drain(&b), 1);
@@ -209,18 +210,14 @@ TEST(moved_address)
 	CHECK_EQ(send_to(&a, 1, 9, 0, 4), 1);
 	CHECK_EQ(drain(&c), 1);
 	CHECK_EQ(drain(&b), 0);
-	vswitch_detach(&a.port);
-	vswitch_detach(&b.port);
-	vswitch_detach(&c.port);
+	detach3(&a, &b, &c);
 }
 
 TEST(table_full_replaces_oldest)
 {
 	static struct owner a, b, c;
 
-	attach(&a, "lan", 1);
-	attach(&b, "lan", 2);
-	attach(&c, "lan", 3);
+	attach3(&a, &b, &c);
 	/* b speaks with VSWITCH_TABLE_SIZE addresses, 0x100 + i at time i + 1. */
 	for (int i = 0; i < VSWITCH_TABLE_SIZE; i++) {
 		uint8_t f[60];
@@ -245,9 +242,7 @@ TEST(table_full_replaces_oldest)
 	CHECK_EQ(send(&c, 3, d, 0, 1001), 1);
 	d[5] = 0;
 	CHECK_EQ(send(&c, 3, d, 0, 1002), 2);
-	vswitch_detach(&a.port);
-	vswitch_detach(&b.port);
-	vswitch_detach(&c.port);
+	detach3(&a, &b, &c);
 }
 
 TEST(isolation_between_switches)
