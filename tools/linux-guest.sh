@@ -21,8 +21,9 @@
 #                          ping the peer ("KASANE-NET ping PASS"); recv: take a
 #                          file and its md5 over busybox nc (ports 5000, 5001),
 #                          "KASANE-NET md5 PASS|FAIL"; send: send 4 MiB of
-#                          random bytes and their md5; alone: the peer must
-#                          not answer ("KASANE-NET isolated PASS|FAIL")
+#                          random bytes and their md5, and the time that took;
+#                          ping: the ping alone; alone: the peer must not
+#                          answer ("KASANE-NET isolated PASS|FAIL")
 # Usage: tools/linux-guest.sh [OUT-DIR]   (default build/linux); exits non-zero
 # with a one-line reason when the packages cannot be fetched or unpacked.
 set -eu
@@ -143,13 +144,17 @@ if [ -n "$net" ]; then
 		pings 120 && say "KASANE-NET ping PASS" || say "KASANE-NET ping FAIL"
 		dd if=/dev/urandom of=/tmp/file bs=64k count=64 2>/dev/null
 		md5sum </tmp/file | cut -d' ' -f1 >/tmp/sum
+		ms() { read -r up _ </proc/uptime; echo $((${up%.*} * 1000 + 10 * 1${up#*.} - 1000)); }
+		t0=$(ms)
 		for f in file:5000 sum:5001; do
 			i=0
 			until nc -w 5 "$peer" "${f#*:}" <"/tmp/${f%:*}"; do
 				i=$((i + 1)); [ $i -lt 60 ] || break; sleep 1
 			done
 		done
-		say "KASANE-NET sent $(cat /tmp/sum)" ;;
+		say "KASANE-NET sent $(cat /tmp/sum) in $(($(ms) - t0)) ms" ;;
+	ping)
+		pings 120 && say "KASANE-NET ping PASS" || say "KASANE-NET ping FAIL" ;;
 	esac
 	cat /sys/class/net/eth0/statistics/rx_packets /sys/class/net/eth0/statistics/tx_packets \
 		2>/dev/null | tr '\n' ' ' | sed 's/^/KASANE-NET eth0 rx tx: /' | while read -r l; do say "$l"; done
