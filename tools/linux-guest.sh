@@ -148,8 +148,8 @@ if [ -n "$net" ]; then
 		t0=$(ms)
 		for f in file:5000 sum:5001; do
 			i=0
-			until nc -w 5 "$peer" "${f#*:}" <"/tmp/${f%:*}"; do
-				i=$((i + 1)); [ $i -lt 60 ] || break; sleep 1
+			until timeout 120 nc -w 5 "$peer" "${f#*:}" <"/tmp/${f%:*}"; do
+				i=$((i + 1)); [ $i -lt 30 ] || break; sleep 1
 			done
 		done
 		say "KASANE-NET sent $(cat /tmp/sum) in $(($(ms) - t0)) ms" ;;
