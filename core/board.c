@@ -541,6 +541,66 @@ static int board_virtio_create(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- virtio-net NICs on the inter-VM switches ----------------------------- */
+
+/* NIC n is PCI function 00:(16+n).0. */
+#define BOARD_NIC_DEVFN(n)  VPCI_DEVFN(16 + (n), 0)
+
+static uint64_t host_now_cb(void *ctx)
+{
+	(void)ctx;
+	return clock_now_ns();
+}
+
+/*
+ * Frames wait for the VM (the switch's notify, any CPU, switch lock held):
+ * vCPU 0 takes them at its next timer look (board_service_timers).  Not
+ * before the VM has started, nor after it ended.
+ */
+static void nic_kick(void *ctx)
+{
+	struct vm *vm = ctx;
+	struct vcpu *v0 = &vm->vcpu[0];
+
+	if (!__atomic_load_n(&vm->vcpus_running, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE))
+		return;
+	v0->next_deadline = 0;
+	sched_wake(v0);
+}
+
+static void nic_say(void *ctx, const char *line)
+{
+	struct vm *vm = ctx;
+
+	pr_warn("kasane: VM '%s': %s\n", vm->name, line);
+}
+
+static int board_net_create(struct vm *vm, char *err, size_t errlen)
+{
+	char owner[40], why[120];
+
+	if (!vm->cfg)
+		return 0;
+	for (int i = 0; i < vm->cfg->nr_nics && i < VM_MAX_NICS; i++) {
+		const struct vm_nic_cfg *c = &vm->cfg->nic[i];
+		struct virtio_net *net = kzalloc(sizeof(*net));
+
+		if (!net)
+			return errf(err, errlen, "out of memory for its NIC net%d", i);
+		ksnprintf(owner, sizeof(owner), "%s net%d", vm->name, i);
+		if (virtio_net_init(net, BOARD_NIC_DEVFN(i), c->mac, c->sw, owner, &vm->mem,
+				    nic_say, host_now_cb, nic_kick, vm, why, sizeof(why)) < 0) {
+			kfree(net);
+			return errf(err, errlen, "%s: net%d: %s", c->src, i, why);
+		}
+		vm->nic[vm->nr_nics++] = net;
+		if (!vpci_add(&vm->pci, &net->vp.fn))
+			return errf(err, errlen, "cannot plug in its NIC net%d", i);
+	}
+	return 0;
+}
+
 static void board_virtio_free(struct vm *vm)
 {
 	for (int i = 0; i < VM_MAX_DISKS; i++) {
@@ -551,6 +611,28 @@ static void board_virtio_free(struct vm *vm)
 	kfree(vm->vrng);
 	vm->vcon = NULL;
 	vm->vrng = NULL;
+}
+
+void board_net_free(struct vm *vm)
+{
+	char mac[18];
+
+	for (unsigned i = 0; i < vm->nr_nics; i++) {
+		struct virtio_net *net = vm->nic[i];
+		struct vswitch_stats st = vswitch_port_stats(&net->port);
+
+		vswitch_format_mac(mac, net->mac);
+		pr_info("kasane: VM '%s': net%u %s on switch '%s': tx %llu frames %llu bytes "
+			"%llu drops, rx %llu frames %llu bytes %llu drops\n", vm->name, i, mac,
+			vm->cfg->nic[i].sw, (unsigned long long)st.tx_frames,
+			(unsigned long long)st.tx_bytes, (unsigned long long)st.tx_drops,
+			(unsigned long long)st.rx_frames, (unsigned long long)st.rx_bytes,
+			(unsigned long long)st.rx_drops);
+		virtio_net_fini(net);
+		kfree(net);
+		vm->nic[i] = NULL;
+	}
+	vm->nr_nics = 0;
 }
 
 /* ---- set-up ------------------------------------------------------------- */
@@ -599,6 +681,8 @@ int board_create(struct vm *vm, char *err, size_t errlen)
 		return errf(err, errlen, "cannot register its devices");
 	if (board_pci_create(vm, err, errlen) < 0 || board_virtio_create(vm, err, errlen) < 0)
 		return -1;
+	if (board_net_create(vm, err, errlen) < 0)
+		return -1;
 	return board_fwtables(vm, ioapic_id, err, errlen);
 }
 
@@ -614,6 +698,7 @@ bool board_vcpu_init(struct vcpu *v)
 
 void board_free(struct vm *vm)
 {
+	board_net_free(vm);
 	kfree(vm->pci_testdev);
 	vm->pci_testdev = NULL;
 	board_virtio_free(vm);
@@ -650,6 +735,8 @@ uint64_t board_service_timers(struct vcpu *v, uint64_t host_now_ns)
 		if (isa_irq_reaches_cpu(vm, VRTC_IRQ))
 			next = MIN(next, vrtc_next_deadline(&vm->rtc));
 		next = MIN(next, vacpi_next_deadline(&vm->acpi));
+		for (unsigned i = 0; i < vm->nr_nics; i++)
+			virtio_net_poll(vm->nic[i]);
 	}
 	next = next == NO_DEADLINE ? NO_DEADLINE : next + vm->start_ns;
 	if (v->id == 0)

@@ -32,6 +32,7 @@ enum cfg_key {
 	K_NAME, K_KERNEL, K_CMDLINE, K_MODULE, K_MEMORY, K_CPUS, K_CPU,
 	K_AFFINITY, K_EXCLUSIVE, K_WEIGHT, K_INITRD, K_ON_REBOOT, K_WATCHDOG,
 	K_PCI_TESTDEV,
+	K_NET,
 	K_DISK, K_CONSOLE, K_RNG,
 	K_COUNT
 };
@@ -60,6 +61,7 @@ static const struct key_def file_keys[] = {
 	{ "affinity", K_AFFINITY }, { "exclusive", K_EXCLUSIVE }, { "weight", K_WEIGHT },
 	{ "initrd", K_INITRD }, { "on_reboot", K_ON_REBOOT }, { "watchdog", K_WATCHDOG },
 	{ "pci_testdev", K_PCI_TESTDEV },
+	{ "net", K_NET },
 	{ "disk", K_DISK }, { "console", K_CONSOLE }, { "rng", K_RNG },
 };
 
@@ -563,6 +565,106 @@ static int key_find(const struct form *f, struct span key)
 	return -1;
 }
 
+/* ---- net = SWITCH [mac=MAC] ------------------------------------------------ */
+
+/* "52:54:00:aa:00:01": six hex pairs with colons. */
+static bool parse_mac(const char *t, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		unsigned b = 0;
+
+		for (int j = 0; j < 2; j++) {
+			char c = *t++;
+			int x = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+				c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+			if (x < 0)
+				return false;
+			b = b << 4 | (unsigned)x;
+		}
+		mac[i] = (uint8_t)b;
+		if (*t++ != (i == 5 ? '\0' : ':'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The MAC of NIC n of a VM without mac=: locally administered unicast
+ * (IEEE 802-2014 §8.2: bit 1 of the first octet set, bit 0 clear), then
+ * an FNV-1a hash of the VM's name, then n.
+ */
+static void derive_mac(const char *vm_name, int n, uint8_t mac[6])
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *c = vm_name; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	mac[0] = 0x02;
+	mac[1] = (uint8_t)(h >> 24);
+	mac[2] = (uint8_t)(h >> 16);
+	mac[3] = (uint8_t)(h >> 8);
+	mac[4] = (uint8_t)h;
+	mac[5] = (uint8_t)n;
+}
+
+/* Where another NIC on switch sw has mac: earlier VMs, then this one. */
+static const char *mac_taken(const struct config_set *set, const struct vm_config *vm,
+			     const char *sw, const uint8_t mac[6])
+{
+	for (int i = 0; i <= set->nr && i < MAX_VMS; i++) {
+		const struct vm_config *o = i < set->nr ? &set->vm[i] : vm;
+		for (int j = 0; j < o->nr_nics && j < VM_MAX_NICS; j++)
+			if (strcmp(o->nic[j].sw, sw) == 0 && memcmp(o->nic[j].mac, mac, 6) == 0)
+				return o->nic[j].src;
+	}
+	return NULL;
+}
+
+static void add_nic(struct sink *s, const struct config_set *set, struct vm_config *vm,
+		    struct span v)
+{
+	struct vm_nic_cfg *nic;
+	char sw[40], opt[40];
+	const char *where;
+	bool given = false;
+
+	if (vm->nr_nics >= VM_MAX_NICS) {
+		err(s, "too many net lines (at most %d NICs per VM)", VM_MAX_NICS);
+		return;
+	}
+	nic = &vm->nic[vm->nr_nics];
+	memset(nic, 0, sizeof(*nic));
+	if (!take_word(&v, sw, sizeof(sw)) || !name_valid((struct span){ sw, strlen(sw) })) {
+		err(s, "bad switch name '%s' (expected 1-31 characters from A-Z a-z 0-9 _ . -)", sw);
+		return;
+	}
+	while (v.n > 0 && trim(v).n > 0) {
+		if (!take_word(&v, opt, sizeof(opt)) || strncmp(opt, "mac=", 4) != 0 || given) {
+			err(s, "unexpected '%s' after the switch name (expected net = SWITCH [mac=52:54:00:aa:00:01])",
+			    opt);
+			return;
+		}
+		if (!parse_mac(opt + 4, nic->mac) || (nic->mac[0] & 1)) {
+			err(s, "bad MAC '%s' (expected a unicast address as six hex pairs, e.g. 52:54:00:aa:00:01)",
+			    opt + 4);
+			return;
+		}
+		given = true;
+	}
+	if (!given)
+		derive_mac(vm->name, vm->nr_nics, nic->mac);
+	memcpy(nic->sw, sw, strlen(sw) + 1);
+	where = mac_taken(set, vm, nic->sw, nic->mac);
+	if (where) {
+		err(s, "MAC %02x:%02x:%02x:%02x:%02x:%02x is already on switch '%s' (at %s)",
+		    nic->mac[0], nic->mac[1], nic->mac[2], nic->mac[3], nic->mac[4], nic->mac[5],
+		    nic->sw, where);
+		return;
+	}
+	ksnprintf(nic->src, sizeof(nic->src), "%s:%u", s->where, s->line);
+	vm->nr_nics++;
+}
+
 /* ---- disk = PATH [readonly], console = virtio, rng = yes -------------------- */
 
 /* Where another VM (earlier in the set) has the disk at path, and how. */
@@ -669,7 +771,7 @@ static void decl_set(struct sink *s, const struct config_set *set, struct vm_dec
 	char kname[16] = "";
 
 	span_copy(kname, sizeof(kname), key);   /* key came from the key table: short */
-	if (d->seen[k] && k != K_MODULE && k != K_DISK) {
+	if (d->seen[k] && k != K_MODULE && k != K_NET && k != K_DISK) {
 		if (d->line[k])
 			err(s, "duplicate key '%s' (already set at line %u)", kname, d->line[k]);
 		else
@@ -723,6 +825,9 @@ static void decl_set(struct sink *s, const struct config_set *set, struct vm_dec
 		break;
 	case K_WATCHDOG:
 		set_watchdog(s, vm, v);
+		break;
+	case K_NET:
+		add_nic(s, set, vm, v);
 		break;
 	case K_DISK:
 		add_disk(s, set, vm, v);

@@ -19,6 +19,9 @@
  *   on_reboot = restart       ; a guest reboot: restart (default) or end the VM
  *   watchdog = 60s            ; end a VM that took no interrupt this long: N s, ms or m; off (default)
  *   pci_testdev = on          ; a PCI test function at 00:03.0 (default off)
+ *   net     = lan [mac=52:54:00:aa:00:01] ; a virtio-net NIC on switch 'lan' (up to
+ *                             ; 4; MAC derived from the VM's name and the NIC's number
+ *                             ; unless given; one MAC per switch)
  *   disk    = /boot/root.img [readonly] ; a virtio-blk disk from a GRUB module (up to 4;
  *                             ; a whole number of 512-byte sectors; never read-write
  *                             ; in two VMs)
@@ -46,6 +49,7 @@
 #define CONFIG_LINE_MAX     1024    /* longest config-file line */
 #define CONFIG_WATCHDOG_MAX_S 86400 /* the longest watchdog: one day */
 #define CONFIG_MAX_CPUS     64      /* = MAX_CPUS (arch/x86/percpu.h): a CPU set is one uint64_t */
+#define VM_MAX_NICS         4       /* net = lines per VM */
 #define VM_MAX_DISKS        4       /* disk = lines per VM */
 #define CPUSET_ALL          (~(uint64_t)0)
 #define CPUSET_BIT(n)       ((uint64_t)1 << (n))   /* n < CONFIG_MAX_CPUS */
@@ -75,6 +79,12 @@ struct vm_config {
 	int on_reboot;                  /* CONFIG_ON_REBOOT_*: what a guest's reset does */
 	uint64_t watchdog_ns;           /* end the VM after this long without an interrupt; 0 = off */
 	bool pci_testdev;               /* devices/pci_testdev.h on its PCI bus */
+	int nr_nics;
+	struct vm_nic_cfg {
+		char sw[32];            /* switch name, [A-Za-z0-9_.-]{1,31} */
+		uint8_t mac[6];         /* unicast; derived when not given */
+		char src[160];          /* "file:line" of its net line */
+	} nic[VM_MAX_NICS];
 	int nr_disks;
 	struct vm_disk_cfg {
 		char path[128];         /* the GRUB module holding the image */

@@ -21,6 +21,7 @@
 #include "arch/x86/cpu.h"
 #include "lib/printf.h"
 #include "lib/string.h"
+#include "devices/vswitch.h"
 
 #define MAX_WORDS 4
 
@@ -218,6 +219,41 @@ static void cmd_mem(struct cmd_args *a, const char *const state_name[])
 		say("kasane: %llu KiB free\n", (unsigned long long)kib);
 }
 
+/* The switches' report, gathered under their locks and printed after. */
+struct switch_text {
+	char buf[6144];
+	size_t len;
+	bool cut;
+};
+
+static void switch_line(void *ctx, const char *line)
+{
+	struct switch_text *t = ctx;
+	size_t n = strlen(line);
+
+	if (t->len + n + 2 > sizeof(t->buf)) {
+		t->cut = true;
+		return;
+	}
+	memcpy(t->buf + t->len, line, n);
+	t->buf[t->len + n] = '\n';
+	t->len += n + 1;
+}
+
+static void cmd_switches(struct cmd_args *a, const char *const state_name[])
+{
+	static struct switch_text t;    /* console commands run one at a time */
+
+	t.len = 0;
+	t.cut = false;
+	vswitch_report(switch_line, &t);
+	if (t.len == 0)
+		say("kasane: no switches\n");
+	console_write(t.buf, t.len);
+	if (t.cut)
+		say("kasane: (report cut short)\n");
+}
+
 /* Like `perf kvm stat`: per exit reason, how often and how long in kasane. */
 static void cmd_stats(struct cmd_args *a, const char *const state_name[])
 {
@@ -382,6 +418,8 @@ static const struct console_cmd cmds[] = {
 	{ "restart", "NAME", "reset the VM and boot it again from its config", true, 1, 1, false,
 	  cmd_restart },
 	{ "mem", "[-j]", "free memory", false, 0, 0, true, cmd_mem },
+	{ "switches", "", "each switch and its ports: frames, bytes and drops sent and received",
+	  false, 0, 0, false, cmd_switches },
 	{ "log", "LEVEL", "kasane's log level: error, warn, info or debug", false, 1, 1, false,
 	  cmd_log },
 };

@@ -32,6 +32,7 @@
 #include "devices/virtio_blk.h"
 #include "devices/virtio_console.h"
 #include "devices/virtio_rng.h"
+#include "devices/virtio_net.h"
 
 extern const char *const exit_kind_name[NR_EXIT_KINDS];
 
@@ -134,6 +135,8 @@ struct vm {
 	struct vacpi acpi;              /* PM1a blocks, PM timer, reset register */
 	struct vpci_bus pci;            /* bus 0 and its host bridge */
 	struct pci_testdev *pci_testdev;        /* with pci_testdev = on, else NULL */
+	struct virtio_net *nic[VM_MAX_NICS];    /* net = lines, on their switches */
+	unsigned nr_nics;
 	uint32_t pci_msi_drops;         /* MSIs dropped (a log line for the first few) */
 	/* virtio devices (core/board.c), NULL when the config has none; the
 	 * disks' images are boot modules, found by core/vm_create.c. */
@@ -196,6 +199,10 @@ void vm_console_write(struct vm *vm, const char *s, size_t len);
 /* The watchdog's look at vm (vCPU 0's CPU): ends it after cfg->watchdog_ns
  * without an interrupt; returns when to look again (host ns). */
 uint64_t vm_watchdog(struct vm *vm, uint64_t host_now_ns);
+
+/* Its NICs off their switches, each with a line of its counters (board.c;
+ * again is harmless): from vm_destroy(), so an ended VM takes no frames. */
+void board_net_free(struct vm *vm);
 
 /* End the VM if every vCPU waits for an event that cannot come. */
 void vm_check_all_halted(struct vm *vm);

@@ -184,6 +184,7 @@ static void selftest_bad_entry(unsigned id, struct x86_vcpu_state *boot)
 
 void vm_destroy(struct vm *vm)
 {
+	board_net_free(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		if (vm->vcpu[i].hw.vendor)
 			virt->vcpu_free(&vm->vcpu[i].hw);

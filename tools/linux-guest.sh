@@ -31,6 +31,14 @@
 #   kasane.hwrng=yes       /dev/hwrng is virtio's and gives 64 bytes (hwrng)
 # Disk images made here: disk.img (16 MiB; the first MiB is seq's output,
 # the rest zeroes), disk-ro.img (1 MiB), disk-odd.img (1000 bytes).
+#   kasane.net=IP/LEN kasane.peer=IP kasane.nettest=recv|send|alone
+#                          virtio-net: load its modules, give eth0 IP/LEN and
+#                          ping the peer ("KASANE-NET ping PASS"); recv: take a
+#                          file and its md5 over busybox nc (ports 5000, 5001),
+#                          "KASANE-NET md5 PASS|FAIL"; send: send 4 MiB of
+#                          random bytes and their md5, and the time that took;
+#                          ping: the ping alone; alone: the peer must not
+#                          answer ("KASANE-NET isolated PASS|FAIL")
 # Usage: tools/linux-guest.sh [OUT-DIR]   (default build/linux); exits non-zero
 # with a one-line reason when the packages cannot be fetched or unpacked.
 set -eu
@@ -192,6 +200,54 @@ if [ "$(arg hwrng)" = yes ]; then
 	n=$(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c)
 	cur=$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)
 	check hwrng "$([ "$n" = 64 ] && [ "${cur#virtio_rng}" != "$cur" ]; echo $?)" "$n bytes from $cur"
+# virtio-net between VMs (kasane.net, kasane.peer, kasane.nettest).
+net=$(arg net)
+if [ -n "$net" ]; then
+	for m in $(cat /lib/modules/kasane-net/order); do
+		grep -q "^$m " /proc/modules || insmod /lib/modules/kasane-net/$m.ko
+	done
+	ip addr add "$net" dev eth0 && ip link set eth0 up || say "KASANE-NET eth0 FAIL"
+	peer=$(arg peer)
+	pings() {       # pings N: up to N one-second tries; true on the first answer
+		i=0
+		while [ $i -lt "$1" ]; do
+			ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && return 0
+			i=$((i + 1))
+		done
+		return 1
+	}
+	case $(arg nettest) in
+	alone)
+		if pings 5; then say "KASANE-NET isolated FAIL"; else say "KASANE-NET isolated PASS"; fi ;;
+	recv)
+		pings 120 && say "KASANE-NET ping PASS" || say "KASANE-NET ping FAIL"
+		timeout 120 nc -l -p 5000 -e /bin/kasane-save /tmp/file
+		timeout 60 nc -l -p 5001 -e /bin/kasane-save /tmp/sum
+		got=$(md5sum </tmp/file | cut -d' ' -f1)
+		size=$(wc -c </tmp/file)
+		if [ "$got" = "$(cat /tmp/sum)" ]; then
+			say "KASANE-NET md5 PASS $got ($size bytes)"
+		else
+			say "KASANE-NET md5 FAIL got $got ($size bytes), sent $(cat /tmp/sum)"
+		fi ;;
+	send)
+		pings 120 && say "KASANE-NET ping PASS" || say "KASANE-NET ping FAIL"
+		dd if=/dev/urandom of=/tmp/file bs=64k count=64 2>/dev/null
+		md5sum </tmp/file | cut -d' ' -f1 >/tmp/sum
+		ms() { read -r up _ </proc/uptime; echo $((${up%.*} * 1000 + 10 * 1${up#*.} - 1000)); }
+		t0=$(ms)
+		for f in file:5000 sum:5001; do
+			i=0
+			until timeout 120 nc -w 5 "$peer" "${f#*:}" <"/tmp/${f%:*}"; do
+				i=$((i + 1)); [ $i -lt 30 ] || break; sleep 1
+			done
+		done
+		say "KASANE-NET sent $(cat /tmp/sum) in $(($(ms) - t0)) ms" ;;
+	ping)
+		pings 120 && say "KASANE-NET ping PASS" || say "KASANE-NET ping FAIL" ;;
+	esac
+	cat /sys/class/net/eth0/statistics/rx_packets /sys/class/net/eth0/statistics/tx_packets \
+		2>/dev/null | tr '\n' ' ' | sed 's/^/KASANE-NET eth0 rx tx: /' | while read -r l; do say "$l"; done
 fi
 action=$(arg action)
 case ${action:-poweroff} in
@@ -216,6 +272,19 @@ shell)
 esac
 EOF
 chmod 755 "$root/init"
+# virtio-net's modules for kasane.net, and the order /init loads them in
+# (each after those its modinfo "depends" names).
+mkdir -p "$root/lib/modules/kasane-net"
+echo virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
+	failover net_failover virtio_net >"$root/lib/modules/kasane-net/order"
+for m in $(cat "$root/lib/modules/kasane-net/order"); do
+	ko=$(find "$x/lib/modules" -name "$m.ko" | head -1)
+	[ -n "$ko" ] || fail "no $m.ko in $kpkg"
+	cp "$ko" "$root/lib/modules/kasane-net/"
+done
+# kasane-save FILE: what busybox nc -e hands it (the connection) into FILE.
+printf '#!/bin/sh\ncat >"$1"\n' >"$root/bin/kasane-save"
+chmod 755 "$root/bin/kasane-save"
 (cd "$root" && find . | LC_ALL=C sort | "$bb" cpio -o -H newc >"$out/initrd.img.tmp" 2>/dev/null) ||
 	fail "cpio of the initramfs failed"
 head -c 4000000 "$out/vmlinuz.tmp" >"$out/vmlinuz-truncated"
