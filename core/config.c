@@ -32,6 +32,7 @@ enum cfg_key {
 	K_NAME, K_KERNEL, K_CMDLINE, K_MODULE, K_MEMORY, K_CPUS, K_CPU,
 	K_AFFINITY, K_EXCLUSIVE, K_WEIGHT, K_INITRD, K_ON_REBOOT, K_WATCHDOG,
 	K_PCI_TESTDEV,
+	K_PAGING,
 	K_COUNT
 };
 
@@ -59,6 +60,7 @@ static const struct key_def file_keys[] = {
 	{ "affinity", K_AFFINITY }, { "exclusive", K_EXCLUSIVE }, { "weight", K_WEIGHT },
 	{ "initrd", K_INITRD }, { "on_reboot", K_ON_REBOOT }, { "watchdog", K_WATCHDOG },
 	{ "pci_testdev", K_PCI_TESTDEV },
+	{ "paging", K_PAGING },
 };
 
 static const struct key_def module_keys[] = {
@@ -66,7 +68,7 @@ static const struct key_def module_keys[] = {
 	{ "cpus", K_CPUS }, { "vcpus", K_CPUS }, { "cpu", K_CPU },
 	{ "affinity", K_AFFINITY }, { "exclusive", K_EXCLUSIVE }, { "weight", K_WEIGHT },
 	{ "cmdline", K_CMDLINE }, { "initrd", K_INITRD }, { "on_reboot", K_ON_REBOOT },
-	{ "watchdog", K_WATCHDOG },
+	{ "watchdog", K_WATCHDOG }, { "paging", K_PAGING },
 };
 
 static const struct form file_form = {
@@ -451,6 +453,17 @@ static void set_pci_testdev(struct sink *s, struct vm_config *vm, struct span v)
 		err(s, "bad pci_testdev '%.*s' (expected on or off)", SHOW(v));
 }
 
+/* paging = nested|shadow; unset: nested where the CPU has it. */
+static void set_paging(struct sink *s, struct vm_config *vm, struct span v)
+{
+	if (span_is(v, "nested"))
+		vm->paging = CONFIG_PAGING_NESTED;
+	else if (span_is(v, "shadow"))
+		vm->paging = CONFIG_PAGING_SHADOW;
+	else
+		err(s, "bad paging '%.*s' (expected nested or shadow)", SHOW(v));
+}
+
 static void set_weight(struct sink *s, struct vm_config *vm, struct span v)
 {
 	uint64_t w;
@@ -630,6 +643,9 @@ static void decl_set(struct sink *s, const struct config_set *set, struct vm_dec
 		break;
 	case K_PCI_TESTDEV:
 		set_pci_testdev(s, vm, v);
+		break;
+	case K_PAGING:
+		set_paging(s, vm, v);
 		break;
 	case K_INITRD:
 		set_initrd(s, vm, v);

@@ -79,6 +79,7 @@ struct vcpu {
 	uint64_t exit_tsc[NR_EXIT_KINDS];  /* TSC ticks from each exit to the next entry */
 	uint64_t run_tsc;               /* TSC ticks spent in the guest loop */
 	struct msr_state msr;           /* modelled MSRs, see core/msr.c */
+	struct shadow_vcpu *shadow;     /* shadow paging (core/shadow.c), else NULL */
 };
 
 enum vm_end_reason {
@@ -105,6 +106,7 @@ struct vm {
 	hpa_t ram_hpa;                  /* host frames backing all RAM regions */
 	uint64_t ram_pages;
 	struct npt npt;
+	bool shadow;                    /* shadow paging instead of npt (core/shadow.c) */
 	unsigned nr_vcpus;
 	struct vcpu vcpu[VM_MAX_VCPUS];
 	struct iobus bus;               /* over the two tables below */
