@@ -58,7 +58,8 @@ void svm_vmcb_control_init(struct vmcb_control *c, const struct virt_vcpu *v,
 		c->intercept_cr = INTERCEPT_CR_READ(0) | INTERCEPT_CR_READ(3) | INTERCEPT_CR_READ(4) |
 				  INTERCEPT_CR_WRITE(0) | INTERCEPT_CR_WRITE(3) | INTERCEPT_CR_WRITE(4);
 		c->intercept3 |= INTERCEPT_INVLPG | INTERCEPT_TASK_SWITCH;
-		c->intercept_exceptions |= 1u << 14;    /* #PF */
+		/* #PF, and #TS #NP #SS #GP (see SHADOW_EXCEPTIONS in svm.c). */
+		c->intercept_exceptions |= (1u << 14) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13);
 	} else {
 		c->np_enable = 1;
 		c->n_cr3 = v->paging_root;
