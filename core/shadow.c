@@ -207,7 +207,7 @@ void shadow_sync(struct vcpu *v)
 	v->hw.shadow_hw.cr3 = s->spt.root;
 }
 
-/* CR4 bits the guest's CPUID promises (SDM vol. 3A §2.5, Table 2-? by feature). */
+/* CR4 bits the guest's CPUID promises, each with its feature (SDM vol. 3A §2.5). */
 static uint64_t cr4_allowed(struct vcpu *v)
 {
 	struct cpuid_ctx c = { .host = cpuid_host, .vcpu_id = v->id, .nr_vcpus = v->vm->nr_vcpus,
