@@ -34,6 +34,7 @@ enum cfg_key {
 	K_PCI_TESTDEV,
 	K_NET,
 	K_DISK, K_CONSOLE, K_RNG,
+	K_PAGING,
 	K_COUNT
 };
 
@@ -63,6 +64,7 @@ static const struct key_def file_keys[] = {
 	{ "pci_testdev", K_PCI_TESTDEV },
 	{ "net", K_NET },
 	{ "disk", K_DISK }, { "console", K_CONSOLE }, { "rng", K_RNG },
+	{ "paging", K_PAGING },
 };
 
 static const struct key_def module_keys[] = {
@@ -70,7 +72,7 @@ static const struct key_def module_keys[] = {
 	{ "cpus", K_CPUS }, { "vcpus", K_CPUS }, { "cpu", K_CPU },
 	{ "affinity", K_AFFINITY }, { "exclusive", K_EXCLUSIVE }, { "weight", K_WEIGHT },
 	{ "cmdline", K_CMDLINE }, { "initrd", K_INITRD }, { "on_reboot", K_ON_REBOOT },
-	{ "watchdog", K_WATCHDOG },
+	{ "watchdog", K_WATCHDOG }, { "paging", K_PAGING },
 };
 
 static const struct form file_form = {
@@ -455,6 +457,17 @@ static void set_pci_testdev(struct sink *s, struct vm_config *vm, struct span v)
 		err(s, "bad pci_testdev '%.*s' (expected on or off)", SHOW(v));
 }
 
+/* paging = nested|shadow; unset: nested where the CPU has it. */
+static void set_paging(struct sink *s, struct vm_config *vm, struct span v)
+{
+	if (span_is(v, "nested"))
+		vm->paging = CONFIG_PAGING_NESTED;
+	else if (span_is(v, "shadow"))
+		vm->paging = CONFIG_PAGING_SHADOW;
+	else
+		err(s, "bad paging '%.*s' (expected nested or shadow)", SHOW(v));
+}
+
 static void set_weight(struct sink *s, struct vm_config *vm, struct span v)
 {
 	uint64_t w;
@@ -816,6 +829,9 @@ static void decl_set(struct sink *s, const struct config_set *set, struct vm_dec
 		break;
 	case K_PCI_TESTDEV:
 		set_pci_testdev(s, vm, v);
+		break;
+	case K_PAGING:
+		set_paging(s, vm, v);
 		break;
 	case K_INITRD:
 		set_initrd(s, vm, v);

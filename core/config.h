@@ -27,6 +27,7 @@
  *                             ; in two VMs)
  *   console = virtio          ; a virtio console (hvc0) beside COM1 (default com1 only)
  *   rng     = yes             ; a virtio-rng entropy device (default no)
+ *   paging  = shadow          ; nested (default where the CPU has it) or shadow
  * "mem" and "vcpus" are aliases.  ';' or '#' at the start of a line or
  * after a blank starts a comment, except inside double quotes.  CPU lists
  * and affinity take blanks or commas between items.
@@ -93,10 +94,12 @@ struct vm_config {
 	} disk[VM_MAX_DISKS];
 	bool virtio_console;            /* console = virtio */
 	bool virtio_rng;                /* rng = yes */
+	int paging;                     /* CONFIG_PAGING_*: nested page tables or shadow paging */
 	char src[160];                  /* "file:line" or "module PATH", for messages */
 };
 
 enum { CONFIG_ON_REBOOT_RESTART, CONFIG_ON_REBOOT_END };
+enum { CONFIG_PAGING_DEFAULT, CONFIG_PAGING_NESTED, CONFIG_PAGING_SHADOW };
 
 struct config_set {
 	struct vm_config vm[MAX_VMS];

@@ -12,6 +12,7 @@
 #include "include/kasane/abi.h"
 #include "core/cpuid.h"
 #include "core/msr.h"
+#include "core/shadow.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/tsc_sync.h"
@@ -26,6 +27,8 @@ const char *const exit_kind_name[NR_EXIT_KINDS] = {
 	[EXIT_REFLECT] = "exception", [EXIT_TRIPLE_FAULT] = "shutdown", [EXIT_INTR] = "intr",
 	[EXIT_UD] = "ud", [EXIT_INVD] = "invd",
 	[EXIT_INVALID] = "invalid", [EXIT_UNHANDLED] = "unhandled",
+	[EXIT_CR_ACCESS] = "cr", [EXIT_INVLPG] = "invlpg", [EXIT_PAGE_FAULT] = "shadow-pf",
+	[EXIT_TASK_SWITCH] = "task-switch",
 };
 
 static void skip_insn(struct vcpu *v, struct vm_exit *e)
@@ -45,6 +48,8 @@ static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 		.tsc_invariant = tsc_synchronized,
 	};
 	cpuid_guest(&c, (uint32_t)v->hw.regs.gpr[REG_RAX], (uint32_t)v->hw.regs.gpr[REG_RCX], out);
+	if (v->hw.shadow)
+		shadow_cpuid((uint32_t)v->hw.regs.gpr[REG_RAX], out);
 	v->hw.regs.gpr[REG_RAX] = out[0];
 	v->hw.regs.gpr[REG_RBX] = out[1];
 	v->hw.regs.gpr[REG_RCX] = out[2];
@@ -210,6 +215,10 @@ static const exit_handler_t exit_handlers[NR_EXIT_KINDS] = {
 	[EXIT_INVD] = handle_invd,
 	[EXIT_INVALID] = handle_invalid,
 	[EXIT_UNHANDLED] = handle_unhandled,
+	[EXIT_CR_ACCESS] = shadow_handle_cr,
+	[EXIT_INVLPG] = shadow_handle_invlpg,
+	[EXIT_PAGE_FAULT] = shadow_handle_pf,
+	[EXIT_TASK_SWITCH] = shadow_handle_task_switch,
 };
 
 void vcpu_handle_exit(struct vcpu *v, struct vm_exit *e)

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/sched.h"
 #include "core/board.h"
+#include "core/shadow.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/percpu.h"
@@ -360,6 +361,11 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 			if (w)
 				check_tsc = MIN(check_tsc, slice_end_tsc);
 			seen_waiting = w;
+		}
+		if (v->hw.shadow) {
+			shadow_sync(v);
+			if (unlikely(vm->ended))
+				break;
 		}
 		virt->vcpu_run(&v->hw, &e);
 		exit_at = rdtsc();

@@ -93,6 +93,7 @@ struct vcpu {
 		struct x86_insn insn;
 		uint64_t hits;
 	} mmio_memo;
+	struct shadow_vcpu *shadow;     /* shadow paging (core/shadow.c), else NULL */
 };
 
 enum vm_end_reason {
@@ -119,6 +120,7 @@ struct vm {
 	hpa_t ram_hpa;                  /* host frames backing all RAM regions */
 	uint64_t ram_pages;
 	struct npt npt;
+	bool shadow;                    /* shadow paging instead of npt (core/shadow.c) */
 	unsigned nr_vcpus;
 	struct vcpu vcpu[VM_MAX_VCPUS];
 	struct iobus bus;               /* over the two tables below */

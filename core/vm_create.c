@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/vcpu.h"
 #include "core/cmdline.h"
+#include "core/shadow.h"
 #include "kernel/log.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/x86_defs.h"
@@ -153,6 +154,9 @@ static int vm_create_vcpus(struct vm *vm, const struct x86_vcpu_state *boot,
 		v->hw.vcpu_id = i;
 		v->hw.paging_root = vm->npt.root;
 		v->hw.tsc_offset = vm->tsc_offset;
+		v->hw.shadow = vm->shadow;
+		if (vm->shadow && !shadow_vcpu_init(v))
+			return errf(err, errlen, "no memory for vCPU %u's shadow paging", i);
 		if (!virt->vcpu_init(&v->hw) || !board_vcpu_init(v) || !fpu_state_init(&v->fpu))
 			return errf(err, errlen, "cannot set up vCPU %u", i);
 		if (i == 0)
@@ -185,7 +189,10 @@ static void selftest_bad_entry(unsigned id, struct x86_vcpu_state *boot)
 void vm_destroy(struct vm *vm)
 {
 	board_net_free(vm);
+	if (vm->shadow && vm->vcpu[0].shadow)
+		shadow_report(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		shadow_vcpu_free(&vm->vcpu[i]);
 		if (vm->vcpu[i].hw.vendor)
 			virt->vcpu_free(&vm->vcpu[i].hw);
 		fpu_state_free(&vm->vcpu[i].fpu);
@@ -227,7 +234,8 @@ static int vm_build(struct vm *vm, unsigned id, const struct vm_config *cfg,
 	vm->tsc_offset = -(int64_t)rdtsc();
 	vm->start_ns = clock_now_ns();
 	vm->weight = cfg->weight ? cfg->weight : SCHED_WEIGHT_DEFAULT;
-	if (vm_alloc_ram(vm, cfg->mem, err, errlen) < 0 ||
+	if (shadow_choose(vm, err, errlen) < 0 ||
+	    vm_alloc_ram(vm, cfg->mem, err, errlen) < 0 ||
 	    vm_find_disks(vm, bi, err, errlen) < 0 ||
 	    board_create(vm, err, errlen) < 0 ||
 	    vm_load_kernel(vm, bi, &boot, &format, err, errlen) < 0 ||

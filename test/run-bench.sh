@@ -278,6 +278,34 @@ else
 	fi
 fi
 
+# ---- the same Linux boot under shadow paging, beside nested paging -----------
+# The VM of the boot above with paging = shadow: time to the init marker and
+# exits, next to the nested-paging figures (what the fallback costs; no goal).
+if [ -f build/linux/vmlinuz ] && [ -n "${vm_ms:-}" ] && [ -n "${total:-}" ]; then
+	sed 's/^cpus = 2$/cpus = 2\npaging = shadow/' "$OUT/linux.cfg" >"$OUT/linux-shadow.cfg"
+	sh tools/mkiso.sh "$OUT/linux-shadow.iso" "loglevel=info" "$OUT/linux-shadow.cfg:/boot/kasane.cfg" \
+		build/linux/vmlinuz:/linux/vmlinuz build/linux/initrd.img:/linux/initrd.img || broke=1
+	rm -f "$OUT/linux-shadow.log"
+	t0=$(date +%s%N)
+	setsid timeout -k 5 300 qemu-system-x86_64 -accel tcg,thread=multi -cpu max -M q35 -smp 2 \
+		-m 1G -display none -no-reboot -monitor none -serial "file:$OUT/linux-shadow.log" \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$OUT/linux-shadow.iso" -boot d \
+		</dev/null >/dev/null 2>&1 &
+	sh_ms=$(linux_wall "$OUT/linux-shadow.log" "$t0")
+	wait
+	sed -i 's/\r$//' "$OUT/linux-shadow.log"
+	end=$(grep -m1 "^kasane: VM 'debian' ended: " "$OUT/linux-shadow.log")
+	sh_exits=$(sed -n 's/.*; exits: \(.*\); vcpu0 .*/\1/p' <<<"$end")
+	if [ -z "${sh_ms:-}" ] || [ -z "$sh_exits" ]; then
+		echo "bench: linux-boot-shadow: no figures (see $OUT/linux-shadow.log)"
+		broke=1
+	else
+		sh_total=$(tr ',' '\n' <<<"$sh_exits" | awk '{ n += $NF } END { print n }')
+		printf 'bench: linux-boot to init: nested paging %d ms, %d exits; shadow paging %d ms, %d exits (no goal)  [%s]\n' \
+			"$vm_ms" "$total" "$sh_ms" "$sh_total" "$sh_exits"
+	fi
+fi
+
 # ---- VM-to-VM TCP over a switch ---------------------------------------------
 # Two 1-vCPU Debian VMs on switch 'lan', each on its own CPU: 4 MiB over TCP
 # with busybox nc (the sender's own clock), and the exits it costs per

@@ -578,6 +578,33 @@ for g in "${GROUP_LIST[@]}"; do
 	run_group "$g"
 done
 
+# ---- a CPU without nested paging: QEMU's SVM with NPT taken away ----------------
+# kasane finds no NPT, says so, and runs every VM on shadow paging by itself;
+# a VM that asks for nested paging is told no and runs on shadow paging too.
+if want shadow/no-npt; then
+	G=build/guests
+	cfg=$OUT/nonpt.cfg
+	{ printf '[vm nonpt]\nkernel = /guests/shadow-paging.elf\nmemory = 16M\ncmdline = tlb\n\n'
+	  printf '[vm asknested]\nkernel = /guests/shadow-paging.elf\nmemory = 16M\ncmdline = tlb\npaging = nested\n'; } >"$cfg"
+	log=$OUT/nonpt.log
+	QEMU_RC=iso
+	isof=$ISO_CACHE/nonpt.iso
+	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
+		$G/shadow-paging.elf:/guests/shadow-paging.elf; then
+		QEMU_ACCEL="-accel tcg,thread=multi -cpu max,-npt" run_qemu "$log" 120 \
+			-cdrom "$isof" -boot d -smp 2 -m 256M
+	fi
+	why=$(run_verdict $log "$QEMU_RC" 1 0 120)
+	[ -z "$why" ] && ! why=$(expect $log '^svm: AMD-V without nested paging' \
+		"^kasane: VM 'nonpt': this CPU has no nested paging; it runs on shadow paging" \
+		"^kasane: VM 'asknested' \\(/boot/kasane.cfg:[0-9]+\\): paging = nested refused: this CPU has no nested paging" \
+		"^kasane: VM 'nonpt': shadow paging: [1-9]" \
+		"^kasane: VM 'asknested': shadow paging: [1-9]") && why="$why, see $log"
+	[ -z "$why" ] && why=$(test_verdict $log "passes nonpt shadow-paging
+passes asknested shadow-paging") && [ -n "$why" ] && why="$why, see $log"
+	result shadow/no-npt "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
 # ---- the demo that `make run` boots (iso/demo.cfg) ----------------------------
 if want demo; then
 	log=$OUT/demo.log

@@ -35,6 +35,11 @@ enum vm_exit_kind {
 	EXIT_INVD,              /* INVD: must not drop the host's dirty lines */
 	EXIT_INVALID,           /* the CPU refused the guest state */
 	EXIT_UNHANDLED,         /* anything else: ends the VM */
+	/* Shadow paging only (core/shadow.c): */
+	EXIT_CR_ACCESS,         /* MOV to/from CR0, CR3, CR4; CLTS, LMSW, SMSW */
+	EXIT_INVLPG,
+	EXIT_PAGE_FAULT,        /* #PF in the shadow tables: fill, reflect or MMIO */
+	EXIT_TASK_SWITCH,       /* would load CR3 from a TSS */
 	NR_EXIT_KINDS
 };
 
@@ -86,6 +91,18 @@ struct vm_exit {
 			bool has_error;
 			uint32_t error;
 		} reflect;
+		struct {
+			uint8_t cr;             /* 0, 3 or 4 */
+			bool write;
+		} cr;
+		struct {
+			uint64_t la;            /* valid if la_known (decode assists) */
+			bool la_known;
+		} invlpg;
+		struct {
+			uint64_t la;            /* the faulting linear address */
+			uint32_t error;         /* the CPU's #PF error code */
+		} pf;
 	};
 };
 
@@ -107,6 +124,18 @@ struct virt_vcpu {
 	 */
 	bool nmi_pending;
 	bool nmi_blocked;
+	/*
+	 * Shadow paging (core/shadow.c): nested paging off, and the CPU runs
+	 * on the control values in shadow_hw (CR3 = the shadow tables) while
+	 * get_reg/get_sregs/set_reg/set_state see the guest's own.  The back
+	 * end intercepts CR0/CR3/CR4 accesses, INVLPG, #PF and task switches.
+	 * shadow is set before vcpu_init; core/ sets tlb_flush when it took
+	 * translations out of the shadow tables, and the back end flushes
+	 * this vCPU's TLB at the next entry.
+	 */
+	bool shadow;
+	bool tlb_flush;
+	struct { uint64_t cr0, cr3, cr4, efer; } shadow_hw;
 };
 
 /* Interrupt shadow bits (set_intr_shadow): interrupts, and NMIs where the
@@ -122,8 +151,13 @@ enum virt_reg { VIRT_CR0, VIRT_CR2, VIRT_CR3, VIRT_CR4, VIRT_EFER, VIRT_CR8, VIR
 struct virt_ops {
 	const char *name;
 	enum npt_format paging_format;          /* of the VM's nested page tables */
-	/* Does this CPU offer it, with nested paging?  CPUID only. */
+	/* Does this CPU offer it?  CPUID only.  A back end without
+	 * shadow_paging asks for nested paging too. */
 	bool (*probe)(void);
+	/* Shadow paging: the back end runs vCPUs with virt_vcpu.shadow; and
+	 * does the CPU have nested paging at all (CPUID only)? */
+	bool shadow_paging;
+	bool (*nested_paging)(void);
 	/*
 	 * Enable virtualization on this CPU; false (with a message) if it
 	 * cannot.  pass_msrs: the MSRs the guest may access directly, which the

@@ -45,6 +45,9 @@ struct svm_vcpu {
 	uint64_t step_flags, step_dr6_bs;
 	bool last_cut;          /* the last exit cut an event short */
 	bool entry_shadow;      /* this entry began in an interrupt shadow */
+	/* Shadow paging: the guest's own CR0, CR3, CR4 and EFER, kept here
+	 * while the VMCB holds the values the CPU runs with (v->shadow_hw). */
+	uint64_t guest_cr0, guest_cr3, guest_cr4, guest_efer;
 };
 
 /* Exceptions intercepted always: #DB and #AC, reflected (a guest could
@@ -54,12 +57,21 @@ struct svm_vcpu {
 /* What an IRET can raise (SDM vol. 2A, IRET: protected-mode exceptions). */
 #define IRET_FAULTS ((1u << X86_EXC_TS) | (1u << X86_EXC_NP) | (1u << X86_EXC_SS) | \
 		     (1u << X86_EXC_GP) | (1u << X86_EXC_PF) | (1u << X86_EXC_AC))
+/*
+ * Under shadow paging: #PF (the shadow's own faults), and the contributory
+ * faults, so that one raised while delivering a #PF kasane injected comes
+ * back as an exit with that #PF in EXITINTINFO and core/event.c combines
+ * the two into #DF (SDM vol. 3A Table 6-5); QEMU 7.2 delivers the second
+ * fault of an injected event alone.
+ */
+#define SHADOW_EXCEPTIONS ((1u << X86_EXC_PF) | (1u << X86_EXC_TS) | (1u << X86_EXC_NP) | \
+			   (1u << X86_EXC_SS) | (1u << X86_EXC_GP))
 #define RFLAGS_RF       (1ULL << 16)
 #define DR6_BS          (1ULL << 14)    /* single-step (SDM vol. 3B §18.2.3) */
 
 static struct svm_cpu svm_cpus[MAX_CPUS];
 static hpa_t iopm_pa, msrpm_pa;         /* shared by all vCPUs */
-static bool has_nrips, has_vnmi;
+static bool has_nrips, has_vnmi, has_npt, has_flush_asid, has_decode_assists;
 static uint32_t nr_asids;
 
 void svm_vmrun(uint64_t *gpr, hpa_t vmcb, hpa_t host_save);
@@ -97,16 +109,15 @@ static bool svm_cpu_init(const uint32_t *pass, unsigned nr_pass)
 		return false;
 	}
 	struct cpuid_regs f = cpuid(0x8000000a, 0);
-	if (!(f.edx & 1)) {
-		pr_err("svm: CPU %u has no nested paging; no VMs run there\n", id);
-		return false;
-	}
 	uint64_t flags = spin_lock_irqsave(&init_lock);
 	if (!global_done) {
 		global_done = svm_global_init(pass, nr_pass);
 		has_nrips = f.edx & (1u << 3);
 		has_vnmi = f.edx & (1u << 25);  /* virtual NMI (APM vol. 2 §15.21.10) */
 		nr_asids = f.ebx;
+		has_npt = f.edx & 1;
+		has_flush_asid = f.edx & (1u << 6);
+		has_decode_assists = f.edx & (1u << 7);
 	}
 	spin_unlock_irqrestore(&init_lock, flags);
 	if (!global_done)
@@ -119,7 +130,9 @@ static bool svm_cpu_init(const uint32_t *pass, unsigned nr_pass)
 	wrmsr(MSR_VM_HSAVE_PA, sc->hsave);
 	vmsave(sc->host_save);
 	if (id == 0)
-		pr_info("svm: AMD-V with nested paging, %u ASIDs%s%s\n", nr_asids,
+		pr_info("svm: AMD-V %s, %u ASIDs%s%s\n",
+			has_npt ? "with nested paging" : "without nested paging (shadow paging only)",
+			nr_asids,
 			has_nrips ? ", next-RIP saving" : ", no next-RIP (software decode)",
 			has_vnmi ? ", virtual NMI" : "");
 	return true;
@@ -472,7 +485,33 @@ static void decode_exit(struct virt_vcpu *v, struct vmcb *vmcb, struct vm_exit *
 		e->mmio.write = i1 & NPF_WRITE;
 		e->mmio.fetch = i1 & NPF_FETCH;
 		break;
+	case VMEXIT_CR_READ_BASE + 0: case VMEXIT_CR_READ_BASE + 3: case VMEXIT_CR_READ_BASE + 4:
+	case VMEXIT_CR_WRITE_BASE + 0: case VMEXIT_CR_WRITE_BASE + 3: case VMEXIT_CR_WRITE_BASE + 4:
+		/* Intercepted under shadow paging only; core/ decodes the
+		 * instruction (without decode assists EXITINFO1 says nothing). */
+		e->kind = EXIT_CR_ACCESS;
+		e->cr.cr = code & 0xf;
+		e->cr.write = code >= VMEXIT_CR_WRITE_BASE;
+		break;
+	case VMEXIT_INVLPG:
+		/* With decode assists EXITINFO1 is the linear address (APM vol. 2 §15.33.2). */
+		e->kind = EXIT_INVLPG;
+		e->invlpg.la = i1;
+		e->invlpg.la_known = has_decode_assists;
+		break;
+	case VMEXIT_TASK_SWITCH:
+		e->kind = EXIT_TASK_SWITCH;
+		break;
 	case VMEXIT_EXCP_BASE + X86_EXC_PF:
+		if (v->shadow) {
+			/* A fault in the shadow tables: core/ fills, reflects
+			 * (setting CR2) or emulates.  APM vol. 2 §15.12: EXITINFO1
+			 * is the error code, EXITINFO2 the faulting address. */
+			e->kind = EXIT_PAGE_FAULT;
+			e->pf.error = (uint32_t)i1;
+			e->pf.la = i2;
+			break;
+		}
 		/* The fault happened: CR2 holds its address from now on, though
 		 * the intercept kept the CPU from writing it (APM vol. 2 §15.12). */
 		vmcb->save.cr2 = i2;
@@ -559,6 +598,8 @@ static bool prepare_events(struct virt_vcpu *v, struct svm_vcpu *sv, struct vmcb
 	c->intercept_exceptions &= ~(IRET_FAULTS & ~ALWAYS_EXCEPTIONS);
 	if (step && sv->iret_seen)
 		c->intercept_exceptions |= IRET_FAULTS;
+	if (v->shadow)
+		c->intercept_exceptions |= SHADOW_EXCEPTIONS;
 	if (sv->intr_window && !step) {
 		c->vintr |= V_IRQ | V_IGN_TPR | (0xfULL << 16);
 		c->intercept3 |= INTERCEPT_VINTR;
@@ -604,12 +645,48 @@ static bool finish_step(struct virt_vcpu *v, struct svm_vcpu *sv, struct vmcb *v
 		 * unblocking due to IRET"). */
 		bool faulted = code >= VMEXIT_EXCP_BASE && code < VMEXIT_EXCP_BASE + 32 &&
 			       ((IRET_FAULTS >> (code - VMEXIT_EXCP_BASE)) & 1);
+		/* Under shadow paging a #PF is most often a shadow fill, after
+		 * which the IRET runs again: NMI blocking holds until it does. */
+		if (v->shadow && code == VMEXIT_EXCP_BASE + X86_EXC_PF)
+			faulted = false;
 		if (db || faulted || moved) {
 			v->nmi_blocked = false;
 			sv->iret_seen = false;
 		}
 	}
 	return ours;
+}
+
+/*
+ * Shadow paging: the VMCB's CR0, CR3, CR4 and EFER are what the CPU runs
+ * with only from VMRUN to #VMEXIT; the rest of the time they hold the
+ * guest's own values, which every other function here reads and writes.
+ * The intercepts keep the guest from changing them meanwhile.
+ */
+static void shadow_enter(struct virt_vcpu *v, struct svm_vcpu *sv, struct vmcb *vmcb)
+{
+	sv->guest_cr0 = vmcb->save.cr0;
+	sv->guest_cr3 = vmcb->save.cr3;
+	sv->guest_cr4 = vmcb->save.cr4;
+	sv->guest_efer = vmcb->save.efer;
+	vmcb->save.cr0 = v->shadow_hw.cr0;
+	vmcb->save.cr3 = v->shadow_hw.cr3;
+	vmcb->save.cr4 = v->shadow_hw.cr4;
+	vmcb->save.efer = v->shadow_hw.efer | EFER_SVME;
+	if (v->tlb_flush) {
+		if (!vmcb->ctl.tlb_control)     /* a FLUSH_ALL asked already covers it */
+			vmcb->ctl.tlb_control = has_flush_asid ? TLB_CONTROL_FLUSH_ASID
+							       : TLB_CONTROL_FLUSH_ALL;
+		v->tlb_flush = false;
+	}
+}
+
+static void shadow_leave(struct svm_vcpu *sv, struct vmcb *vmcb)
+{
+	vmcb->save.cr0 = sv->guest_cr0;
+	vmcb->save.cr3 = sv->guest_cr3;
+	vmcb->save.cr4 = sv->guest_cr4;
+	vmcb->save.efer = sv->guest_efer;
 }
 
 static void svm_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
@@ -630,6 +707,8 @@ static void svm_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 	vmcb->save.rip = v->regs.rip;
 	vmcb->save.rflags = v->regs.rflags;
 	bool step = prepare_events(v, sv, vmcb);
+	if (v->shadow)
+		shadow_enter(v, sv, vmcb);
 
 	/* GIF=0 holds host interrupts; IF=1 lets them exit the guest
 	 * (V_INTR_MASKING: the host's IF masks physical interrupts, APM vol. 2
@@ -638,6 +717,8 @@ static void svm_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 	irq_enable();
 	svm_vmrun(v->regs.gpr, sv->vmcb_pa, sc->host_save);
 	stgi();     /* a pending host interrupt is taken here */
+	if (v->shadow)
+		shadow_leave(sv, vmcb);
 
 	v->regs.gpr[REG_RAX] = vmcb->save.rax;
 	v->regs.gpr[REG_RSP] = vmcb->save.rsp;
@@ -677,16 +758,24 @@ static void svm_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 
 static bool svm_probe(void)
 {
-	/* CPUID Fn8000_0001 ECX bit 2: SVM; Fn8000_000A EDX bit 0: nested paging. */
+	/* CPUID Fn8000_0001 ECX bit 2: SVM (nested paging or not: VMs
+	 * without it run on shadow paging). */
 	return cpuid(0x80000000, 0).eax >= 0x8000000a &&
-	       (cpuid(0x80000001, 0).ecx & (1u << 2)) &&
-	       (cpuid(0x8000000a, 0).edx & 1);
+	       (cpuid(0x80000001, 0).ecx & (1u << 2));
+}
+
+static bool svm_nested_paging(void)
+{
+	/* CPUID Fn8000_000A EDX bit 0: nested paging (APM vol. 2 §15.25). */
+	return cpuid(0x8000000a, 0).edx & 1;
 }
 
 const struct virt_ops svm_ops = {
 	.name = "AMD-V (SVM)",
 	.paging_format = NPT_FORMAT_AMD,
 	.probe = svm_probe,
+	.shadow_paging = true,
+	.nested_paging = svm_nested_paging,
 	.cpu_init = svm_cpu_init,
 	.vcpu_init = svm_vcpu_init,
 	.vcpu_free = svm_vcpu_free,

@@ -14,6 +14,7 @@
 #define INTERCEPT_IRET          (1u << 20)
 #define INTERCEPT_INVD          (1u << 22)
 #define INTERCEPT_HLT           (1u << 24)
+#define INTERCEPT_INVLPG        (1u << 25)
 #define INTERCEPT_INVLPGA       (1u << 26)
 #define INTERCEPT_IOIO_PROT     (1u << 27)
 #define INTERCEPT_MSR_PROT      (1u << 28)
@@ -32,6 +33,8 @@
 #define INTERCEPT_MWAIT_COND    (1u << 12)
 
 /* Exit codes, APM vol. 2 Appendix C. */
+#define VMEXIT_CR_READ_BASE     0x00    /* + n: read of CRn */
+#define VMEXIT_CR_WRITE_BASE    0x10    /* + n: write of CRn */
 #define VMEXIT_EXCP_BASE        0x40
 #define VMEXIT_INTR             0x60
 #define VMEXIT_NMI              0x61
@@ -43,6 +46,7 @@
 #define VMEXIT_INVD             0x76
 #define VMEXIT_PAUSE            0x77
 #define VMEXIT_HLT              0x78
+#define VMEXIT_INVLPG           0x79
 #define VMEXIT_INVLPGA          0x7a
 #define VMEXIT_IOIO             0x7b
 #define VMEXIT_MSR              0x7c
@@ -97,6 +101,10 @@
 #define V_NMI_ENABLE            (1ULL << 26)
 #define INTERRUPT_SHADOW        (1ULL << 0)
 #define TLB_CONTROL_FLUSH_ALL   1
+#define TLB_CONTROL_FLUSH_ASID  3       /* with FlushByAsid, CPUID Fn8000_000A EDX[6] */
+/* intercept_cr: reads of CRn at bit n, writes at bit 16 + n (APM vol. 2 §15.9). */
+#define INTERCEPT_CR_READ(n)    (1u << (n))
+#define INTERCEPT_CR_WRITE(n)   (1u << (16 + (n)))
 
 struct vmcb_seg {
 	uint16_t selector;

@@ -50,8 +50,20 @@ void svm_vmcb_control_init(struct vmcb_control *c, const struct virt_vcpu *v,
 	c->asid = 1 + v->vm_id % (nr_asids > 1 ? nr_asids - 1 : 1);
 	c->tlb_control = TLB_CONTROL_FLUSH_ALL;
 	c->vintr = V_INTR_MASKING;      /* host IF governs physical interrupts */
-	c->np_enable = 1;
-	c->n_cr3 = v->paging_root;
+	if (v->shadow) {
+		/* Shadow paging (APM vol. 2 §15.9-15.14): nested paging off;
+		 * the guest's CR0/CR3/CR4 live apart from the CPU's, so every
+		 * access to them exits, and so do INVLPG, #PF and task switches
+		 * (a task switch would load CR3 from the TSS). */
+		c->intercept_cr = INTERCEPT_CR_READ(0) | INTERCEPT_CR_READ(3) | INTERCEPT_CR_READ(4) |
+				  INTERCEPT_CR_WRITE(0) | INTERCEPT_CR_WRITE(3) | INTERCEPT_CR_WRITE(4);
+		c->intercept3 |= INTERCEPT_INVLPG | INTERCEPT_TASK_SWITCH;
+		/* #PF, and #TS #NP #SS #GP (see SHADOW_EXCEPTIONS in svm.c). */
+		c->intercept_exceptions |= (1u << 14) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13);
+	} else {
+		c->np_enable = 1;
+		c->n_cr3 = v->paging_root;
+	}
 	c->tsc_offset = (uint64_t)v->tsc_offset;
 }
 
