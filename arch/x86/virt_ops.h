@@ -34,6 +34,8 @@ enum vm_exit_kind {
 	EXIT_REFLECT,           /* an exception to give straight back to the guest */
 	EXIT_INVD,              /* INVD: must not drop the host's dirty lines */
 	EXIT_INVALID,           /* the CPU refused the guest state */
+	EXIT_CR_WRITE,          /* a write to CR0 or CR4 core/ checks against the CPU model */
+	EXIT_XSETBV,            /* XSETBV, likewise */
 	EXIT_UNHANDLED,         /* anything else: ends the VM */
 	NR_EXIT_KINDS
 };
@@ -86,8 +88,16 @@ struct vm_exit {
 			bool has_error;
 			uint32_t error;
 		} reflect;
+		struct {
+			uint8_t num;            /* 0 or 4 */
+			uint8_t gpr;            /* the source register, or CR_GPR_DECODE */
+		} cr;
 	};
 };
+
+/* cr.gpr when the exit does not name the source: core/ decodes the
+ * instruction (MOV to CRn, CLTS, LMSW). */
+#define CR_GPR_DECODE   0xff
 
 /* What a back end knows of a vCPU (core/ embeds it in struct vcpu). */
 struct virt_vcpu {

@@ -269,10 +269,12 @@ static void svm_set_reg(struct virt_vcpu *v, enum virt_reg reg, uint64_t val)
 	struct vmcb *vmcb = vmcb_of(v);
 
 	switch (reg) {
-	case VIRT_CR0: vmcb->save.cr0 = val; break;
+	/* A paging control written for the guest flushes its translations, as
+	 * the MOV would have (APM vol. 2 §15.16). */
+	case VIRT_CR0: vmcb->save.cr0 = val; vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL; break;
 	case VIRT_CR2: vmcb->save.cr2 = val; break;
-	case VIRT_CR3: vmcb->save.cr3 = val; break;
-	case VIRT_CR4: vmcb->save.cr4 = val; break;
+	case VIRT_CR3: vmcb->save.cr3 = val; vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL; break;
+	case VIRT_CR4: vmcb->save.cr4 = val; vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL; break;
 	case VIRT_EFER: vmcb->save.efer = val | EFER_SVME; break;
 	case VIRT_CR8: vmcb->ctl.vintr = (vmcb->ctl.vintr & ~0xfULL) | (val & 0xf); break;
 	case VIRT_CPL: break;           /* follows SS */
@@ -487,6 +489,17 @@ static void decode_exit(struct virt_vcpu *v, struct vmcb *vmcb, struct vm_exit *
 		e->reflect.vector = code - VMEXIT_EXCP_BASE;
 		e->reflect.error = (uint32_t)i1;        /* EXITINFO1: the error code */
 		e->reflect.has_error = code != VMEXIT_EXCP_BASE + X86_EXC_DB;
+		break;
+	case VMEXIT_CR_WRITE(0):
+	case VMEXIT_CR_WRITE(4):
+		/* core/ decodes the source: QEMU offers no decode assists. */
+		e->kind = EXIT_CR_WRITE;
+		e->cr.num = code - VMEXIT_CR_WRITE(0);
+		e->cr.gpr = CR_GPR_DECODE;
+		break;
+	case VMEXIT_XSETBV:
+		e->kind = EXIT_XSETBV;
+		e->next_rip = rip + 3;
 		break;
 	case VMEXIT_INVALID:
 		e->kind = EXIT_INVALID;

@@ -30,8 +30,12 @@
 #define INTERCEPT_MONITOR       (1u << 10)
 #define INTERCEPT_MWAIT         (1u << 11)
 #define INTERCEPT_MWAIT_COND    (1u << 12)
+#define INTERCEPT_XSETBV        (1u << 13)
+/* CR intercepts (offset 0x00): bits 0-15 reads, 16-31 writes. */
+#define INTERCEPT_CR_WRITE(n)   (1u << (16 + (n)))
 
 /* Exit codes, APM vol. 2 Appendix C. */
+#define VMEXIT_CR_WRITE(n)      (0x10 + (n))
 #define VMEXIT_EXCP_BASE        0x40
 #define VMEXIT_INTR             0x60
 #define VMEXIT_NMI              0x61
@@ -58,6 +62,7 @@
 #define VMEXIT_MONITOR          0x8a
 #define VMEXIT_MWAIT            0x8b
 #define VMEXIT_MWAIT_COND       0x8c
+#define VMEXIT_XSETBV           0x8d
 #define VMEXIT_NPF              0x400
 #define VMEXIT_INVALID          0xffffffffu     /* compare the low 32 bits */
 
