@@ -15,6 +15,7 @@
 #include "arch/x86/percpu.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/x86_state.h"
+#include "arch/x86/spec.h"
 
 static uint64_t timer_armed[MAX_CPUS];  /* ns deadline programmed, 0 = none */
 
@@ -299,6 +300,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 
 	this_cpu()->run_vcpu = v;
 	v->ran_on |= 1ULL << this_cpu_id();
+	spec_switch_vm(this_cpu_id(), vm->id);
 	v->events = true;
 	v->fpu.tsc_aux = v->msr.tsc_aux;
 	uint64_t f = irq_save();
@@ -361,7 +363,9 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 				check_tsc = MIN(check_tsc, slice_end_tsc);
 			seen_waiting = w;
 		}
+		spec_guest_enter(v->msr.spec_ctrl);
 		virt->vcpu_run(&v->hw, &e);
+		spec_guest_exit(v->msr.spec_ctrl);
 		exit_at = rdtsc();
 		exit_kind = e.kind < NR_EXIT_KINDS ? e.kind : EXIT_UNHANDLED;
 		sync_cr8_from_guest(v);

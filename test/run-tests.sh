@@ -178,8 +178,11 @@ boot_test fault-ud 7 60 "selftest=fault-ud" "-smp 1 -m 128M" "${FAULT_REGS[@]}" 
 	'^  CR0 [0-9a-f]{16}  CR2 [0-9a-f]{16}$'
 # Hardening (issue 13): SMEP and SMAP on under -cpu max, a random stack
 # canary, no writable and executable hypervisor page; a smashed stack is
-# a panic that names the function.
+# a panic that names the function.  The speculation line names each
+# mitigation and why it is off (QEMU's TCG CPU has no speculation
+# controls; arch/x86/spec.c).
 boot_test hardening 1 60 "loglevel=info" "-smp 2 -m 128M" \
+	'^kasane: speculation: IBPB on VM switch (on|off \(no IBPB\)), SPEC_CTRL per vCPU (on \(.*\)|off \(no SPEC_CTRL\)), RSB filled on every exit, VERW before entry (on|off \(.*\)), L1D flush before entry (on|off \(.*\)), IBPB on exit (on \(SRSO/Retbleed\)|off \(.*\))$' \
 	'^kasane: hardening: SMEP on, SMAP on, stack protector canary from (RDSEED|RDRAND|TSC), W\^X: 0 writable and executable pages$'
 boot_test stack-smash 7 60 "selftest=stack-smash" "-smp 1 -m 128M" \
 	'^kasane: PANIC on CPU 0: stack smashed in harden_selftest_smash \(return address [0-9a-f]{16}\)$' \
