@@ -284,6 +284,10 @@ static bool apply_init_sipi(struct vcpu *v)
 	return !v->wait_sipi;
 }
 
+/* A host timer may fire this much before the deadline it was armed for
+ * (the LAPIC timer counts in its own ticks). */
+#define INTERFERENCE_SLACK_NS   50000
+
 void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 {
 	struct vm *vm = v->vm;
@@ -372,8 +376,12 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		handle_exit(v, &e);
 		/* A host interrupt (the timer, a kick) may have consumed the armed
 		 * deadline: the slow path re-arms it before the next entry. */
-		if (e.kind == EXIT_INTR)
+		if (e.kind == EXIT_INTR) {
 			check_tsc = 0;
+			if (!v->events && !v->window_open && !v->nmi_window_open &&
+			    clock_now_ns() + INTERFERENCE_SLACK_NS < v->next_deadline)
+				v->interference++;
+		}
 		if (unlikely(v->yield_requested)) {
 			v->yield_requested = false;
 			sched_end_slice(v);
