@@ -48,6 +48,12 @@ static struct cpuid_ctx vcpu_cpuid_ctx(struct vcpu *v)
 	};
 }
 
+uint64_t vcpu_cr4_allowed(struct vcpu *v)
+{
+	struct cpuid_ctx c = vcpu_cpuid_ctx(v);
+	return ctlreg_cr4_allowed(&c);
+}
+
 static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 {
 	uint32_t out[4];
@@ -207,8 +213,7 @@ static void handle_cr_write(struct vcpu *v, struct vm_exit *e)
 	if (e->cr.num == 0) {
 		ok = ctlreg_cr0_check(&s, &val, &efer);
 	} else {
-		struct cpuid_ctx c = vcpu_cpuid_ctx(v);
-		ok = e->cr.num == 4 && ctlreg_cr4_check(&s, val, ctlreg_cr4_allowed(&c));
+		ok = e->cr.num == 4 && ctlreg_cr4_check(&s, val, vcpu_cr4_allowed(v));
 	}
 	if (!ok) {
 		vcpu_raise_exception(v, X86_EXC_GP, true, 0);

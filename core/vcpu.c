@@ -305,6 +305,8 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 	this_cpu()->run_vcpu = v;
 	v->ran_on |= 1ULL << this_cpu_id();
 	spec_switch_vm(this_cpu_id(), vm->id);
+	if (unlikely(!v->hw.cr4_allowed))
+		v->hw.cr4_allowed = vcpu_cr4_allowed(v);
 	v->events = true;
 	v->fpu.tsc_aux = v->msr.tsc_aux;
 	uint64_t f = irq_save();

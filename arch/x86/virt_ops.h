@@ -117,6 +117,10 @@ struct virt_vcpu {
 	 */
 	bool nmi_pending;
 	bool nmi_blocked;
+	/* CR4 bits the guest's CPU model allows (core/ctlreg.c), set by core/
+	 * before the first entry; a back end whose CR4 writes do not all exit
+	 * (VT-x) makes the others exit.  0: not known yet. */
+	uint64_t cr4_allowed;
 };
 
 /* Interrupt shadow bits (set_intr_shadow): interrupts, and NMIs where the
