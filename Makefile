@@ -4,6 +4,8 @@ SMP      ?= 4
 MEM      ?= 512M
 QEMU_EXTRA ?=
 CMDLINE  ?= console=com1 loglevel=info
+# make test-long: seconds of the soak (VMs restarted, hostile ones too).
+SOAK_SECS ?= 1800
 # make run: bios (SeaBIOS) or uefi (OVMF); RUN_ISO: the ISO it boots.
 FIRMWARE ?= bios
 RUN_ISO  ?= $(BUILD)/kasane.iso
@@ -117,6 +119,7 @@ test: deps
 test-long: test
 	KASANE_EMULATOR=bochs-vmx bash test/run-tests.sh 'guest/*' 'config/*' 'smp/*' 'events/*'
 	bash test/mutants/run.sh
+	KASANE_SOAK_SECS=$(SOAK_SECS) bash test/run-tests.sh soak
 
 bench: deps
 	$(MAKE) all $(GUEST_ELFS)

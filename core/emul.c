@@ -16,6 +16,7 @@
 #include "arch/x86/cpu.h"
 #include "lib/string.h"
 
+#define CR0_TS          0x00000008      /* SDM vol. 3A §2.5 */
 
 struct emu {
 	struct vcpu *v;
@@ -269,6 +270,45 @@ int vcpu_emulate_mmio(struct vcpu *v, struct vm_exit *e)
 		return EMU_EEND;
 	}
 	return r;
+}
+
+int vcpu_decode_cr_write(struct vcpu *v, unsigned cr, uint64_t cr0, uint64_t *val,
+			 uint64_t *next_rip)
+{
+	struct emu x;
+	uint8_t bytes[15];
+	struct x86_insn in;
+
+	emu_init(&x, v);
+	size_t n = emu_fetch(&x, bytes);
+	int r = x86_decode(bytes, n, emu_cpu_mode(&x), &in);
+	/* AMD: LOCK MOV CR0 is MOV CR8 (APM vol. 3 MOV CRn). */
+	unsigned reg = r == 0 ? in.reg_num | ((in.prefixes & X86_PFX_LOCK) ? 8 : 0) : 0;
+
+	if (r == 0 && in.opcode == 0x0f22 && reg == cr) {
+		*val = v->hw.regs.gpr[in.rm_num];
+		if (in.opsize == 4)
+			*val = (uint32_t)*val;
+	} else if (r == 0 && cr == 0 && in.opcode == 0x0f06) {
+		*val = cr0 & ~(uint64_t)CR0_TS;                 /* CLTS */
+	} else if (r == 0 && cr == 0 && in.opcode == 0x0f01 && in.reg == 6) {
+		uint16_t src = (uint16_t)v->hw.regs.gpr[in.rm_num];
+		if (in.mem) {
+			r = op_read(&x, in.seg, x86_insn_ea(&in, &v->hw.regs), &src, 2);
+			if (r)
+				return r;
+		}
+		/* LMSW loads PE, MP, EM and TS; it cannot clear PE (SDM vol. 2A LMSW). */
+		*val = (cr0 & ~0xeull) | (src & 0xf);
+	} else {
+		vm_end(v->vm, VM_END_UNHANDLED, -1,
+		       "cannot decode the write to CR%u at RIP 0x%llx (bytes %02x %02x %02x, "
+		       "decoder error %d)", cr, (unsigned long long)v->hw.regs.rip,
+		       n > 0 ? bytes[0] : 0, n > 1 ? bytes[1] : 0, n > 2 ? bytes[2] : 0, r);
+		return EMU_EEND;
+	}
+	*next_rip = v->hw.regs.rip + in.len;
+	return 0;
 }
 
 /* IN/OUT, and INS/OUTS with or without REP (the exit gives the details). */

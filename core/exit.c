@@ -13,6 +13,7 @@
 #include "core/cpuid.h"
 #include "core/msr.h"
 #include "core/shadow.h"
+#include "core/ctlreg.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/tsc_sync.h"
@@ -29,6 +30,7 @@ const char *const exit_kind_name[NR_EXIT_KINDS] = {
 	[EXIT_INVALID] = "invalid", [EXIT_UNHANDLED] = "unhandled",
 	[EXIT_CR_ACCESS] = "cr", [EXIT_INVLPG] = "invlpg", [EXIT_PAGE_FAULT] = "shadow-pf",
 	[EXIT_TASK_SWITCH] = "task-switch",
+	[EXIT_CR_WRITE] = "cr-write", [EXIT_XSETBV] = "xsetbv",
 };
 
 static void skip_insn(struct vcpu *v, struct vm_exit *e)
@@ -38,15 +40,28 @@ static void skip_insn(struct vcpu *v, struct vm_exit *e)
 
 static void handle_none(struct vcpu *v, struct vm_exit *e) { }
 
-static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
+/* The CPU model v's CPUID shows (core/cpuid.c). */
+static struct cpuid_ctx vcpu_cpuid_ctx(struct vcpu *v)
 {
-	uint32_t out[4];
-	struct cpuid_ctx c = {
+	return (struct cpuid_ctx){
 		.host = cpuid_host, .vcpu_id = v->id, .nr_vcpus = v->vm->nr_vcpus,
 		.apic_id = v->id, .guest_cr4 = virt->get_reg(&v->hw, VIRT_CR4),
 		.tsc_khz = (uint32_t)tsc_khz,
 		.tsc_invariant = tsc_synchronized,
 	};
+}
+
+uint64_t vcpu_cr4_allowed(struct vcpu *v)
+{
+	struct cpuid_ctx c = vcpu_cpuid_ctx(v);
+	return ctlreg_cr4_allowed(&c);
+}
+
+static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
+{
+	uint32_t out[4];
+	struct cpuid_ctx c = vcpu_cpuid_ctx(v);
+
 	cpuid_guest(&c, (uint32_t)v->hw.regs.gpr[REG_RAX], (uint32_t)v->hw.regs.gpr[REG_RCX], out);
 	if (v->hw.shadow)
 		shadow_cpuid((uint32_t)v->hw.regs.gpr[REG_RAX], out);
@@ -176,6 +191,74 @@ static void handle_invd(struct vcpu *v, struct vm_exit *e)
 	skip_insn(v, e);
 }
 
+/*
+ * MOV to CR0 or CR4 (and CLTS, LMSW): the checks hardware makes, with the
+ * CR4 bits of features the guest's CPUID hides reserved, so that they
+ * raise #GP(0) as on a CPU without them (ctlreg.c).  Entering or leaving
+ * long mode through CR0.PG updates EFER.LMA as the CPU would.
+ */
+static void handle_cr_write(struct vcpu *v, struct vm_exit *e)
+{
+	struct x86_sregs sr;
+	uint64_t val, efer, next = e->next_rip;
+
+	virt->get_sregs(&v->hw, &sr);
+	struct ctlreg_state s = {
+		.cr0 = sr.cr0, .cr3 = sr.cr3, .cr4 = sr.cr4, .efer = sr.efer,
+		.cs_l = (sr.efer & EFER_LMA) && (sr.seg[SEG_CS].attr & SEG_ATTR_L),
+	};
+	if (e->cr.gpr < 16) {
+		val = v->hw.regs.gpr[e->cr.gpr];
+		if (!s.cs_l)
+			val = (uint32_t)val;
+	} else if (vcpu_decode_cr_write(v, e->cr.cr, sr.cr0, &val, &next) != 0) {
+		return;         /* a fault raised, or the VM ended */
+	}
+	bool ok;
+	if (e->cr.cr == 0) {
+		ok = ctlreg_cr0_check(&s, &val, &efer);
+	} else {
+		ok = e->cr.cr == 4 && ctlreg_cr4_check(&s, val, vcpu_cr4_allowed(v));
+	}
+	if (!ok) {
+		vcpu_raise_exception(v, X86_EXC_GP, true, 0);
+		return;
+	}
+	if (e->cr.cr == 0) {
+		virt->set_reg(&v->hw, VIRT_CR0, val);
+		if (efer != sr.efer)
+			virt->set_reg(&v->hw, VIRT_EFER, efer);
+	} else {
+		virt->set_reg(&v->hw, VIRT_CR4, val);
+	}
+	v->hw.regs.rip = next;
+}
+
+/*
+ * XSETBV: CPL 0 and ECX 0, and an XCR0 the guest's CPUID offers in a
+ * combination the CPU accepts, else #GP(0) (SDM vol. 2C XSETBV).  The
+ * guest's XCR0 is the CPU's while it runs (arch/x86/fpu.c saves it).
+ */
+#define CR4_OSXSAVE     (1ull << 18)
+
+static void handle_xsetbv(struct vcpu *v, struct vm_exit *e)
+{
+	uint64_t val = (v->hw.regs.gpr[REG_RDX] << 32) | (uint32_t)v->hw.regs.gpr[REG_RAX];
+	struct cpuid_ctx c = vcpu_cpuid_ctx(v);
+
+	if (!(virt->get_reg(&v->hw, VIRT_CR4) & CR4_OSXSAVE)) {
+		vcpu_raise_exception(v, X86_EXC_UD, false, 0);
+		return;
+	}
+	if (virt->get_reg(&v->hw, VIRT_CPL) != 0 || (uint32_t)v->hw.regs.gpr[REG_RCX] != 0 ||
+	    !ctlreg_xcr0_check(val, ctlreg_xcr0_allowed(&c))) {
+		vcpu_raise_exception(v, X86_EXC_GP, true, 0);
+		return;
+	}
+	xsetbv(0, val);
+	skip_insn(v, e);
+}
+
 static void handle_reflect(struct vcpu *v, struct vm_exit *e)
 {
 	vcpu_raise_exception(v, e->reflect.vector, e->reflect.has_error, e->reflect.error);
@@ -214,6 +297,8 @@ static const exit_handler_t exit_handlers[NR_EXIT_KINDS] = {
 	[EXIT_REFLECT] = handle_reflect,
 	[EXIT_INVD] = handle_invd,
 	[EXIT_INVALID] = handle_invalid,
+	[EXIT_CR_WRITE] = handle_cr_write,
+	[EXIT_XSETBV] = handle_xsetbv,
 	[EXIT_UNHANDLED] = handle_unhandled,
 	[EXIT_CR_ACCESS] = shadow_handle_cr,
 	[EXIT_INVLPG] = shadow_handle_invlpg,

@@ -16,6 +16,7 @@
 #include "arch/x86/percpu.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/x86_state.h"
+#include "arch/x86/spec.h"
 
 static uint64_t timer_armed[MAX_CPUS];  /* ns deadline programmed, 0 = none */
 
@@ -284,6 +285,10 @@ static bool apply_init_sipi(struct vcpu *v)
 	return !v->wait_sipi;
 }
 
+/* A host timer may fire this much before the deadline it was armed for
+ * (the LAPIC timer counts in its own ticks). */
+#define INTERFERENCE_SLACK_NS   50000
+
 void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 {
 	struct vm *vm = v->vm;
@@ -300,6 +305,9 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 
 	this_cpu()->run_vcpu = v;
 	v->ran_on |= 1ULL << this_cpu_id();
+	spec_switch_vm(this_cpu_id(), vm->id);
+	if (unlikely(!v->hw.cr4_allowed))
+		v->hw.cr4_allowed = vcpu_cr4_allowed(v);
 	v->events = true;
 	v->fpu.tsc_aux = v->msr.tsc_aux;
 	uint64_t f = irq_save();
@@ -367,15 +375,21 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 			if (unlikely(vm->ended))
 				break;
 		}
+		spec_guest_enter(v->msr.spec_ctrl);
 		virt->vcpu_run(&v->hw, &e);
+		spec_guest_exit(v->msr.spec_ctrl);
 		exit_at = rdtsc();
 		exit_kind = e.kind < NR_EXIT_KINDS ? e.kind : EXIT_UNHANDLED;
 		sync_cr8_from_guest(v);
 		handle_exit(v, &e);
 		/* A host interrupt (the timer, a kick) may have consumed the armed
 		 * deadline: the slow path re-arms it before the next entry. */
-		if (e.kind == EXIT_INTR)
+		if (e.kind == EXIT_INTR) {
 			check_tsc = 0;
+			if (!v->events && !v->window_open && !v->nmi_window_open &&
+			    clock_now_ns() + INTERFERENCE_SLACK_NS < v->next_deadline)
+				v->interference++;
+		}
 		if (unlikely(v->yield_requested)) {
 			v->yield_requested = false;
 			sched_end_slice(v);

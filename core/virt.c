@@ -4,6 +4,7 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/svm/svm.h"
 #include "arch/x86/vmx/vmx.h"
+#include "arch/x86/spec.h"
 #include "kernel/log.h"
 
 const struct virt_ops *virt;
@@ -35,6 +36,7 @@ bool virt_init(void)
 		return false;
 	}
 	pr_info("kasane: virtualization: %s\n", virt->name);
+	spec_init(virt == &vmx_ops);    /* logs what it turned on */
 	for (unsigned c = 0; c < nr_cpus_present; c++)
 		if (percpu[c].online)
 			smp_call(c, cpu_init_fn, NULL, true);

@@ -205,6 +205,9 @@ void vm_report(struct vm *vm)
 			       (unsigned long long)(v->run_ns / 1000000),
 			       (unsigned long long)(v->wait_ns / 1000000));
 	}
+	for (unsigned i = 0; vm->cfg && vm->cfg->exclusive && i < vm->nr_vcpus && m < sizeof(cpus); i++)
+		m += ksnprintf(cpus + m, sizeof(cpus) - m, "%sinterference %llu", i ? " " : "; ",
+			       (unsigned long long)vm->vcpu[i].interference);
 	char dropped[64] = "";
 	if (vm->con_dropped)
 		ksnprintf(dropped, sizeof(dropped), "; console output dropped %llu bytes",

@@ -83,6 +83,10 @@ struct vcpu {
 	uint64_t exits[NR_EXIT_KINDS];
 	uint64_t exit_tsc[NR_EXIT_KINDS];  /* TSC ticks from each exit to the next entry */
 	uint64_t run_tsc;               /* TSC ticks spent in the guest loop */
+	/* Host interrupts that exited the guest for nothing of its own VM: no
+	 * event for it, no deadline of its own, no window it asked for
+	 * (core/vcpu.c).  An exclusive vCPU's should stay 0. */
+	uint64_t interference;
 	struct msr_state msr;           /* modelled MSRs, see core/msr.c */
 	/* The last MMIO instruction's bytes and decode (core/emul.c): a
 	 * device doorbell in a loop (virtio notify) is not decoded again. */

@@ -29,6 +29,7 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 uint64_t rdmsr(uint32_t msr);
 void wrmsr(uint32_t msr, uint64_t v);
 uint64_t rdtsc(void);
+void xsetbv(uint32_t xcr, uint64_t v);
 #else
 static inline uint64_t rdmsr(uint32_t msr)
 {
@@ -47,6 +48,11 @@ static inline uint64_t rdtsc(void)
 	uint32_t lo, hi;
 	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void xsetbv(uint32_t xcr, uint64_t v)
+{
+	__asm__ volatile("xsetbv" : : "c"(xcr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
 }
 #endif
 

@@ -34,6 +34,8 @@ enum vm_exit_kind {
 	EXIT_REFLECT,           /* an exception to give straight back to the guest */
 	EXIT_INVD,              /* INVD: must not drop the host's dirty lines */
 	EXIT_INVALID,           /* the CPU refused the guest state */
+	EXIT_CR_WRITE,          /* a write to CR0 or CR4 core/ checks against the CPU model */
+	EXIT_XSETBV,            /* XSETBV, likewise */
 	EXIT_UNHANDLED,         /* anything else: ends the VM */
 	/* Shadow paging only (core/shadow.c): */
 	EXIT_CR_ACCESS,         /* MOV to/from CR0, CR3, CR4; CLTS, LMSW, SMSW */
@@ -93,7 +95,8 @@ struct vm_exit {
 		} reflect;
 		struct {
 			uint8_t cr;             /* 0, 3 or 4 */
-			bool write;
+			bool write;             /* EXIT_CR_ACCESS: a write */
+			uint8_t gpr;            /* EXIT_CR_WRITE: the source register, or CR_GPR_DECODE */
 		} cr;
 		struct {
 			uint64_t la;            /* valid if la_known (decode assists) */
@@ -105,6 +108,10 @@ struct vm_exit {
 		} pf;
 	};
 };
+
+/* cr.gpr when the exit does not name the source: core/ decodes the
+ * instruction (MOV to CRn, CLTS, LMSW). */
+#define CR_GPR_DECODE   0xff
 
 /* What a back end knows of a vCPU (core/ embeds it in struct vcpu). */
 struct virt_vcpu {
@@ -136,6 +143,10 @@ struct virt_vcpu {
 	bool shadow;
 	bool tlb_flush;
 	struct { uint64_t cr0, cr3, cr4, efer; } shadow_hw;
+	/* CR4 bits the guest's CPU model allows (core/ctlreg.c), set by core/
+	 * before the first entry; a back end whose CR4 writes do not all exit
+	 * (VT-x) makes the others exit.  0: not known yet. */
+	uint64_t cr4_allowed;
 };
 
 /* Interrupt shadow bits (set_intr_shadow): interrupts, and NMIs where the

@@ -19,6 +19,7 @@ uint64_t last_wrmsr[2];
 uint64_t rdtsc(void) { return fake_tsc; }
 uint64_t rdmsr(uint32_t msr) { return 0; }
 void wrmsr(uint32_t msr, uint64_t v) { last_wrmsr[0] = msr; last_wrmsr[1] = v; }
+void xsetbv(uint32_t xcr, uint64_t v) { }
 struct percpu *this_cpu(void) { return &percpu[cur_cpu]; }
 void smp_kick(unsigned cpu) { kicks[cpu]++; }
 void lapic_timer_oneshot(uint64_t us, uint8_t vector) { }

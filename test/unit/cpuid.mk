@@ -1,2 +1,2 @@
 UNIT_TESTS += cpuid
-UNIT_SRCS_cpuid := core/cpuid.c
+UNIT_SRCS_cpuid := core/cpuid.c core/ctlreg.c

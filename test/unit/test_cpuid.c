@@ -5,6 +5,8 @@
  */
 #include "test/unit/check.h"
 #include "core/cpuid.h"
+#include "core/ctlreg.h"
+#include "arch/x86/x86_defs.h"
 
 #define ANY   0xffffffffu       /* record matches every subleaf */
 #define B(n)  (1u << (n))
@@ -356,6 +358,130 @@ TEST(old_host_max_leaf)
 	CHECK(IS_ZERO(ask(old_host, 2, 1, 0, 0, 0xc, 0)));
 }
 
+/* ---- core/ctlreg.c: the CR4 and XCR0 bits the CPU model allows ---------- */
+
+static uint64_t cr4_allowed(const struct rec *h)
+{
+	struct cpuid_ctx c = { .host = fake_host, .nr_vcpus = 1 };
+	cur_host = h;
+	return ctlreg_cr4_allowed(&c);
+}
+
+static uint64_t xcr0_allowed(const struct rec *h)
+{
+	struct cpuid_ctx c = { .host = fake_host, .nr_vcpus = 1 };
+	cur_host = h;
+	return ctlreg_xcr0_allowed(&c);
+}
+
+/* Each CR4 bit with a feature, and where the guest's CPUID shows it (SDM
+ * vol. 3A §2.5): the allowed mask must follow the guest's leaves bit for
+ * bit, whatever the host has. */
+static const struct { unsigned bit; uint32_t leaf, sub, reg, feat; } cr4_feat[] = {
+	{ 0, 1, 0, 3, 1 }, { 1, 1, 0, 3, 1 }, { 2, 1, 0, 3, 4 }, { 3, 1, 0, 3, 2 },
+	{ 4, 1, 0, 3, 3 }, { 5, 1, 0, 3, 6 }, { 6, 1, 0, 3, 7 }, { 7, 1, 0, 3, 13 },
+	{ 9, 1, 0, 3, 24 }, { 10, 1, 0, 3, 25 }, { 11, 7, 0, 2, 2 }, { 12, 7, 0, 2, 16 },
+	{ 13, 1, 0, 2, 5 }, { 14, 1, 0, 2, 6 }, { 16, 7, 0, 1, 0 }, { 17, 1, 0, 2, 17 },
+	{ 18, 1, 0, 2, 26 }, { 19, 7, 0, 2, 23 }, { 20, 7, 0, 1, 7 }, { 21, 7, 0, 1, 20 },
+	{ 22, 7, 0, 2, 3 }, { 24, 7, 0, 2, 31 }, { 25, 7, 0, 3, 5 }, { 28, 7, 1, 0, 26 },
+};
+
+static void cr4_follows_cpuid(const struct rec *h)
+{
+	uint64_t ok = cr4_allowed(h);
+
+	for (unsigned i = 0; i < sizeof(cr4_feat) / sizeof(cr4_feat[0]); i++) {
+		uint32_t *r = ask(h, 1, 0, 0, 0, cr4_feat[i].leaf, cr4_feat[i].sub);
+		bool shown = r[cr4_feat[i].reg] & B(cr4_feat[i].feat);
+		if (!!(ok & (1ull << cr4_feat[i].bit)) != shown)
+			printf("    CR4 bit %u: allowed %d, CPUID shows %d\n", cr4_feat[i].bit,
+			       !!(ok & (1ull << cr4_feat[i].bit)), shown);
+		CHECK(!!(ok & (1ull << cr4_feat[i].bit)) == shown);
+	}
+	/* CET (23) needs CET_SS or IBT, both hidden; PCE (8) always; the
+	 * reserved bits 15, 26, 27, 29-63 never. */
+	CHECK(!(ok & B(23)));
+	CHECK(ok & B(8));
+	CHECK(!(ok & (B(15) | B(26) | B(27) | ~((1ull << 29) - 1))));
+}
+
+TEST(cr4_allowed_from_cpuid)
+{
+	cr4_follows_cpuid(amd_host);
+	cr4_follows_cpuid(intel_host);
+	cr4_follows_cpuid(old_host);
+	/* Hidden although these hosts have them: VMX, SMX, PKU, CET. */
+	CHECK(!(cr4_allowed(intel_host) & (B(13) | B(14) | B(22) | B(23))));
+	CHECK(!(cr4_allowed(amd_host) & (B(13) | B(22))));
+	/* What every 64-bit guest needs. */
+	uint64_t need = CR4_PAE | CR4_PSE | CR4_PGE | CR4_OSFXSR | B(10) | B(18);
+	CHECK_EQ(cr4_allowed(intel_host) & need, need);
+	CHECK_EQ(cr4_allowed(amd_host) & need, need);
+	/* The old host's leaf 7 is above its maximum: no FSGSBASE, SMEP, SMAP. */
+	CHECK(!(cr4_allowed(old_host) & (B(16) | B(20) | B(21))));
+}
+
+TEST(xcr0_allowed_from_cpuid)
+{
+	uint32_t *r = ask(intel_host, 1, 0, 0, 0, 0xd, 0);
+	CHECK_EQ(xcr0_allowed(intel_host), (uint64_t)r[3] << 32 | r[0]);
+	r = ask(amd_host, 1, 0, 0, 0, 0xd, 0);
+	CHECK_EQ(xcr0_allowed(amd_host), (uint64_t)r[3] << 32 | r[0]);
+	/* Both hosts have PKRU (bit 9), Intel AMX (17, 18): hidden. */
+	CHECK(!(xcr0_allowed(intel_host) & (B(9) | B(17) | B(18))));
+	CHECK(!(xcr0_allowed(amd_host) & B(9)));
+	CHECK_EQ(xcr0_allowed(old_host), 0);
+	CHECK(ctlreg_xcr0_check(0xe7, 0xe7));
+	CHECK(ctlreg_xcr0_check(3, 0xe7));
+	CHECK(!ctlreg_xcr0_check(2, 0xe7));             /* x87 clear */
+	CHECK(!ctlreg_xcr0_check(5, 0xe7));             /* AVX without SSE */
+	CHECK(!ctlreg_xcr0_check(0x27, 0xe7));          /* opmask alone */
+	CHECK(!ctlreg_xcr0_check(0xe3, 0xe7));          /* AVX-512 without AVX */
+	CHECK(!ctlreg_xcr0_check(0x203, 0xe7));         /* PKRU hidden */
+	CHECK(ctlreg_xcr0_check(0x203, 0x2e7));
+}
+
+TEST(cr0_cr4_checks)
+{
+	struct ctlreg_state lm = { .cr0 = 0x80050033, .cr4 = CR4_PAE | CR4_PGE,
+				   .efer = EFER_LME | EFER_LMA, .cs_l = true };
+	struct ctlreg_state pm = { .cr0 = 0x11, .cr4 = 0, .efer = EFER_LME };
+	uint64_t v, efer;
+
+	v = lm.cr0 & ~(uint64_t)CR0_PE;                 /* PG without PE */
+	CHECK(!ctlreg_cr0_check(&lm, &v, &efer));
+	v = lm.cr0 | CR0_NW;                            /* NW without CD */
+	CHECK(!ctlreg_cr0_check(&lm, &v, &efer));
+	v = lm.cr0 | CR0_NW | CR0_CD;
+	CHECK(ctlreg_cr0_check(&lm, &v, &efer));
+	v = lm.cr0 | (1ull << 32);
+	CHECK(!ctlreg_cr0_check(&lm, &v, &efer));
+	v = lm.cr0 & ~(uint64_t)CR0_PG;                 /* in 64-bit mode */
+	CHECK(!ctlreg_cr0_check(&lm, &v, &efer));
+	lm.cs_l = false;                                /* compatibility mode: leaves long mode */
+	CHECK(ctlreg_cr0_check(&lm, &v, &efer));
+	CHECK_EQ(efer, EFER_LME);
+	v = 0x1000 | CR0_PE;                            /* reserved low bit dropped, ET set */
+	CHECK(ctlreg_cr0_check(&pm, &v, &efer));
+	CHECK_EQ(v, CR0_PE | CR0_ET);
+	v = pm.cr0 | CR0_PG;                            /* long mode without PAE */
+	CHECK(!ctlreg_cr0_check(&pm, &v, &efer));
+	pm.cr4 = CR4_PAE;
+	CHECK(ctlreg_cr0_check(&pm, &v, &efer));
+	CHECK_EQ(efer, EFER_LME | EFER_LMA);
+
+	lm.cs_l = true;
+	CHECK(!ctlreg_cr4_check(&lm, CR4_PGE, ~0ull));                  /* PAE cleared */
+	CHECK(!ctlreg_cr4_check(&lm, lm.cr4 | CR4_PKE, ~(uint64_t)CR4_PKE));
+	CHECK(ctlreg_cr4_check(&lm, lm.cr4 | CR4_PKE, ~0ull));
+	CHECK(!ctlreg_cr4_check(&lm, lm.cr4 | B(12), ~0ull));          /* LA57 in long mode */
+	lm.cr3 = 0x1001;
+	CHECK(!ctlreg_cr4_check(&lm, lm.cr4 | B(17), ~0ull));          /* PCIDE, CR3[11:0] != 0 */
+	lm.cr3 = 0x1000;
+	CHECK(ctlreg_cr4_check(&lm, lm.cr4 | B(17), ~0ull));
+	CHECK(!ctlreg_cr4_check(&pm, B(17), ~0ull));                   /* PCIDE outside long mode */
+}
+
 int main(void)
 {
 	check_start("cpuid");
@@ -371,5 +497,8 @@ int main(void)
 	RUN(leaf_d_xsave);
 	RUN(unknown_leaves_zero);
 	RUN(old_host_max_leaf);
+	RUN(cr4_allowed_from_cpuid);
+	RUN(xcr0_allowed_from_cpuid);
+	RUN(cr0_cr4_checks);
 	return check_finish();
 }

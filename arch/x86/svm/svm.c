@@ -282,10 +282,12 @@ static void svm_set_reg(struct virt_vcpu *v, enum virt_reg reg, uint64_t val)
 	struct vmcb *vmcb = vmcb_of(v);
 
 	switch (reg) {
-	case VIRT_CR0: vmcb->save.cr0 = val; break;
+	/* A paging control written for the guest flushes its translations, as
+	 * the MOV would have (APM vol. 2 §15.16). */
+	case VIRT_CR0: vmcb->save.cr0 = val; vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL; break;
 	case VIRT_CR2: vmcb->save.cr2 = val; break;
-	case VIRT_CR3: vmcb->save.cr3 = val; break;
-	case VIRT_CR4: vmcb->save.cr4 = val; break;
+	case VIRT_CR3: vmcb->save.cr3 = val; vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL; break;
+	case VIRT_CR4: vmcb->save.cr4 = val; vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL; break;
 	case VIRT_EFER: vmcb->save.efer = val | EFER_SVME; break;
 	case VIRT_CR8: vmcb->ctl.vintr = (vmcb->ctl.vintr & ~0xfULL) | (val & 0xf); break;
 	case VIRT_CPL: break;           /* follows SS */
@@ -487,10 +489,19 @@ static void decode_exit(struct virt_vcpu *v, struct vmcb *vmcb, struct vm_exit *
 		break;
 	case VMEXIT_CR_READ_BASE + 0: case VMEXIT_CR_READ_BASE + 3: case VMEXIT_CR_READ_BASE + 4:
 	case VMEXIT_CR_WRITE_BASE + 0: case VMEXIT_CR_WRITE_BASE + 3: case VMEXIT_CR_WRITE_BASE + 4:
-		/* Intercepted under shadow paging only; core/ decodes the
-		 * instruction (without decode assists EXITINFO1 says nothing). */
-		e->kind = EXIT_CR_ACCESS;
+		/* Under shadow paging every access to CR0/3/4 (core/ decodes the
+		 * instruction: without decode assists EXITINFO1 says nothing);
+		 * otherwise writes of CR0 and CR4 only. */
 		e->cr.cr = code & 0xf;
+		if (!v->shadow) {
+			/* CR0 and CR4 writes (nested paging): core/ checks them
+			 * against the CPU model and decodes the source, since QEMU
+			 * offers no decode assists. */
+			e->kind = EXIT_CR_WRITE;
+			e->cr.gpr = CR_GPR_DECODE;
+			break;
+		}
+		e->kind = EXIT_CR_ACCESS;
 		e->cr.write = code >= VMEXIT_CR_WRITE_BASE;
 		break;
 	case VMEXIT_INVLPG:
@@ -526,6 +537,10 @@ static void decode_exit(struct virt_vcpu *v, struct vmcb *vmcb, struct vm_exit *
 		e->reflect.vector = code - VMEXIT_EXCP_BASE;
 		e->reflect.error = (uint32_t)i1;        /* EXITINFO1: the error code */
 		e->reflect.has_error = code != VMEXIT_EXCP_BASE + X86_EXC_DB;
+		break;
+	case VMEXIT_XSETBV:
+		e->kind = EXIT_XSETBV;
+		e->next_rip = rip + 3;
 		break;
 	case VMEXIT_INVALID:
 		e->kind = EXIT_INVALID;

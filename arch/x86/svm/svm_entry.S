@@ -10,6 +10,7 @@
  * restores and returns: every exit is handled in C.
  */
 #include "arch/x86/guest_gprs.h"
+#include "arch/x86/spec.h"
 
 	.text
 	.code64
@@ -39,6 +40,7 @@ svm_vmrun:
 
 	popq %rax                               /* host save area */
 	vmload %rax
+	SPEC_RSB_FILL %ecx                      /* before the first RET (spec.h) */
 
 	popq %r15
 	popq %r14

@@ -31,6 +31,7 @@
 #define INTERCEPT_MONITOR       (1u << 10)
 #define INTERCEPT_MWAIT         (1u << 11)
 #define INTERCEPT_MWAIT_COND    (1u << 12)
+#define INTERCEPT_XSETBV        (1u << 13)
 
 /* Exit codes, APM vol. 2 Appendix C. */
 #define VMEXIT_CR_READ_BASE     0x00    /* + n: read of CRn */
@@ -62,6 +63,7 @@
 #define VMEXIT_MONITOR          0x8a
 #define VMEXIT_MWAIT            0x8b
 #define VMEXIT_MWAIT_COND       0x8c
+#define VMEXIT_XSETBV           0x8d
 #define VMEXIT_NPF              0x400
 #define VMEXIT_INVALID          0xffffffffu     /* compare the low 32 bits */
 

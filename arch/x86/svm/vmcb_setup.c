@@ -37,7 +37,11 @@ void svm_vmcb_control_init(struct vmcb_control *c, const struct virt_vcpu *v,
 	c->intercept4 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
 			INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI |
 			INTERCEPT_SKINIT | INTERCEPT_MONITOR | INTERCEPT_MWAIT |
-			INTERCEPT_MWAIT_COND;
+			INTERCEPT_MWAIT_COND | INTERCEPT_XSETBV;
+	/* CR0 and CR4 writes, and XSETBV: core/ checks them against the guest's
+	 * CPU model (a CR4 bit CPUID hides raises #GP, CR0 and EFER
+	 * combinations hardware refuses too; APM vol. 2 §15.9, §15.11). */
+	c->intercept_cr = INTERCEPT_CR_WRITE(0) | INTERCEPT_CR_WRITE(4);
 	/* #DB and #AC are intercepted and reflected: a guest could otherwise
 	 * wedge the physical CPU in an endless delivery loop (CVE-2015-8104,
 	 * CVE-2015-5307; APM vol. 2 §15.12). */

@@ -72,6 +72,7 @@ struct vmx_vcpu {
 	uint32_t proc;                  /* current primary controls */
 	uint32_t entry;                 /* current entry controls */
 	uint64_t cr2, dr6;              /* not in the VMCS: switched by hand */
+	uint64_t cr4_allowed;           /* v->cr4_allowed as CR4_MASK has it */
 };
 
 static struct vmx_cpu vmx_cpus[MAX_CPUS];
@@ -1032,7 +1033,7 @@ static bool handle_cr_access(struct virt_vcpu *v, uint64_t qual)
 	if (type != 0 || (cr != 0 && cr != 4))
 		return false;   /* cannot happen with the controls chosen */
 	if (cr == 4) {
-		if (val & CR4_VMXE)
+		if ((val & CR4_VMXE) || (v->cr4_allowed && (val & ~v->cr4_allowed)))
 			return false;
 		uint64_t mask = vmread(CR4_MASK);
 		vmwrite(CR4_SHADOW, (vmread(CR4_SHADOW) & ~mask) | (val & mask));
@@ -1213,6 +1214,12 @@ static void vmx_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 			invvpid((caps.ept_vpid & VPID_CAP_INVVPID_SINGLE) ? 1 : 2, vpid_of(v));
 		xv->flush = false;
 		xc->last = v;
+	}
+	if (unlikely(xv->cr4_allowed != v->cr4_allowed)) {
+		/* Own every CR4 bit the guest's CPU model hides: setting one
+		 * exits, and handle_cr_access refuses it (§25.6.6). */
+		xv->cr4_allowed = v->cr4_allowed;
+		vmwrite(CR4_MASK, caps.cr4_fixed0 | (v->cr4_allowed ? ~v->cr4_allowed : 0));
 	}
 	vmwrite(GUEST_RSP, v->regs.gpr[REG_RSP]);
 	vmwrite(GUEST_RIP, v->regs.rip);

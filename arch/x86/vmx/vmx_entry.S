@@ -13,6 +13,7 @@
  * Called with interrupts off; a VM exit leaves RFLAGS = 2 (IF=0).
  */
 #include "arch/x86/guest_gprs.h"
+#include "arch/x86/spec.h"
 
 #define HOST_RSP 0x6c14         /* VMCS field encoding (SDM vol. 3C App. B) */
 
@@ -58,6 +59,7 @@ vmx_exit_point:
 	GUEST_GPRS_STORE
 	popq GPR_RDI(%rdi)
 	popq %rdi                               /* gpr[] */
+	SPEC_RSB_FILL %ecx                      /* before the first RET (spec.h) */
 	xorl %eax, %eax
 .Lout:
 	popq %r15

@@ -1,0 +1,114 @@
+/*
+ * hostile-ipi: a 2-vCPU guest that floods its own local APICs with
+ * interrupts for secs=N seconds of its own clock (default 8), while the
+ * manifest pins well-behaved neighbours beside each of its vCPUs; they
+ * must finish long before it does.  storm= picks the flood:
+ *  - self: vCPU 0 sends itself fixed IPIs as fast as the ICR takes them;
+ *  - nmi: vCPU 0 sends NMIs to vCPU 1, by destination and by the
+ *    all-excluding-self shorthand, while vCPU 1 sits in HLT;
+ *  - bcast: vCPU 0 broadcasts fixed IPIs to all including itself.
+ * Every IPI is counted where it lands; the guest ends SUCCESS with
+ *     hostile-ipi: storm S: N sent, M taken
+ * once at least one was taken (SDM vol. 3A §11.6.1, ICR; §6.7 NMI).
+ */
+#include "test/guests/lib/pc.h"
+
+const char test_name[] = "hostile-ipi";
+
+#define VEC_STORM       0x50
+
+enum storm { STORM_SELF, STORM_NMI, STORM_BCAST };
+
+static volatile uint64_t taken, nmis;
+static volatile bool ap_ready, done;
+
+static void storm_irq(unsigned vector)
+{
+	(void)vector;
+	__atomic_add_fetch(&taken, 1, __ATOMIC_RELAXED);
+	lapic_eoi();
+}
+
+/* The NMI gate: count and IRET (which ends NMI blocking, §6.7.1). */
+extern char nmi_entry[];
+__asm__(".text\n"
+	"nmi_entry:\n"
+	"	lock incq nmis(%rip)\n"
+	"	iretq\n");
+
+struct idt_ptr { uint16_t limit; uint64_t base; } __attribute__((packed));
+
+static void set_nmi_gate(void)
+{
+	struct idt_ptr p;
+	uint16_t cs;
+
+	asm volatile("sidt %0" : "=m"(p));
+	asm volatile("mov %%cs, %0" : "=r"(cs));
+	uint32_t *g = (uint32_t *)(uintptr_t)(p.base + 2 * 16);
+	uint64_t a = (uint64_t)(uintptr_t)nmi_entry;
+	g[0] = (uint32_t)(a & 0xffff) | ((uint32_t)cs << 16);
+	g[1] = (uint32_t)(a & 0xffff0000) | 0x8e00;     /* present, DPL 0, interrupt gate */
+	g[2] = (uint32_t)(a >> 32);
+	g[3] = 0;
+}
+
+static void ap_main(unsigned cpu)
+{
+	(void)cpu;
+	irq_load_idt();
+	lapic_enable();
+	ap_ready = true;
+	while (!done)
+		irq_wait();
+	for (;;)
+		asm volatile("cli; hlt");
+}
+
+void test_main(void)
+{
+	struct madt_info m;
+	uint64_t secs = cmdline_u64("secs", 8), sent = 0;
+	char name[16] = "self";
+	cmdline_get(mb2_cmdline(boot_info), "storm", name, sizeof(name));
+	enum storm s = !strcmp(name, "nmi") ? STORM_NMI : !strcmp(name, "bcast") ? STORM_BCAST :
+		       STORM_SELF;
+
+	irq_init();
+	irq_set_handler(VEC_STORM, storm_irq);
+	set_nmi_gate();
+	if (!time_init() || !lapic_enable() || !madt_read(&m))
+		return;
+	if (s != STORM_SELF) {
+		if (smp_start_aps(&m, ap_main) < 2) {
+			guest_fail("storm needs a second vCPU");
+			return;
+		}
+		while (!ap_ready)
+			asm volatile("pause");
+	}
+	guest_printf("hostile-ipi: storm %s for %lu s\n", name, secs);
+	uint64_t end = rdtsc() + us_to_tsc(secs * 1000000);
+	irq_enable();
+	while (rdtsc() < end) {
+		for (unsigned i = 0; i < 64; i++, sent++) {
+			if (s == STORM_SELF)
+				lapic_send_ipi(0, ICR_SELF | ICR_FIXED | VEC_STORM);
+			else if (s == STORM_BCAST)
+				lapic_send_ipi(0, ICR_ALL_INCL | ICR_FIXED | VEC_STORM);
+			else if (i & 1)
+				lapic_send_ipi(smp_apic_ids[1], APIC_DM_NMI);
+			else
+				lapic_send_ipi(0, ICR_ALL_EXCL | APIC_DM_NMI);
+		}
+	}
+	irq_disable();
+	done = true;
+	if (s != STORM_SELF)
+		lapic_send_ipi(smp_apic_ids[1], ICR_FIXED | VEC_STORM);        /* wake it */
+	uint64_t got = s == STORM_NMI ? nmis : taken;
+	guest_printf("hostile-ipi: storm %s: %lu sent, %lu taken\n", name,
+		     sent, got);
+	if (!got)
+		guest_fail("no IPI of the storm arrived");
+}
