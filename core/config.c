@@ -32,6 +32,7 @@ enum cfg_key {
 	K_NAME, K_KERNEL, K_CMDLINE, K_MODULE, K_MEMORY, K_CPUS, K_CPU,
 	K_AFFINITY, K_EXCLUSIVE, K_WEIGHT, K_INITRD, K_ON_REBOOT, K_WATCHDOG,
 	K_PCI_TESTDEV,
+	K_GDB,
 	K_COUNT
 };
 
@@ -59,6 +60,7 @@ static const struct key_def file_keys[] = {
 	{ "affinity", K_AFFINITY }, { "exclusive", K_EXCLUSIVE }, { "weight", K_WEIGHT },
 	{ "initrd", K_INITRD }, { "on_reboot", K_ON_REBOOT }, { "watchdog", K_WATCHDOG },
 	{ "pci_testdev", K_PCI_TESTDEV },
+	{ "gdb", K_GDB },
 };
 
 static const struct key_def module_keys[] = {
@@ -72,7 +74,7 @@ static const struct key_def module_keys[] = {
 static const struct form file_form = {
 	true, file_keys, ARRAY_SIZE(file_keys),
 	"kernel, cmdline, module, memory, cpus, cpu, affinity, exclusive, weight, "
-	"initrd, on_reboot, watchdog",
+	"initrd, on_reboot, watchdog, gdb",
 	"missing 'memory = SIZE' (e.g. memory = 64M)", "cpu = 1 2-3",
 	"affinity = 1-3,6", "cpu = 2 3",
 };
@@ -451,6 +453,16 @@ static void set_pci_testdev(struct sink *s, struct vm_config *vm, struct span v)
 		err(s, "bad pci_testdev '%.*s' (expected on or off)", SHOW(v));
 }
 
+/* gdb = yes|no: wait for the debugger on COM2 before the first instruction
+ * (core/gdbstub.c); no by default. */
+static void set_gdb(struct sink *s, struct vm_config *vm, struct span v)
+{
+	if (span_is(v, "yes") || span_is(v, "true") || span_is(v, "1"))
+		vm->gdb = true;
+	else if (!span_is(v, "no") && !span_is(v, "false") && !span_is(v, "0"))
+		err(s, "bad gdb '%.*s' (expected yes or no)", SHOW(v));
+}
+
 static void set_weight(struct sink *s, struct vm_config *vm, struct span v)
 {
 	uint64_t w;
@@ -630,6 +642,9 @@ static void decl_set(struct sink *s, const struct config_set *set, struct vm_dec
 		break;
 	case K_PCI_TESTDEV:
 		set_pci_testdev(s, vm, v);
+		break;
+	case K_GDB:
+		set_gdb(s, vm, v);
 		break;
 	case K_INITRD:
 		set_initrd(s, vm, v);

@@ -19,6 +19,7 @@
  *   on_reboot = restart       ; a guest reboot: restart (default) or end the VM
  *   watchdog = 60s            ; end a VM that took no interrupt this long: N s, ms or m; off (default)
  *   pci_testdev = on          ; a PCI test function at 00:03.0 (default off)
+ *   gdb = yes                 ; wait for gdb on COM2 before the first instruction (default no)
  * "mem" and "vcpus" are aliases.  ';' or '#' at the start of a line or
  * after a blank starts a comment, except inside double quotes.  CPU lists
  * and affinity take blanks or commas between items.
@@ -69,6 +70,7 @@ struct vm_config {
 	int on_reboot;                  /* CONFIG_ON_REBOOT_*: what a guest's reset does */
 	uint64_t watchdog_ns;           /* end the VM after this long without an interrupt; 0 = off */
 	bool pci_testdev;               /* devices/pci_testdev.h on its PCI bus */
+	bool gdb;                       /* gdb = yes: wait for the debugger (core/gdbstub.c) */
 	char src[160];                  /* "file:line" or "module PATH", for messages */
 };
 

@@ -16,6 +16,7 @@
 #include "core/board.h"
 #include "core/event.h"
 #include "core/msr.h"
+#include "core/gdbstub.h"
 #include "devices/iobus.h"
 #include "devices/vuart.h"
 #include "devices/fwcfg.h"
@@ -79,6 +80,7 @@ struct vcpu {
 	uint64_t exit_tsc[NR_EXIT_KINDS];  /* TSC ticks from each exit to the next entry */
 	uint64_t run_tsc;               /* TSC ticks spent in the guest loop */
 	struct msr_state msr;           /* modelled MSRs, see core/msr.c */
+	struct vcpu_dbg dbg;            /* the gdb stub's hold on it (core/gdbstub.c) */
 };
 
 enum vm_end_reason {
@@ -129,6 +131,10 @@ struct vm {
 	spinlock_t lock;
 	volatile bool ended;
 	volatile bool paused;           /* by the console: no vCPU of it is picked (core/sched.c) */
+	/* The gdb stub (core/gdbstub.c): attached; gdb = yes has stopped it
+	 * before its first instruction; and waits for the stub to attach. */
+	volatile bool debugged;
+	bool gdb_waited, gdb_attach_wanted;
 	enum vm_end_reason end_reason;
 	int status;
 	char end_detail[160];

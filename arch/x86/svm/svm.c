@@ -260,6 +260,9 @@ static uint64_t svm_get_reg(struct virt_vcpu *v, enum virt_reg reg)
 	case VIRT_CR8: return vmcb->ctl.vintr & 0xf;
 	/* The CPL is SS.DPL (APM vol. 2 §15.5.1; QEMU ignores the CPL field). */
 	case VIRT_CPL: return (vmcb->save.ss.attrib >> 5) & 3;
+	/* DR6 and DR7 are in the VMCB; a #DB intercept has written DR6. */
+	case VIRT_DR6: return vmcb->save.dr6;
+	case VIRT_DR7: return vmcb->save.dr7;
 	}
 	return 0;
 }
@@ -276,6 +279,28 @@ static void svm_set_reg(struct virt_vcpu *v, enum virt_reg reg, uint64_t val)
 	case VIRT_EFER: vmcb->save.efer = val | EFER_SVME; break;
 	case VIRT_CR8: vmcb->ctl.vintr = (vmcb->ctl.vintr & ~0xfULL) | (val & 0xf); break;
 	case VIRT_CPL: break;           /* follows SS */
+	/* VMRUN refuses set bits 63:32 in either (APM vol. 2 §15.5.1). */
+	case VIRT_DR6: vmcb->save.dr6 = (uint32_t)val; break;
+	case VIRT_DR7: vmcb->save.dr7 = (uint32_t)val; break;
+	}
+}
+
+/*
+ * The debugger's #BP intercept (APM vol. 2 §15.12), with INTn's (§15.14.2,
+ * intercept word 3 bit 21): QEMU raises INT3 as a software interrupt, so
+ * only the INTn intercept sees it there; on a CPU, #BP's does.  Both exit
+ * with RIP on the instruction, before the guest's IDT is used.
+ */
+static void svm_set_bp_intercept(struct virt_vcpu *v, bool on)
+{
+	struct vmcb_control *c = &vmcb_of(v)->ctl;
+
+	if (on) {
+		c->intercept_exceptions |= 1u << X86_EXC_BP;
+		c->intercept3 |= INTERCEPT_INTN;
+	} else {
+		c->intercept_exceptions &= ~(1u << X86_EXC_BP);
+		c->intercept3 &= ~INTERCEPT_INTN;
 	}
 }
 
@@ -487,6 +512,11 @@ static void decode_exit(struct virt_vcpu *v, struct vmcb *vmcb, struct vm_exit *
 		e->reflect.vector = code - VMEXIT_EXCP_BASE;
 		e->reflect.error = (uint32_t)i1;        /* EXITINFO1: the error code */
 		e->reflect.has_error = code != VMEXIT_EXCP_BASE + X86_EXC_DB;
+		break;
+	case VMEXIT_EXCP_BASE + X86_EXC_BP:
+	case VMEXIT_SWINT:
+		/* RIP is on the INT3 or INT n; core/ reads which (no NRIPS on QEMU). */
+		e->kind = EXIT_BREAKPOINT;
 		break;
 	case VMEXIT_INVALID:
 		e->kind = EXIT_INVALID;
@@ -705,4 +735,5 @@ const struct virt_ops svm_ops = {
 	.set_intr_shadow = svm_set_intr_shadow,
 	.msr_get = svm_msr_get,
 	.msr_set = svm_msr_set,
+	.set_bp_intercept = svm_set_bp_intercept,
 };
