@@ -666,7 +666,23 @@ static void svm_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 	 * §15.21.1). */
 	clgi();
 	irq_enable();
+	/*
+	 * While a debugger is attached (the #BP intercept is its sign), the
+	 * breakpoints its DR7 enables (core/gdbstub.c) are also put in the
+	 * host's DR7 for the VMRUN, with GIF=0: VMRUN loads DR7 from the VMCB
+	 * (APM vol. 2 §15.5.1), but QEMU 7.2's VMRUN copies the value without
+	 * arming its breakpoints, which only a MOV to DR7 does there.  The
+	 * host's DR7 is back at its reset value (0x400, nothing enabled)
+	 * before GIF=1.  Not for the guest's own DR7: it armed that itself
+	 * with a MOV, and arming it twice corrupts QEMU's breakpoint lists.
+	 */
+	bool dr_armed = (vmcb->ctl.intercept_exceptions & (1u << X86_EXC_BP)) &&
+			(vmcb->save.dr7 & 0xff);
+	if (unlikely(dr_armed))
+		__asm__ volatile("mov %0, %%dr7" : : "r"(vmcb->save.dr7));
 	svm_vmrun(v->regs.gpr, sv->vmcb_pa, sc->host_save);
+	if (unlikely(dr_armed))
+		__asm__ volatile("mov %0, %%dr7" : : "r"(0x400ULL));
 	stgi();     /* a pending host interrupt is taken here */
 
 	v->regs.gpr[REG_RAX] = vmcb->save.rax;
