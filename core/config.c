@@ -74,7 +74,7 @@ static const struct key_def module_keys[] = {
 static const struct form file_form = {
 	true, file_keys, ARRAY_SIZE(file_keys),
 	"kernel, cmdline, module, memory, cpus, cpu, affinity, exclusive, weight, "
-	"initrd, on_reboot, watchdog, gdb",
+	"initrd, on_reboot, watchdog",
 	"missing 'memory = SIZE' (e.g. memory = 64M)", "cpu = 1 2-3",
 	"affinity = 1-3,6", "cpu = 2 3",
 };
