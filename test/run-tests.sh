@@ -1087,7 +1087,7 @@ if want 'gdb/session'; then
 			-ex "target remote 127.0.0.1:$port" -ex 'break gdb_break_here' -ex continue \
 			-ex 'printf "COUNTER %d\n", gdb_counter' -ex 'printf "RDI %d\n", $rdi' \
 			-ex 'set $a = $pc' -ex stepi -ex 'set $b = $pc' -ex stepi -ex 'set $c = $pc' \
-			-ex 'printf "STEPS %d %d\n", $b != $a && $b > $a, $c != $b && $c > $b' \
+			-ex 'printf "STEPS %x %x %x\n", $a, $b, $c' \
 			-ex 'delete 1' -ex 'watch gdb_watched' -ex continue -ex delete \
 			-ex 'info threads' -ex 'set var gdb_poke = 42' -ex detach \
 			build/guests/gdb-target.elf >"$gdblog" 2>&1
@@ -1099,10 +1099,19 @@ if want 'gdb/session'; then
 	fi
 	why=$(run_verdict $log "$QEMU_RC" 1 0 120)
 	[ -z "$why" ] && ! why=$(expect $gdblog '^Thread 1 hit Breakpoint 1, gdb_break_here \(x=x@entry=1\)' \
-		'^COUNTER 7$' '^RDI 1$' '^STEPS 1 1$' '^Thread 1 hit Hardware watchpoint 2: gdb_watched$' \
+		'^COUNTER 7$' '^RDI 1$' '^Thread 1 hit Hardware watchpoint 2: gdb_watched$' \
 		'^New value = 4660$' '^\* 1 +Thread 1 \(VM gdbt vCPU 0 \(paused\)\)' \
 		'^  2 +Thread 2 \(VM gdbt vCPU 1 \(paused\)\) ap_spin' \
 		'^\[Inferior 1 \(Remote target\) detached\]$') && why="$why, see $gdblog"
+	# Each stepi ran exactly one instruction: the next two of the
+	# disassembly after the breakpoint's address.
+	if [ -z "$why" ]; then
+		read -r _ a b c < <(grep '^STEPS ' $gdblog)
+		next2=$(objdump -d --no-show-raw-insn build/guests/gdb-target.elf |
+			sed -n 's/^ *\([0-9a-f]*\):.*/\1/p' | grep -A2 -x "${a:-none}" | tail -n +2 | tr '\n' ' ')
+		[ -n "${a:-}" ] && [ "$next2" = "$b $c " ] ||
+			why="stepi went ${a:-?} -> ${b:-?} -> ${c:-?}, not to the next two instructions ($next2), see $gdblog"
+	fi
 	[ -z "$why" ] && ! why=$(expect $log "^kasane: gdb stub detached from VM 'gdbt'; it runs on$" \
 		'^\[gdbt\] gdb-target: own int3 and single step work \(a debugger attached\)$' \
 		'^\[gdbt\] gdb-target: own debug registers work$') && why="$why, see $log"
