@@ -1129,6 +1129,58 @@ if want 'gdb/session'; then
 	result gdb/session "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
+# The console's `debug NAME` attaches the stub to a running VM, which
+# stops; gdb connects, gets an error for an address no
+# page maps, continues, interrupts it with Ctrl-C (SIGINT to gdb sends
+# 0x03), and detaches: the count goes on and the VM ends with status 0.
+gdb_console_driver() {
+	wait_for '^\[spin\] counter: tick 3' || return
+	printf 'debug spin\r'
+	wait_for "^kasane: VM 'spin' stopped for gdb on COM2" || return
+	timeout -k 5 60 gdb -batch -nx -ex 'set pagination off' -ex "target remote 127.0.0.1:$port" \
+		-ex 'info threads' -ex 'x/1xg 0xdead00000000' -ex 'printf "CONTINUE\n"' -ex continue \
+		-ex 'printf "STOPPED\n"' -ex detach build/guests/counter.elf >"$gdblog" 2>&1 &
+	local g=$!
+	# SIGINT once gdb has let the VM run on.
+	for i in $(seq 1 300); do grep -q '^CONTINUE' "$gdblog" 2>/dev/null && break; sleep 0.1; done
+	sleep 1
+	kill -INT $g
+	wait $g
+	wait_for "^kasane: VM 'spin' ended" || return
+}
+if want 'gdb/console-attach'; then
+	G=build/guests
+	cfg=$OUT/gdbcon.cfg
+	printf '[vm spin]\nkernel = /guests/counter.elf\nmemory = 8M\ncmdline = ticks=80 period_ms=100\n' >"$cfg"
+	log=$OUT/gdbcon.log gdblog=$OUT/gdbcon-session.log
+	isof=$ISO_CACHE/gdbcon.iso
+	rm -f "$log" "$gdblog"
+	port=0
+	for i in $(seq 1 50); do
+		p=$((20000 + RANDOM % 40000))
+		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { port=$p; break; }
+	done
+	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" $G/counter.elf:/guests/counter.elf; then
+		gdb_console_driver | setsid timeout -k 5 120 qemu-system-x86_64 $QEMU_ACCEL -M q35 \
+			-display none -no-reboot -monitor none -serial stdio \
+			-serial "tcp:127.0.0.1:$port,server=on,wait=off" -smp 2 -m 256M \
+			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$isof" -boot d >"$log" 2>&1
+		QEMU_RC=$?
+		sed -i 's/\r$//' "$log"
+	else
+		QEMU_RC=iso
+	fi
+	why=$(run_verdict $log "$QEMU_RC" 1 0 120)
+	[ -z "$why" ] && ! why=$(expect $gdblog '^\* 1 +Thread 1 \(VM spin vCPU 0 \(paused\)\)' \
+		'Cannot access memory at address 0xdead00000000$' \
+		'^(Program|Thread 1) received signal SIGINT, Interrupt\.$' '^STOPPED$' \
+		'^\[Inferior 1 \(Remote target\) detached\]$') && why="$why, see $gdblog"
+	[ -z "$why" ] && why=$(test_verdict $log "passes spin counter") && [ -n "$why" ] && why="$why, see $log"
+	# It counted on to the end after the detach.
+	[ -z "$why" ] && ! why=$(expect $log '^\[spin\] counter: tick 80$') && why="$why, see $log"
+	result gdb/console-attach "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
 echo
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failed: ${failures[*]}"
