@@ -1052,7 +1052,8 @@ fi
 # ---- the gdb stub (core/gdbstub.c): Debian's gdb in batch mode on COM2 -------
 # gdb-target (2 vCPUs, gdb = yes) waits for gdb before its first
 # instruction; gdb connects over QEMU's COM2 (a TCP port), breaks on a
-# function by name, reads a variable and a register, single-steps twice,
+# function by name, reads a variable and registers (of the target
+# description's segment, control and EFER ones too), single-steps twice,
 # sees a hardware watchpoint hit, lists both vCPU threads, writes a
 # variable the guest waits for, and detaches: the guest then checks its own
 # INT3, TF and debug registers and ends with status 0.  A counting
@@ -1086,6 +1087,7 @@ if want 'gdb/session'; then
 		timeout -k 5 90 gdb -batch -nx -ex 'set pagination off' -ex 'set confirm off' \
 			-ex "target remote 127.0.0.1:$port" -ex 'break gdb_break_here' -ex continue \
 			-ex 'printf "COUNTER %d\n", gdb_counter' -ex 'printf "RDI %d\n", $rdi' \
+			-ex 'printf "SYS %x %x %x %x %x\n", ($cr0 >> 31) & 1, ($efer >> 10) & 1, $cs, $ss, $fs_base' \
 			-ex 'set $a = $pc' -ex stepi -ex 'set $b = $pc' -ex stepi -ex 'set $c = $pc' \
 			-ex 'printf "STEPS %x %x %x\n", $a, $b, $c' \
 			-ex 'delete 1' -ex 'watch gdb_watched' -ex continue -ex delete \
@@ -1099,7 +1101,7 @@ if want 'gdb/session'; then
 	fi
 	why=$(run_verdict $log "$QEMU_RC" 1 0 120)
 	[ -z "$why" ] && ! why=$(expect $gdblog '^Thread 1 hit Breakpoint 1, gdb_break_here \(x=x@entry=1\)' \
-		'^COUNTER 7$' '^RDI 1$' '^Thread 1 hit Hardware watchpoint 2: gdb_watched$' \
+		'^COUNTER 7$' '^RDI 1$' '^SYS 1 1 8 10 0$' '^Thread 1 hit Hardware watchpoint 2: gdb_watched$' \
 		'^New value = 4660$' '^\* 1 +Thread 1 \(VM gdbt vCPU 0 \(paused\)\)' \
 		'^  2 +Thread 2 \(VM gdbt vCPU 1 \(paused\)\) ap_spin' \
 		'^\[Inferior 1 \(Remote target\) detached\]$') && why="$why, see $gdblog"
