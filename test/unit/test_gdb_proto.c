@@ -19,7 +19,7 @@ static void parse(const char *s, struct gdb_cmd *c)
 	gdb_parse(s, strlen(s), c);
 }
 
-TEST(gdb_checksum_and_frame)
+TEST(checksum_and_frame)
 {
 	char out[64];
 
@@ -40,7 +40,7 @@ TEST(gdb_checksum_and_frame)
 	CHECK_EQ(gdb_frame(out, 6, "OK", 2), 6);
 }
 
-TEST(gdb_receiver)
+TEST(receiver)
 {
 	static struct gdb_rx rx;
 
@@ -71,7 +71,7 @@ TEST(gdb_receiver)
 	CHECK_EQ(feed(&rx, "$OK#9a"), GDB_RX_PACKET);
 }
 
-TEST(gdb_hex_and_binary)
+TEST(hex_and_binary)
 {
 	uint8_t b[8];
 	char h[9] = { 0 };
@@ -91,7 +91,7 @@ TEST(gdb_hex_and_binary)
 	CHECK_EQ(gdb_bin_decode("abc", 3, b, 2), -1);
 }
 
-TEST(gdb_commands)
+TEST(commands)
 {
 	struct gdb_cmd c;
 
@@ -172,7 +172,7 @@ TEST(gdb_commands)
 	CHECK_EQ(c.kind, GDB_CMD_NO_ACK);
 }
 
-TEST(gdb_vcont)
+TEST(vcont)
 {
 	struct gdb_cmd c;
 
@@ -200,10 +200,11 @@ TEST(gdb_vcont)
 
 int main(void)
 {
-	RUN(gdb_checksum_and_frame);
-	RUN(gdb_receiver);
-	RUN(gdb_hex_and_binary);
-	RUN(gdb_commands);
-	RUN(gdb_vcont);
+	check_start("gdb_proto");
+	RUN(checksum_and_frame);
+	RUN(receiver);
+	RUN(hex_and_binary);
+	RUN(commands);
+	RUN(vcont);
 	return check_finish();
 }
