@@ -9,6 +9,8 @@ SOAK_SECS ?= 1800
 # make run: bios (SeaBIOS) or uefi (OVMF); RUN_ISO: the ISO it boots.
 FIRMWARE ?= bios
 RUN_ISO  ?= $(BUILD)/kasane.iso
+# make run: COM2, the guest debugger's line (core/gdbstub.c), on this TCP port.
+GDB_PORT ?= 1234
 
 BUILD    := build
 CC       := gcc
@@ -106,7 +108,8 @@ iso: $(BUILD)/kasane.iso
 # Exits 0 only if every VM ended with status 0 (tools/run-qemu.sh).
 run: deps
 	$(MAKE) all
-	FIRMWARE=$(FIRMWARE) sh tools/run-qemu.sh $(RUN_ISO) $(SMP) $(MEM) $(QEMU_EXTRA)
+	FIRMWARE=$(FIRMWARE) sh tools/run-qemu.sh $(RUN_ISO) $(SMP) $(MEM) -serial mon:stdio \
+		-serial tcp:127.0.0.1:$(GDB_PORT),server=on,wait=off $(QEMU_EXTRA)
 
 # Everything the tests need, built.
 test-build: all $(UNIT_BINS) $(GUEST_ELFS)

@@ -35,6 +35,7 @@ enum cfg_key {
 	K_NET,
 	K_DISK, K_CONSOLE, K_RNG,
 	K_PAGING,
+	K_GDB,
 	K_COUNT
 };
 
@@ -65,6 +66,7 @@ static const struct key_def file_keys[] = {
 	{ "net", K_NET },
 	{ "disk", K_DISK }, { "console", K_CONSOLE }, { "rng", K_RNG },
 	{ "paging", K_PAGING },
+	{ "gdb", K_GDB },
 };
 
 static const struct key_def module_keys[] = {
@@ -468,6 +470,16 @@ static void set_paging(struct sink *s, struct vm_config *vm, struct span v)
 		err(s, "bad paging '%.*s' (expected nested or shadow)", SHOW(v));
 }
 
+/* gdb = yes|no: wait for the debugger on COM2 before the first instruction
+ * (core/gdbstub.c); no by default. */
+static void set_gdb(struct sink *s, struct vm_config *vm, struct span v)
+{
+	if (span_is(v, "yes") || span_is(v, "true") || span_is(v, "1"))
+		vm->gdb = true;
+	else if (!span_is(v, "no") && !span_is(v, "false") && !span_is(v, "0"))
+		err(s, "bad gdb '%.*s' (expected yes or no)", SHOW(v));
+}
+
 static void set_weight(struct sink *s, struct vm_config *vm, struct span v)
 {
 	uint64_t w;
@@ -832,6 +844,9 @@ static void decl_set(struct sink *s, const struct config_set *set, struct vm_dec
 		break;
 	case K_PAGING:
 		set_paging(s, vm, v);
+		break;
+	case K_GDB:
+		set_gdb(s, vm, v);
 		break;
 	case K_INITRD:
 		set_initrd(s, vm, v);

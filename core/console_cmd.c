@@ -16,6 +16,7 @@
 #include "core/sched.h"
 #include "core/clock.h"
 #include "core/cmdline.h"
+#include "core/gdbstub.h"
 #include "kernel/log.h"
 #include "mm/mm.h"
 #include "arch/x86/cpu.h"
@@ -386,6 +387,22 @@ static void cmd_restart(struct cmd_args *a, const char *const state_name[])
 	vm_rebuild_unlock(f);
 }
 
+/* debug attaches the gdb stub on COM2 (core/gdbstub.c): the VM stops. */
+static void cmd_debug(struct cmd_args *a, const char *const state_name[])
+{
+	const char *why;
+	uint64_t f;
+
+	if (!lock_live_vm(a->vm, &f))
+		return;
+	bool ok = gdbstub_attach(a->vm, &why);
+	vm_rebuild_unlock(f);
+	if (ok)
+		say("kasane: VM '%s' stopped for gdb on COM2 (target remote to it)\n", name);
+	else
+		say("kasane: cannot debug VM '%s': %s\n", name, why);
+}
+
 static const char *const level_name[] = {
 	[LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
@@ -422,6 +439,8 @@ static const struct console_cmd cmds[] = {
 	  false, 0, 0, false, cmd_switches },
 	{ "log", "LEVEL", "kasane's log level: error, warn, info or debug", false, 1, 1, false,
 	  cmd_log },
+	{ "debug", "NAME", "attach the gdb stub on COM2 to the VM (it stops)", true, 1, 1, false,
+	  cmd_debug },
 };
 #define nr_cmds ARRAY_SIZE(cmds)
 

@@ -31,7 +31,12 @@ const char *const exit_kind_name[NR_EXIT_KINDS] = {
 	[EXIT_CR_ACCESS] = "cr", [EXIT_INVLPG] = "invlpg", [EXIT_PAGE_FAULT] = "shadow-pf",
 	[EXIT_TASK_SWITCH] = "task-switch",
 	[EXIT_CR_WRITE] = "cr-write", [EXIT_XSETBV] = "xsetbv",
+	[EXIT_BREAKPOINT] = "breakpoint",
 };
+
+/* The gdb stub's hooks: NULL unless core/gdbstub.c is linked in (the host
+ * tests of this file do without it). */
+__attribute__((weak)) const struct debug_hooks *debug_hooks = NULL;
 
 static void skip_insn(struct vcpu *v, struct vm_exit *e)
 {
@@ -264,6 +269,30 @@ static void handle_reflect(struct vcpu *v, struct vm_exit *e)
 	vcpu_raise_exception(v, e->reflect.vector, e->reflect.has_error, e->reflect.error);
 }
 
+/*
+ * #DB is the debugger's (a single step, its breakpoint or watchpoint) or
+ * the guest's own, which it gets as a #DB of its own; #BP exits only while
+ * a debugger is attached, which gives the guest's own INT3 back to it.
+ */
+static void handle_reflect_debug(struct vcpu *v, struct vm_exit *e)
+{
+	if (e->reflect.vector == X86_EXC_DB && v->vm->debugged && debug_hooks &&
+	    debug_hooks->debug_trap(v))
+		return;
+	handle_reflect(v, e);
+}
+
+static void handle_breakpoint(struct vcpu *v, struct vm_exit *e)
+{
+	if (debug_hooks) {
+		debug_hooks->breakpoint(v, e);
+		return;
+	}
+	/* INT3 is a trap: delivered with RIP after it (SDM vol. 3A §6.5). */
+	v->hw.regs.rip = e->next_rip ? e->next_rip : v->hw.regs.rip + 1;
+	vcpu_raise_exception(v, X86_EXC_BP, false, 0);
+}
+
 static void handle_invalid(struct vcpu *v, struct vm_exit *e)
 {
 	vm_end(v->vm, VM_END_BAD_STATE, -1, "the CPU refused vCPU %u's state (exit code 0x%llx)",
@@ -294,7 +323,7 @@ static const exit_handler_t exit_handlers[NR_EXIT_KINDS] = {
 	[EXIT_UD] = handle_ud,
 	[EXIT_INTR_WINDOW] = handle_none,       /* injected before the next entry */
 	[EXIT_NMI_WINDOW] = handle_none,        /* likewise */
-	[EXIT_REFLECT] = handle_reflect,
+	[EXIT_REFLECT] = handle_reflect_debug,
 	[EXIT_INVD] = handle_invd,
 	[EXIT_INVALID] = handle_invalid,
 	[EXIT_CR_WRITE] = handle_cr_write,
@@ -304,6 +333,7 @@ static const exit_handler_t exit_handlers[NR_EXIT_KINDS] = {
 	[EXIT_INVLPG] = shadow_handle_invlpg,
 	[EXIT_PAGE_FAULT] = shadow_handle_pf,
 	[EXIT_TASK_SWITCH] = shadow_handle_task_switch,
+	[EXIT_BREAKPOINT] = handle_breakpoint,
 };
 
 void vcpu_handle_exit(struct vcpu *v, struct vm_exit *e)

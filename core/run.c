@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "kernel/log.h"
 #include "core/conin.h"
+#include "core/gdbstub.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/smp.h"
@@ -20,6 +21,9 @@
  * vCPU keeps it busy: by polling, the host UART's 16-byte FIFO holds what
  * a typist sends in that time at 115200 baud with room to spare. */
 #define CONSOLE_POLL_NS (10 * 1000 * 1000ULL)
+/* While a debugger is attached, COM2 is read this often: each packet of
+ * gdb's waits for the stub's answer, so this is its round trip. */
+#define GDB_POLL_NS (1000 * 1000ULL)
 /* A vCPU picked to run gets at least this long before it is set aside for
  * another vCPU's timer here: however dense the other vCPUs' deadlines (a
  * guest's timer storm), the one picked makes progress.  It delays another
@@ -85,8 +89,10 @@ void run_loop(void)
 			vcpu_stop(dead);
 		if (me == 0 && vm_all_ended())
 			return;
-		if (me == sched_housekeeping_cpu())
+		if (me == sched_housekeeping_cpu()) {
 			conin_poll(vcpu_state_name);
+			gdbstub_poll();
+		}
 		service_timers(me, NULL);
 		struct vcpu *v = sched_pick(me);
 		if (v) {
@@ -95,7 +101,8 @@ void run_loop(void)
 			uint64_t others = service_timers(me, v);
 			uint64_t t0 = clock_now_ns();
 			if (me == sched_housekeeping_cpu())
-				others = MIN(others, t0 + CONSOLE_POLL_NS);
+				others = MIN(others, t0 + (gdbstub_active() ? GDB_POLL_NS :
+							   CONSOLE_POLL_NS));
 			others = MAX(others, t0 + MIN_RUN_NS);
 			vcpu_run(v, t0 + SCHED_SLICE_NS, others);
 			sched_put(me, v, clock_now_ns() - t0);
@@ -114,6 +121,8 @@ void run_loop(void)
 		uint64_t wake = next;
 		if (!sched_is_exclusive(me))
 			wake = MIN(wake, now + IDLE_TICK_NS);
+		if (me == sched_housekeeping_cpu() && gdbstub_active())
+			wake = MIN(wake, now + GDB_POLL_NS);
 		if (sched_nr_runnable(me) == 0 && !(me == 0 && vm_all_ended())) {
 			host_timer_set(wake == NO_DEADLINE ? 0 : MAX(wake, now + 1000) - now);
 			__asm__ volatile("sti; hlt" ::: "memory");

@@ -150,6 +150,12 @@ static void inject_events(struct vcpu *v)
 	if (loaded)
 		v->events = true;       /* look again at the next entry */
 
+	/* A debugger's single step runs one instruction of the guest's own,
+	 * not the first of an interrupt handler. */
+	if (unlikely(v->dbg.step)) {
+		set_intr_window(v, false);
+		return;
+	}
 	int vec = board_pending_vector(v, false);
 	if (vec < 0) {
 		set_intr_window(v, false);
@@ -304,6 +310,9 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 	unsigned exit_kind = 0;
 
 	this_cpu()->run_vcpu = v;
+	/* gdb = yes: the VM stops before its first instruction (core/gdbstub.c). */
+	if (unlikely(vm->cfg->gdb) && !vm->gdb_waited && debug_hooks)
+		debug_hooks->first_run(v);
 	v->ran_on |= 1ULL << this_cpu_id();
 	spec_switch_vm(this_cpu_id(), vm->id);
 	if (unlikely(!v->hw.cr4_allowed))
@@ -375,6 +384,11 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 			if (unlikely(vm->ended))
 				break;
 		}
+		/* A debugger's single step: one instruction with TF set (the
+		 * #DB exits, core/gdbstub.c); the guest's TF comes back after. */
+		uint64_t step_rip = v->hw.regs.rip;
+		if (unlikely(v->dbg.step))
+			v->hw.regs.rflags |= RFLAGS_TF;
 		spec_guest_enter(v->msr.spec_ctrl);
 		virt->vcpu_run(&v->hw, &e);
 		spec_guest_exit(v->msr.spec_ctrl);
@@ -382,6 +396,9 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		exit_kind = e.kind < NR_EXIT_KINDS ? e.kind : EXIT_UNHANDLED;
 		sync_cr8_from_guest(v);
 		handle_exit(v, &e);
+		/* kasane completed the stepped instruction itself: no #DB came. */
+		if (unlikely(v->dbg.step) && v->hw.regs.rip != step_rip && debug_hooks)
+			debug_hooks->step_done(v);
 		/* A host interrupt (the timer, a kick) may have consumed the armed
 		 * deadline: the slow path re-arms it before the next entry. */
 		if (e.kind == EXIT_INTR) {

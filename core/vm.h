@@ -17,6 +17,7 @@
 #include "core/board.h"
 #include "core/event.h"
 #include "core/msr.h"
+#include "core/gdbstub.h"
 #include "devices/iobus.h"
 #include "devices/vuart.h"
 #include "devices/fwcfg.h"
@@ -98,6 +99,7 @@ struct vcpu {
 		uint64_t hits;
 	} mmio_memo;
 	struct shadow_vcpu *shadow;     /* shadow paging (core/shadow.c), else NULL */
+	struct vcpu_dbg dbg;            /* the gdb stub's hold on it (core/gdbstub.c) */
 };
 
 enum vm_end_reason {
@@ -158,6 +160,10 @@ struct vm {
 	spinlock_t lock;
 	volatile bool ended;
 	volatile bool paused;           /* by the console: no vCPU of it is picked (core/sched.c) */
+	/* The gdb stub (core/gdbstub.c): attached; gdb = yes has stopped it
+	 * before its first instruction; and waits for the stub to attach. */
+	volatile bool debugged;
+	bool gdb_waited, gdb_attach_wanted;
 	enum vm_end_reason end_reason;
 	int status;
 	char end_detail[160];

@@ -1143,6 +1143,140 @@ if want harness-verdicts; then
 	result harness-verdicts "$([ -z "$bad" ] && echo ok || echo fail)" "$bad"
 fi
 
+# ---- the gdb stub (core/gdbstub.c): Debian's gdb in batch mode on COM2 -------
+# gdb-target (2 vCPUs, gdb = yes) waits for gdb before its first
+# instruction; gdb connects over QEMU's COM2 (a TCP port), breaks on a
+# function by name, reads a variable and registers (of the target
+# description's segment, control and EFER ones too), single-steps twice,
+# sees a hardware watchpoint hit, lists both vCPU threads, writes a
+# variable the guest waits for, and detaches: the guest then checks its own
+# INT3, TF and debug registers and ends with status 0.  A counting
+# neighbour VM runs throughout and finishes undisturbed.
+if want 'gdb/session'; then
+	G=build/guests
+	cfg=$OUT/gdb.cfg
+	{ printf '[vm gdbt]\nkernel = /guests/gdb-target.elf\nmemory = 16M\ncpus = 2\ngdb = yes\n\n'
+	  printf '[vm neighbour]\nkernel = /guests/counter.elf\nmemory = 8M\ncmdline = ticks=40 period_ms=100\n'; } >"$cfg"
+	log=$OUT/gdb.log gdblog=$OUT/gdb-session.log
+	isof=$ISO_CACHE/gdb.iso
+	rm -f "$log" "$gdblog"
+	# A free TCP port for COM2 (several test runs may share the machine).
+	port=0
+	for i in $(seq 1 50); do
+		p=$((20000 + RANDOM % 40000))
+		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { port=$p; break; }
+	done
+	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
+		$G/gdb-target.elf:/guests/gdb-target.elf $G/counter.elf:/guests/counter.elf; then
+		setsid timeout -k 5 120 qemu-system-x86_64 $QEMU_ACCEL -M q35 -display none \
+			-no-reboot -monitor none -serial "file:$log" \
+			-serial "tcp:127.0.0.1:$port,server=on,wait=off" -smp 2 -m 256M \
+			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$isof" -boot d \
+			</dev/null >"$log.qemu" 2>&1 &
+		qpid=$!
+		for i in $(seq 1 600); do
+			grep -q "gdb stub on COM2 attached to VM 'gdbt'" "$log" 2>/dev/null && break
+			sleep 0.1
+		done
+		timeout -k 5 90 gdb -batch -nx -ex 'set pagination off' -ex 'set confirm off' \
+			-ex "target remote 127.0.0.1:$port" -ex 'break gdb_break_here' -ex continue \
+			-ex 'printf "COUNTER %d\n", gdb_counter' -ex 'printf "RDI %d\n", $rdi' \
+			-ex 'printf "SYS %x %x %x %x %x\n", ($cr0 >> 31) & 1, ($efer >> 10) & 1, $cs, $ss, $fs_base' \
+			-ex 'set $a = $pc' -ex stepi -ex 'set $b = $pc' -ex stepi -ex 'set $c = $pc' \
+			-ex 'printf "STEPS %x %x %x\n", $a, $b, $c' \
+			-ex 'delete 1' -ex 'watch gdb_watched' -ex continue -ex delete \
+			-ex 'info threads' -ex 'set var gdb_poke = 42' -ex detach \
+			build/guests/gdb-target.elf >"$gdblog" 2>&1
+		wait $qpid
+		QEMU_RC=$?
+		sed -i 's/\r$//' "$log"
+	else
+		QEMU_RC=iso
+	fi
+	why=$(run_verdict $log "$QEMU_RC" 1 0 120)
+	[ -z "$why" ] && ! why=$(expect $gdblog '^Thread 1 hit Breakpoint 1, gdb_break_here \(x=x@entry=1\)' \
+		'^COUNTER 7$' '^RDI 1$' '^SYS 1 1 8 10 0$' '^Thread 1 hit Hardware watchpoint 2: gdb_watched$' \
+		'^New value = 4660$' '^\* 1 +Thread 1 \(VM gdbt vCPU 0 \(paused\)\)' \
+		'^  2 +Thread 2 \(VM gdbt vCPU 1 \(paused\)\) ap_spin' \
+		'^\[Inferior 1 \(Remote target\) detached\]$') && why="$why, see $gdblog"
+	# Each stepi ran exactly one instruction: the next two of the
+	# disassembly after the breakpoint's address.
+	if [ -z "$why" ]; then
+		read -r _ a b c < <(grep '^STEPS ' $gdblog)
+		next2=$(objdump -d --no-show-raw-insn build/guests/gdb-target.elf |
+			sed -n 's/^ *\([0-9a-f]*\):.*/\1/p' | grep -A2 -x "${a:-none}" | tail -n +2 | tr '\n' ' ')
+		[ -n "${a:-}" ] && [ "$next2" = "$b $c " ] ||
+			why="stepi went ${a:-?} -> ${b:-?} -> ${c:-?}, not to the next two instructions ($next2), see $gdblog"
+	fi
+	[ -z "$why" ] && ! why=$(expect $log "^kasane: gdb stub detached from VM 'gdbt'; it runs on$" \
+		'^\[gdbt\] gdb-target: own int3 and single step work \(a debugger attached\)$' \
+		'^\[gdbt\] gdb-target: own debug registers work$') && why="$why, see $log"
+	for v in gdbt:gdb-target neighbour:counter; do
+		[ -n "$why" ] && break
+		why=$(test_verdict $log "passes ${v%%:*} ${v#*:}") && [ -n "$why" ] && why="$why, see $log"
+	done
+	# The neighbour ran while gdbt stood stopped for gdb: ticks between
+	# the attach and the detach.
+	if [ -z "$why" ]; then
+		a=$(first_line $log "gdb stub on COM2 attached") d=$(first_line $log "gdb stub detached")
+		n=$(sed -n "${a},${d}p" $log | grep -c '^\[neighbour\] counter: tick')
+		[ "$n" -ge 3 ] || why="the neighbour printed $n ticks while gdbt was debugged, see $log"
+	fi
+	result gdb/session "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
+# The console's `debug NAME` attaches the stub to a running VM, which
+# stops; gdb connects, gets an error for an address no
+# page maps, continues, interrupts it with Ctrl-C (SIGINT to gdb sends
+# 0x03), and detaches: the count goes on and the VM ends with status 0.
+gdb_console_driver() {
+	wait_for '^\[spin\] counter: tick 3' || return
+	printf 'debug spin\r'
+	wait_for "^kasane: VM 'spin' stopped for gdb on COM2" || return
+	timeout -k 5 60 gdb -batch -nx -ex 'set pagination off' -ex "target remote 127.0.0.1:$port" \
+		-ex 'info threads' -ex 'x/1xg 0xdead00000000' -ex 'printf "CONTINUE\n"' -ex continue \
+		-ex 'printf "STOPPED\n"' -ex detach build/guests/counter.elf >"$gdblog" 2>&1 &
+	local g=$!
+	# SIGINT once gdb has let the VM run on.
+	for i in $(seq 1 300); do grep -q '^CONTINUE' "$gdblog" 2>/dev/null && break; sleep 0.1; done
+	sleep 1
+	kill -INT $g
+	wait $g
+	wait_for "^kasane: VM 'spin' ended" || return
+}
+if want 'gdb/console-attach'; then
+	G=build/guests
+	cfg=$OUT/gdbcon.cfg
+	printf '[vm spin]\nkernel = /guests/counter.elf\nmemory = 8M\ncmdline = ticks=80 period_ms=100\n' >"$cfg"
+	log=$OUT/gdbcon.log gdblog=$OUT/gdbcon-session.log
+	isof=$ISO_CACHE/gdbcon.iso
+	rm -f "$log" "$gdblog"
+	port=0
+	for i in $(seq 1 50); do
+		p=$((20000 + RANDOM % 40000))
+		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { port=$p; break; }
+	done
+	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" $G/counter.elf:/guests/counter.elf; then
+		gdb_console_driver | setsid timeout -k 5 120 qemu-system-x86_64 $QEMU_ACCEL -M q35 \
+			-display none -no-reboot -monitor none -serial stdio \
+			-serial "tcp:127.0.0.1:$port,server=on,wait=off" -smp 2 -m 256M \
+			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$isof" -boot d >"$log" 2>&1
+		QEMU_RC=$?
+		sed -i 's/\r$//' "$log"
+	else
+		QEMU_RC=iso
+	fi
+	why=$(run_verdict $log "$QEMU_RC" 1 0 120)
+	[ -z "$why" ] && ! why=$(expect $gdblog '^\* 1 +Thread 1 \(VM spin vCPU 0 \(paused\)\)' \
+		'Cannot access memory at address 0xdead00000000$' \
+		'^(Program|Thread 1) received signal SIGINT, Interrupt\.$' '^STOPPED$' \
+		'^\[Inferior 1 \(Remote target\) detached\]$') && why="$why, see $gdblog"
+	[ -z "$why" ] && why=$(test_verdict $log "passes spin counter") && [ -n "$why" ] && why="$why, see $log"
+	# It counted on to the end after the detach.
+	[ -z "$why" ] && ! why=$(expect $log '^\[spin\] counter: tick 80$') && why="$why, see $log"
+	result gdb/console-attach "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
 echo
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failed: ${failures[*]}"

@@ -42,6 +42,7 @@ enum vm_exit_kind {
 	EXIT_INVLPG,
 	EXIT_PAGE_FAULT,        /* #PF in the shadow tables: fill, reflect or MMIO */
 	EXIT_TASK_SWITCH,       /* would load CR3 from a TSS */
+	EXIT_BREAKPOINT,        /* #BP (or INT n), while set_bp_intercept is on */
 	NR_EXIT_KINDS
 };
 
@@ -156,7 +157,10 @@ struct virt_vcpu {
 #define VIRT_SHADOW_MOV_SS      2u
 
 /* Control registers and friends, for the cheap get_reg. */
-enum virt_reg { VIRT_CR0, VIRT_CR2, VIRT_CR3, VIRT_CR4, VIRT_EFER, VIRT_CR8, VIRT_CPL };
+enum virt_reg { VIRT_CR0, VIRT_CR2, VIRT_CR3, VIRT_CR4, VIRT_EFER, VIRT_CR8, VIRT_CPL,
+	/* The guest's DR6 and DR7 (DR0-3 are switched by core/ with the FPU
+	 * state): a debugger reads DR6 at a #DB and loads its own DR7. */
+	VIRT_DR6, VIRT_DR7 };
 
 /* A vendor back end, bound once at boot by core/virt.c. */
 struct virt_ops {
@@ -221,6 +225,15 @@ struct virt_ops {
 	 */
 	bool (*msr_get)(struct virt_vcpu *v, uint32_t msr, uint64_t *val);
 	bool (*msr_set)(struct virt_vcpu *v, uint32_t msr, uint64_t val);
+	/*
+	 * The guest debugger (core/gdbstub.c).  #DB is always intercepted (and
+	 * reflected unless the debugger caused it); on: #BP exits too, as
+	 * EXIT_BREAKPOINT with RIP on the instruction, so that the debugger's
+	 * INT3 never reaches the guest.  An SVM back end also intercepts INT n
+	 * then: QEMU's SVM reports INT3 only through that intercept.  Called
+	 * while the vCPU runs nowhere, or on its own CPU.
+	 */
+	void (*set_bp_intercept)(struct virt_vcpu *v, bool on);
 };
 
 #endif

@@ -7,7 +7,7 @@
 #                         replays test/fuzz/corpus/NAME and test/fuzz/crashes/NAME
 #                         as one result in `make test` (test/run-tests.sh runs
 #                         every build/unit binary).
-FUZZ_TARGETS := x86 config cmdline loader acpi bootinfo virtq
+FUZZ_TARGETS := x86 config cmdline loader acpi bootinfo virtq gdb
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 
@@ -20,6 +20,7 @@ FUZZ_SRCS_loader   := $(sort $(filter-out test/%,$(UNIT_SRCS_loader)) $(wildcard
 FUZZ_SRCS_acpi     := drivers/acpi_boot.c drivers/acpi.c lib/printf.c
 FUZZ_SRCS_bootinfo := boot/bootinfo.c
 FUZZ_SRCS_virtq    := virtio/virtq.c mm/guest_mem.c lib/printf.c
+FUZZ_SRCS_gdb      := core/gdb_proto.c
 
 FUZZ_CFLAGS := -std=c11 -I. -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-unused-function \
 	       -DHOST_TEST -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined

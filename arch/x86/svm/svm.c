@@ -273,6 +273,9 @@ static uint64_t svm_get_reg(struct virt_vcpu *v, enum virt_reg reg)
 	case VIRT_CR8: return vmcb->ctl.vintr & 0xf;
 	/* The CPL is SS.DPL (APM vol. 2 §15.5.1; QEMU ignores the CPL field). */
 	case VIRT_CPL: return (vmcb->save.ss.attrib >> 5) & 3;
+	/* DR6 and DR7 are in the VMCB; a #DB intercept has written DR6. */
+	case VIRT_DR6: return vmcb->save.dr6;
+	case VIRT_DR7: return vmcb->save.dr7;
 	}
 	return 0;
 }
@@ -291,6 +294,28 @@ static void svm_set_reg(struct virt_vcpu *v, enum virt_reg reg, uint64_t val)
 	case VIRT_EFER: vmcb->save.efer = val | EFER_SVME; break;
 	case VIRT_CR8: vmcb->ctl.vintr = (vmcb->ctl.vintr & ~0xfULL) | (val & 0xf); break;
 	case VIRT_CPL: break;           /* follows SS */
+	/* VMRUN refuses set bits 63:32 in either (APM vol. 2 §15.5.1). */
+	case VIRT_DR6: vmcb->save.dr6 = (uint32_t)val; break;
+	case VIRT_DR7: vmcb->save.dr7 = (uint32_t)val; break;
+	}
+}
+
+/*
+ * The debugger's #BP intercept (APM vol. 2 §15.12), with INTn's (§15.14.2,
+ * intercept word 3 bit 21): QEMU raises INT3 as a software interrupt, so
+ * only the INTn intercept sees it there; on a CPU, #BP's does.  Both exit
+ * with RIP on the instruction, before the guest's IDT is used.
+ */
+static void svm_set_bp_intercept(struct virt_vcpu *v, bool on)
+{
+	struct vmcb_control *c = &vmcb_of(v)->ctl;
+
+	if (on) {
+		c->intercept_exceptions |= 1u << X86_EXC_BP;
+		c->intercept3 |= INTERCEPT_INTN;
+	} else {
+		c->intercept_exceptions &= ~(1u << X86_EXC_BP);
+		c->intercept3 &= ~INTERCEPT_INTN;
 	}
 }
 
@@ -542,6 +567,11 @@ static void decode_exit(struct virt_vcpu *v, struct vmcb *vmcb, struct vm_exit *
 		e->kind = EXIT_XSETBV;
 		e->next_rip = rip + 3;
 		break;
+	case VMEXIT_EXCP_BASE + X86_EXC_BP:
+	case VMEXIT_SWINT:
+		/* RIP is on the INT3 or INT n; core/ reads which (no NRIPS on QEMU). */
+		e->kind = EXIT_BREAKPOINT;
+		break;
 	case VMEXIT_INVALID:
 		e->kind = EXIT_INVALID;
 		break;
@@ -730,7 +760,23 @@ static void svm_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 	 * §15.21.1). */
 	clgi();
 	irq_enable();
+	/*
+	 * While a debugger is attached (the #BP intercept is its sign), the
+	 * breakpoints its DR7 enables (core/gdbstub.c) are also put in the
+	 * host's DR7 for the VMRUN, with GIF=0: VMRUN loads DR7 from the VMCB
+	 * (APM vol. 2 §15.5.1), but QEMU 7.2's VMRUN copies the value without
+	 * arming its breakpoints, which only a MOV to DR7 does there.  The
+	 * host's DR7 is back at its reset value (0x400, nothing enabled)
+	 * before GIF=1.  Not for the guest's own DR7: it armed that itself
+	 * with a MOV, and arming it twice corrupts QEMU's breakpoint lists.
+	 */
+	bool dr_armed = (vmcb->ctl.intercept_exceptions & (1u << X86_EXC_BP)) &&
+			(vmcb->save.dr7 & 0xff);
+	if (unlikely(dr_armed))
+		__asm__ volatile("mov %0, %%dr7" : : "r"(vmcb->save.dr7));
 	svm_vmrun(v->regs.gpr, sv->vmcb_pa, sc->host_save);
+	if (unlikely(dr_armed))
+		__asm__ volatile("mov %0, %%dr7" : : "r"(0x400ULL));
 	stgi();     /* a pending host interrupt is taken here */
 	if (v->shadow)
 		shadow_leave(sv, vmcb);
@@ -809,4 +855,5 @@ const struct virt_ops svm_ops = {
 	.set_intr_shadow = svm_set_intr_shadow,
 	.msr_get = svm_msr_get,
 	.msr_set = svm_msr_set,
+	.set_bp_intercept = svm_set_bp_intercept,
 };

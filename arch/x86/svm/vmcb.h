@@ -12,6 +12,7 @@
 #define INTERCEPT_VINTR         (1u << 4)
 #define INTERCEPT_CPUID         (1u << 18)
 #define INTERCEPT_IRET          (1u << 20)
+#define INTERCEPT_INTN          (1u << 21)
 #define INTERCEPT_INVD          (1u << 22)
 #define INTERCEPT_HLT           (1u << 24)
 #define INTERCEPT_INVLPG        (1u << 25)
@@ -44,6 +45,7 @@
 #define VMEXIT_VINTR            0x64
 #define VMEXIT_CPUID            0x72
 #define VMEXIT_IRET             0x74
+#define VMEXIT_SWINT            0x75
 #define VMEXIT_INVD             0x76
 #define VMEXIT_PAUSE            0x77
 #define VMEXIT_HLT              0x78

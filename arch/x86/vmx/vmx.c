@@ -646,6 +646,8 @@ static uint64_t vmx_get_reg(struct virt_vcpu *v, enum virt_reg reg)
 	case VIRT_CR2: return xv->cr2;
 	/* CR8 is VTPR bits 7:4 with the TPR shadow (§29.3). */
 	case VIRT_CR8: return *(volatile uint8_t *)vtpr(xv) >> 4;
+	/* DR6 is not in the VMCS: switched by hand (§28.3.1). */
+	case VIRT_DR6: return xv->dr6;
 	default: break;
 	}
 	f = irq_save();
@@ -655,6 +657,7 @@ static uint64_t vmx_get_reg(struct virt_vcpu *v, enum virt_reg reg)
 	case VIRT_CR3: val = vmread(GUEST_CR3); break;
 	case VIRT_CR4: val = guest_cr(vmread(GUEST_CR4), CR4_MASK, CR4_SHADOW); break;
 	case VIRT_EFER: val = vmread(GUEST_EFER); break;
+	case VIRT_DR7: val = vmread(GUEST_DR7); break;
 	/* The CPL is SS.DPL (SDM vol. 3C §26.3.1.2). */
 	case VIRT_CPL: val = (vmread(GUEST_ES_AR + 2 * SEG_SS) >> 5) & 3; break;
 	default: break;
@@ -672,6 +675,7 @@ static void vmx_set_reg(struct virt_vcpu *v, enum virt_reg reg, uint64_t val)
 	case VIRT_CR2: xv->cr2 = val; return;
 	case VIRT_CR8: *(volatile uint8_t *)vtpr(xv) = (uint8_t)((val & 0xf) << 4); return;
 	case VIRT_CPL: return;          /* follows SS */
+	case VIRT_DR6: xv->dr6 = val; return;
 	default: break;
 	}
 	f = irq_save();
@@ -681,8 +685,22 @@ static void vmx_set_reg(struct virt_vcpu *v, enum virt_reg reg, uint64_t val)
 	case VIRT_CR3: vmwrite(GUEST_CR3, val); break;
 	case VIRT_CR4: set_cr4(val); break;
 	case VIRT_EFER: set_efer(xv, val); break;
+	/* Bits 63:32 of DR7 must be 0 at VM entry (§26.3.1.1). */
+	case VIRT_DR7: vmwrite(GUEST_DR7, (uint32_t)val); break;
 	default: break;
 	}
+	irq_restore(f);
+}
+
+/* The debugger's #BP exits: exception bitmap bit 3 (SDM vol. 3C §25.6.3);
+ * the exit comes before delivery, RIP on the INT3 (§28.1). */
+static void vmx_set_bp_intercept(struct virt_vcpu *v, bool on)
+{
+	uint64_t f = irq_save();
+
+	vmcs_here(v);
+	uint32_t bm = (uint32_t)vmread(EXCEPTION_BITMAP);
+	vmwrite(EXCEPTION_BITMAP, on ? bm | (1u << X86_EXC_BP) : bm & ~(1u << X86_EXC_BP));
 	irq_restore(f);
 }
 
@@ -1089,6 +1107,13 @@ static void decode_exit(struct virt_vcpu *v, struct vmx_vcpu *xv, struct vm_exit
 			e->kind = EXIT_INTR;
 			break;
 		}
+		if (vec == X86_EXC_BP) {
+			/* A software exception: the exit instruction length is
+			 * INT3's (§28.2.5). */
+			e->kind = EXIT_BREAKPOINT;
+			e->next_rip = rip + len;
+			break;
+		}
 		if (vec == X86_EXC_DB) {
 			/* A #DB that exits leaves DR6 alone; the exit qualification
 			 * holds what it would have set (§28.1, Table 28-1). */
@@ -1300,4 +1325,5 @@ const struct virt_ops vmx_ops = {
 	.set_intr_shadow = vmx_set_intr_shadow,
 	.msr_get = vmx_msr_get,
 	.msr_set = vmx_msr_set,
+	.set_bp_intercept = vmx_set_bp_intercept,
 };
