@@ -10,6 +10,7 @@
 #include "core/board.h"
 #include "core/modules.h"
 #include "core/sched.h"
+#include "core/snapshot.h"
 #include "core/clock.h"
 #include "core/vcpu.h"
 #include "core/cmdline.h"
@@ -158,6 +159,7 @@ static void selftest_bad_entry(unsigned id, struct x86_vcpu_state *boot)
 
 void vm_destroy(struct vm *vm)
 {
+	snapshot_drop_vm(vm);   /* a restart too: the snapshots were of the VM as it ran */
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		if (vm->vcpu[i].hw.vendor)
 			virt->vcpu_free(&vm->vcpu[i].hw);

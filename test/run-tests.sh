@@ -893,6 +893,78 @@ if want console/pause-smp; then
 	result console/pause-smp "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
+# ---- snapshot and restore (core/snapshot.c), driven over COM1 -------------
+# A 1-vCPU and a 3-vCPU snap-count guest (local APIC timers, counts in RAM
+# and in XMM registers, halted vCPUs) are each snapshotted, run on, and
+# are restored; each count goes on from its snapshot's.  A VM too large to
+# copy into the free memory is refused; a tag that is not there is too.
+drive_snapshot() {
+	wait_for '\[sc\] snap-count: tick 3 ' && wait_for '\[sm\] snap-count: tick 3 ' || return
+	cmd 'snapshot sc' "^kasane: snapshot 'default' of VM 'sc' taken" &&
+	cmd 'snapshot sm one' "^kasane: snapshot 'one' of VM 'sm' taken" &&
+	cmd snapshots '^kasane: 2 snapshots, ' &&
+	cmd 'snapshot big' "^kasane: snapshot of VM 'big' refused: " &&
+	cmd 'restore sc nosuch' "^kasane: VM 'sc' has no snapshot 'nosuch'" || return
+	wait_for '\[sc\] snap-count: tick 25 ' && wait_for '\[sm\] snap-count: tick 25 ' || return
+	cmd 'restore sc' "^kasane: VM 'sc' restored to snapshot 'default'" &&
+	cmd 'restore sm one' "^kasane: VM 'sm' restored to snapshot 'one'" || return
+	wait_for "^kasane: VM 'sc' ended" && wait_for "^kasane: VM 'sm' ended" || return
+	cmd 'destroy big' "^kasane: VM 'big' ended: "
+}
+# check_resumed VM TAKEN RESTORED: VM's first tick after the line matching
+# RESTORED is the one after its last tick before TAKEN, and its guest time
+# lies before that of the last tick before RESTORED (no jump in time).
+check_resumed() {
+	local vm=$1 lt lr s l first
+	lt=$(lines_of "$2" | head -1) lr=$(lines_of "$3" | head -1)
+	[ -n "$lt" ] && [ -n "$lr" ] || { echo "no snapshot or restore line for '$vm'"; return 1; }
+	# A typed command's echo may stand in front of a guest line.
+	local tick="\[$vm\] snap-count: tick [0-9]+ t=[0-9]+"
+	s=$(sed -n "1,${lt}p" "$log" | grep -oE "$tick" | tail -1)
+	l=$(sed -n "1,${lr}p" "$log" | grep -oE "$tick" | tail -1)
+	first=$(sed -n "${lr},\$p" "$log" | grep -oE "$tick" | head -1)
+	local sn=${s#*tick } ln=${l#*tick } fn=${first#*tick }
+	sn=${sn%% *} ln=${ln%% *} fn=${fn%% *}
+	local lt_ms=${l#*t=} ft_ms=${first#*t=}
+	lt_ms=${lt_ms%% *} ft_ms=${ft_ms%% *}
+	[ -n "$sn" ] && [ -n "$fn" ] && [ "$fn" = $((sn + 1)) ] ||
+		{ echo "'$vm': tick $sn at the snapshot, tick $fn first after the restore"; return 1; }
+	[ "$ln" -gt $((sn + 1)) ] && [ "$ft_ms" -lt "$lt_ms" ] ||
+		{ echo "'$vm': after the restore tick $fn at t=$ft_ms ms, before it tick $ln at t=$lt_ms ms"; return 1; }
+}
+if want 'snapshot/*'; then
+	cfg=$OUT/snap.cfg
+	{ printf '[vm sc]\nkernel = /guests/snap-count.elf\nmemory = 8M\ncmdline = ticks=60\n\n'
+	  printf '[vm sm]\nkernel = /guests/snap-count.elf\nmemory = 16M\ncpus = 3\ncmdline = ticks=60\n\n'
+	  printf '[vm big]\nkernel = /guests/counter.elf\nmemory = 112M\ncmdline = ticks=100000 period_ms=1000\n\n'; } >"$cfg"
+	console_boot snap "$cfg" 200 drive_snapshot build/guests/snap-count.elf:/guests/snap-count.elf \
+		build/guests/counter.elf:/guests/counter.elf
+	verdict=$(run_verdict $log "$QEMU_RC" 3 1 200)
+	for t in counter smp refused; do
+		want snapshot/$t || continue
+		why=$verdict
+		case $t in
+		counter)
+			[ -z "$why" ] && ! why=$(check_resumed sc "^kasane: snapshot 'default' of VM 'sc' taken" \
+				"^kasane: VM 'sc' restored") && why="$why, see $log"
+			[ -z "$why" ] && why=$(test_verdict $log "passes sc snap-count") && [ -n "$why" ] && why="$why, see $log" ;;
+		smp)
+			[ -z "$why" ] && ! why=$(check_resumed sm "^kasane: snapshot 'one' of VM 'sm' taken" \
+				"^kasane: VM 'sm' restored") && why="$why, see $log"
+			[ -z "$why" ] && ! why=$(expect $log '^\[sm\] snap-count: tick 60 t=[0-9]+ aps=[0-9]+,[0-9]+$') &&
+				why="$why, see $log"
+			[ -z "$why" ] && why=$(test_verdict $log "passes sm snap-count") && [ -n "$why" ] && why="$why, see $log" ;;
+		refused)
+			[ -z "$why" ] && ! why=$(expect $log \
+				"^kasane: snapshot of VM 'big' refused: it needs [0-9]+ KiB, [0-9]+ KiB are free" \
+				"^kasane: VM 'sc' has no snapshot 'nosuch'" \
+				"^  sc +default +[0-9]+\.[0-9]{3} +[0-9]+ +[0-9]+$" "^  sm +one " \
+				"^kasane: VM 'big' ended: destroyed") && why="$why, see $log" ;;
+		esac
+		result snapshot/$t "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+	done
+fi
+
 # ---- UEFI, make run, firmware quirks (the OVMF guest group is uefi.test) ---
 G=build/guests
 # The one ISO holds a BIOS and an EFI El Torito boot image; the EFI one is a
