@@ -456,6 +456,35 @@ static void cmd_snapshots(struct cmd_args *a, const char *const state_name[])
 	snapshot_list(say);
 }
 
+/*
+ * start boots a VM that has ended (destroyed, or finished on its own) again
+ * from its config: the create half of a create/destroy cycle.  Only once
+ * its last vCPU has reported and freed it (its RAM is gone), and only
+ * while the run goes on: when every VM has ended, kasane ends.
+ */
+static void cmd_start(struct cmd_args *a, const char *const state_name[])
+{
+	struct vm *vm = a->vm;
+	uint64_t f = vm_rebuild_lock();
+
+	strlcpy(name, vm->name, sizeof(name));
+	bool freed = vm->ended && !vm->vcpus_running &&
+		     !__atomic_load_n(&vm->ram_hpa, __ATOMIC_ACQUIRE);
+	vm_rebuild_unlock(f);
+	if (!freed) {
+		say("kasane: VM '%s' has not ended (restart boots a running VM again)\n", name);
+		return;
+	}
+	say("kasane: starting VM '%s' again\n", name);
+	if (!vm_start_again(vm)) {
+		f = vm_rebuild_lock();
+		char why[160];
+		strlcpy(why, vm->end_detail, sizeof(why));
+		vm_rebuild_unlock(f);
+		say("kasane: VM '%s' did not start: %s\n", name, why);
+	}
+}
+
 static const char *const level_name[] = {
 	[LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
@@ -487,6 +516,8 @@ static const struct console_cmd cmds[] = {
 	{ "destroy", "NAME", "end the VM now (status -1) and free it", true, 1, 1, false, cmd_destroy },
 	{ "restart", "NAME", "reset the VM and boot it again from its config", true, 1, 1, false,
 	  cmd_restart },
+	{ "start", "NAME", "boot a VM that has ended again from its config", true, 1, 1, false,
+	  cmd_start },
 	{ "snapshot", "NAME [TAG]", "keep a copy of the whole VM in kasane's memory", true, 1, 2,
 	  false, cmd_snapshot },
 	{ "restore", "NAME [TAG]", "put the VM back as its snapshot was", true, 1, 2, false,

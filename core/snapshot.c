@@ -34,10 +34,17 @@
 
 struct snap_rec {
 	struct snap_rec_hdr h;
-	void *bytes;                    /* kmalloc'd; RAM: page_alloc'd */
+	void *bytes;                    /* in the snapshot's block; RAM: page_alloc'd */
 };
 
+/*
+ * A snapshot lives in one block of pages (this struct, its record table,
+ * the device records' bytes) plus one block per 2 MiB of RAM: all given
+ * back to the frame allocator, none to the heap, whose slabs would keep
+ * pages after a snapshot is dropped.
+ */
 struct snapshot {
+	uint64_t block_pages;           /* of the block this struct starts */
 	const struct vm *vm;            /* whose (never dereferenced once it ends) */
 	unsigned vm_id;
 	char vm_name[32];
@@ -329,17 +336,12 @@ static void snap_free(struct snapshot *s)
 {
 	if (!s)
 		return;
-	for (unsigned k = 0; s->rec && k < s->nr; k++) {
+	for (unsigned k = 0; k < s->nr; k++) {
 		struct snap_rec *r = &s->rec[k];
-		if (!r->bytes)
-			continue;
-		if (r->h.device == SNAP_DEV_RAM)
+		if (r->bytes && r->h.device == SNAP_DEV_RAM)
 			page_free(hva_to_hpa(r->bytes), r->h.length / PAGE_SIZE);
-		else
-			kfree(r->bytes);
 	}
-	kfree(s->rec);
-	kfree(s);
+	page_free(hva_to_hpa(s), s->block_pages);
 }
 
 static unsigned nr_instances(const struct vm *vm, const struct snap_device_row *row)
@@ -352,10 +354,10 @@ static uint64_t ram_chunks(const struct vm *vm)
 	return (vm->ram_pages + RAM_CHUNK_PAGES - 1) / RAM_CHUNK_PAGES;
 }
 
-/* Records and bytes a snapshot of vm takes. */
-static uint64_t snap_needs(struct vm *vm, unsigned *nr_rec)
+/* Records and bytes a snapshot of vm takes; *block_pages: its block's. */
+static uint64_t snap_needs(struct vm *vm, unsigned *nr_rec, uint64_t *block_pages)
 {
-	uint64_t bytes = vm->ram_pages * PAGE_SIZE;
+	uint64_t bytes = 0;
 	unsigned n = (unsigned)ram_chunks(vm);
 
 	for (unsigned d = 0; d < ARRAY_SIZE(snap_devices); d++) {
@@ -368,7 +370,9 @@ static uint64_t snap_needs(struct vm *vm, unsigned *nr_rec)
 		}
 	}
 	*nr_rec = n;
-	return bytes + (uint64_t)n * sizeof(struct snap_rec) + sizeof(struct snapshot);
+	bytes += ALIGN_UP(sizeof(struct snapshot) + (uint64_t)n * sizeof(struct snap_rec), 16);
+	*block_pages = ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE;
+	return *block_pages * PAGE_SIZE + vm->ram_pages * PAGE_SIZE;
 }
 
 /* Index of vm's snapshot under tag, or -1. */
@@ -384,6 +388,8 @@ static int find(const struct vm *vm, const char *tag)
 static bool fill(struct vm *vm, struct snapshot *s)
 {
 	unsigned k = 0;
+	uint8_t *next = (uint8_t *)s +
+			ALIGN_UP(sizeof(*s) + (uint64_t)s->nr * sizeof(struct snap_rec), 16);
 
 	for (unsigned d = 0; d < ARRAY_SIZE(snap_devices); d++) {
 		const struct snap_device_row *row = &snap_devices[d];
@@ -393,8 +399,9 @@ static bool fill(struct vm *vm, struct snapshot *s)
 				continue;
 			struct snap_rec *r = &s->rec[k++];
 			r->h = (struct snap_rec_hdr){ row->device, (uint16_t)i, row->version, sz };
-			r->bytes = kmalloc(sz);
-			if (!r->bytes || row->save(vm, i, r->bytes, sz) != sz)
+			r->bytes = next;
+			next += ALIGN_UP((uint64_t)sz, 16);
+			if (row->save(vm, i, r->bytes, sz) != sz)
 				return false;
 		}
 	}
@@ -415,7 +422,7 @@ static bool fill(struct vm *vm, struct snapshot *s)
 bool snapshot_take(struct vm *vm, const char *tag, char *msg, size_t len)
 {
 	unsigned nr;
-	uint64_t need = snap_needs(vm, &nr), have = mm_free_bytes();
+	uint64_t block_pages, need = snap_needs(vm, &nr, &block_pages), have = mm_free_bytes();
 	int old = find(vm, tag), slot = old;
 
 	if (ram_chunks(vm) > 0xffff)
@@ -433,13 +440,13 @@ bool snapshot_take(struct vm *vm, const char *tag, char *msg, size_t len)
 		return errf(msg, len, "snapshot of VM '%s' refused: %u snapshots are kept already",
 			    vm->name, SNAP_MAX), false;
 
-	struct snapshot *s = kzalloc(sizeof(*s));
-	if (s)
-		s->rec = kzalloc(nr * sizeof(*s->rec));
-	if (!s || !s->rec) {
-		snap_free(s);
-		return errf(msg, len, "snapshot of VM '%s' refused: out of memory", vm->name), false;
-	}
+	hpa_t block = page_zalloc(block_pages, PAGE_SIZE);
+	if (!block)
+		return errf(msg, len, "snapshot of VM '%s' refused: no room for its records",
+			    vm->name), false;
+	struct snapshot *s = hpa_to_hva(block);
+	s->block_pages = block_pages;
+	s->rec = (struct snap_rec *)(s + 1);
 	s->vm = vm;
 	s->vm_id = vm->id;
 	s->ram_pages = vm->ram_pages;

@@ -312,6 +312,16 @@ bool vm_restart(struct vm *vm)
 	return true;
 }
 
+bool vm_start_again(struct vm *vm)
+{
+	/* Counted first, so that the run does not end meanwhile. */
+	vm_mark_started(vm);
+	if (vm_restart(vm))
+		return true;
+	vm_mark_finished(vm);
+	return false;
+}
+
 uint64_t vm_rebuild_lock(void)
 {
 	return spin_lock_irqsave(&rebuild_lock);

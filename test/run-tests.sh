@@ -898,7 +898,7 @@ fi
 # and in XMM registers, halted vCPUs) are each snapshotted, run on, and
 # are restored; each count goes on from its snapshot's.  A VM too large to
 # copy into the free memory is refused; a tag that is not there is too.
-drive_snapshot() {
+snapshot_steps() {
 	wait_for '\[sc\] snap-count: tick 3 ' && wait_for '\[sm\] snap-count: tick 3 ' || return
 	cmd 'snapshot sc' "^kasane: snapshot 'default' of VM 'sc' taken" &&
 	cmd 'snapshot sm one' "^kasane: snapshot 'one' of VM 'sm' taken" &&
@@ -908,7 +908,11 @@ drive_snapshot() {
 	wait_for '\[sc\] snap-count: tick 25 ' && wait_for '\[sm\] snap-count: tick 25 ' || return
 	cmd 'restore sc' "^kasane: VM 'sc' restored to snapshot 'default'" &&
 	cmd 'restore sm one' "^kasane: VM 'sm' restored to snapshot 'one'" || return
-	wait_for "^kasane: VM 'sc' ended" && wait_for "^kasane: VM 'sm' ended" || return
+	wait_for "^kasane: VM 'sc' ended" && wait_for "^kasane: VM 'sm' ended"
+}
+# The run ends soon even when a step failed.
+drive_snapshot() {
+	snapshot_steps
 	cmd 'destroy big' "^kasane: VM 'big' ended: "
 }
 # check_resumed VM TAKEN RESTORED: VM's first tick after the line matching
@@ -963,6 +967,57 @@ if want 'snapshot/*'; then
 		esac
 		result snapshot/$t "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 	done
+fi
+
+# Create and destroy in a loop: a VM with a snapshot is destroyed and
+# started again three times (and restarted once); its snapshots go with
+# it, and the free memory comes back to what it was (RAM, nested page
+# tables, vCPU, device and snapshot memory all given back).
+snaploop_steps() {
+	wait_for '\[lp\] counter: tick 2' && wait_for '\[nb\] counter: tick 2' || return
+	cmd 'mem -j' '^\{"free_kib":' &&
+	cmd 'start lp' "^kasane: VM 'lp' has not ended" || return
+	local k
+	for k in 1 2 3; do
+		cmd "snapshot lp s$k" "^kasane: snapshot 's$k' of VM 'lp' taken" || return
+		[ $k = 1 ] && { cmd 'mem -j' '^\{"free_kib":' 2 || return; }
+		[ $k = 2 ] && { cmd 'restart lp' '\[lp\] counter: boot' 3 && wait_for '\[lp\] counter: tick 1' 3 &&
+			cmd "snapshot lp again" "^kasane: snapshot 'again' of VM 'lp' taken" || return; }
+		cmd 'destroy lp' "^kasane: VM 'lp' ended: " $k || return
+		# Its last vCPU reports it, then frees it: start waits for that.
+		for i in $(seq 1 20); do
+			cmd 'start lp' "^kasane: (starting VM 'lp' again|VM 'lp' has not ended)" $((k + i)) || return
+			[ "$(grep -c "^kasane: starting VM 'lp' again" "$log")" -ge $k ] && break
+			sleep 0.2
+		done
+		wait_for '\[lp\] counter: tick 1' $((k + 1 + (k >= 2))) || return
+	done
+	cmd snapshots '^kasane: 0 snapshots, ' &&
+	cmd 'mem -j' '^\{"free_kib":' 3
+}
+drive_snaploop() {
+	snaploop_steps
+	cmd 'destroy lp' "^kasane: VM 'lp' ended: " 4
+	cmd 'destroy nb' "^kasane: VM 'nb' ended: "
+}
+if want snapshot/create-destroy; then
+	cfg=$OUT/snaploop.cfg
+	{ printf '[vm lp]\nkernel = /guests/counter.elf\nmemory = 16M\ncmdline = ticks=100000\n\n'
+	  printf '[vm nb]\nkernel = /guests/counter.elf\nmemory = 8M\ncmdline = ticks=100000\n\n'; } >"$cfg"
+	console_boot snaploop "$cfg" 200 drive_snaploop build/guests/counter.elf:/guests/counter.elf
+	why=$(run_verdict $log "$QEMU_RC" 3 1 200)
+	[ -z "$why" ] && ! why=$(expect $log "^kasane: VM 'lp' has not ended" \
+		"^kasane: VM 'lp' ended: destroyed \(destroyed from the console\); status -1; ") &&
+		why="$why, see $log"
+	if [ -z "$why" ]; then
+		n=$(grep -c '\[lp\] counter: boot' $log) a=$(free_kib 1) b=$(free_kib 2) c=$(free_kib 3)
+		[ "$n" = 5 ] || why="'lp' booted $n times, expected 5, see $log"
+		[ -z "$why" ] && { [ -n "$a" ] && [ -n "$b" ] && [ $((a - b)) -ge 16384 ] ||
+			why="a snapshot of 'lp' took $a - $b KiB, not its 16 MiB of RAM, see $log"; }
+		[ -z "$why" ] && { [ -n "$c" ] && [ "$a" = "$c" ] ||
+			why="free memory $a KiB before the loop, $c KiB after, see $log"; }
+	fi
+	result snapshot/create-destroy "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
 # ---- UEFI, make run, firmware quirks (the OVMF guest group is uefi.test) ---
