@@ -354,21 +354,43 @@ static uint64_t ram_chunks(const struct vm *vm)
 	return (vm->ram_pages + RAM_CHUNK_PAGES - 1) / RAM_CHUNK_PAGES;
 }
 
+#define MAX_DEV_RECORDS (ARRAY_SIZE(snap_devices) * VM_MAX_VCPUS)
+
+/* The headers of the device records vm's table writes, in table order. */
+static unsigned plan(struct vm *vm, struct snap_rec_hdr *h)
+{
+	unsigned n = 0;
+
+	for (unsigned d = 0; d < ARRAY_SIZE(snap_devices); d++) {
+		const struct snap_device_row *row = &snap_devices[d];
+		for (unsigned i = 0; i < nr_instances(vm, row); i++) {
+			size_t sz = row->size(vm, i);
+			if (sz)
+				h[n++] = (struct snap_rec_hdr){ row->device, (uint16_t)i, row->version, sz };
+		}
+	}
+	return n;
+}
+
+static const struct snap_device_row *row_of(uint16_t device)
+{
+	for (unsigned d = 0; d < ARRAY_SIZE(snap_devices); d++)
+		if (snap_devices[d].device == device)
+			return &snap_devices[d];
+	return NULL;
+}
+
+static struct snap_rec_hdr planned[MAX_DEV_RECORDS];     /* the console runs on one CPU */
+
 /* Records and bytes a snapshot of vm takes; *block_pages: its block's. */
 static uint64_t snap_needs(struct vm *vm, unsigned *nr_rec, uint64_t *block_pages)
 {
 	uint64_t bytes = 0;
-	unsigned n = (unsigned)ram_chunks(vm);
+	unsigned n = plan(vm, planned);
 
-	for (unsigned d = 0; d < ARRAY_SIZE(snap_devices); d++) {
-		for (unsigned i = 0; i < nr_instances(vm, &snap_devices[d]); i++) {
-			size_t sz = snap_devices[d].size(vm, i);
-			if (sz) {
-				bytes += ALIGN_UP((uint64_t)sz, 16);
-				n++;
-			}
-		}
-	}
+	for (unsigned k = 0; k < n; k++)
+		bytes += ALIGN_UP(planned[k].length, 16);
+	n += (unsigned)ram_chunks(vm);
 	*nr_rec = n;
 	bytes += ALIGN_UP(sizeof(struct snapshot) + (uint64_t)n * sizeof(struct snap_rec), 16);
 	*block_pages = ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE;
@@ -391,19 +413,13 @@ static bool fill(struct vm *vm, struct snapshot *s)
 	uint8_t *next = (uint8_t *)s +
 			ALIGN_UP(sizeof(*s) + (uint64_t)s->nr * sizeof(struct snap_rec), 16);
 
-	for (unsigned d = 0; d < ARRAY_SIZE(snap_devices); d++) {
-		const struct snap_device_row *row = &snap_devices[d];
-		for (unsigned i = 0; i < nr_instances(vm, row); i++) {
-			size_t sz = row->size(vm, i);
-			if (!sz)
-				continue;
-			struct snap_rec *r = &s->rec[k++];
-			r->h = (struct snap_rec_hdr){ row->device, (uint16_t)i, row->version, sz };
-			r->bytes = next;
-			next += ALIGN_UP((uint64_t)sz, 16);
-			if (row->save(vm, i, r->bytes, sz) != sz)
-				return false;
-		}
+	for (unsigned n = plan(vm, planned); k < n; k++) {
+		struct snap_rec *r = &s->rec[k];
+		r->h = planned[k];
+		r->bytes = next;
+		next += ALIGN_UP(r->h.length, 16);
+		if (row_of(r->h.device)->save(vm, r->h.instance, r->bytes, r->h.length) != r->h.length)
+			return false;
 	}
 	const uint8_t *ram = hpa_to_hva(vm->ram_hpa);
 	for (uint64_t c = 0; c < ram_chunks(vm); c++) {
@@ -479,21 +495,17 @@ bool snapshot_take(struct vm *vm, const char *tag, char *msg, size_t len)
 /* Whether every record of s is one vm's table writes, at its version and size. */
 static bool fits(struct vm *vm, const struct snapshot *s)
 {
-	unsigned k = 0;
+	unsigned n = plan(vm, planned);
 
-	for (unsigned d = 0; d < ARRAY_SIZE(snap_devices); d++) {
-		const struct snap_device_row *row = &snap_devices[d];
-		for (unsigned i = 0; i < nr_instances(vm, row); i++) {
-			size_t sz = row->size(vm, i);
-			if (!sz)
-				continue;
-			const struct snap_rec_hdr *h = &s->rec[k++].h;
-			if (k > s->nr || h->device != row->device || h->instance != i ||
-			    h->version != row->version || h->length != sz)
-				return false;
-		}
+	if (s->ram_pages != vm->ram_pages || n + ram_chunks(vm) != s->nr)
+		return false;
+	for (unsigned k = 0; k < n; k++) {
+		const struct snap_rec_hdr *h = &s->rec[k].h;
+		if (h->device != planned[k].device || h->instance != planned[k].instance ||
+		    h->version != planned[k].version || h->length != planned[k].length)
+			return false;
 	}
-	return s->ram_pages == vm->ram_pages && k + ram_chunks(vm) == s->nr;
+	return true;
 }
 
 /* The guest's clocks go on from the snapshot's instant (see the top). */
@@ -548,22 +560,18 @@ bool snapshot_restore(struct vm *vm, const char *tag, char *msg, size_t len)
 	for (unsigned c = first_ram; c < s->nr; c++)
 		memcpy(ram + (uint64_t)s->rec[c].h.instance * RAM_CHUNK_PAGES * PAGE_SIZE,
 		       s->rec[c].bytes, s->rec[c].h.length);
-	unsigned r = 0;
-	for (unsigned d = 0; d < ARRAY_SIZE(snap_devices); d++) {
-		const struct snap_device_row *row = &snap_devices[d];
-		for (unsigned i = 0; i < nr_instances(vm, row); i++) {
-			if (!row->size(vm, i))
-				continue;
-			const struct snap_rec *rec = &s->rec[r++];
-			if (d == ARRAY_SIZE(snap_devices) - 1 && i == 0)
-				rebase_clocks(vm);      /* before the vCPUs take the TSC offset */
-			if (!row->load(vm, i, rec->bytes, rec->h.length)) {
-				vm_end(vm, VM_END_BAD_STATE, -1,
-				       "restoring snapshot '%s': record %u (device %u, instance %u) refused",
-				       tag, r - 1, rec->h.device, rec->h.instance);
-				return errf(msg, len, "restoring VM '%s' failed; it ended", vm->name),
-				       false;
-			}
+	bool rebased = false;
+	for (unsigned r = 0; r < first_ram; r++) {
+		const struct snap_rec *rec = &s->rec[r];
+		if (rec->h.device == SNAP_DEV_VCPU && !rebased) {
+			rebase_clocks(vm);      /* before the vCPUs take the TSC offset */
+			rebased = true;
+		}
+		if (!row_of(rec->h.device)->load(vm, rec->h.instance, rec->bytes, rec->h.length)) {
+			vm_end(vm, VM_END_BAD_STATE, -1,
+			       "restoring snapshot '%s': record %u (device %u, instance %u) refused",
+			       tag, r, rec->h.device, rec->h.instance);
+			return errf(msg, len, "restoring VM '%s' failed; it ended", vm->name), false;
 		}
 	}
 	restore_sched(vm);

@@ -675,7 +675,7 @@ console_boot() {
 	rm -f "$log"
 	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" "$@"; then
 		$driver | setsid timeout -k 5 "$t" qemu-system-x86_64 $QEMU_ACCEL -M q35 \
-			-display none -no-reboot -monitor none -serial stdio -smp 2 -m 256M \
+			-display none -no-reboot -monitor none -serial stdio -smp 2 -m "${CONSOLE_MEM:-256M}" \
 			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$isof" -boot d >"$log" 2>&1
 		QEMU_RC=$?
 		sed -i 's/\r$//' "$log"
@@ -1018,6 +1018,43 @@ if want snapshot/create-destroy; then
 			why="free memory $a KiB before the loop, $c KiB after, see $log"; }
 	fi
 	result snapshot/create-destroy "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
+# A Debian Linux VM at its busybox shell (tools/linux-guest.sh) is
+# snapshotted; a command typed into it (through the console's input
+# focus) answers; it is restored, and a command typed then answers too;
+# it powers off.
+drive_snaplinux() {
+	wait_for '^\[linux\] .*KASANE-LINUX-ACTION shell' || return
+	sleep 1
+	cmd 'snapshot linux' "^kasane: snapshot 'default' of VM 'linux' taken" || return
+	printf '\001\001\001'
+	wait_for "^kasane: console input goes to VM 'linux'" || return
+	sleep 0.5
+	printf 'echo SNAP-$((6*7))\r'
+	# (Linux ends its lines with CR LF: the log has the CR until the end.)
+	wait_for '^\[linux\] SNAP-42' || return
+	printf '\001\001\001'
+	wait_for "^kasane: console input goes to kasane" || return
+	cmd 'restore linux' "^kasane: VM 'linux' restored to snapshot 'default'" || return
+	printf '\001\001\001'
+	wait_for "^kasane: console input goes to VM 'linux'" 2 || return
+	sleep 0.5
+	printf 'echo AFTER-$((7*8))\r'
+	wait_for '^\[linux\] AFTER-56' || return
+	printf 'poweroff -f\r'
+}
+if want snapshot/linux; then
+	cfg=$OUT/snaplinux.cfg
+	printf '[vm linux]\nkernel = /linux/vmlinuz\ninitrd = /linux/initrd.img\nmemory = 192M\ncpus = 2\ncmdline = console=ttyS0 loglevel=5 kasane.action=shell\n\n' >"$cfg"
+	CONSOLE_MEM=768M console_boot snaplinux "$cfg" 240 drive_snaplinux \
+		build/linux/vmlinuz:/linux/vmlinuz build/linux/initrd.img:/linux/initrd.img
+	why=$(run_verdict $log "$QEMU_RC" 1 0 240)
+	[ -z "$why" ] && ! why=$(expect $log '^\[linux\] SNAP-42$' '^\[linux\] AFTER-56$' \
+		"^kasane: VM 'linux' ended: .*; status 0;") && why="$why, see $log"
+	[ -z "$why" ] && why=$(test_verdict $log "reject BUG:|WARNING:|Call Trace|Kernel panic|clocksource.*unstable") &&
+		[ -n "$why" ] && why="$why, see $log"
+	result snapshot/linux "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
 # ---- UEFI, make run, firmware quirks (the OVMF guest group is uefi.test) ---
