@@ -14,6 +14,7 @@
 #include "core/vm.h"
 #include "core/vm_create.h"
 #include "core/sched.h"
+#include "core/snapshot.h"
 #include "core/clock.h"
 #include "core/cmdline.h"
 #include "core/gdbstub.h"
@@ -352,6 +353,9 @@ static void cmd_resume(struct cmd_args *a, const char *const state_name[])
 		/* No interrupt came while it was paused: the watchdog starts over. */
 		vm->wd_since_ns = 0;
 		sched_resume_vm(vm);
+		/* A CPU running another VM's vCPU took the paused VM's timers for
+		 * none (its halted vCPUs would sleep on): end its slice. */
+		sched_reap_vm_soon(vm);
 	}
 	vm_rebuild_unlock(f);
 	say(was ? "kasane: VM '%s' resumed\n" : "kasane: VM '%s' is not paused\n", name);
@@ -403,6 +407,137 @@ static void cmd_debug(struct cmd_args *a, const char *const state_name[])
 		say("kasane: cannot debug VM '%s': %s\n", name, why);
 }
 
+/* ---- snapshot and restore ---------------------------------------------------- */
+
+#define STOP_WAIT_NS (2000ULL * 1000 * 1000)
+
+/* Let vm run again after a snapshot or restore, unless the operator had
+ * paused it, or it is no longer the VM that was stopped. */
+static void go_on(struct vm *vm, bool was_paused, unsigned boots)
+{
+	uint64_t f = vm_rebuild_lock();
+
+	if (!was_paused && !vm->ended && vm->boots == boots) {
+		vm->wd_since_ns = 0;
+		sched_resume_vm(vm);
+		/* A CPU running another VM's vCPU took the paused VM's timers for
+		 * none: end its slice so that it looks at them again. */
+		sched_reap_vm_soon(vm);
+	}
+	vm_rebuild_unlock(f);
+}
+
+/*
+ * Pause vm (if the operator has not) and wait until none of its vCPUs is
+ * on a CPU: each leaves at its next exit (the pause kicks it), whatever
+ * state it is in.  False, said, if it ended or restarted meanwhile, or did
+ * not stop in STOP_WAIT_NS.
+ */
+static bool stop_vm(struct vm *vm, bool *was_paused, unsigned *boots)
+{
+	uint64_t f;
+
+	if (!lock_live_vm(vm, &f))
+		return false;
+	*was_paused = vm->paused;
+	*boots = vm->boots;
+	if (!*was_paused)
+		sched_pause_vm(vm);
+	vm_rebuild_unlock(f);
+	uint64_t until = clock_now_ns() + STOP_WAIT_NS;
+	for (;;) {
+		f = vm_rebuild_lock();
+		bool gone = vm->ended || vm->boots != *boots;
+		bool parked = !gone && snapshot_vm_parked(vm);
+		vm_rebuild_unlock(f);
+		if (gone) {
+			say("kasane: VM '%s' ended or restarted meanwhile\n", name);
+			return false;
+		}
+		if (parked)
+			return true;
+		if (clock_now_ns() > until) {
+			say("kasane: VM '%s' did not stop; nothing done\n", name);
+			go_on(vm, *was_paused, *boots);
+			return false;
+		}
+		cpu_relax();
+	}
+}
+
+/* TAG: printable, no blanks, shorter than SNAP_TAG_MAX; "default" if none. */
+static const char *snap_tag(const struct cmd_args *a)
+{
+	const char *tag = a->argc > 1 ? a->argv[1] : "default";
+
+	if (strlen(tag) >= SNAP_TAG_MAX) {
+		say("kasane: a tag has at most %u characters\n", SNAP_TAG_MAX - 1);
+		return NULL;
+	}
+	return tag;
+}
+
+static void cmd_snap(struct cmd_args *a, bool restore)
+{
+	char msg[200];
+	bool was_paused;
+	unsigned boots;
+	const char *tag = snap_tag(a);
+
+	if (!tag || !stop_vm(a->vm, &was_paused, &boots))
+		return;
+	if (restore)
+		snapshot_restore(a->vm, tag, msg, sizeof(msg));
+	else
+		snapshot_take(a->vm, tag, msg, sizeof(msg));
+	say("kasane: %s\n", msg);
+	go_on(a->vm, was_paused, boots);
+}
+
+static void cmd_snapshot(struct cmd_args *a, const char *const state_name[])
+{
+	cmd_snap(a, false);
+}
+
+static void cmd_restore(struct cmd_args *a, const char *const state_name[])
+{
+	cmd_snap(a, true);
+}
+
+static void cmd_snapshots(struct cmd_args *a, const char *const state_name[])
+{
+	snapshot_list(say);
+}
+
+/*
+ * start boots a VM that has ended (destroyed, or finished on its own) again
+ * from its config: the create half of a create/destroy cycle.  Only once
+ * its last vCPU has reported and freed it (its RAM is gone), and only
+ * while the run goes on: when every VM has ended, kasane ends.
+ */
+static void cmd_start(struct cmd_args *a, const char *const state_name[])
+{
+	struct vm *vm = a->vm;
+	uint64_t f = vm_rebuild_lock();
+
+	strlcpy(name, vm->name, sizeof(name));
+	bool freed = vm->ended && !vm->vcpus_running &&
+		     !__atomic_load_n(&vm->ram_hpa, __ATOMIC_ACQUIRE);
+	vm_rebuild_unlock(f);
+	if (!freed) {
+		say("kasane: VM '%s' has not ended (restart boots a running VM again)\n", name);
+		return;
+	}
+	say("kasane: starting VM '%s' again\n", name);
+	if (!vm_start_again(vm)) {
+		f = vm_rebuild_lock();
+		char why[160];
+		strlcpy(why, vm->end_detail, sizeof(why));
+		vm_rebuild_unlock(f);
+		say("kasane: VM '%s' did not start: %s\n", name, why);
+	}
+}
+
 static const char *const level_name[] = {
 	[LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
@@ -434,6 +569,13 @@ static const struct console_cmd cmds[] = {
 	{ "destroy", "NAME", "end the VM now (status -1) and free it", true, 1, 1, false, cmd_destroy },
 	{ "restart", "NAME", "reset the VM and boot it again from its config", true, 1, 1, false,
 	  cmd_restart },
+	{ "start", "NAME", "boot a VM that has ended again from its config", true, 1, 1, false,
+	  cmd_start },
+	{ "snapshot", "NAME [TAG]", "keep a copy of the whole VM in kasane's memory", true, 1, 2,
+	  false, cmd_snapshot },
+	{ "restore", "NAME [TAG]", "put the VM back as its snapshot was", true, 1, 2, false,
+	  cmd_restore },
+	{ "snapshots", "", "the snapshots kept", false, 0, 0, false, cmd_snapshots },
 	{ "mem", "[-j]", "free memory", false, 0, 0, true, cmd_mem },
 	{ "switches", "", "each switch and its ports: frames, bytes and drops sent and received",
 	  false, 0, 0, false, cmd_switches },

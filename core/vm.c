@@ -47,6 +47,11 @@ void vm_mark_finished(struct vm *vm)
 	__atomic_fetch_sub(&vms_running, 1, __ATOMIC_ACQ_REL);
 }
 
+void vm_mark_started(struct vm *vm)
+{
+	__atomic_fetch_add(&vms_running, 1, __ATOMIC_ACQ_REL);
+}
+
 /* ---- console -------------------------------------------------------------- */
 
 /*

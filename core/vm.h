@@ -192,6 +192,8 @@ struct vm *vm_at(unsigned i);
 bool vm_all_ended(void);
 /* The VM's last vCPU has stopped and the VM is reported. */
 void vm_mark_finished(struct vm *vm);
+/* A finished VM runs again (the console's start): undoes vm_mark_finished. */
+void vm_mark_started(struct vm *vm);
 /* How a reason is shown in reports and the console. */
 const char *vm_end_reason_name(enum vm_end_reason why);
 /* The one-line end report of a VM. */

@@ -10,6 +10,7 @@
 #include "core/board.h"
 #include "core/modules.h"
 #include "core/sched.h"
+#include "core/snapshot.h"
 #include "core/clock.h"
 #include "core/vcpu.h"
 #include "core/cmdline.h"
@@ -191,6 +192,7 @@ void vm_destroy(struct vm *vm)
 	board_net_free(vm);
 	if (vm->shadow && vm->vcpu[0].shadow)
 		shadow_report(vm);
+	snapshot_drop_vm(vm);   /* a restart too: the snapshots were of the VM as it ran */
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		shadow_vcpu_free(&vm->vcpu[i]);
 		if (vm->vcpu[i].hw.vendor)
@@ -344,6 +346,16 @@ bool vm_restart(struct vm *vm)
 	vm_start(vm);
 	spin_unlock_irqrestore(&rebuild_lock, f);
 	return true;
+}
+
+bool vm_start_again(struct vm *vm)
+{
+	/* Counted first, so that the run does not end meanwhile. */
+	vm_mark_started(vm);
+	if (vm_restart(vm))
+		return true;
+	vm_mark_finished(vm);
+	return false;
 }
 
 uint64_t vm_rebuild_lock(void)

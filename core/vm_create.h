@@ -21,6 +21,12 @@ void vm_destroy(struct vm *vm);
  */
 bool vm_restart(struct vm *vm);
 /*
+ * Start a VM that has ended and been reported and freed (the console's
+ * start) from power-on, as vm_restart() does; the run then waits for it
+ * again.  False if it could not be rebuilt (it stays ended, with why).
+ */
+bool vm_start_again(struct vm *vm);
+/*
  * Held while a VM is rebuilt in place: whoever looks at a VM from outside
  * its vCPUs (the console) holds it, so never sees a VM half built.
  */

@@ -4,6 +4,7 @@
  * byte is computed from the VM's parameters when the guest reads it.
  */
 #include "devices/fwcfg.h"
+#include "devices/devsnap.h"
 #include "include/kasane/abi.h"
 #include "lib/string.h"
 
@@ -133,4 +134,32 @@ int fwcfg_pio(void *dev, struct io_req *req)
 	}
 	spin_unlock(&f->lock);
 	return 0;
+}
+
+/* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
+
+/* The guest's position only: the items are the board's, built from the VM's
+ * config.  Any offset is safe (data_read_byte() reads 0 past an item). */
+struct fwcfg_rec {
+	uint16_t sel;
+	uint16_t pad;
+	uint32_t off;
+};
+
+size_t fwcfg_save(const struct fwcfg *d, void *buf, size_t len)
+{
+	struct fwcfg_rec r = { .sel = d->sel, .off = d->off };
+
+	return devsnap_put(buf, len, &r, sizeof(r));
+}
+
+bool fwcfg_load(struct fwcfg *d, const void *buf, size_t len)
+{
+	struct fwcfg_rec r;
+
+	if (!devsnap_get(&r, sizeof(r), buf, len))
+		return false;
+	d->sel = r.sel;
+	d->off = r.off;
+	return true;
 }

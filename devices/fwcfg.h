@@ -77,4 +77,10 @@ int fwcfg_add_file(struct fwcfg *f, const char *name, const void *data, uint32_t
  */
 int fwcfg_pio(void *dev, struct io_req *req);
 
+/* Snapshot records (devices/devsnap.h): the selector and the offset in its item. */
+#define FWCFG_SNAP_VERSION 1u
+#define FWCFG_SNAP_SIZE 8u
+size_t fwcfg_save(const struct fwcfg *d, void *buf, size_t len);
+bool fwcfg_load(struct fwcfg *d, const void *buf, size_t len);
+
 #endif

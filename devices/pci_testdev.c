@@ -2,6 +2,7 @@
  * The PCI test function: see pci_testdev.h.
  */
 #include "devices/pci_testdev.h"
+#include "devices/devsnap.h"
 #include "lib/string.h"
 
 static int testdev_bar(void *dev, struct io_req *req)
@@ -64,4 +65,30 @@ void pci_testdev_init(struct pci_testdev *td, uint8_t devfn)
 	vpci_func_msix(&td->fn, PCI_TESTDEV_VECTORS, PCI_TESTDEV_MSIX_BAR);
 	vpci_func_msi(&td->fn, PCI_TESTDEV_VECTORS, true);
 	vpci_func_intx_pin(&td->fn, 1);
+}
+
+/* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
+
+/* Its registers; its PCI function is the bus's record (vpci_save()). */
+struct pci_testdev_rec {
+	uint32_t scratch, last_raise, intx;
+};
+
+size_t pci_testdev_save(const struct pci_testdev *d, void *buf, size_t len)
+{
+	struct pci_testdev_rec r = { d->scratch, d->last_raise, d->intx };
+
+	return devsnap_put(buf, len, &r, sizeof(r));
+}
+
+bool pci_testdev_load(struct pci_testdev *d, const void *buf, size_t len)
+{
+	struct pci_testdev_rec r;
+
+	if (!devsnap_get(&r, sizeof(r), buf, len))
+		return false;
+	d->scratch = r.scratch;
+	d->last_raise = r.last_raise;
+	d->intx = r.intx;
+	return true;
 }

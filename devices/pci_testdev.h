@@ -54,4 +54,11 @@ struct pci_testdev {
 /* The function at devfn, ready for vpci_add(). */
 void pci_testdev_init(struct pci_testdev *td, uint8_t devfn);
 
+/* Snapshot records (devices/devsnap.h): the registers (the function's
+ * configuration space is in the bus's record). */
+#define PCI_TESTDEV_SNAP_VERSION 1u
+#define PCI_TESTDEV_SNAP_SIZE 12u
+size_t pci_testdev_save(const struct pci_testdev *d, void *buf, size_t len);
+bool pci_testdev_load(struct pci_testdev *d, const void *buf, size_t len);
+
 #endif

@@ -1,5 +1,6 @@
 /* The scratch MMIO page; see testmmio.h. */
 #include "devices/testmmio.h"
+#include "devices/devsnap.h"
 #include "lib/string.h"
 
 void testmmio_init(struct testmmio *t)
@@ -28,4 +29,26 @@ int testmmio_access(void *dev, struct io_req *req)
 	}
 	spin_unlock(&t->lock);
 	return 0;
+}
+
+/* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
+
+size_t testmmio_save(const struct testmmio *d, void *buf, size_t len)
+{
+	struct testmmio s;
+
+	memcpy(&s, d, sizeof(s));
+	s.lock = (spinlock_t)SPINLOCK_INIT;
+	return devsnap_put(buf, len, &s, sizeof(s));
+}
+
+bool testmmio_load(struct testmmio *d, const void *buf, size_t len)
+{
+	struct testmmio s;
+
+	if (!devsnap_get(&s, sizeof(s), buf, len))
+		return false;
+	s.lock = d->lock;
+	memcpy(d, &s, sizeof(s));
+	return true;
 }

@@ -27,4 +27,10 @@ void testmmio_init(struct testmmio *t);
  */
 int testmmio_access(void *dev, struct io_req *req);
 
+/* Snapshot records (devices/devsnap.h): the whole model but its wiring. */
+#define TESTMMIO_SNAP_VERSION 1u
+#define TESTMMIO_SNAP_SIZE sizeof(struct testmmio)
+size_t testmmio_save(const struct testmmio *d, void *buf, size_t len);
+bool testmmio_load(struct testmmio *d, const void *buf, size_t len);
+
 #endif

@@ -3,6 +3,7 @@
  * numbers are from the ACPI 6.5 specification.
  */
 #include "devices/vacpi.h"
+#include "devices/devsnap.h"
 #include "devices/iobus.h"
 #include "devices/irq.h"
 #include "lib/string.h"
@@ -220,4 +221,34 @@ void vacpi_update(struct vacpi *a)
 	spin_unlock(&a->lock);
 	sync_sci(a, sci);
 	spin_unlock(&a->irq_lock);
+}
+
+/* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
+
+size_t vacpi_save(const struct vacpi *d, void *buf, size_t len)
+{
+	struct vacpi s;
+
+	memcpy(&s, d, sizeof(s));
+	s.lock = (spinlock_t)SPINLOCK_INIT;
+	s.irq_lock = (spinlock_t)SPINLOCK_INIT;
+	s.port = (struct vacpi_ports){ 0 };
+	s.ops = NULL;
+	s.ctx = NULL;
+	return devsnap_put(buf, len, &s, sizeof(s));
+}
+
+bool vacpi_load(struct vacpi *d, const void *buf, size_t len)
+{
+	struct vacpi s;
+
+	if (!devsnap_get(&s, sizeof(s), buf, len))
+		return false;
+	s.lock = d->lock;
+	s.irq_lock = d->irq_lock;
+	s.port = d->port;
+	s.ops = d->ops;
+	s.ctx = d->ctx;
+	memcpy(d, &s, sizeof(s));
+	return true;
 }

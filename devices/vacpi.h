@@ -107,4 +107,10 @@ uint64_t vacpi_next_deadline(struct vacpi *a);
 /* Account TMR_STS up to now() and bring the SCI to its level. */
 void vacpi_update(struct vacpi *a);
 
+/* Snapshot records (devices/devsnap.h): the whole model but its wiring (the ports are the board's). */
+#define VACPI_SNAP_VERSION 1u
+#define VACPI_SNAP_SIZE sizeof(struct vacpi)
+size_t vacpi_save(const struct vacpi *d, void *buf, size_t len);
+bool vacpi_load(struct vacpi *d, const void *buf, size_t len);
+
 #endif

@@ -10,6 +10,7 @@
  * delivery mode (3 or 6) send nothing.
  */
 #include "devices/vioapic.h"
+#include "devices/devsnap.h"
 #include "devices/iobus.h"
 #include "lib/string.h"
 
@@ -224,4 +225,30 @@ void vioapic_eoi(struct vioapic *io, uint8_t vector)
 	}
 	spin_unlock(&io->lock);
 	deliver(io, m, n);
+}
+
+/* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
+
+size_t vioapic_save(const struct vioapic *d, void *buf, size_t len)
+{
+	struct vioapic s;
+
+	memcpy(&s, d, sizeof(s));
+	s.lock = (spinlock_t)SPINLOCK_INIT;
+	s.ops = NULL;
+	s.vm = NULL;
+	return devsnap_put(buf, len, &s, sizeof(s));
+}
+
+bool vioapic_load(struct vioapic *d, const void *buf, size_t len)
+{
+	struct vioapic s;
+
+	if (!devsnap_get(&s, sizeof(s), buf, len))
+		return false;
+	s.lock = d->lock;
+	s.ops = d->ops;
+	s.vm = d->vm;
+	memcpy(d, &s, sizeof(s));
+	return true;
 }

@@ -90,4 +90,10 @@ void vioapic_pulse_irq(struct vioapic *io, unsigned pin);
  */
 void vioapic_eoi(struct vioapic *io, uint8_t vector);
 
+/* Snapshot records (devices/devsnap.h): the whole model but its wiring. */
+#define VIOAPIC_SNAP_VERSION 1u
+#define VIOAPIC_SNAP_SIZE sizeof(struct vioapic)
+size_t vioapic_save(const struct vioapic *d, void *buf, size_t len);
+bool vioapic_load(struct vioapic *d, const void *buf, size_t len);
+
 #endif

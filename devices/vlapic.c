@@ -8,6 +8,7 @@
  * collected in a struct vlapic_call and done after the lock is dropped.
  */
 #include "devices/vlapic.h"
+#include "devices/devsnap.h"
 #include "lib/string.h"
 
 /* The timer's clock in ns per tick (before the divider). */
@@ -885,4 +886,35 @@ void vlapic_timer_update(struct vlapic *vl, uint64_t now_ns)
 	spin_lock(&vl->lock);
 	timer_catch_up(vl, now_ns);
 	spin_unlock(&vl->lock);
+}
+
+/* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
+
+size_t vlapic_save(const struct vlapic *d, void *buf, size_t len)
+{
+	struct vlapic s;
+
+	memcpy(&s, d, sizeof(s));
+	s.lock = (spinlock_t)SPINLOCK_INIT;
+	s.ops = NULL;
+	s.vm = NULL;
+	s.now = NULL;
+	s.now_ctx = NULL;
+	return devsnap_put(buf, len, &s, sizeof(s));
+}
+
+bool vlapic_load(struct vlapic *d, const void *buf, size_t len)
+{
+	struct vlapic s;
+
+	if (!devsnap_get(&s, sizeof(s), buf, len))
+		return false;
+	s.lock = d->lock;
+	s.ops = d->ops;
+	s.vm = d->vm;
+	s.now = d->now;
+	s.now_ctx = d->now_ctx;
+	s.tsc_khz = d->tsc_khz;         /* this host's guest TSC rate, a divisor */
+	memcpy(d, &s, sizeof(s));
+	return true;
 }

@@ -277,4 +277,10 @@ uint64_t vlapic_timer_deadline(const struct vlapic *vl);
  * and are merged into one interrupt. */
 void vlapic_timer_update(struct vlapic *vl, uint64_t now_ns);
 
+/* Snapshot records (devices/devsnap.h): the whole model but its wiring. */
+#define VLAPIC_SNAP_VERSION 1u
+#define VLAPIC_SNAP_SIZE sizeof(struct vlapic)
+size_t vlapic_save(const struct vlapic *d, void *buf, size_t len);
+bool vlapic_load(struct vlapic *d, const void *buf, size_t len);
+
 #endif

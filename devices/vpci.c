@@ -9,6 +9,7 @@
  * bus reacts to what changed (decode enables, BARs, interrupt control).
  */
 #include "devices/vpci.h"
+#include "devices/devsnap.h"
 #include "lib/string.h"
 
 #define MSI_ADDR_BASE       0xfee00000u         /* SDM vol. 3A §11.11.1 */
@@ -758,4 +759,113 @@ bool vpci_add(struct vpci_bus *b, struct vpci_func *fn)
 	}
 	spin_unlock(&b->lock);
 	return ok;
+}
+
+/* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
+
+/*
+ * The bus's record: CONFIG_ADDRESS, then for every function plugged in, in
+ * devfn order, what the guest can change of it (its configuration space,
+ * MSI-X table and pending bits, its INTx level).  What the device model
+ * set up (write masks, BAR sizes and handlers, capabilities) is not in it:
+ * a record loads only into a bus with the same functions.  After a load
+ * the BARs decode where the restored registers say; the INTx levels the
+ * bus last reported come back too, and the I/O APIC's own record holds
+ * the same levels, so a load sends the board nothing.
+ */
+struct vpci_func_rec {
+	uint8_t devfn;
+	uint8_t intx_level;
+	uint8_t pad[6];
+	uint64_t msix_pba, msi_dropped;
+	uint8_t cfg[VPCI_CFG_SIZE];
+	struct vpci_msix_entry msix[VPCI_MSIX_MAX];
+};
+
+struct vpci_bus_rec {
+	uint32_t cfg_addr;
+	uint32_t nr_funcs;
+	uint8_t gsi_level[VPCI_MAX_GSI];
+};
+
+size_t vpci_snap_size(const struct vpci_bus *b)
+{
+	size_t n = sizeof(struct vpci_bus_rec);
+
+	for (unsigned d = 0; d < VPCI_NR_DEVFN; d++)
+		if (b->fn[d])
+			n += sizeof(struct vpci_func_rec);
+	return n;
+}
+
+size_t vpci_save(const struct vpci_bus *b, void *buf, size_t len)
+{
+	struct vpci_bus_rec h = { .cfg_addr = b->cfg_addr };
+	uint8_t *p = buf;
+
+	for (unsigned g = 0; g < VPCI_MAX_GSI; g++)
+		h.gsi_level[g] = b->gsi_level[g];
+
+	if (len < vpci_snap_size(b))
+		return 0;
+	size_t n = sizeof(h);
+	for (unsigned d = 0; d < VPCI_NR_DEVFN; d++) {
+		const struct vpci_func *fn = b->fn[d];
+		struct vpci_func_rec r;
+		if (!fn)
+			continue;
+		memset(&r, 0, sizeof(r));
+		r.devfn = (uint8_t)d;
+		r.intx_level = fn->intx_level;
+		r.msix_pba = fn->msix_pba;
+		r.msi_dropped = fn->msi_dropped;
+		memcpy(r.cfg, fn->cfg, sizeof(r.cfg));
+		memcpy(r.msix, fn->msix, sizeof(r.msix));
+		memcpy(p + n, &r, sizeof(r));
+		n += sizeof(r);
+		h.nr_funcs++;
+	}
+	memcpy(p, &h, sizeof(h));
+	return n;
+}
+
+bool vpci_load(struct vpci_bus *b, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	struct vpci_bus_rec h;
+	struct vpci_func_rec r;
+
+	/* Check the whole record before anything changes. */
+	if (len != vpci_snap_size(b))
+		return false;
+	memcpy(&h, p, sizeof(h));
+	size_t n = sizeof(h);
+	for (unsigned d = 0; d < VPCI_NR_DEVFN; d++) {
+		if (!b->fn[d])
+			continue;
+		memcpy(&r, p + n, sizeof(r));
+		if (r.devfn != d)
+			return false;
+		n += sizeof(r);
+	}
+	spin_lock(&b->lock);
+	b->cfg_addr = h.cfg_addr;
+	n = sizeof(h);
+	for (unsigned d = 0; d < VPCI_NR_DEVFN; d++) {
+		struct vpci_func *fn = b->fn[d];
+		if (!fn)
+			continue;
+		memcpy(&r, p + n, sizeof(r));
+		n += sizeof(r);
+		fn->intx_level = r.intx_level != 0;
+		fn->msix_pba = r.msix_pba;
+		fn->msi_dropped = r.msi_dropped;
+		memcpy(fn->cfg, r.cfg, sizeof(fn->cfg));
+		memcpy(fn->msix, r.msix, sizeof(fn->msix));
+	}
+	for (unsigned g = 0; g < VPCI_MAX_GSI; g++)
+		b->gsi_level[g] = h.gsi_level[g] != 0;
+	bars_update(b);
+	spin_unlock(&b->lock);
+	return true;
 }

@@ -271,4 +271,12 @@ bool vpci_msi_enabled(struct vpci_func *fn);
  * address outside 0xfee00000-0xfeefffff or a reserved delivery mode. */
 bool vpci_msi_decode(uint64_t addr, uint32_t data, struct apic_msg *m);
 
+/* Snapshot records (devices/devsnap.h): CONFIG_ADDRESS and every plugged
+ * function's configuration space, MSI-X table and INTx level; its size
+ * depends on the functions (vpci_snap_size()).  A load moves the BARs. */
+#define VPCI_SNAP_VERSION 1u
+size_t vpci_snap_size(const struct vpci_bus *b);
+size_t vpci_save(const struct vpci_bus *b, void *buf, size_t len);
+bool vpci_load(struct vpci_bus *b, const void *buf, size_t len);
+
 #endif

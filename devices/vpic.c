@@ -19,6 +19,7 @@
  *   mode have no effect.
  */
 #include "devices/vpic.h"
+#include "devices/devsnap.h"
 #include "devices/iobus.h"
 #include "lib/string.h"
 
@@ -409,4 +410,34 @@ int vpic_ack(struct vpic *p)
 bool vpic_intr_asserted(const struct vpic *p)
 {
 	return __atomic_load_n(&p->intr, __ATOMIC_RELAXED);
+}
+
+/* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
+
+size_t vpic_save(const struct vpic *d, void *buf, size_t len)
+{
+	struct vpic s;
+
+	memcpy(&s, d, sizeof(s));
+	s.lock = (spinlock_t)SPINLOCK_INIT;
+	s.ops = NULL;
+	s.vm = NULL;
+	return devsnap_put(buf, len, &s, sizeof(s));
+}
+
+bool vpic_load(struct vpic *d, const void *buf, size_t len)
+{
+	struct vpic s;
+
+	if (!devsnap_get(&s, sizeof(s), buf, len) ||
+	    s.chip[0].icw_next > 4 ||
+	    s.chip[1].icw_next > 4 ||
+	    s.chip[0].lowest > 7 ||
+	    s.chip[1].lowest > 7)
+		return false;
+	s.lock = d->lock;
+	s.ops = d->ops;
+	s.vm = d->vm;
+	memcpy(d, &s, sizeof(s));
+	return true;
 }

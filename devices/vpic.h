@@ -87,4 +87,10 @@ int vpic_ack(struct vpic *p);
 /* Whether the master's INTR output is asserted now.  Lock-free. */
 bool vpic_intr_asserted(const struct vpic *p);
 
+/* Snapshot records (devices/devsnap.h): the whole model but its wiring. */
+#define VPIC_SNAP_VERSION 1u
+#define VPIC_SNAP_SIZE sizeof(struct vpic)
+size_t vpic_save(const struct vpic *d, void *buf, size_t len);
+bool vpic_load(struct vpic *d, const void *buf, size_t len);
+
 #endif

@@ -10,6 +10,7 @@
  * tick t + 1 and, in mode 0, OUT goes high on tick t + 1 + N.
  */
 #include "devices/vpit.h"
+#include "devices/devsnap.h"
 #include "devices/iobus.h"
 #include "devices/irq.h"
 #include "lib/string.h"
@@ -464,4 +465,47 @@ void vpit_update(struct vpit *p)
 	}
 	spin_unlock(&p->lock);
 	irq_flush(p);
+}
+
+/* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
+
+/* A record's channels: every field in the range the model keeps it in. */
+static bool vpit_channels_ok(const struct vpit_channel *ch)
+{
+	for (unsigned i = 0; i < 3; i++)
+		if (ch[i].mode > 5 || ch[i].rw < PIT_RW_LSB || ch[i].rw > PIT_RW_WORD ||
+		    ch[i].state > VPIT_HELD || ch[i].n < 1 || ch[i].n > 65536)
+			return false;
+	return true;
+}
+
+size_t vpit_save(const struct vpit *d, void *buf, size_t len)
+{
+	struct vpit s;
+
+	memcpy(&s, d, sizeof(s));
+	s.lock = (spinlock_t)SPINLOCK_INIT;
+	s.irq_lock = (spinlock_t)SPINLOCK_INIT;
+	s.set_irq = NULL;
+	s.vm = NULL;
+	s.now = NULL;
+	s.now_ctx = NULL;
+	return devsnap_put(buf, len, &s, sizeof(s));
+}
+
+bool vpit_load(struct vpit *d, const void *buf, size_t len)
+{
+	struct vpit s;
+
+	if (!devsnap_get(&s, sizeof(s), buf, len) ||
+	    !vpit_channels_ok(s.ch))
+		return false;
+	s.lock = d->lock;
+	s.irq_lock = d->irq_lock;
+	s.set_irq = d->set_irq;
+	s.vm = d->vm;
+	s.now = d->now;
+	s.now_ctx = d->now_ctx;
+	memcpy(d, &s, sizeof(s));
+	return true;
 }

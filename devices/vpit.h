@@ -137,4 +137,10 @@ uint64_t vpit_next_deadline(const struct vpit *p);
 /* Deliver IRQ 0 events due by now(). */
 void vpit_update(struct vpit *p);
 
+/* Snapshot records (devices/devsnap.h): the whole model but its wiring. */
+#define VPIT_SNAP_VERSION 1u
+#define VPIT_SNAP_SIZE sizeof(struct vpit)
+size_t vpit_save(const struct vpit *d, void *buf, size_t len);
+bool vpit_load(struct vpit *d, const void *buf, size_t len);
+
 #endif

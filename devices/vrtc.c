@@ -3,6 +3,7 @@
  * Motorola MC146818A data sheet; register and bit names are its own.
  */
 #include "devices/vrtc.h"
+#include "devices/devsnap.h"
 #include "devices/iobus.h"
 #include "devices/irq.h"
 #include "lib/string.h"
@@ -426,4 +427,36 @@ void vrtc_update(struct vrtc *r)
 bool vrtc_nmi_masked(const struct vrtc *r)
 {
 	return __atomic_load_n(&r->index, __ATOMIC_RELAXED) & RTC_INDEX_NMI;
+}
+
+/* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
+
+size_t vrtc_save(const struct vrtc *d, void *buf, size_t len)
+{
+	struct vrtc s;
+
+	memcpy(&s, d, sizeof(s));
+	s.lock = (spinlock_t)SPINLOCK_INIT;
+	s.irq_lock = (spinlock_t)SPINLOCK_INIT;
+	s.set_irq = NULL;
+	s.vm = NULL;
+	s.now = NULL;
+	s.now_ctx = NULL;
+	return devsnap_put(buf, len, &s, sizeof(s));
+}
+
+bool vrtc_load(struct vrtc *d, const void *buf, size_t len)
+{
+	struct vrtc s;
+
+	if (!devsnap_get(&s, sizeof(s), buf, len))
+		return false;
+	s.lock = d->lock;
+	s.irq_lock = d->irq_lock;
+	s.set_irq = d->set_irq;
+	s.vm = d->vm;
+	s.now = d->now;
+	s.now_ctx = d->now_ctx;
+	memcpy(d, &s, sizeof(s));
+	return true;
 }

@@ -129,4 +129,10 @@ void vrtc_update(struct vrtc *r);
 /* Whether the guest disabled NMIs through port 0x70 bit 7. */
 bool vrtc_nmi_masked(const struct vrtc *r);
 
+/* Snapshot records (devices/devsnap.h): the whole model but its wiring. */
+#define VRTC_SNAP_VERSION 1u
+#define VRTC_SNAP_SIZE sizeof(struct vrtc)
+size_t vrtc_save(const struct vrtc *d, void *buf, size_t len);
+bool vrtc_load(struct vrtc *d, const void *buf, size_t len);
+
 #endif

@@ -8,6 +8,7 @@
  * leave OUT2 clear).
  */
 #include "devices/vuart.h"
+#include "devices/devsnap.h"
 #include "lib/string.h"
 
 /* Modem input lines (MSR bits 4-7) as the guest sees them. */
@@ -285,4 +286,33 @@ void vuart_flush(struct vuart *v)
 	if (v->line_len)
 		line_deliver(v);
 	spin_unlock(&v->lock);
+}
+
+/* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
+
+size_t vuart_save(const struct vuart *d, void *buf, size_t len)
+{
+	struct vuart s;
+
+	memcpy(&s, d, sizeof(s));
+	s.lock = (spinlock_t)SPINLOCK_INIT;
+	s.line_out = NULL;
+	s.ctx = NULL;
+	return devsnap_put(buf, len, &s, sizeof(s));
+}
+
+bool vuart_load(struct vuart *d, const void *buf, size_t len)
+{
+	struct vuart s;
+
+	if (!devsnap_get(&s, sizeof(s), buf, len) ||
+	    s.rx_head >= VUART_FIFO_SIZE ||
+	    s.rx_count > VUART_FIFO_SIZE ||
+	    s.line_len > VUART_LINE_MAX)
+		return false;
+	s.lock = d->lock;
+	s.line_out = d->line_out;
+	s.ctx = d->ctx;
+	memcpy(d, &s, sizeof(s));
+	return true;
 }

@@ -129,4 +129,10 @@ bool vuart_irq_pending(const struct vuart *v);
 /* Deliver a partial line, if any (when the VM ends). */
 void vuart_flush(struct vuart *v);
 
+/* Snapshot records (devices/devsnap.h): the whole model but its wiring. */
+#define VUART_SNAP_VERSION 1u
+#define VUART_SNAP_SIZE sizeof(struct vuart)
+size_t vuart_save(const struct vuart *d, void *buf, size_t len);
+bool vuart_load(struct vuart *d, const void *buf, size_t len);
+
 #endif

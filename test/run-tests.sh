@@ -705,7 +705,7 @@ console_boot() {
 	rm -f "$log"
 	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" "$@"; then
 		$driver | setsid timeout -k 5 "$t" qemu-system-x86_64 $QEMU_ACCEL -M q35 \
-			-display none -no-reboot -monitor none -serial stdio -smp 2 -m 256M \
+			-display none -no-reboot -monitor none -serial stdio -smp 2 -m "${CONSOLE_MEM:-256M}" \
 			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$isof" -boot d >"$log" 2>&1
 		QEMU_RC=$?
 		sed -i 's/\r$//' "$log"
@@ -985,6 +985,170 @@ if want soak && [ -n "${KASANE_SOAK_SECS:-}" ]; then
 	[ -z "$why" ] && [ "$(grep -c '^kasane: VM .sk-cnt1. is reset (restart from the console)' $log)" -lt 3 ] &&
 		why="fewer than 3 rounds of restarts, see $log"
 	result soak "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
+# ---- snapshot and restore (core/snapshot.c), driven over COM1 -------------
+# A 1-vCPU and a 3-vCPU snap-count guest (local APIC timers, counts in RAM
+# and in XMM registers, halted vCPUs) are each snapshotted, run on, and
+# are restored; each count goes on from its snapshot's.  A VM too large to
+# copy into the free memory is refused; a tag that is not there is too.
+snapshot_steps() {
+	wait_for '\[sc\] snap-count: tick 3 ' && wait_for '\[sm\] snap-count: tick 3 ' || return
+	cmd 'snapshot sc' "^kasane: snapshot 'default' of VM 'sc' taken" &&
+	cmd 'snapshot sm one' "^kasane: snapshot 'one' of VM 'sm' taken" &&
+	cmd snapshots '^kasane: 2 snapshots, ' &&
+	cmd 'snapshot big' "^kasane: snapshot of VM 'big' refused: " &&
+	cmd 'restore sc nosuch' "^kasane: VM 'sc' has no snapshot 'nosuch'" || return
+	wait_for '\[sc\] snap-count: tick 25 ' && wait_for '\[sm\] snap-count: tick 25 ' || return
+	cmd 'restore sc' "^kasane: VM 'sc' restored to snapshot 'default'" &&
+	cmd 'restore sm one' "^kasane: VM 'sm' restored to snapshot 'one'" || return
+	wait_for "^kasane: VM 'sc' ended" && wait_for "^kasane: VM 'sm' ended"
+}
+# The run ends soon even when a step failed.
+drive_snapshot() {
+	snapshot_steps
+	cmd 'destroy big' "^kasane: VM 'big' ended: "
+}
+# check_resumed VM TAKEN RESTORED: VM's first tick after the line matching
+# RESTORED is the one after its last tick before TAKEN, and its guest time
+# lies before that of the last tick before RESTORED (no jump in time).
+check_resumed() {
+	local vm=$1 lt lr s l first
+	lt=$(lines_of "$2" | head -1) lr=$(lines_of "$3" | head -1)
+	[ -n "$lt" ] && [ -n "$lr" ] || { echo "no snapshot or restore line for '$vm'"; return 1; }
+	# A typed command's echo may stand in front of a guest line.
+	local tick="\[$vm\] snap-count: tick [0-9]+ t=[0-9]+"
+	s=$(sed -n "1,${lt}p" "$log" | grep -oE "$tick" | tail -1)
+	l=$(sed -n "1,${lr}p" "$log" | grep -oE "$tick" | tail -1)
+	first=$(sed -n "${lr},\$p" "$log" | grep -oE "$tick" | head -1)
+	local sn=${s#*tick } ln=${l#*tick } fn=${first#*tick }
+	sn=${sn%% *} ln=${ln%% *} fn=${fn%% *}
+	local lt_ms=${l#*t=} ft_ms=${first#*t=}
+	lt_ms=${lt_ms%% *} ft_ms=${ft_ms%% *}
+	[ -n "$sn" ] && [ -n "$fn" ] && [ "$fn" = $((sn + 1)) ] ||
+		{ echo "'$vm': tick $sn at the snapshot, tick $fn first after the restore"; return 1; }
+	[ "$ln" -gt $((sn + 1)) ] && [ "$ft_ms" -lt "$lt_ms" ] ||
+		{ echo "'$vm': after the restore tick $fn at t=$ft_ms ms, before it tick $ln at t=$lt_ms ms"; return 1; }
+}
+if want 'snapshot/*'; then
+	cfg=$OUT/snap.cfg
+	{ printf '[vm sc]\nkernel = /guests/snap-count.elf\nmemory = 8M\ncmdline = ticks=60\n\n'
+	  printf '[vm sm]\nkernel = /guests/snap-count.elf\nmemory = 16M\ncpus = 3\ncmdline = ticks=60\n\n'
+	  printf '[vm big]\nkernel = /guests/counter.elf\nmemory = 112M\ncmdline = ticks=100000 period_ms=1000\n\n'; } >"$cfg"
+	console_boot snap "$cfg" 200 drive_snapshot build/guests/snap-count.elf:/guests/snap-count.elf \
+		build/guests/counter.elf:/guests/counter.elf
+	verdict=$(run_verdict $log "$QEMU_RC" 3 1 200)
+	for t in counter smp refused; do
+		want snapshot/$t || continue
+		why=$verdict
+		case $t in
+		counter)
+			[ -z "$why" ] && ! why=$(check_resumed sc "^kasane: snapshot 'default' of VM 'sc' taken" \
+				"^kasane: VM 'sc' restored") && why="$why, see $log"
+			[ -z "$why" ] && why=$(test_verdict $log "passes sc snap-count") && [ -n "$why" ] && why="$why, see $log" ;;
+		smp)
+			[ -z "$why" ] && ! why=$(check_resumed sm "^kasane: snapshot 'one' of VM 'sm' taken" \
+				"^kasane: VM 'sm' restored") && why="$why, see $log"
+			[ -z "$why" ] && ! why=$(expect $log '^\[sm\] snap-count: tick 60 t=[0-9]+ aps=[0-9]+,[0-9]+$') &&
+				why="$why, see $log"
+			[ -z "$why" ] && why=$(test_verdict $log "passes sm snap-count") && [ -n "$why" ] && why="$why, see $log" ;;
+		refused)
+			[ -z "$why" ] && ! why=$(expect $log \
+				"^kasane: snapshot of VM 'big' refused: it needs [0-9]+ KiB, [0-9]+ KiB are free" \
+				"^kasane: VM 'sc' has no snapshot 'nosuch'" \
+				"^  sc +default +[0-9]+\.[0-9]{3} +[0-9]+ +[0-9]+$" "^  sm +one " \
+				"^kasane: VM 'big' ended: destroyed") && why="$why, see $log" ;;
+		esac
+		result snapshot/$t "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+	done
+fi
+
+# Create and destroy in a loop: a VM with a snapshot is destroyed and
+# started again three times (and restarted once); its snapshots go with
+# it, and the free memory comes back to what it was (RAM, nested page
+# tables, vCPU, device and snapshot memory all given back).
+snaploop_steps() {
+	wait_for '\[lp\] counter: tick 2' && wait_for '\[nb\] counter: tick 2' || return
+	cmd 'mem -j' '^\{"free_kib":' &&
+	cmd 'start lp' "^kasane: VM 'lp' has not ended" || return
+	local k
+	for k in 1 2 3; do
+		cmd "snapshot lp s$k" "^kasane: snapshot 's$k' of VM 'lp' taken" || return
+		[ $k = 1 ] && { cmd 'mem -j' '^\{"free_kib":' 2 || return; }
+		[ $k = 2 ] && { cmd 'restart lp' '\[lp\] counter: boot' 3 && wait_for '\[lp\] counter: tick 1' 3 &&
+			cmd "snapshot lp again" "^kasane: snapshot 'again' of VM 'lp' taken" || return; }
+		cmd 'destroy lp' "^kasane: VM 'lp' ended: " $k || return
+		# Its last vCPU reports it, then frees it: start waits for that.
+		for i in $(seq 1 20); do
+			cmd 'start lp' "^kasane: (starting VM 'lp' again|VM 'lp' has not ended)" $((k + i)) || return
+			[ "$(grep -c "^kasane: starting VM 'lp' again" "$log")" -ge $k ] && break
+			sleep 0.2
+		done
+		wait_for '\[lp\] counter: tick 1' $((k + 1 + (k >= 2))) || return
+	done
+	cmd snapshots '^kasane: 0 snapshots, ' &&
+	cmd 'mem -j' '^\{"free_kib":' 3
+}
+drive_snaploop() {
+	snaploop_steps
+	cmd 'destroy lp' "^kasane: VM 'lp' ended: " 4
+	cmd 'destroy nb' "^kasane: VM 'nb' ended: "
+}
+if want snapshot/create-destroy; then
+	cfg=$OUT/snaploop.cfg
+	{ printf '[vm lp]\nkernel = /guests/counter.elf\nmemory = 16M\ncmdline = ticks=100000\n\n'
+	  printf '[vm nb]\nkernel = /guests/counter.elf\nmemory = 8M\ncmdline = ticks=100000\n\n'; } >"$cfg"
+	console_boot snaploop "$cfg" 200 drive_snaploop build/guests/counter.elf:/guests/counter.elf
+	why=$(run_verdict $log "$QEMU_RC" 3 1 200)
+	[ -z "$why" ] && ! why=$(expect $log "^kasane: VM 'lp' has not ended" \
+		"^kasane: VM 'lp' ended: destroyed \(destroyed from the console\); status -1; ") &&
+		why="$why, see $log"
+	if [ -z "$why" ]; then
+		n=$(grep -c '\[lp\] counter: boot' $log) a=$(free_kib 1) b=$(free_kib 2) c=$(free_kib 3)
+		[ "$n" = 5 ] || why="'lp' booted $n times, expected 5, see $log"
+		[ -z "$why" ] && { [ -n "$a" ] && [ -n "$b" ] && [ $((a - b)) -ge 16384 ] ||
+			why="a snapshot of 'lp' took $a - $b KiB, not its 16 MiB of RAM, see $log"; }
+		[ -z "$why" ] && { [ -n "$c" ] && [ "$a" = "$c" ] ||
+			why="free memory $a KiB before the loop, $c KiB after, see $log"; }
+	fi
+	result snapshot/create-destroy "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
+# A Debian Linux VM at its busybox shell (tools/linux-guest.sh) is
+# snapshotted; a command typed into it (through the console's input
+# focus) answers; it is restored, and a command typed then answers too;
+# it powers off.
+drive_snaplinux() {
+	wait_for '^\[linux\] .*KASANE-LINUX-ACTION shell' || return
+	sleep 1
+	cmd 'snapshot linux' "^kasane: snapshot 'default' of VM 'linux' taken" || return
+	printf '\001\001\001'
+	wait_for "^kasane: console input goes to VM 'linux'" || return
+	sleep 0.5
+	printf 'echo SNAP-$((6*7))\r'
+	# (Linux ends its lines with CR LF: the log has the CR until the end.)
+	wait_for '^\[linux\] SNAP-42' || return
+	printf '\001\001\001'
+	wait_for "^kasane: console input goes to kasane" || return
+	cmd 'restore linux' "^kasane: VM 'linux' restored to snapshot 'default'" || return
+	printf '\001\001\001'
+	wait_for "^kasane: console input goes to VM 'linux'" 2 || return
+	sleep 0.5
+	printf 'echo AFTER-$((7*8))\r'
+	wait_for '^\[linux\] AFTER-56' || return
+	printf 'poweroff -f\r'
+}
+if want snapshot/linux; then
+	cfg=$OUT/snaplinux.cfg
+	printf '[vm linux]\nkernel = /linux/vmlinuz\ninitrd = /linux/initrd.img\nmemory = 192M\ncpus = 2\ncmdline = console=ttyS0 loglevel=5 kasane.action=shell\n\n' >"$cfg"
+	CONSOLE_MEM=768M console_boot snaplinux "$cfg" 240 drive_snaplinux \
+		build/linux/vmlinuz:/linux/vmlinuz build/linux/initrd.img:/linux/initrd.img
+	why=$(run_verdict $log "$QEMU_RC" 1 0 240)
+	[ -z "$why" ] && ! why=$(expect $log '^\[linux\] SNAP-42$' '^\[linux\] AFTER-56$' \
+		"^kasane: VM 'linux' ended: .*; status 0;") && why="$why, see $log"
+	[ -z "$why" ] && why=$(test_verdict $log "reject BUG:|WARNING:|Call Trace|Kernel panic|clocksource.*unstable") &&
+		[ -n "$why" ] && why="$why, see $log"
+	result snapshot/linux "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
 # ---- UEFI, make run, firmware quirks (the OVMF guest group is uefi.test) ---

@@ -113,3 +113,32 @@ void fpu_save(struct fpu_state *f)
 	__asm__ volatile("mov %%db2, %0" : "=r"(f->dr[2]));
 	__asm__ volatile("mov %%db3, %0" : "=r"(f->dr[3]));
 }
+
+uint32_t fpu_area_size(void)
+{
+	return area_size;
+}
+
+bool fpu_area_ok(const void *area, uint64_t xcr0)
+{
+	const uint8_t *a = area;
+	uint32_t mxcsr;
+
+	/* Bits 31:16 of MXCSR are reserved on every CPU. */
+	memcpy(&mxcsr, a + 24, 4);
+	if (mxcsr >> 16)
+		return false;
+	if (!has_xsave)
+		return xcr0 == 1;
+	/* XSTATE_BV within XCR0's features, XCOMP_BV 0 (standard form), the
+	 * rest of the 64-byte header zero; XCR0 itself one XSETBV takes. */
+	uint64_t hdr[8];
+	memcpy(hdr, a + 512, sizeof(hdr));
+	if ((hdr[0] & ~xcr0_max) || (xcr0 & ~xcr0_max) || !(xcr0 & 1) ||
+	    ((xcr0 & 4) && !(xcr0 & 2)))
+		return false;
+	for (unsigned i = 1; i < 8; i++)
+		if (hdr[i])
+			return false;
+	return true;
+}

@@ -23,5 +23,10 @@ void fpu_state_free(struct fpu_state *f);
 /* Make f this CPU's state; save this CPU's state into f.  Interrupts off. */
 void fpu_load(const struct fpu_state *f);
 void fpu_save(struct fpu_state *f);
+/* Snapshots: the bytes of a vCPU's area; whether an area's contents (from
+ * a record) can be loaded without a fault: the XSAVE header and MXCSR
+ * with no bit this CPU would refuse (SDM vol. 1 §13.8.1, §10.5.1.1). */
+uint32_t fpu_area_size(void);
+bool fpu_area_ok(const void *area, uint64_t xcr0);
 
 #endif

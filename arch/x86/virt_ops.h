@@ -156,6 +156,21 @@ struct virt_vcpu {
 #define VIRT_SHADOW_STI         1u
 #define VIRT_SHADOW_MOV_SS      2u
 
+/*
+ * A vCPU's whole state as a back end holds it, for snapshots (core/snapshot.c;
+ * one day live migration): the architectural registers, an event loaded
+ * for the next entry but not delivered yet (core/ loads one and may then
+ * give the CPU up before entering), the interrupt shadow and NMI blocking.
+ * The MSRs a back end keeps go through msr_get/msr_set; FPU state, XCR0,
+ * DR0-3 and TSC_AUX are struct fpu_state's (arch/x86/fpu.h).
+ */
+struct virt_cpu_state {
+	struct x86_vcpu_state arch;     /* GPRs, RIP, RFLAGS, segments, CRs, EFER, PAT, DR6/7 */
+	struct virt_event pending;      /* INTR, NMI or EXCEPTION; valid = false if none */
+	uint32_t shadow;                /* VIRT_SHADOW_* */
+	bool nmi_blocked;
+};
+
 /* Control registers and friends, for the cheap get_reg. */
 enum virt_reg { VIRT_CR0, VIRT_CR2, VIRT_CR3, VIRT_CR4, VIRT_EFER, VIRT_CR8, VIRT_CPL,
 	/* The guest's DR6 and DR7 (DR0-3 are switched by core/ with the FPU
@@ -234,6 +249,15 @@ struct virt_ops {
 	 * while the vCPU runs nowhere, or on its own CPU.
 	 */
 	void (*set_bp_intercept)(struct virt_vcpu *v, bool on);
+	/*
+	 * The whole state of a vCPU that is not running (its VM is paused),
+	 * from any CPU.  set_cpu_state loads it as set_state does (windows
+	 * off, the vCPU's TLB flushed), then the pending event, the shadow
+	 * and NMI blocking, and the vCPU's tsc_offset (a restore rebases the
+	 * guest's clock); the back end's MSRs come after, with msr_set.
+	 */
+	void (*get_cpu_state)(struct virt_vcpu *v, struct virt_cpu_state *s);
+	void (*set_cpu_state)(struct virt_vcpu *v, const struct virt_cpu_state *s);
 };
 
 #endif

@@ -120,6 +120,8 @@ static uint64_t fake_get_reg(struct virt_vcpu *h, enum virt_reg r)
 	case VIRT_EFER: return f->sregs.efer;
 	case VIRT_CR8: return f->cr8;
 	case VIRT_CPL: return x86_cpl(&f->sregs);
+	case VIRT_DR6: return f->sregs.dr6;
+	case VIRT_DR7: return f->sregs.dr7;
 	}
 	return 0;
 }
@@ -136,6 +138,8 @@ static void fake_set_reg(struct virt_vcpu *h, enum virt_reg r, uint64_t val)
 	case VIRT_EFER: f->sregs.efer = val; break;
 	case VIRT_CR8: f->cr8 = val; ev_add(EV_SET_CR8, h)->val = val; break;
 	case VIRT_CPL: break;
+	case VIRT_DR6: f->sregs.dr6 = val; break;
+	case VIRT_DR7: f->sregs.dr7 = val; break;
 	}
 }
 

@@ -817,6 +817,38 @@ static void svm_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 		e->kind = EXIT_NMI_WINDOW;
 }
 
+/*
+ * Snapshots: EVENTINJ has EXITINTINFO's layout (APM vol. 2 §15.20), and
+ * the one interrupt-shadow bit covers STI and MOV SS alike (§15.21.5).
+ */
+static void svm_get_cpu_state(struct virt_vcpu *v, struct virt_cpu_state *s)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+
+	*s = (struct virt_cpu_state){ 0 };
+	s->arch.regs = v->regs;
+	svm_get_sregs(v, &s->arch.sregs);
+	decode_cut(vmcb->ctl.eventinj, &s->pending);
+	s->shadow = (vmcb->ctl.interrupt_shadow & INTERRUPT_SHADOW) ? VIRT_SHADOW_STI : 0;
+	s->nmi_blocked = v->nmi_blocked;
+}
+
+static void svm_set_cpu_state(struct virt_vcpu *v, const struct virt_cpu_state *s)
+{
+	const struct virt_event *ev = &s->pending;
+
+	svm_set_state(v, &s->arch);
+	if (ev->valid && ev->type == VIRT_EV_INTR)
+		svm_inject_intr(v, ev->vector);
+	else if (ev->valid && ev->type == VIRT_EV_NMI)
+		svm_inject_nmi(v);
+	else if (ev->valid && ev->type == VIRT_EV_EXCEPTION)
+		svm_inject_exception(v, ev->vector, ev->has_error, ev->error);
+	svm_set_intr_shadow(v, s->shadow);
+	v->nmi_blocked = s->nmi_blocked;
+	vmcb_of(v)->ctl.tsc_offset = (uint64_t)v->tsc_offset;
+}
+
 static bool svm_probe(void)
 {
 	/* CPUID Fn8000_0001 ECX bit 2: SVM (nested paging or not: VMs
@@ -856,4 +888,6 @@ const struct virt_ops svm_ops = {
 	.msr_get = svm_msr_get,
 	.msr_set = svm_msr_set,
 	.set_bp_intercept = svm_set_bp_intercept,
+	.get_cpu_state = svm_get_cpu_state,
+	.set_cpu_state = svm_set_cpu_state,
 };

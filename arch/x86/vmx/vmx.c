@@ -1296,6 +1296,48 @@ static void vmx_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 	irq_enable();   /* a pending host interrupt is taken here */
 }
 
+/*
+ * Snapshots: the VM-entry interruption information has the IDT-vectoring
+ * information's layout (SDM vol. 3C §24.8.3, §24.9.3); blocking by STI and
+ * by MOV SS are bits 0 and 1 of the interruptibility state (§24.4.2).
+ */
+static void vmx_get_cpu_state(struct virt_vcpu *v, struct virt_cpu_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->arch.regs = v->regs;
+	vmx_get_sregs(v, &s->arch.sregs);
+	uint64_t f = irq_save();
+	vmcs_here(v);
+	uint32_t info = (uint32_t)vmread(ENTRY_INTR_INFO);
+	uint32_t intr = (uint32_t)vmread(GUEST_INTERRUPTIBILITY);
+	decode_cut(info, &s->pending);
+	if (s->pending.has_error)
+		s->pending.error = (uint32_t)vmread(ENTRY_EXC_ERROR);
+	irq_restore(f);
+	s->shadow = ((intr & INTERRUPTIBILITY_STI) ? VIRT_SHADOW_STI : 0) |
+		    ((intr & INTERRUPTIBILITY_MOV_SS) ? VIRT_SHADOW_MOV_SS : 0);
+	s->nmi_blocked = v->nmi_blocked;
+}
+
+static void vmx_set_cpu_state(struct virt_vcpu *v, const struct virt_cpu_state *s)
+{
+	const struct virt_event *ev = &s->pending;
+
+	vmx_set_state(v, &s->arch);
+	if (ev->valid && ev->type == VIRT_EV_INTR)
+		vmx_inject_intr(v, ev->vector);
+	else if (ev->valid && ev->type == VIRT_EV_NMI)
+		vmx_inject_nmi(v);
+	else if (ev->valid && ev->type == VIRT_EV_EXCEPTION)
+		vmx_inject_exception(v, ev->vector, ev->has_error, ev->error);
+	vmx_set_intr_shadow(v, s->shadow);
+	v->nmi_blocked = s->nmi_blocked;
+	uint64_t f = irq_save();
+	vmcs_here(v);
+	vmwrite(TSC_OFFSET, (uint64_t)v->tsc_offset);
+	irq_restore(f);
+}
+
 static bool vmx_probe(void)
 {
 	/* CPUID.1:ECX bit 5: VMX; then EPT and unrestricted guest from the
@@ -1326,4 +1368,6 @@ const struct virt_ops vmx_ops = {
 	.msr_get = vmx_msr_get,
 	.msr_set = vmx_msr_set,
 	.set_bp_intercept = vmx_set_bp_intercept,
+	.get_cpu_state = vmx_get_cpu_state,
+	.set_cpu_state = vmx_set_cpu_state,
 };
