@@ -1,6 +1,6 @@
 # core/: the exit dispatcher, the vCPU run loop and the scheduler, on a fake
 # back end and machine (test/unit/core_fake.c) with the real board and devices.
 UNIT_TESTS += exit vcpu sched
-UNIT_SRCS_exit := test/unit/core_fake.c core/exit.c core/event.c core/vcpu.c core/sched.c core/msr.c core/cpuid.c core/vm.c core/board.c core/emul.c core/gpt.c core/clock.c devices/vlapic.c devices/vioapic.c devices/vpic.c devices/vpit.c devices/vrtc.c devices/iobus.c devices/vuart.c devices/fwcfg.c devices/testmmio.c devices/vacpi.c devices/vpci.c devices/pci_testdev.c guest-loader/fwtables.c guest-loader/aml.c drivers/acpi.c mm/guest_mem.c arch/x86/decode.c arch/x86/emulate.c arch/x86/x86_state.c kernel/log.c lib/printf.c
+UNIT_SRCS_exit := test/unit/core_fake.c core/exit.c core/event.c core/vcpu.c core/sched.c core/msr.c core/cpuid.c core/vm.c core/board.c core/emul.c core/gpt.c core/clock.c devices/vlapic.c devices/vioapic.c devices/vpic.c devices/vpit.c devices/vrtc.c devices/iobus.c devices/vuart.c devices/fwcfg.c devices/testmmio.c devices/vacpi.c devices/vhpet.c devices/vpci.c devices/pci_testdev.c guest-loader/fwtables.c guest-loader/aml.c drivers/acpi.c mm/guest_mem.c arch/x86/decode.c arch/x86/emulate.c arch/x86/x86_state.c kernel/log.c lib/printf.c
 UNIT_SRCS_vcpu := $(UNIT_SRCS_exit)
 UNIT_SRCS_sched := $(UNIT_SRCS_exit)
