@@ -113,3 +113,8 @@ void fpu_save(struct fpu_state *f)
 	__asm__ volatile("mov %%db2, %0" : "=r"(f->dr[2]));
 	__asm__ volatile("mov %%db3, %0" : "=r"(f->dr[3]));
 }
+
+uint64_t fpu_xcr0_now(void)
+{
+	return has_xsave ? xgetbv0() : 1;
+}

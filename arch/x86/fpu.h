@@ -23,5 +23,7 @@ void fpu_state_free(struct fpu_state *f);
 /* Make f this CPU's state; save this CPU's state into f.  Interrupts off. */
 void fpu_load(const struct fpu_state *f);
 void fpu_save(struct fpu_state *f);
+/* The XCR0 in force now: a running vCPU's own between fpu_load and fpu_save. */
+uint64_t fpu_xcr0_now(void);
 
 #endif
