@@ -231,7 +231,11 @@ run_bochs() {
 	log: $dir/bochs.log
 	EOF
 	printf 'c\nquit\n' >"$dir/rc"
-	(cd "$dir" && setsid timeout -s INT -k 10 "$t" bochs -q -f bochsrc -rc rc </dev/null >/dev/null 2>&1)
+	# Its term display writes to a terminal: under script(1), whose pty is
+	# drained into /dev/null.  Without a terminal Bochs writes into a pty
+	# nobody reads, and a long run (Linux) blocks for good once it is full.
+	(cd "$dir" && setsid timeout -s INT -k 10 "$t" script -qfec "bochs -q -f bochsrc -rc rc" /dev/null \
+		</dev/null >/dev/null 2>&1)
 	QEMU_RC=$?
 	tr -d '\r' <"$dir/serial.log" >"$log" 2>/dev/null
 	cp "$dir/bochs.log" "$log.bochs" 2>/dev/null

@@ -43,8 +43,10 @@ static struct {
 	bool vpid;
 	bool lma_saved;         /* exits keep "IA-32e mode guest" = EFER.LMA */
 	hpa_t io_bitmaps, msr_bitmap;                   /* shared, 2 + 1 pages */
-	/* Pass-through MSRs the VMCS does not hold: switched through the
-	 * VM-entry MSR-load / VM-exit MSR-store area (SDM vol. 3C §25.7.2, §25.8.2). */
+	/* Pass-through MSRs the VMCS does not hold (STAR, LSTAR, CSTAR,
+	 * SFMASK, KERNEL_GS_BASE): kasane itself never uses them, so they
+	 * keep the guest's values across exits and are switched only when
+	 * another vCPU runs on the CPU (msrs_load). */
 	uint32_t area_msr[MAX_AREA_MSRS];
 	unsigned nr_area;
 } caps;
@@ -55,9 +57,10 @@ struct vmx_cpu {
 	struct vmx_vcpu *current;       /* the VMCS current on this CPU */
 	struct virt_vcpu *last;         /* vCPU that ran here last, for flushes */
 	uint64_t dr6;                   /* the DR6 value last written here */
+	struct vmx_vcpu *msr_owner;     /* whose guest values the area MSRs hold */
 };
 
-/* The VM-entry MSR-load / VM-exit MSR-store entry format (§25.8.2). */
+/* A vCPU's saved area MSRs, in the VM-entry MSR-load format (§25.8.2). */
 struct msr_entry {
 	uint32_t index, reserved;
 	uint64_t value;
@@ -332,12 +335,40 @@ static struct vmx_vcpu *vx_of(struct virt_vcpu *v)
 	return v->vendor;
 }
 
+/*
+ * The area MSRs hold the guest values of xc->msr_owner, which runs (or
+ * ran last) on this CPU: its VMCS is active here.  Save them into its
+ * area before another vCPU's values are loaded, or before it leaves.
+ */
+static void msrs_save(struct vmx_cpu *xc)
+{
+	struct vmx_vcpu *old = xc->msr_owner;
+
+	if (!old)
+		return;
+	struct msr_entry *area = hpa_to_hva(old->msr_area);
+	for (unsigned i = 0; i < caps.nr_area; i++)
+		area[i].value = rdmsr(area[i].index);
+	xc->msr_owner = NULL;
+}
+
+static void msrs_load(struct vmx_cpu *xc, struct vmx_vcpu *xv)
+{
+	msrs_save(xc);
+	struct msr_entry *area = hpa_to_hva(xv->msr_area);
+	for (unsigned i = 0; i < caps.nr_area; i++)
+		wrmsr(area[i].index, area[i].value);
+	xc->msr_owner = xv;
+}
+
 /* Runs on the CPU where xv's VMCS is active: write it back and clear it. */
 static void vmclear_here(void *arg)
 {
 	struct vmx_vcpu *xv = arg;
 	struct vmx_cpu *xc = &vmx_cpus[this_cpu_id()];
 
+	if (xc->msr_owner == xv)
+		msrs_save(xc);
 	vmclear(xv->vmcs);
 	if (xc->current == xv)
 		xc->current = NULL;
@@ -481,10 +512,9 @@ static bool vmx_vcpu_init(struct virt_vcpu *v)
 	vmwrite(IO_BITMAP_A, caps.io_bitmaps);
 	vmwrite(IO_BITMAP_B, caps.io_bitmaps + PAGE_SIZE);
 	vmwrite(MSR_BITMAP, caps.msr_bitmap);
-	vmwrite(ENTRY_MSR_LOAD_ADDR, xv->msr_area);
-	vmwrite(ENTRY_MSR_LOAD_COUNT, caps.nr_area);
-	vmwrite(EXIT_MSR_STORE_ADDR, xv->msr_area);
-	vmwrite(EXIT_MSR_STORE_COUNT, caps.nr_area);
+	/* No MSR is switched by entries and exits: see msrs_load. */
+	vmwrite(ENTRY_MSR_LOAD_COUNT, 0);
+	vmwrite(EXIT_MSR_STORE_COUNT, 0);
 	vmwrite(EXIT_MSR_LOAD_COUNT, 0);
 	vmwrite(CR3_TARGET_COUNT, 0);
 	/* The guest's CR8 is the TPR shadow in the virtual-APIC page; with a
@@ -617,6 +647,9 @@ static void vmx_set_state(struct virt_vcpu *v, const struct x86_vcpu_state *st)
 	vmwrite(GUEST_SYSENTER_CS, 0);
 	vmwrite(GUEST_SYSENTER_ESP, 0);
 	vmwrite(GUEST_SYSENTER_EIP, 0);
+	/* The CPU's copies, if this vCPU's, are stale now: loaded again. */
+	if (vmx_cpus[this_cpu_id()].msr_owner == xv)
+		vmx_cpus[this_cpu_id()].msr_owner = NULL;
 	struct msr_entry *area = hpa_to_hva(xv->msr_area);
 	for (unsigned i = 0; i < caps.nr_area; i++)
 		area[i].value = 0;
@@ -865,15 +898,23 @@ static bool guest_msr(struct virt_vcpu *v, uint32_t msr, uint64_t *val, bool wri
 	uint64_t *p = area_msr(xv, msr);
 	int field = vmcs_msr_field(msr);
 
-	if (p || field < 0) {
-		if (p && write)
-			*p = *val;
-		else if (p)
-			*val = *p;
-		return p != NULL;
-	}
+	if (!p && field < 0)
+		return false;
 	uint64_t f = irq_save();
 	vmcs_here(v);
+	if (p) {
+		/* The CPU holds the value if the vCPU ran here last; vmcs_here
+		 * had any other CPU save its copy into the area. */
+		bool live = vmx_cpus[this_cpu_id()].msr_owner == xv;
+		if (write && live)
+			wrmsr(msr, *val);
+		else if (write)
+			*p = *val;
+		else
+			*val = live ? rdmsr(msr) : *p;
+		irq_restore(f);
+		return true;
+	}
 	if (!write)
 		*val = vmread((uint64_t)field);
 	else if (msr == MSR_EFER)
@@ -1273,6 +1314,8 @@ static void vmx_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 		if (unlikely(want != xv->intr))
 			vmwrite(GUEST_INTERRUPTIBILITY, xv->intr = want);
 	}
+	if (unlikely(xc->msr_owner != xv))
+		msrs_load(xc, xv);
 	/* CR2 and DR6 are not part of the VMCS (§28.3.1): switched here. */
 	if (read_cr2() != xv->cr2)
 		write_cr2(xv->cr2);
