@@ -122,6 +122,7 @@ test: deps
 test-long: test
 	KASANE_LONG=1 bash test/run-tests.sh 'linux/clock*'
 	KASANE_EMULATOR=bochs-vmx bash test/run-tests.sh 'guest/*' 'config/*' 'smp/*' 'events/*'
+	bash test/run-tests.sh 'long/*'
 	bash test/mutants/run.sh
 	KASANE_SOAK_SECS=$(SOAK_SECS) bash test/run-tests.sh soak
 

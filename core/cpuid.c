@@ -305,6 +305,28 @@ static void leaf_d(const struct cpuid_ctx *c, uint32_t sub, uint32_t r[4])
 	}
 }
 
+/*
+ * Leaf 0x15 (SDM vol. 2A CPUID): TSC = ECX (crystal Hz) * EBX / EAX.  The
+ * crystal is the one that feeds the local APIC timer, and Linux sets its
+ * timer period from it: so it is the guest's timer clock (1 GHz), not the
+ * host's crystal, and the ratio is the measured TSC rate over it.  Linux
+ * multiplies crystal kHz by EBX in 32 bits, so EBX stays below 4295: the
+ * ratio is tsc_khz / 10^6 reduced by g, which keeps it within 1/4295 (a
+ * host TSC whose rate kasane did not measure shows no leaf).
+ */
+static void leaf_15(const struct cpuid_ctx *c, uint32_t r[4])
+{
+	uint32_t crystal_khz = (uint32_t)(VLAPIC_BUS_HZ / 1000);
+	uint32_t g = c->tsc_khz / 4295 + 1;
+
+	r[0] = r[1] = r[2] = r[3] = 0;
+	if (!c->tsc_khz)
+		return;
+	r[0] = crystal_khz / g;
+	r[1] = c->tsc_khz / g;
+	r[2] = (uint32_t)VLAPIC_BUS_HZ;
+}
+
 static void cpuid_basic(const struct cpuid_ctx *c, uint32_t leaf, uint32_t sub,
 			uint32_t hmax, uint32_t gmax, uint32_t out[4])
 {
@@ -325,10 +347,14 @@ static void cpuid_basic(const struct cpuid_ctx *c, uint32_t leaf, uint32_t sub,
 		leaf_1(c, out);
 		break;
 	case 2:         /* cache and TLB descriptors */
-	case 0x15:      /* TSC / crystal clock ratio: the guest's TSC runs at the host's rate */
-	case 0x16:      /* nominal frequencies */
 		host(c, leaf, 0, out);
 		break;
+	case 0x15:
+		leaf_15(c, out);
+		break;
+	/* 0x16 (nominal frequencies) stays zero: Linux takes its base
+	 * frequency as the TSC's when 0x15 gives no crystal, and Bochs's
+	 * Intel model says 3.5 GHz there for a TSC that counts instructions. */
 	case 4:
 		host(c, 4, sub, out);
 		leaf_4(c, out);

@@ -142,3 +142,8 @@ bool fpu_area_ok(const void *area, uint64_t xcr0)
 			return false;
 	return true;
 }
+
+uint64_t fpu_xcr0_now(void)
+{
+	return has_xsave ? xgetbv0() : 1;
+}

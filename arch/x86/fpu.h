@@ -28,5 +28,7 @@ void fpu_save(struct fpu_state *f);
  * with no bit this CPU would refuse (SDM vol. 1 §13.8.1, §10.5.1.1). */
 uint32_t fpu_area_size(void);
 bool fpu_area_ok(const void *area, uint64_t xcr0);
+/* The XCR0 in force now: a running vCPU's own between fpu_load and fpu_save. */
+uint64_t fpu_xcr0_now(void);
 
 #endif

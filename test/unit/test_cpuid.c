@@ -344,8 +344,8 @@ TEST(unknown_leaves_zero)
 		CHECK(IS_ZERO(ask(intel_host, 2, 0, 0, 0, intel_zero[i], 0)));
 	for (unsigned i = 0; i < ARRAY_SIZE(amd_zero); i++)
 		CHECK(IS_ZERO(ask(amd_host, 2, 0, 0, 0, amd_zero[i], 0)));
-	/* Passed through as the host has them. */
-	CHECK_EQ(ask(intel_host, 2, 0, 0, 0, 0x15, 0)[2], 0x16e3600);
+	/* Leaf 0x16 is hidden; 0x15 is checked in leaf_15_is_the_guest_timer. */
+	CHECK(IS_ZERO(ask(intel_host, 2, 0, 0, 0, 0x16, 0)));
 }
 
 TEST(old_host_max_leaf)
@@ -501,4 +501,28 @@ int main(void)
 	RUN(xcr0_allowed_from_cpuid);
 	RUN(cr0_cr4_checks);
 	return check_finish();
+}
+
+/* Leaf 0x15 as Linux reads it (arch/x86/kernel/tsc.c, native_calibrate_tsc):
+ * crystal kHz * EBX / EAX in 32 bits must give the TSC's rate to within
+ * 1/4000, and the crystal must be the guest's local APIC timer clock. */
+TEST(leaf_15_is_the_guest_timer)
+{
+	static const uint32_t khz[] = { 10003, 1000000, 2100123, 3000000, 4294967 };
+
+	for (unsigned i = 0; i < ARRAY_SIZE(khz); i++) {
+		struct cpuid_ctx c = { .host = fake_host, .nr_vcpus = 1, .tsc_khz = khz[i] };
+		uint32_t r[4];
+		cur_host = intel_host;
+		cpuid_guest(&c, 0x15, 0, r);
+		CHECK_EQ(r[2], 1000000000u);
+		CHECK(r[0] != 0 && r[1] != 0);
+		uint32_t crystal_khz = r[2] / 1000;
+		CHECK((uint64_t)crystal_khz * r[1] < (1ULL << 32));
+		uint32_t got = crystal_khz * r[1] / r[0];
+		uint32_t err = got > khz[i] ? got - khz[i] : khz[i] - got;
+		CHECK(err <= khz[i] / 4000);
+	}
+	/* Unmeasured: no leaf. */
+	CHECK(IS_ZERO(ask(intel_host, 2, 0, 0, 0, 0x15, 0)));
 }

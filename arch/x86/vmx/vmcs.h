@@ -18,6 +18,8 @@
 #define MSR_VMX_PROCBASED_CTLS      0x482
 #define MSR_VMX_EXIT_CTLS           0x483
 #define MSR_VMX_ENTRY_CTLS          0x484
+#define MSR_VMX_MISC                0x485
+#define VMX_MISC_LMA_SAVED          (1ULL << 5)   /* exits store EFER.LMA in "IA-32e mode guest" (§A.6) */
 #define MSR_VMX_CR0_FIXED0          0x486
 #define MSR_VMX_CR0_FIXED1          0x487
 #define MSR_VMX_CR4_FIXED0          0x488

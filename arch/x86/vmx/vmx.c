@@ -41,9 +41,12 @@ static struct {
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	uint64_t ept_vpid;
 	bool vpid;
+	bool lma_saved;         /* exits keep "IA-32e mode guest" = EFER.LMA */
 	hpa_t io_bitmaps, msr_bitmap;                   /* shared, 2 + 1 pages */
-	/* Pass-through MSRs the VMCS does not hold: switched through the
-	 * VM-entry MSR-load / VM-exit MSR-store area (SDM vol. 3C §25.7.2, §25.8.2). */
+	/* Pass-through MSRs the VMCS does not hold (STAR, LSTAR, CSTAR,
+	 * SFMASK, KERNEL_GS_BASE): kasane itself never uses them, so they
+	 * keep the guest's values across exits and are switched only when
+	 * another vCPU runs on the CPU (msrs_load). */
 	uint32_t area_msr[MAX_AREA_MSRS];
 	unsigned nr_area;
 } caps;
@@ -54,9 +57,10 @@ struct vmx_cpu {
 	struct vmx_vcpu *current;       /* the VMCS current on this CPU */
 	struct virt_vcpu *last;         /* vCPU that ran here last, for flushes */
 	uint64_t dr6;                   /* the DR6 value last written here */
+	struct vmx_vcpu *msr_owner;     /* whose guest values the area MSRs hold */
 };
 
-/* The VM-entry MSR-load / VM-exit MSR-store entry format (§25.8.2). */
+/* A vCPU's saved area MSRs, in the VM-entry MSR-load format (§25.8.2). */
 struct msr_entry {
 	uint32_t index, reserved;
 	uint64_t value;
@@ -70,14 +74,24 @@ struct vmx_vcpu {
 	bool moved;                     /* cleared elsewhere since the last entry */
 	bool flush;                     /* TLB tags to drop before the next entry */
 	uint32_t proc;                  /* current primary controls */
-	uint32_t entry;                 /* current entry controls */
 	uint64_t cr2, dr6;              /* not in the VMCS: switched by hand */
 	uint64_t cr4_allowed;           /* v->cr4_allowed as CR4_MASK has it */
+	/*
+	 * Copies of VMCS fields, so the exit path reads and writes no field
+	 * whose value it knows: the guest's interruptibility state and
+	 * whether an event is loaded for the next entry (both as of the last
+	 * exit or kasane's last write), RSP, RIP and RFLAGS as last read or
+	 * written, and HOST_RSP as vmx_entry.S last wrote it.
+	 */
+	uint32_t intr;
+	bool event_loaded;
+	uint64_t rsp, rip, rflags;
+	uint64_t host_rsp;
 };
 
 static struct vmx_cpu vmx_cpus[MAX_CPUS];
 
-int vmx_enter(uint64_t *gpr, int launched);
+int vmx_enter(uint64_t *gpr, int launched, uint64_t *host_rsp);
 void vmx_exit_point(void);
 
 static inline uint64_t vmread(uint64_t field)
@@ -199,6 +213,8 @@ static bool vmx_global_init(const uint32_t *pass, unsigned nr_pass)
 	ok &= pick_ctl(MSR_VMX_PROCBASED_CTLS2, PROC2_EPT | PROC2_UNRESTRICTED,
 		       PROC2_RDTSCP | PROC2_INVPCID | (caps.vpid ? PROC2_VPID : 0), 0, &caps.proc2);
 	caps.vpid = caps.proc2 & PROC2_VPID;
+	/* Set on every CPU with unrestricted guest (SDM vol. 3C §A.6). */
+	caps.lma_saved = rdmsr(MSR_VMX_MISC) & VMX_MISC_LMA_SAVED;
 	ok &= pick_ctl(t ? MSR_VMX_TRUE_EXIT_CTLS : MSR_VMX_EXIT_CTLS,
 		       EXIT_HOST_64 | EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER |
 		       EXIT_LOAD_EFER, 0, 0, &caps.exit);
@@ -233,7 +249,7 @@ static bool vmx_global_init(const uint32_t *pass, unsigned nr_pass)
 static const char *missing_ept(void)
 {
 	if (!((rdmsr(MSR_VMX_PROCBASED_CTLS) >> 32) & PROC_SECONDARY))
-		return "secondary controls";
+		return "EPT (no secondary processor-based controls)";
 	uint64_t p2 = rdmsr(MSR_VMX_PROCBASED_CTLS2) >> 32;
 	if (!(p2 & PROC2_EPT))
 		return "EPT";
@@ -320,12 +336,40 @@ static struct vmx_vcpu *vx_of(struct virt_vcpu *v)
 	return v->vendor;
 }
 
+/*
+ * The area MSRs hold the guest values of xc->msr_owner, which runs (or
+ * ran last) on this CPU: its VMCS is active here.  Save them into its
+ * area before another vCPU's values are loaded, or before it leaves.
+ */
+static void msrs_save(struct vmx_cpu *xc)
+{
+	struct vmx_vcpu *old = xc->msr_owner;
+
+	if (!old)
+		return;
+	struct msr_entry *area = hpa_to_hva(old->msr_area);
+	for (unsigned i = 0; i < caps.nr_area; i++)
+		area[i].value = rdmsr(area[i].index);
+	xc->msr_owner = NULL;
+}
+
+static void msrs_load(struct vmx_cpu *xc, struct vmx_vcpu *xv)
+{
+	msrs_save(xc);
+	struct msr_entry *area = hpa_to_hva(xv->msr_area);
+	for (unsigned i = 0; i < caps.nr_area; i++)
+		wrmsr(area[i].index, area[i].value);
+	xc->msr_owner = xv;
+}
+
 /* Runs on the CPU where xv's VMCS is active: write it back and clear it. */
 static void vmclear_here(void *arg)
 {
 	struct vmx_vcpu *xv = arg;
 	struct vmx_cpu *xc = &vmx_cpus[this_cpu_id()];
 
+	if (xc->msr_owner == xv)
+		msrs_save(xc);
 	vmclear(xv->vmcs);
 	if (xc->current == xv)
 		xc->current = NULL;
@@ -418,6 +462,7 @@ static void vmcs_here(struct virt_vcpu *v)
 		xv->cpu = cpu;
 		xc->current = xv;
 		write_host_state();
+		xv->host_rsp = 0;       /* this CPU's stack: vmx_enter writes it */
 		return;
 	}
 	if (!vmptrld(xv->vmcs))
@@ -460,8 +505,7 @@ static bool vmx_vcpu_init(struct virt_vcpu *v)
 	vmwrite(PROC_CONTROLS, xv->proc);
 	vmwrite(PROC2_CONTROLS, caps.proc2);
 	vmwrite(EXIT_CONTROLS, caps.exit);
-	xv->entry = caps.entry;
-	vmwrite(ENTRY_CONTROLS, xv->entry);
+	vmwrite(ENTRY_CONTROLS, caps.entry);
 	/* #DB and #AC exit and are reflected: a guest could otherwise wedge the
 	 * physical CPU in an endless delivery loop (CVE-2015-8104,
 	 * CVE-2015-5307). */
@@ -469,10 +513,9 @@ static bool vmx_vcpu_init(struct virt_vcpu *v)
 	vmwrite(IO_BITMAP_A, caps.io_bitmaps);
 	vmwrite(IO_BITMAP_B, caps.io_bitmaps + PAGE_SIZE);
 	vmwrite(MSR_BITMAP, caps.msr_bitmap);
-	vmwrite(ENTRY_MSR_LOAD_ADDR, xv->msr_area);
-	vmwrite(ENTRY_MSR_LOAD_COUNT, caps.nr_area);
-	vmwrite(EXIT_MSR_STORE_ADDR, xv->msr_area);
-	vmwrite(EXIT_MSR_STORE_COUNT, caps.nr_area);
+	/* No MSR is switched by entries and exits: see msrs_load. */
+	vmwrite(ENTRY_MSR_LOAD_COUNT, 0);
+	vmwrite(EXIT_MSR_STORE_COUNT, 0);
 	vmwrite(EXIT_MSR_LOAD_COUNT, 0);
 	vmwrite(CR3_TARGET_COUNT, 0);
 	/* The guest's CR8 is the TPR shadow in the virtual-APIC page; with a
@@ -489,6 +532,13 @@ static bool vmx_vcpu_init(struct virt_vcpu *v)
 	vmwrite(CR4_MASK, caps.cr4_fixed0);
 	vmwrite(VMCS_LINK_POINTER, ~0ULL);
 	vmwrite(GUEST_DEBUGCTL, 0);
+	/* The fields the exit path keeps copies of start known. */
+	vmwrite(GUEST_RSP, 0);
+	vmwrite(GUEST_RIP, 0);
+	vmwrite(GUEST_RFLAGS, 2);
+	vmwrite(GUEST_INTERRUPTIBILITY, 0);
+	vmwrite(ENTRY_INTR_INFO, 0);
+	xv->rflags = 2;
 	irq_restore(f);
 	return true;
 }
@@ -534,15 +584,21 @@ static void seg_from_vmcs(unsigned n, struct x86_seg *s)
 /* Segment numbers 0-5 are ES..GS, 6 LDTR, 7 TR in every VMCS field group. */
 enum { VMCS_LDTR = 6, VMCS_TR = 7 };
 
-static void set_efer(struct vmx_vcpu *xv, uint64_t efer)
+static void set_efer(uint64_t efer)
 {
 	vmwrite(GUEST_EFER, efer);
-	/* "IA-32e mode guest" must equal EFER.LMA (§26.3.1.1). */
-	uint32_t entry = (efer & EFER_LMA) ? (xv->entry | ENTRY_IA32E) : (xv->entry & ~ENTRY_IA32E);
-	if (entry != xv->entry) {
-		xv->entry = entry;
+	/* "IA-32e mode guest" must equal EFER.LMA (§26.3.1.1).  Exits keep
+	 * it so themselves (VMX_MISC_LMA_SAVED), so it is read here, not
+	 * cached. */
+	uint32_t old = (uint32_t)vmread(ENTRY_CONTROLS);
+	uint32_t entry = (efer & EFER_LMA) ? (old | ENTRY_IA32E) : (old & ~ENTRY_IA32E);
+	if (entry != old)
 		vmwrite(ENTRY_CONTROLS, entry);
-	}
+}
+
+static uint64_t cr0_mask(void)
+{
+	return caps.cr0_fixed0 & ~(uint64_t)(CR0_PE | CR0_PG);
 }
 
 static void set_cr0(uint64_t cr0)
@@ -562,7 +618,8 @@ static void set_cr4(uint64_t cr4)
 /* What the guest sees: its own bits where the host owns them (§25.6.6). */
 static uint64_t guest_cr(uint64_t real, uint64_t mask_field, uint64_t shadow_field)
 {
-	uint64_t mask = vmread(mask_field);
+	/* The masks never change after vmx_vcpu_init: no VMREAD for them. */
+	uint64_t mask = mask_field == CR0_MASK ? cr0_mask() : caps.cr4_fixed0;
 
 	return (real & ~mask) | (vmread(shadow_field) & mask);
 }
@@ -585,12 +642,15 @@ static void vmx_set_state(struct virt_vcpu *v, const struct x86_vcpu_state *st)
 	set_cr0(r->cr0);
 	set_cr4(r->cr4);
 	vmwrite(GUEST_CR3, r->cr3);
-	set_efer(xv, r->efer);
+	set_efer(r->efer);
 	vmwrite(GUEST_PAT, r->pat);
 	vmwrite(GUEST_DR7, r->dr7);
 	vmwrite(GUEST_SYSENTER_CS, 0);
 	vmwrite(GUEST_SYSENTER_ESP, 0);
 	vmwrite(GUEST_SYSENTER_EIP, 0);
+	/* The CPU's copies, if this vCPU's, are stale now: loaded again. */
+	if (vmx_cpus[this_cpu_id()].msr_owner == xv)
+		vmx_cpus[this_cpu_id()].msr_owner = NULL;
 	struct msr_entry *area = hpa_to_hva(xv->msr_area);
 	for (unsigned i = 0; i < caps.nr_area; i++)
 		area[i].value = 0;
@@ -598,11 +658,14 @@ static void vmx_set_state(struct virt_vcpu *v, const struct x86_vcpu_state *st)
 	xv->dr6 = r->dr6;
 	v->regs = st->regs;
 	vmwrite(GUEST_RFLAGS, st->regs.rflags);
+	xv->rflags = st->regs.rflags;
 	vmwrite(GUEST_INTERRUPTIBILITY, 0);
+	xv->intr = 0;
 	v->nmi_blocked = false;
 	vmwrite(GUEST_ACTIVITY, 0);
 	vmwrite(GUEST_PENDING_DBG, 0);
 	vmwrite(ENTRY_INTR_INFO, 0);
+	xv->event_loaded = false;
 	*(volatile uint32_t *)((uint8_t *)hpa_to_hva(xv->vapic) + 0x80) = 0;     /* TPR */
 	xv->flush = true;
 	vmx_request_intr_window(v, false);
@@ -684,7 +747,7 @@ static void vmx_set_reg(struct virt_vcpu *v, enum virt_reg reg, uint64_t val)
 	case VIRT_CR0: set_cr0(val); break;
 	case VIRT_CR3: vmwrite(GUEST_CR3, val); break;
 	case VIRT_CR4: set_cr4(val); break;
-	case VIRT_EFER: set_efer(xv, val); break;
+	case VIRT_EFER: set_efer(val); break;
 	/* Bits 63:32 of DR7 must be 0 at VM entry (§26.3.1.1). */
 	case VIRT_DR7: vmwrite(GUEST_DR7, (uint32_t)val); break;
 	default: break;
@@ -719,22 +782,18 @@ static void vmx_inject_exception(struct virt_vcpu *v, uint8_t vector, bool has_e
 		vmwrite(ENTRY_EXC_ERROR, error);
 	}
 	vmwrite(ENTRY_INTR_INFO, info);
+	vx_of(v)->event_loaded = true;
 	irq_restore(f);
 }
 
 static bool vmx_can_inject_intr(struct virt_vcpu *v)
 {
-	uint64_t f = irq_save();
-	bool ok;
+	struct vmx_vcpu *xv = vx_of(v);
 
-	vmcs_here(v);
 	/* IF=1, no STI/MOV SS blocking, no event queued (SDM vol. 3C §25.4.2,
 	 * §26.3.1.5). */
-	ok = (v->regs.rflags & RFLAGS_IF) &&
-	     !(vmread(GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) &&
-	     !(vmread(ENTRY_INTR_INFO) & INTR_INFO_VALID);
-	irq_restore(f);
-	return ok;
+	return (v->regs.rflags & RFLAGS_IF) &&
+	       !(xv->intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) && !xv->event_loaded;
 }
 
 static void vmx_inject_intr(struct virt_vcpu *v, uint8_t vector)
@@ -743,6 +802,7 @@ static void vmx_inject_intr(struct virt_vcpu *v, uint8_t vector)
 
 	vmcs_here(v);
 	vmwrite(ENTRY_INTR_INFO, vector | INTR_TYPE_EXT | INTR_INFO_VALID);
+	vx_of(v)->event_loaded = true;
 	irq_restore(f);
 }
 
@@ -750,14 +810,10 @@ static void vmx_inject_intr(struct virt_vcpu *v, uint8_t vector)
  * an earlier NMI's handler runs (SDM vol. 3C §26.3.1.5, §25.3). */
 static bool vmx_can_inject_nmi(struct virt_vcpu *v)
 {
-	uint64_t f = irq_save();
-	bool ok;
+	struct vmx_vcpu *xv = vx_of(v);
 
-	vmcs_here(v);
-	ok = !v->nmi_blocked && !(vmread(ENTRY_INTR_INFO) & INTR_INFO_VALID) &&
-	     !(vmread(GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-	irq_restore(f);
-	return ok;
+	return !v->nmi_blocked && !xv->event_loaded &&
+	       !(xv->intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 }
 
 /* Delivering the NMI blocks further NMIs until the guest's IRET; with
@@ -768,6 +824,7 @@ static void vmx_inject_nmi(struct virt_vcpu *v)
 
 	vmcs_here(v);
 	vmwrite(ENTRY_INTR_INFO, X86_EXC_NMI | INTR_TYPE_NMI | INTR_INFO_VALID);
+	vx_of(v)->event_loaded = true;
 	v->nmi_blocked = true;
 	irq_restore(f);
 }
@@ -802,16 +859,19 @@ static void vmx_request_nmi_window(struct virt_vcpu *v, bool on)
  * state (§25.4.2); virtual-NMI blocking (bit 3) is left as it is. */
 static void vmx_set_intr_shadow(struct virt_vcpu *v, unsigned shadow)
 {
-	uint64_t f = irq_save();
+	struct vmx_vcpu *xv = vx_of(v);
+	uint32_t intr = xv->intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS);
 
-	vmcs_here(v);
-	uint32_t intr = (uint32_t)vmread(GUEST_INTERRUPTIBILITY) &
-			~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS);
 	if (shadow & VIRT_SHADOW_STI)
 		intr |= INTERRUPTIBILITY_STI;
 	if (shadow & VIRT_SHADOW_MOV_SS)
 		intr |= INTERRUPTIBILITY_MOV_SS;
+	if (intr == xv->intr)
+		return;
+	uint64_t f = irq_save();
+	vmcs_here(v);
 	vmwrite(GUEST_INTERRUPTIBILITY, intr);
+	xv->intr = intr;
 	irq_restore(f);
 }
 
@@ -857,19 +917,27 @@ static bool guest_msr(struct virt_vcpu *v, uint32_t msr, uint64_t *val, bool wri
 	uint64_t *p = area_msr(xv, msr);
 	int field = vmcs_msr_field(msr);
 
-	if (p || field < 0) {
-		if (p && write)
-			*p = *val;
-		else if (p)
-			*val = *p;
-		return p != NULL;
-	}
+	if (!p && field < 0)
+		return false;
 	uint64_t f = irq_save();
 	vmcs_here(v);
+	if (p) {
+		/* The CPU holds the value if the vCPU ran here last; vmcs_here
+		 * had any other CPU save its copy into the area. */
+		bool live = vmx_cpus[this_cpu_id()].msr_owner == xv;
+		if (write && live)
+			wrmsr(msr, *val);
+		else if (write)
+			*p = *val;
+		else
+			*val = live ? rdmsr(msr) : *p;
+		irq_restore(f);
+		return true;
+	}
 	if (!write)
 		*val = vmread((uint64_t)field);
 	else if (msr == MSR_EFER)
-		set_efer(xv, *val);
+		set_efer(*val);
 	else
 		vmwrite((uint64_t)field, *val);
 	irq_restore(f);
@@ -1084,18 +1152,34 @@ static bool emulate_xsetbv(struct virt_vcpu *v)
 	return true;
 }
 
-static void decode_exit(struct virt_vcpu *v, struct vmx_vcpu *xv, struct vm_exit *e)
+/*
+ * Each field is read only for the exits that use it: the exit
+ * qualification where §28.2.1 defines one, the instruction length for
+ * exits caused by an instruction (§28.2.5).
+ */
+static void decode_exit(struct virt_vcpu *v, struct vmx_vcpu *xv, struct vm_exit *e, uint32_t reason)
 {
-	uint32_t reason = (uint32_t)vmread(EXIT_REASON) & 0xffff;
-	uint64_t qual = vmread(EXIT_QUALIFICATION);
-	/* Valid for exits caused by an instruction (SDM vol. 3C §28.2.5). */
-	uint64_t len = vmread(EXIT_INSN_LEN);
+	uint64_t qual = 0, len;
 	uint64_t rip = v->regs.rip;
 
 	e->next_rip = 0;
 	e->code = reason;
-	e->info1 = qual;
 	e->info2 = 0;
+	switch (reason) {
+	default:
+		qual = vmread(EXIT_QUALIFICATION);
+		break;
+	case VMX_EXIT_EXT_INTR:
+	case VMX_EXIT_CPUID:
+	case VMX_EXIT_HLT:
+	case VMX_EXIT_VMCALL:
+	case VMX_EXIT_RDMSR:
+	case VMX_EXIT_WRMSR:
+	case VMX_EXIT_INTR_WINDOW:
+	case VMX_EXIT_NMI_WINDOW:
+		break;
+	}
+	e->info1 = qual;
 	switch (reason) {
 	case VMX_EXIT_EXCEPTION_NMI: {
 		uint32_t info = (uint32_t)vmread(EXIT_INTR_INFO);
@@ -1111,7 +1195,7 @@ static void decode_exit(struct virt_vcpu *v, struct vmx_vcpu *xv, struct vm_exit
 			/* A software exception: the exit instruction length is
 			 * INT3's (§28.2.5). */
 			e->kind = EXIT_BREAKPOINT;
-			e->next_rip = rip + len;
+			e->next_rip = rip + vmread(EXIT_INSN_LEN);
 			break;
 		}
 		if (vec == X86_EXC_DB) {
@@ -1150,6 +1234,7 @@ static void decode_exit(struct virt_vcpu *v, struct vmx_vcpu *xv, struct vm_exit
 		/* VMCALL: the same hypercall ABI as SVM's VMMCALL. */
 		e->kind = reason == VMX_EXIT_CPUID ? EXIT_CPUID : reason == VMX_EXIT_HLT ? EXIT_HLT :
 			  reason == VMX_EXIT_INVD ? EXIT_INVD : EXIT_HYPERCALL;
+		len = vmread(EXIT_INSN_LEN);
 		e->next_rip = rip + len;
 		break;
 	case VMX_EXIT_IO:
@@ -1166,13 +1251,13 @@ static void decode_exit(struct virt_vcpu *v, struct vmx_vcpu *xv, struct vm_exit
 			unsigned as = (vmread(EXIT_INSN_INFO) >> 7) & 7;
 			e->io.addr_size = as == 0 ? 2 : as == 1 ? 4 : as == 2 ? 8 : 0;
 		}
-		e->next_rip = rip + len;
+		e->next_rip = rip + vmread(EXIT_INSN_LEN);
 		break;
 	case VMX_EXIT_RDMSR:
 	case VMX_EXIT_WRMSR:
 		e->kind = reason == VMX_EXIT_RDMSR ? EXIT_MSR_READ : EXIT_MSR_WRITE;
 		e->msr.msr = (uint32_t)v->regs.gpr[REG_RCX];
-		e->next_rip = rip + len;
+		e->next_rip = rip + vmread(EXIT_INSN_LEN);
 		break;
 	case VMX_EXIT_CR_ACCESS:
 		e->kind = EXIT_NONE;
@@ -1182,7 +1267,7 @@ static void decode_exit(struct virt_vcpu *v, struct vmx_vcpu *xv, struct vm_exit
 	case VMX_EXIT_XSETBV:
 		e->kind = EXIT_NONE;
 		if (emulate_xsetbv(v))
-			v->regs.rip = rip + len;
+			v->regs.rip = rip + vmread(EXIT_INSN_LEN);
 		else
 			raise_gp(e);
 		break;
@@ -1246,18 +1331,23 @@ static void vmx_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 		xv->cr4_allowed = v->cr4_allowed;
 		vmwrite(CR4_MASK, caps.cr4_fixed0 | (v->cr4_allowed ? ~v->cr4_allowed : 0));
 	}
-	vmwrite(GUEST_RSP, v->regs.gpr[REG_RSP]);
-	vmwrite(GUEST_RIP, v->regs.rip);
-	vmwrite(GUEST_RFLAGS, v->regs.rflags);
+	/* Only the fields that changed since the exit (or the last write). */
+	if (v->regs.gpr[REG_RSP] != xv->rsp)
+		vmwrite(GUEST_RSP, xv->rsp = v->regs.gpr[REG_RSP]);
+	if (v->regs.rip != xv->rip)
+		vmwrite(GUEST_RIP, xv->rip = v->regs.rip);
+	if (v->regs.rflags != xv->rflags)
+		vmwrite(GUEST_RFLAGS, xv->rflags = v->regs.rflags);
 	/* NMI blocking as core/ holds it (it may end it, or a new state load
 	 * may): virtual-NMI blocking, bit 3 of the interruptibility state. */
 	if (caps.pin & PIN_VIRTUAL_NMI) {
-		uint32_t intr = (uint32_t)vmread(GUEST_INTERRUPTIBILITY);
-		uint32_t want = v->nmi_blocked ? (intr | INTERRUPTIBILITY_NMI) :
-				(intr & ~INTERRUPTIBILITY_NMI);
-		if (want != intr)
-			vmwrite(GUEST_INTERRUPTIBILITY, want);
+		uint32_t want = v->nmi_blocked ? (xv->intr | INTERRUPTIBILITY_NMI) :
+				(xv->intr & ~INTERRUPTIBILITY_NMI);
+		if (unlikely(want != xv->intr))
+			vmwrite(GUEST_INTERRUPTIBILITY, xv->intr = want);
 	}
+	if (unlikely(xc->msr_owner != xv))
+		msrs_load(xc, xv);
 	/* CR2 and DR6 are not part of the VMCS (§28.3.1): switched here. */
 	if (read_cr2() != xv->cr2)
 		write_cr2(xv->cr2);
@@ -1266,31 +1356,41 @@ static void vmx_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 		xc->dr6 = xv->dr6;
 	}
 
-	int rc = vmx_enter(v->regs.gpr, xv->launched);
+	int rc = vmx_enter(v->regs.gpr, xv->launched, &xv->host_rsp);
+	uint32_t reason = rc == 0 ? (uint32_t)vmread(EXIT_REASON) : 0;
 
-	if (rc == 0 && !(vmread(EXIT_REASON) & VMX_EXIT_ENTRY_FAILED)) {
+	if (likely(rc == 0 && !(reason & VMX_EXIT_ENTRY_FAILED))) {
 		xv->launched = true;
 		xv->cr2 = read_cr2();
 		__asm__ volatile("mov %%dr6, %0" : "=r"(xv->dr6));
 		xc->dr6 = xv->dr6;
-		v->regs.gpr[REG_RSP] = vmread(GUEST_RSP);
-		v->regs.rip = vmread(GUEST_RIP);
-		v->regs.rflags = vmread(GUEST_RFLAGS);
-		/* The guest may have entered or left long mode itself. */
-		set_efer(xv, vmread(GUEST_EFER));
+		v->regs.gpr[REG_RSP] = xv->rsp = vmread(GUEST_RSP);
+		v->regs.rip = xv->rip = vmread(GUEST_RIP);
+		v->regs.rflags = xv->rflags = vmread(GUEST_RFLAGS);
+		/* The CPU keeps "IA-32e mode guest" equal to EFER.LMA when the
+		 * guest enters or leaves long mode itself (§28.3, §A.6); only a
+		 * CPU without that needs the control set here. */
+		if (unlikely(!caps.lma_saved))
+			set_efer(vmread(GUEST_EFER));
 		/* An event whose delivery the exit interrupted: core/ queues it
 		 * again (§28.2.4); the entry's own event is spent (a VM exit
 		 * clears its valid bit, §28.2.3). */
-		decode_cut((uint32_t)vmread(IDT_VECTORING_INFO), &e->cut);
-		if (e->cut.has_error)
-			e->cut.error = (uint32_t)vmread(IDT_VECTORING_ERROR);
+		xv->event_loaded = false;
+		uint32_t idt = (uint32_t)vmread(IDT_VECTORING_INFO);
+		if (unlikely(idt & INTR_INFO_VALID)) {
+			decode_cut(idt, &e->cut);
+			if (e->cut.has_error)
+				e->cut.error = (uint32_t)vmread(IDT_VECTORING_ERROR);
+		}
+		xv->intr = (uint32_t)vmread(GUEST_INTERRUPTIBILITY);
 		/* Virtual-NMI blocking as the CPU left it; an NMI whose delivery
 		 * was cut short has not blocked anything yet (§26.6.1.2). */
 		if (caps.pin & PIN_VIRTUAL_NMI)
-			v->nmi_blocked = (vmread(GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI) &&
+			v->nmi_blocked = (xv->intr & INTERRUPTIBILITY_NMI) &&
 					 !(e->cut.valid && e->cut.type == VIRT_EV_NMI);
-		decode_exit(v, xv, e);
+		decode_exit(v, xv, e, reason & 0xffff);
 	} else {
+		/* The entry's event was not delivered; it stays loaded. */
 		entry_failed(v, e, rc);
 	}
 	irq_enable();   /* a pending host interrupt is taken here */
@@ -1340,9 +1440,10 @@ static void vmx_set_cpu_state(struct virt_vcpu *v, const struct virt_cpu_state *
 
 static bool vmx_probe(void)
 {
-	/* CPUID.1:ECX bit 5: VMX; then EPT and unrestricted guest from the
-	 * capability MSRs, readable whenever VMX is reported (SDM vol. 3C App. A). */
-	return (cpuid(1, 0).ecx & (1u << 5)) && !missing_ept();
+	/* CPUID.1:ECX bit 5: VMX (SDM vol. 3C §24.6).  What else kasane needs
+	 * (VMX enabled by firmware, EPT, unrestricted guest) is checked on
+	 * each CPU by vmx_cpu_init, which names what is missing. */
+	return cpuid(1, 0).ecx & (1u << 5);
 }
 
 const struct virt_ops vmx_ops = {

@@ -1,6 +1,6 @@
 /*
  * The VMX world switch:
- *   int vmx_enter(uint64_t gpr[16], int launched);
+ *   int vmx_enter(uint64_t gpr[16], int launched, uint64_t *host_rsp);
  * gpr[] is in the x86 encoding order (arch/x86/regs.h); its RSP slot is
  * unused because the guest's RSP lives in the VMCS.  Enters the current
  * VMCS's guest with VMLAUNCH (launched == 0) or VMRESUME, and returns
@@ -9,7 +9,8 @@
  *   2  VMfailValid (RFLAGS.ZF=1: the VM-instruction error field says why).
  * Intel SDM vol. 3C §26 (VM entries), §28.5 (host state loaded on exit),
  * §31.2 (VMfail conventions).  The VMCS's HOST_RIP is vmx_exit_point; this
- * function writes HOST_RSP itself before each entry, so any stack works.
+ * function writes HOST_RSP itself when the stack pointer differs from
+ * *host_rsp (the value it last wrote into this VMCS), so any stack works.
  * Called with interrupts off; a VM exit leaves RFLAGS = 2 (IF=0).
  */
 #include "arch/x86/guest_gprs.h"
@@ -29,9 +30,13 @@ vmx_enter:
 	pushq %r15
 	pushq %rdi                              /* gpr[], found again at exit */
 
+	cmpq %rsp, (%rdx)
+	je 1f
 	movq $HOST_RSP, %rax
 	vmwrite %rsp, %rax
 	jbe .Lfail                              /* CF or ZF: VMfail */
+	movq %rsp, (%rdx)
+1:
 
 	cmpl $0, %esi                           /* movs below keep the flags */
 	movq GPR_RAX(%rdi), %rax
