@@ -209,6 +209,7 @@ if [ "$(arg hwrng)" = yes ]; then
 	n=$(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c)
 	cur=$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)
 	check hwrng "$([ "$n" = 64 ] && [ "${cur#virtio_rng}" != "$cur" ]; echo $?)" "$n bytes from $cur"
+fi
 # virtio-net between VMs (kasane.net, kasane.peer, kasane.nettest).
 net=$(arg net)
 if [ -n "$net" ]; then
