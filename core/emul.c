@@ -7,7 +7,7 @@
  */
 #include "core/emul.h"
 #include "core/vm.h"
-#include "core/vcpu.h"
+#include "core/vcpu_raise.h"
 #include "core/virt.h"
 #include "core/gpt.h"
 #include "arch/x86/decode.h"

@@ -6,7 +6,7 @@
 #include "core/exit.h"
 #include "core/emul.h"
 #include "core/vm.h"
-#include "core/vcpu.h"
+#include "core/vcpu_raise.h"
 #include "core/board.h"
 #include "core/virt.h"
 #include "include/kasane/abi.h"

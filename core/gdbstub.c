@@ -27,7 +27,7 @@
 #include "core/gdbstub.h"
 #include "core/gdb_proto.h"
 #include "core/vm.h"
-#include "core/vcpu.h"
+#include "core/vcpu_raise.h"
 #include "core/sched.h"
 #include "core/gpt.h"
 #include "core/cmdline.h"

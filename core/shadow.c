@@ -12,7 +12,7 @@
 #include "core/shadow.h"
 #include "core/shadow_walk.h"
 #include "core/vm.h"
-#include "core/vcpu.h"
+#include "core/vcpu_raise.h"
 #include "core/emul.h"
 #include "core/cpuid.h"
 #include "core/gpt.h"

@@ -4,6 +4,7 @@
 
 #include "lib/types.h"
 #include "devices/irq.h"
+#include "core/vcpu_raise.h"
 
 struct vcpu;
 
@@ -19,14 +20,6 @@ uint64_t vcpu_service_timers(struct vcpu *v);
 void vcpu_load_reset_state(struct vcpu *v);
 /* Has v an interrupt it could take (for HLT)? */
 bool vcpu_intr_pending(struct vcpu *v);
-/*
- * Raise an exception in the guest, delivered at the next entry (exit
- * handlers and the instruction emulator use this, never the back end's
- * inject functions).  It combines with an exception being delivered by
- * the double-fault rules; a triple fault ends the VM.
- */
-void vcpu_raise_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
-
 /* Install the host timer's interrupt handler (once, at boot). */
 void vcpu_timer_init(void);
 
