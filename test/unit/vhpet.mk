@@ -1,2 +1,0 @@
-UNIT_TESTS += vhpet
-UNIT_SRCS_vhpet := devices/vhpet.c
