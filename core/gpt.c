@@ -88,10 +88,13 @@ static uint64_t gpt_rsvd(const struct walk *w, int level, bool leaf)
 	}
 	if (w->levels == 3) {
 		/* PAE, SDM vol. 3A Tables 4-8..4-11: bits 62:M are reserved
-		 * (not ignored as in long mode); a PDPTE also reserves
-		 * 63, 8:5 and 2:1. */
+		 * (not ignored as in long mode); a PDPTE also reserves 63 and
+		 * 2:1.  Its bits 8:5 are taken as ignored, not reserved: under
+		 * nested paging a CPU walks the PDPTEs from memory (APM vol. 2
+		 * §15.25), and QEMU's walk sets the accessed flag (bit 5) in
+		 * them, which a guest's later walk here must not refuse. */
 		if (level == 3)
-			return E_XD | bits(62, w->maxpa) | bits(8, 5) | bits(2, 1);
+			return E_XD | bits(62, w->maxpa) | bits(2, 1);
 		r = bits(62, w->maxpa);
 	} else {
 		/* Long mode, SDM vol. 3A Tables 4-15..4-20, APM vol. 2 §5.3.3. */
