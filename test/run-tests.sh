@@ -1171,7 +1171,10 @@ if want snapshot/linux; then
 	why=$(run_verdict $log "$QEMU_RC" 1 0 240)
 	[ -z "$why" ] && ! why=$(expect $log '^\[linux\] SNAP-42$' '^\[linux\] AFTER-56$' \
 		"^kasane: VM 'linux' ended: .*; status 0;") && why="$why, see $log"
-	[ -z "$why" ] && why=$(test_verdict $log "reject BUG:|WARNING:|Call Trace|Kernel panic|clocksource.*unstable") &&
+	# A clock message is not this test's subject: a snapshot stops the VM
+	# like a pause, and Linux's clocksource watchdog may then see a
+	# PM-timer read held up (linux/* on its own still rejects it).
+	[ -z "$why" ] && why=$(test_verdict $log "reject BUG:|WARNING:|Call Trace|Kernel panic") &&
 		[ -n "$why" ] && why="$why, see $log"
 	result snapshot/linux "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
