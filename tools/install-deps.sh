@@ -37,6 +37,8 @@ check setsid util-linux
 # ACPICA's disassembler: the unit tests compare `iasl -d` of the generated
 # ACPI tables with the expected text.
 check iasl acpica-tools
+# Debian's gdb drives the guest debugger's tests (gdb/*) in batch mode.
+check gdb gdb
 if [ -n "$need$efi_need" ]; then
 	echo "install-deps: installing$need$efi_need"
 	SUDO=""
