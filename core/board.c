@@ -25,6 +25,8 @@
 
 #define MSR_APIC_BASE       0x1b
 #define MSR_TSC_DEADLINE    0x6e0
+#define MSR_AMD_NB_CFG      0xc001001f
+#define NB_CFG_CF8_EXT      (1ull << 46)        /* EnableCf8ExtCfg */
 
 uint64_t vm_now_ns(const struct vm *vm)
 {
@@ -795,6 +797,11 @@ bool board_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *gp)
 		*val = vlapic_read_tsc_deadline(v->vlapic);
 		return true;
 	}
+	if (msr == MSR_AMD_NB_CFG) {
+		/* One per node, as on hardware: the VM's PCI bus keeps it. */
+		*val = vpci_io_ecs(&v->vm->pci) ? NB_CFG_CF8_EXT : 0;
+		return true;
+	}
 	if (msr >= 0x800 && msr <= 0x8ff) {
 		*gp = !vlapic_msr_read(v->vlapic, msr, val);
 		return true;
@@ -813,6 +820,13 @@ bool board_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *gp)
 		vlapic_write_tsc_deadline(v->vlapic, val, vm_now_ns(v->vm),
 					  rdtsc() + (uint64_t)v->vm->tsc_offset);
 		v->next_deadline = 0;   /* recompute before the next entry */
+		return true;
+	}
+	if (msr == MSR_AMD_NB_CFG) {
+		/* Only EnableCf8ExtCfg has a meaning on this board; the other
+		 * fields are about northbridge hardware it does not have, and
+		 * read as 0. */
+		vpci_set_io_ecs(&v->vm->pci, val & NB_CFG_CF8_EXT);
 		return true;
 	}
 	if (msr >= 0x800 && msr <= 0x8ff) {

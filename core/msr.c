@@ -89,6 +89,11 @@ static const struct msr_rule rules[] = {
 	 * attribute bits in the fixed MTRRs. */
 	{ 0xc0010010, 0xc0010010, MSR_RAZ, MSRF_AMD_MTRR, "SYSCFG" },
 	{ 0xc0010015, 0xc0010015, MSR_MODEL, MSRF_AMD, "HWCR" },
+	/* NB_CFG: Linux reads it with a plain RDMSR on every AMD CPU of
+	 * family 10h and later, and sets EnableCf8ExtCfg (bit 46)
+	 * (arch/x86/pci/amd_bus.c); the board keeps that bit on its PCI bus
+	 * (BKDG for AMD family 10h, MSRC001_001F). */
+	{ 0xc001001f, 0xc001001f, MSR_BOARD, MSRF_AMD, "NB_CFG" },
 	/* Interrupt Pending Message: Linux reads it with a plain RDMSR on
 	 * K8 and family 10h parts with erratum 400, as QEMU's TCG CPU is
 	 * (process.c, arch_post_acpi_subsys_init); 0: C1E is not active. */

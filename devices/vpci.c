@@ -662,6 +662,17 @@ void vpci_cfg_write(struct vpci_bus *b, uint32_t off, unsigned size, uint64_t va
  * device claims. */
 #define CFG_ADDR_ENABLE     0x80000000u
 #define CFG_ADDR_MASK       0x80fffffcu
+#define CFG_ADDR_EXT        0x0f000000u         /* AMD IO ECS: register 11:8 */
+
+void vpci_set_io_ecs(struct vpci_bus *b, bool on)
+{
+	__atomic_store_n(&b->io_ecs, on, __ATOMIC_RELAXED);
+}
+
+bool vpci_io_ecs(const struct vpci_bus *b)
+{
+	return __atomic_load_n(&b->io_ecs, __ATOMIC_RELAXED);
+}
 
 int vpci_cfg_addr_pio(void *dev, struct io_req *req)
 {
@@ -672,8 +683,10 @@ int vpci_cfg_addr_pio(void *dev, struct io_req *req)
 			req->val = 0xffffffff;
 		return 0;
 	}
-	if (req->write)
-		__atomic_store_n(&b->cfg_addr, (uint32_t)req->val & CFG_ADDR_MASK, __ATOMIC_RELAXED);
+	if (req->write) {
+		uint32_t mask = CFG_ADDR_MASK | (vpci_io_ecs(b) ? CFG_ADDR_EXT : 0);
+		__atomic_store_n(&b->cfg_addr, (uint32_t)req->val & mask, __ATOMIC_RELAXED);
+	}
 	else
 		req->val = __atomic_load_n(&b->cfg_addr, __ATOMIC_RELAXED);
 	return 0;
@@ -693,7 +706,8 @@ int vpci_cfg_data_pio(void *dev, struct io_req *req)
 			req->val = ones;
 		return 0;
 	}
-	uint32_t off = ((a >> 8) & 0xff) << 12 | (a & 0xfc);
+	uint32_t ext = vpci_io_ecs(b) ? (a & CFG_ADDR_EXT) >> 24 : 0;
+	uint32_t off = ((a >> 8) & 0xff) << 12 | ext << 8 | (a & 0xfc);
 	if (req->write) {
 		vpci_cfg_write(b, off + at, n, req->val);
 	} else {
@@ -786,6 +800,7 @@ struct vpci_bus_rec {
 	uint32_t cfg_addr;
 	uint32_t nr_funcs;
 	uint8_t gsi_level[VPCI_MAX_GSI];
+	uint8_t io_ecs;
 };
 
 size_t vpci_snap_size(const struct vpci_bus *b)
@@ -800,7 +815,7 @@ size_t vpci_snap_size(const struct vpci_bus *b)
 
 size_t vpci_save(const struct vpci_bus *b, void *buf, size_t len)
 {
-	struct vpci_bus_rec h = { .cfg_addr = b->cfg_addr };
+	struct vpci_bus_rec h = { .cfg_addr = b->cfg_addr, .io_ecs = b->io_ecs };
 	uint8_t *p = buf;
 
 	for (unsigned g = 0; g < VPCI_MAX_GSI; g++)
@@ -849,7 +864,8 @@ bool vpci_load(struct vpci_bus *b, const void *buf, size_t len)
 		n += sizeof(r);
 	}
 	spin_lock(&b->lock);
-	b->cfg_addr = h.cfg_addr;
+	b->io_ecs = h.io_ecs != 0;
+	b->cfg_addr = h.cfg_addr & (CFG_ADDR_MASK | (b->io_ecs ? CFG_ADDR_EXT : 0));
 	n = sizeof(h);
 	for (unsigned d = 0; d < VPCI_NR_DEVFN; d++) {
 		struct vpci_func *fn = b->fn[d];

@@ -178,6 +178,7 @@ struct vpci_ops {
 struct vpci_bus {
 	spinlock_t lock;
 	uint32_t cfg_addr;              /* CONFIG_ADDRESS (0xcf8) */
+	bool io_ecs;                    /* AMD EnableCf8ExtCfg: CF8 27:24 = register 11:8 */
 	struct vpci_func *fn[VPCI_NR_DEVFN];
 	struct vpci_func host;          /* 00:00.0 */
 	struct iobus *iobus;
@@ -187,6 +188,15 @@ struct vpci_bus {
 };
 
 /* ---- the bus ---------------------------------------------------------- */
+
+/*
+ * AMD's extended configuration through CONFIG_ADDRESS: with NB_CFG bit 46
+ * (EnableCf8ExtCfg) set, CONFIG_ADDRESS bits 27:24 select configuration
+ * registers 0x100-0xfff (BKDG for AMD family 10h, MSRC001_001F and
+ * IOCF8).  The board turns it on and off from its NB_CFG model.
+ */
+void vpci_set_io_ecs(struct vpci_bus *b, bool on);
+bool vpci_io_ecs(const struct vpci_bus *b);
 
 /* An empty bus 0 with its host bridge; BARs go on iob. */
 void vpci_init(struct vpci_bus *b, struct iobus *iob, const struct vpci_ops *ops, void *ctx);
@@ -274,7 +284,7 @@ bool vpci_msi_decode(uint64_t addr, uint32_t data, struct apic_msg *m);
 /* Snapshot records (devices/devsnap.h): CONFIG_ADDRESS and every plugged
  * function's configuration space, MSI-X table and INTx level; its size
  * depends on the functions (vpci_snap_size()).  A load moves the BARs. */
-#define VPCI_SNAP_VERSION 1u
+#define VPCI_SNAP_VERSION 2u
 size_t vpci_snap_size(const struct vpci_bus *b);
 size_t vpci_save(const struct vpci_bus *b, void *buf, size_t len);
 bool vpci_load(struct vpci_bus *b, const void *buf, size_t len);

@@ -572,6 +572,9 @@ run_group() {
 		run_bochs "$log" "$isof" "${G_CPUS[$g]}" "${G_MEM[$g]}" "$t" corei7_skylake_x
 	elif [[ ${G_EMU[$g]} == bochs:* ]]; then      # emulator = bochs:MODEL, any Bochs CPU model
 		run_bochs "$log" "$isof" "${G_CPUS[$g]}" "${G_MEM[$g]}" "$t" "${G_EMU[$g]#bochs:}"
+	elif [[ ${G_EMU[$g]} == qemu:* ]]; then       # emulator = qemu:CPU, a TCG CPU model of its own
+		QEMU_ACCEL="-accel tcg,thread=multi -cpu ${G_EMU[$g]#qemu:}" \
+			run_qemu "$log" "$t" -cdrom "$isof" -boot d -smp "${G_CPUS[$g]}" -m "${G_MEM[$g]}M"
 	elif [ "${G_EMU[$g]}" = ovmf ]; then
 		run_ovmf "$log" "$t" -cdrom "$isof" -boot d -smp "${G_CPUS[$g]}" -m "${G_MEM[$g]}M"
 	else

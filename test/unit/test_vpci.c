@@ -179,6 +179,31 @@ TEST(config_address_port)
 	free(r);
 }
 
+/* AMD's IO ECS (NB_CFG EnableCf8ExtCfg): CONFIG_ADDRESS bits 27:24 reach
+ * registers 0x100-0xfff only while the board has it on. */
+TEST(amd_extended_config_address)
+{
+	struct rig *r = rig_new(false);
+
+	/* Off: bits 27:24 read as zero, and register 0x100 is register 0. */
+	pio(r, true, 0xcf8, 4, 0x81000000);
+	CHECK_EQ(pio(r, false, 0xcf8, 4, 0), 0x80000000);
+	CHECK_EQ(pio(r, false, 0xcfc, 4, 0), 0x29c08086);
+	/* On: kept, and the access goes to the extended space (zeros). */
+	vpci_set_io_ecs(&r->bus, true);
+	CHECK(vpci_io_ecs(&r->bus));
+	pio(r, true, 0xcf8, 4, 0x81000000);
+	CHECK_EQ(pio(r, false, 0xcf8, 4, 0), 0x81000000);
+	CHECK_EQ(pio(r, false, 0xcfc, 4, 0), 0);
+	pio(r, true, 0xcf8, 4, 0xff000000);
+	CHECK_EQ(pio(r, false, 0xcf8, 4, 0), 0x8f000000);
+	/* Turned off again: the register number loses its high bits. */
+	pio(r, true, 0xcf8, 4, 0x81000000);
+	vpci_set_io_ecs(&r->bus, false);
+	CHECK_EQ(pio(r, false, 0xcfc, 4, 0), 0x29c08086);
+	free(r);
+}
+
 TEST(command_and_status_bits)
 {
 	struct rig *r = rig_new(true);
