@@ -17,6 +17,9 @@
 #include "arch/x86/lapic.h"
 #include "arch/x86/smp.h"
 #include "guest-loader/fwtables.h"
+#include "guest-loader/smbios.h"
+#include "core/cpuid.h"
+#include "core/hv.h"
 #include "drivers/cmos.h"
 #include "mm/mm.h"
 #include "lib/string.h"
@@ -374,6 +377,39 @@ static int board_fwtables(struct vm *vm, uint8_t ioapic_id, char *err, size_t er
 	return fwtables_build(&vm->mem, BOARD_FW_BASE, BOARD_FW_SIZE, &in, err, errlen) == 0 ? 0 : -1;
 }
 
+/* SMBIOS: who made the machine, its processor and memory (DSP0134). */
+static int board_smbios(struct vm *vm, char *err, size_t errlen)
+{
+	struct cpuid_ctx c = { .host = cpuid_host, .nr_vcpus = vm->nr_vcpus };
+	uint32_t l0[4], l1[4], e0[4], brand[13] = { 0 };
+	char vendor[13];
+
+	cpuid_guest(&c, 0, 0, l0);
+	cpuid_guest(&c, 1, 0, l1);
+	memcpy(vendor, &l0[1], 4);                      /* EBX, EDX, ECX */
+	memcpy(vendor + 4, &l0[3], 4);
+	memcpy(vendor + 8, &l0[2], 4);
+	vendor[12] = 0;
+	cpuid_guest(&c, 0x80000000, 0, e0);
+	if (e0[0] >= 0x80000004)
+		for (uint32_t i = 0; i < 3; i++)
+			cpuid_guest(&c, 0x80000002 + i, 0, &brand[4 * i]);
+	const char *b = (const char *)brand;
+	while (*b == ' ')                               /* brand strings may be right-aligned */
+		b++;
+	struct smbios_in in = {
+		.vm_name = vm->name, .version = KASANE_VERSION,
+		.release_date = KASANE_RELEASE_DATE, .nr_vcpus = vm->nr_vcpus,
+		.cpuid_1_eax = l1[0], .cpuid_1_edx = l1[3], .cpu_vendor = vendor,
+		.cpu_brand = b, .cpu_mhz = (unsigned)(tsc_khz / 1000),
+	};
+	for (int i = 0; i < vm->mem.nr && in.nr_ranges < SMBIOS_MAX_RANGES; i++) {
+		in.ram[in.nr_ranges].base = vm->mem.region[i].gpa;
+		in.ram[in.nr_ranges++].size = vm->mem.region[i].size;
+	}
+	return smbios_build(&vm->mem, BOARD_SMBIOS_BASE, BOARD_SMBIOS_SIZE, &in, err, errlen);
+}
+
 /* ---- PCI: bus 0, its host bridge, the test function ---------------------- */
 
 /* Where pci_testdev = on puts the test function: slot 3, so that its INTA
@@ -685,6 +721,8 @@ int board_create(struct vm *vm, char *err, size_t errlen)
 		return -1;
 	if (board_net_create(vm, err, errlen) < 0)
 		return -1;
+	if (board_smbios(vm, err, errlen) < 0)
+		return -1;
 	return board_fwtables(vm, ioapic_id, err, errlen);
 }
 
@@ -729,12 +767,15 @@ uint64_t board_service_timers(struct vcpu *v, uint64_t host_now_ns)
 		/* The VM's own timers are serviced by its vCPU 0's CPU. */
 		vpit_update(&vm->pit);
 		vrtc_update(&vm->rtc);
+		if (vrtc_take_alarm(&vm->rtc))
+			vacpi_rtc_alarm(&vm->acpi);
 		vacpi_update(&vm->acpi);
 		/* Only a line that reaches a vCPU makes a deadline: a guest that
 		 * masks its timer's pins does not keep this CPU busy. */
 		if (isa_irq_reaches_cpu(vm, 0))
 			next = MIN(next, vpit_next_deadline(&vm->pit));
-		if (isa_irq_reaches_cpu(vm, VRTC_IRQ))
+		/* The RTC's alarm also reaches the SCI through RTC_EN. */
+		if (isa_irq_reaches_cpu(vm, VRTC_IRQ) || vacpi_rtc_enabled(&vm->acpi))
 			next = MIN(next, vrtc_next_deadline(&vm->rtc));
 		next = MIN(next, vacpi_next_deadline(&vm->acpi));
 		for (unsigned i = 0; i < vm->nr_nics; i++)

@@ -19,8 +19,13 @@ struct vcpu;
 
 #define BOARD_LAPIC_BASE   0xfee00000ULL
 #define BOARD_IOAPIC_BASE  0xfec00000ULL
-#define BOARD_FW_BASE      0xe0000ULL      /* firmware tables: 0xe0000-0xfffff */
-#define BOARD_FW_SIZE      0x20000ULL
+/* Firmware tables, in the BIOS area that e820 reserves: SMBIOS at the
+ * start of the 0xf0000 segment (its entry points must lie in 0xf0000-
+ * 0xfffff), ACPI and MP tables above it. */
+#define BOARD_SMBIOS_BASE  0xf0000ULL
+#define BOARD_SMBIOS_SIZE  0x1000ULL
+#define BOARD_FW_BASE      0xf1000ULL      /* ACPI and MP tables: 0xf1000-0xfffff */
+#define BOARD_FW_SIZE      0xf000ULL
 
 /* Guest-physical RAM: from 0 up to 3 GiB, the rest from 4 GiB; the gap
  * holds device MMIO. */

@@ -190,15 +190,34 @@ int vacpi_pio(void *dev, bool in, uint16_t port, unsigned bytes, uint32_t *val)
 	return 0;
 }
 
-void vacpi_power_button(struct vacpi *a)
+/* A status bit set by the chipset, and the SCI brought to its level. */
+static void raise_status(struct vacpi *a, uint16_t bit)
 {
 	spin_lock(&a->irq_lock);
 	spin_lock(&a->lock);
-	a->sts |= ACPI_PM1_PWRBTN;
+	a->sts |= bit;
 	bool sci = sci_level(a);
 	spin_unlock(&a->lock);
 	sync_sci(a, sci);
 	spin_unlock(&a->irq_lock);
+}
+
+void vacpi_power_button(struct vacpi *a)
+{
+	raise_status(a, ACPI_PM1_PWRBTN);
+}
+
+void vacpi_rtc_alarm(struct vacpi *a)
+{
+	raise_status(a, ACPI_PM1_RTC);
+}
+
+bool vacpi_rtc_enabled(struct vacpi *a)
+{
+	spin_lock(&a->lock);
+	bool on = a->en & ACPI_PM1_RTC;
+	spin_unlock(&a->lock);
+	return on;
 }
 
 uint64_t vacpi_next_deadline(struct vacpi *a)

@@ -16,9 +16,10 @@
  *     (bit 2) set, as 6 (hard reset) or 0xe (full reset) are, calls
  *     reset(ctx).  The FADT's RESET_REG names it with value 6.
  * Status bits that can be set: TMR_STS, PWRBTN_STS (vacpi_power_button,
- * the fixed power button) and WAK_STS (never: no sleeping state resumes).
- * The SCI (set_sci) is a level: asserted while PM1_STS & PM1_EN has one
- * of TMR, GBL or PWRBTN set.
+ * the fixed power button), RTC_STS (vacpi_rtc_alarm, the RTC's alarm) and
+ * WAK_STS (never: no sleeping state resumes).  The SCI (set_sci) is a
+ * level: asserted while PM1_STS & PM1_EN has one of TMR, GBL, PWRBTN or
+ * RTC set.
  *
  * Accesses of any width 1, 2 or 4 at any port of a block act on the bytes
  * they cover, little-endian; bytes past the block read as 0xff and are
@@ -48,7 +49,7 @@
 #define ACPI_PM1_SLPBTN         (1u << 9)
 #define ACPI_PM1_RTC            (1u << 10)
 #define ACPI_PM1_WAK            (1u << 15)      /* status only */
-#define VACPI_PM1_EVENTS        (ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN)
+#define VACPI_PM1_EVENTS        (ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | ACPI_PM1_RTC)
 
 /* PM1_CNT bits (§4.8.3.2.1). */
 #define ACPI_PM1_SCI_EN         (1u << 0)
@@ -101,6 +102,11 @@ uint32_t vacpi_timer(struct vacpi *a);
 
 /* Press the fixed power button: PWRBTN_STS (§4.8.2.2.1.1). */
 void vacpi_power_button(struct vacpi *a);
+
+/* The RTC asserted its alarm: RTC_STS (§4.8.3.1.1). */
+void vacpi_rtc_alarm(struct vacpi *a);
+/* Whether RTC_EN is set: the RTC's alarm then matters to the SCI. */
+bool vacpi_rtc_enabled(struct vacpi *a);
 
 /* Virtual time (ns) when TMR_STS would next be set with TMR_EN, or NO_DEADLINE. */
 uint64_t vacpi_next_deadline(struct vacpi *a);

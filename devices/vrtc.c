@@ -228,8 +228,12 @@ static void rtc_sync(struct vrtc *r, uint64_t now)
 				r->secs = secs_min();   /* past 9999: round to year 0 */
 			r->updates += k;
 			r->cmos[RTC_REG_C] |= RTC_C_UF;
-			if (alarm_between(r, from, k))
+			if (alarm_between(r, from, k)) {
+				if (!(r->cmos[RTC_REG_C] & RTC_C_AF) &&
+				    (r->cmos[RTC_REG_B] & RTC_B_AIE))
+					r->alarm_event = true;
 				r->cmos[RTC_REG_C] |= RTC_C_AF;
+			}
 		}
 		render(r);
 	}
@@ -422,6 +426,15 @@ void vrtc_update(struct vrtc *r)
 	rtc_sync(r, r->now(r->now_ctx));
 	spin_unlock(&r->lock);
 	irq_flush(r);
+}
+
+bool vrtc_take_alarm(struct vrtc *r)
+{
+	spin_lock(&r->lock);
+	bool a = r->alarm_event;
+	r->alarm_event = false;
+	spin_unlock(&r->lock);
+	return a;
 }
 
 bool vrtc_nmi_masked(const struct vrtc *r)

@@ -92,6 +92,7 @@ struct vrtc {
 	uint64_t pf_done;       /* 32.768 kHz divider ticks accounted for PF */
 	bool irq_want;          /* IRQF */
 	bool irq_sent;          /* IRQ 8's level after the last set_irq */
+	bool alarm_event;       /* an alarm asserted IRQF since vrtc_take_alarm */
 	void (*set_irq)(void *vm, unsigned irq, bool level);
 	void *vm;
 	uint64_t (*now)(void *ctx);
@@ -125,6 +126,13 @@ uint64_t vrtc_next_deadline(const struct vrtc *r);
 
 /* Set the flags due by now() and raise IRQ 8 if IRQF became set. */
 void vrtc_update(struct vrtc *r);
+
+/*
+ * Whether the alarm asserted the interrupt (AF newly set with AIE) since
+ * the last call; clears it.  The board reports it as the chipset's RTC_STS
+ * (ACPI 6.5 §4.8.3.1.1).
+ */
+bool vrtc_take_alarm(struct vrtc *r);
 
 /* Whether the guest disabled NMIs through port 0x70 bit 7. */
 bool vrtc_nmi_masked(const struct vrtc *r);

@@ -59,7 +59,7 @@
 #define FADT_PROC_C1            (1u << 2)       /* HLT works on every CPU */
 #define FADT_PWR_BUTTON         (1u << 4)       /* left clear: fixed power button */
 #define FADT_SLP_BUTTON         (1u << 5)       /* no fixed sleep button */
-#define FADT_FIX_RTC            (1u << 6)       /* no RTC wake status in PM1 */
+#define FADT_FIX_RTC            (1u << 6)       /* left clear: RTC_STS/RTC_EN in PM1 */
 #define FADT_TMR_VAL_EXT        (1u << 8)       /* 32-bit PM timer */
 #define FADT_RESET_REG_SUP      (1u << 10)
 
@@ -606,7 +606,7 @@ static void acpi_fadt(struct fw_out *o, const struct fwtables_layout *l,
 	out_u8(o, in->rtc_century);             /* 108 CENTURY */
 	out_u16(o, IAPC_LEGACY_DEVICES | IAPC_VGA_NOT_PRESENT); /* 109 IAPC_BOOT_ARCH */
 	out_u8(o, 0);                           /* 111 reserved */
-	out_u32(o, FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_FIX_RTC |
+	out_u32(o, FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON |
 		   FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP);     /* 112 Flags */
 	out_gas_io(o, in->reset_port, 1, GAS_ACCESS_BYTE);     /* 116 RESET_REG */
 	out_u8(o, in->reset_value);             /* 128 RESET_VALUE */

@@ -10,6 +10,8 @@
 # go to the kernel log (/dev/kmsg, so they appear as "[  T] MARKER" among
 # the kernel's lines, written out synchronously even if poweroff follows at
 # once, and whatever state the serial driver's interrupts are in):
+# It always says "KASANE-LINUX-DMI VENDOR/PRODUCT/SERIAL/BIOS-VENDOR", from the
+# SMBIOS tables (/sys/class/dmi/id).
 #   kasane.expect_cpus=N   "KASANE-LINUX-CHECK cpus PASS" if N CPUs are
 #                          online (nproc and /proc/cpuinfo agree), else FAIL
 #   kasane.action=poweroff (default) | reboot | reboot-once | shell
@@ -147,6 +149,9 @@ arg() {         # arg NAME: the value of kasane.NAME= on the kernel command line
 }
 cpus=$(nproc)
 say "KASANE-LINUX-INIT ok cpus=$cpus"
+# What the firmware's SMBIOS tables say (Linux's DMI): vendor/product/serial.
+dmi() { cat "/sys/class/dmi/id/$1" 2>/dev/null; }
+say "KASANE-LINUX-DMI $(dmi sys_vendor)/$(dmi product_name)/$(dmi product_serial)/$(dmi bios_vendor)"
 want=$(arg expect_cpus)
 if [ -n "$want" ]; then
 	info=$(grep -c '^processor' /proc/cpuinfo)

@@ -1,7 +1,7 @@
 [000h 0000   4]                    Signature : "FACP"    [Fixed ACPI Description Table (FADT)]
 [004h 0004   4]                 Table Length : 00000114
 [008h 0008   1]                     Revision : 06
-[009h 0009   1]                     Checksum : 17
+[009h 0009   1]                     Checksum : 57
 [00Ah 0010   6]                       Oem ID : "KASANE"
 [010h 0016   8]                 Oem Table ID : "KASANEVM"
 [018h 0024   4]                 Oem Revision : 00000001
@@ -50,14 +50,14 @@
                 PCIe ASPM Not Supported (V4) : 0
                    CMOS RTC Not Present (V5) : 0
 [06Fh 0111   1]                     Reserved : 00
-[070h 0112   4]        Flags (decoded below) : 00000565
+[070h 0112   4]        Flags (decoded below) : 00000525
       WBINVD instruction is operational (V1) : 1
               WBINVD flushes all caches (V1) : 0
                     All CPUs support C1 (V1) : 1
                   C2 works on MP system (V1) : 0
             Control Method Power Button (V1) : 0
             Control Method Sleep Button (V1) : 1
-        RTC wake not in fixed reg space (V1) : 1
+        RTC wake not in fixed reg space (V1) : 0
             RTC can wake system from S4 (V1) : 0
                         32-bit PM Timer (V1) : 1
                       Docking Supported (V1) : 0
@@ -148,14 +148,14 @@
 [104h 0260   8]                      Address : 0000000000000000
 [10Ch 0268   8]                Hypervisor ID : 0000454E4153414B
 Raw Table Data: Length 276 (0x114)
-    0000: 46 41 43 50 14 01 00 00 06 17 4B 41 53 41 4E 45
+    0000: 46 41 43 50 14 01 00 00 06 57 4B 41 53 41 4E 45
     0010: 4B 41 53 41 4E 45 56 4D 01 00 00 00 4B 53 4E 45
     0020: 01 00 00 00 C0 F0 0F 00 C8 F2 0F 00 00 00 09 00
     0030: 00 00 00 00 00 00 00 00 00 06 00 00 00 00 00 00
     0040: 04 06 00 00 00 00 00 00 00 00 00 00 08 06 00 00
     0050: 00 00 00 00 00 00 00 00 04 02 00 04 00 00 00 00
     0060: 65 00 E9 03 00 00 00 00 00 00 00 00 32 05 00 00
-    0070: 65 05 00 00 01 08 00 01 F9 0C 00 00 00 00 00 00
+    0070: 25 05 00 00 01 08 00 01 F9 0C 00 00 00 00 00 00
     0080: 06 00 00 05 C0 F0 0F 00 00 00 00 00 C8 F2 0F 00
     0090: 00 00 00 00 01 20 00 02 00 06 00 00 00 00 00 00
     00A0: 00 00 00 00 00 00 00 00 00 00 00 00 01 10 00 02

@@ -7,6 +7,7 @@
  * table of a sample VM must disassemble to the text in test/unit/fw_*.dsl.
  */
 #include "test/unit/check.h"
+#include "test/unit/bytes.h"
 #include "test/unit/iasl.h"
 #include "guest-loader/fwtables.h"
 #include "drivers/acpi.h"
@@ -18,23 +19,6 @@
 #define IOAPIC_ADDR     0xFEC00000u
 
 static uint8_t *ram;            /* guest-physical 0..RAM_SIZE */
-
-static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-static uint64_t le64(const uint8_t *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
-
-static uint8_t sum8(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-
-	while (n--)
-		s = (uint8_t)(s + *p++);
-	return s;
-}
 
 /* acpi_map_fn over the fake RAM (contiguous, whatever the gmem regions). */
 static const void *ram_map(void *ctx, uint64_t pa, uint64_t len)
@@ -135,6 +119,7 @@ static void check_fadt(uint64_t pa, const struct fwtables_layout *l,
 	CHECK(flags & (1u << 8));               /* TMR_VAL_EXT: 32-bit timer */
 	CHECK(flags & (1u << 10));              /* RESET_REG_SUP */
 	CHECK(!(flags & (1u << 4)));            /* fixed power button */
+	CHECK(!(flags & (1u << 6)));            /* RTC_STS and RTC_EN in PM1 (not FIX_RTC) */
 	uint16_t boot = le16(f + 109);
 	CHECK(boot & (1u << 0));                /* legacy devices */
 	CHECK(!(boot & (1u << 1)));             /* no 8042 */

@@ -135,6 +135,28 @@ TEST(power_button_and_sci)
 	CHECK_EQ(in(&a, EVT + 2, 2), VACPI_PM1_EVENTS);
 }
 
+/* RTC_STS from the RTC's alarm; with RTC_EN the SCI follows (§4.8.3.1). */
+TEST(rtc_alarm_status)
+{
+	struct vacpi a;
+
+	setup(&a, 0);
+	out(&a, EVT + 2, 2, ACPI_PM1_RTC);
+	CHECK_EQ(in(&a, EVT + 2, 2), ACPI_PM1_RTC);    /* RTC_EN is kept */
+	CHECK(vacpi_rtc_enabled(&a));
+	CHECK(!sci);
+	vacpi_rtc_alarm(&a);
+	CHECK_EQ(in(&a, EVT, 2), ACPI_PM1_RTC);
+	CHECK(sci);
+	out(&a, EVT, 2, ACPI_PM1_RTC);                  /* write 1 to clear */
+	CHECK(!sci);
+	out(&a, EVT + 2, 2, 0);
+	CHECK(!vacpi_rtc_enabled(&a));
+	vacpi_rtc_alarm(&a);                            /* status without enable: no SCI */
+	CHECK_EQ(in(&a, EVT, 2), ACPI_PM1_RTC);
+	CHECK(!sci);
+}
+
 /* TMR_STS when bit 31 toggles; with TMR_EN the SCI follows (§4.8.3.3). */
 TEST(timer_overflow_status)
 {
@@ -199,6 +221,7 @@ int main(void)
 	RUN(sci_en_always_set);
 	RUN(sleep_on_slp_en);
 	RUN(power_button_and_sci);
+	RUN(rtc_alarm_status);
 	RUN(timer_overflow_status);
 	RUN(reset_register);
 	RUN(bad_accesses);

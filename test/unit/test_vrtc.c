@@ -378,6 +378,8 @@ TEST(alarm_dont_care)
 	clk = 10 * S;
 	vrtc_update(&r);
 	CHECK(l.level);
+	CHECK(vrtc_take_alarm(&r));                     /* the chipset's RTC_STS event */
+	CHECK(!vrtc_take_alarm(&r));                    /* taken once */
 	CHECK_EQ(rd(&r, RTC_REG_C), RTC_C_IRQF | RTC_C_AF | RTC_C_UF);
 	clk = 69 * S;
 	CHECK_EQ(rd(&r, RTC_REG_C) & RTC_C_AF, 0);
@@ -396,6 +398,13 @@ TEST(alarm_dont_care)
 	vrtc_update(&r);
 	CHECK(l.level);
 	CHECK_EQ(rd(&r, RTC_REG_C) & RTC_C_AF, RTC_C_AF);
+	CHECK(vrtc_take_alarm(&r));
+	/* Without AIE the alarm sets AF but asserts nothing: no event. */
+	wr(&r, RTC_REG_B, 0);
+	clk += 86400 * S;
+	CHECK_EQ(rd(&r, RTC_REG_C) & RTC_C_AF, RTC_C_AF);
+	CHECK(!vrtc_take_alarm(&r));
+	wr(&r, RTC_REG_B, RTC_B_AIE);
 	/* 10:15 AM does not match: a day minus 12 hours later, plus a bit. */
 	clk = 100 * S + 12ULL * 3600 * S;
 	CHECK_EQ(rd(&r, RTC_REG_C) & RTC_C_AF, 0);
