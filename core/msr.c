@@ -17,6 +17,7 @@
 #define MSR_FEATURE_CONTROL 0x3a
 #define MSR_SPEC_CTRL       0x48
 #define MSR_PRED_CMD        0x49
+#define MSR_FLUSH_CMD       0x10b
 #define MSR_MTRRCAP         0xfe
 #define MSR_MISC_ENABLE     0x1a0
 #define MSR_MTRR_VAR        0x200
@@ -38,6 +39,11 @@
 #define MSR_VM_HSAVE_PA     0xc0010117
 #define MSR_DE_CFG          0xc0011029
 
+#define SPEC_CTRL_IBRS      (1ull << 0)
+#define SPEC_CTRL_STIBP     (1ull << 1)
+#define SPEC_CTRL_SSBD      (1ull << 2)
+#define PRED_CMD_IBPB       (1ull << 0)
+#define FLUSH_CMD_L1D       (1ull << 0)
 #define HWCR_TSC_FREQ_SEL   (1ull << 24)        /* TSC counts at the P0 rate (BKDG fam 10h+) */
 #define VM_CR_LOCK          (1ull << 3)
 #define VM_CR_SVMDIS        (1ull << 4)
@@ -60,6 +66,7 @@ static const struct msr_rule rules[] = {
 	 * AMD PATCH_LEVEL.  No microcode: reads 0. */
 	{ 0x8b, 0x8b, MSR_RAZ, MSRF_ALWAYS, "BIOS_SIGN_ID/PATCH_LEVEL" },
 	{ 0xfe, 0xfe, MSR_MODEL, MSRF_MTRR, "MTRRcap" },
+	{ 0x10b, 0x10b, MSR_MODEL, MSRF_FLUSH_CMD, "FLUSH_CMD" },
 	{ 0x174, 0x176, MSR_PASS, MSRF_SEP, "SYSENTER_CS/ESP/EIP" },
 	{ 0x1a0, 0x1a0, MSR_MODEL, MSRF_INTEL, "MISC_ENABLE" },
 	{ 0x200, 0x20f, MSR_MODEL, MSRF_MTRR, "MTRRphysBase/Mask0-7" },
@@ -146,12 +153,18 @@ void msr_cpu_from_cpuid(struct msr_cpu *m, cpuid_host_fn host)
 	m->has[MSRF_PAT] = BIT(l1[3], 16);
 	m->has[MSRF_X2APIC] = BIT(l1[2], 21);
 	m->has[MSRF_TSC_DEADLINE] = BIT(l1[2], 24);
-	/* SPEC_CTRL: CPUID.7.0:EDX[26] IBRS/IBPB, [27] STIBP, [31] SSBD, or
-	 * AMD's 0x80000008 EBX[14] IBRS, [24] SSBD; PRED_CMD: 7.0:EDX[26] or
-	 * 0x80000008 EBX[12] IBPB. */
-	m->has[MSRF_SPEC_CTRL] = BIT(l7[3], 26) || BIT(l7[3], 27) || BIT(l7[3], 31) ||
-				 BIT(e8[1], 14) || BIT(e8[1], 24);
+	/* SPEC_CTRL's bits, each with its own feature: IBRS with
+	 * CPUID.7.0:EDX[26] or 0x80000008 EBX[14], STIBP with 7.0:EDX[27] or
+	 * EBX[15], SSBD with 7.0:EDX[31] or EBX[24]; the MSR exists with any
+	 * (SDM vol. 4 Table 2-2; AMD "Indirect Branch Control Extension" and
+	 * "Speculative Store Bypass Disable" white papers).  PRED_CMD (IBPB)
+	 * with 7.0:EDX[26] or EBX[12]; FLUSH_CMD with 7.0:EDX[28] L1D_FLUSH. */
+	m->spec_ctrl_mask = (BIT(l7[3], 26) || BIT(e8[1], 14) ? SPEC_CTRL_IBRS : 0) |
+			    (BIT(l7[3], 27) || BIT(e8[1], 15) ? SPEC_CTRL_STIBP : 0) |
+			    (BIT(l7[3], 31) || BIT(e8[1], 24) ? SPEC_CTRL_SSBD : 0);
+	m->has[MSRF_SPEC_CTRL] = m->spec_ctrl_mask != 0;
 	m->has[MSRF_PRED_CMD] = BIT(l7[3], 26) || BIT(e8[1], 12);
+	m->has[MSRF_FLUSH_CMD] = BIT(l7[3], 28);
 	m->has[MSRF_SYSCALL] = BIT(e1[3], 11);
 	m->has[MSRF_LM] = BIT(e1[3], 29);
 	m->has[MSRF_EFER] = BIT(e1[3], 11) || BIT(e1[3], 20) || BIT(e1[3], 29);
@@ -313,7 +326,7 @@ bool msr_model_read(struct msr_state *s, const struct msr_cpu *m, uint32_t msr, 
 		*val = s->de_cfg;
 		return true;
 	}
-	return false;           /* PRED_CMD is write-only; TSC is the caller's */
+	return false;           /* PRED_CMD, FLUSH_CMD are write-only; TSC is the caller's */
 }
 
 bool msr_model_write(struct msr_state *s, const struct msr_cpu *m, uint32_t msr, uint64_t val)
@@ -352,14 +365,18 @@ bool msr_model_write(struct msr_state *s, const struct msr_cpu *m, uint32_t msr,
 	}
 	switch (msr) {
 	case MSR_SPEC_CTRL:
-		if (val & ~7ull)                /* IBRS, STIBP, SSBD */
+		/* Only the bits the model has; the others are reserved. */
+		if (val & ~m->spec_ctrl_mask)
 			return false;
 		s->spec_ctrl = val;
 		return true;
 	case MSR_PRED_CMD:
-		/* IBPB (bit 0): the host issues its own barrier when a CPU
-		 * switches VMs; other bits reserved. */
-		return !(val & ~1ull);
+		/* Bit 0 IBPB, the others reserved (SDM vol. 4 Table 2-2); the
+		 * barrier itself is msr_guest_write()'s. */
+		return !(val & ~PRED_CMD_IBPB);
+	case MSR_FLUSH_CMD:
+		/* Bit 0 L1D_FLUSH, the others reserved (same table). */
+		return !(val & ~FLUSH_CMD_L1D);
 	case MSR_MISC_ENABLE:
 		return true;            /* the bits kasane reports are fixed */
 	case MSR_MTRR_DEF_TYPE:
@@ -483,5 +500,16 @@ bool msr_guest_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		v->fpu.tsc_aux = val;
 		wrmsr(MSR_TSC_AUX, val);        /* the CPU's value while v runs here */
 	}
+	/* A command the model shows is carried out on this CPU, where the guest
+	 * runs: the host has the feature, since the guest's CPUID shows only
+	 * what the host has (core/cpuid.c).  IBPB: predictions trained before
+	 * it do not steer the guest's indirect branches after it (Intel
+	 * "Speculative Execution Side Channel Mitigations" §2.4.3; AMD
+	 * "Software Techniques for Managing Speculation", IBPB); L1D_FLUSH:
+	 * write back and invalidate the L1 data cache (Intel "L1 Terminal
+	 * Fault", IA32_FLUSH_CMD). */
+	if ((msr == MSR_PRED_CMD && (val & PRED_CMD_IBPB)) ||
+	    (msr == MSR_FLUSH_CMD && (val & FLUSH_CMD_L1D)))
+		wrmsr(msr, val);
 	return true;
 }

@@ -22,7 +22,7 @@ enum msr_policy {
 enum msr_feature {
 	MSRF_ALWAYS, MSRF_AMD, MSRF_INTEL, MSRF_TSC, MSRF_APIC, MSRF_SEP, MSRF_MTRR,
 	MSRF_AMD_MTRR, MSRF_PAT, MSRF_X2APIC, MSRF_TSC_DEADLINE, MSRF_SPEC_CTRL,
-	MSRF_PRED_CMD, MSRF_EFER, MSRF_SYSCALL, MSRF_LM, MSRF_TSC_AUX,
+	MSRF_PRED_CMD, MSRF_FLUSH_CMD, MSRF_EFER, MSRF_SYSCALL, MSRF_LM, MSRF_TSC_AUX,
 	NR_MSR_FEATURES
 };
 
@@ -38,6 +38,7 @@ struct msr_cpu {
 	bool amd, intel;
 	bool has[NR_MSR_FEATURES];
 	uint64_t efer_mask;             /* EFER bits the guest may set */
+	uint64_t spec_ctrl_mask;        /* SPEC_CTRL bits the guest may set */
 	uint8_t maxphyaddr;
 };
 

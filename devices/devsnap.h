@@ -39,4 +39,48 @@ static inline bool devsnap_get(void *s, size_t size, const void *buf, size_t len
 	return true;
 }
 
+/*
+ * A model whose record is its whole struct with the wiring zeroed (the
+ * PIT, RTC, PIC and I/O APIC) describes it once: the struct's size, its
+ * wiring fields, and the check of a record's values.
+ */
+struct devsnap_field {
+	size_t off, size;
+};
+#define DEVSNAP_FIELD(type, field) { offsetof(type, field), sizeof(((type *)0)->field) }
+
+struct devsnap_desc {
+	size_t size;                            /* sizeof the model's struct */
+	const struct devsnap_field *wiring;     /* zero in a record, d's own kept on load */
+	unsigned nr_wiring;
+	bool (*ok)(const void *rec);            /* NULL: every value is in range */
+};
+
+/* NAME_save for such a model: d's bytes, its wiring zeroed. */
+static inline size_t devsnap_save(const struct devsnap_desc *t, const void *d, void *buf,
+				  size_t len)
+{
+	if (!devsnap_put(buf, len, d, t->size))
+		return 0;
+	for (unsigned i = 0; i < t->nr_wiring; i++)
+		memset((uint8_t *)buf + t->wiring[i].off, 0, t->wiring[i].size);
+	return t->size;
+}
+
+/* NAME_load for such a model, through scratch (t->size bytes, aligned for
+ * the struct): the record with d's wiring, checked, then made d's. */
+static inline bool devsnap_load(const struct devsnap_desc *t, void *d, void *scratch,
+				const void *buf, size_t len)
+{
+	if (!devsnap_get(scratch, t->size, buf, len))
+		return false;
+	for (unsigned i = 0; i < t->nr_wiring; i++)
+		memcpy((uint8_t *)scratch + t->wiring[i].off,
+		       (const uint8_t *)d + t->wiring[i].off, t->wiring[i].size);
+	if (t->ok && !t->ok(scratch))
+		return false;
+	memcpy(d, scratch, t->size);
+	return true;
+}
+
 #endif

@@ -229,26 +229,22 @@ void vioapic_eoi(struct vioapic *io, uint8_t vector)
 
 /* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
 
+static const struct devsnap_field vioapic_wiring[] = {
+	DEVSNAP_FIELD(struct vioapic, lock), DEVSNAP_FIELD(struct vioapic, ops),
+	DEVSNAP_FIELD(struct vioapic, vm),
+};
+static const struct devsnap_desc vioapic_snap = {
+	sizeof(struct vioapic), vioapic_wiring, ARRAY_SIZE(vioapic_wiring), NULL
+};
+
 size_t vioapic_save(const struct vioapic *d, void *buf, size_t len)
 {
-	struct vioapic s;
-
-	memcpy(&s, d, sizeof(s));
-	s.lock = (spinlock_t)SPINLOCK_INIT;
-	s.ops = NULL;
-	s.vm = NULL;
-	return devsnap_put(buf, len, &s, sizeof(s));
+	return devsnap_save(&vioapic_snap, d, buf, len);
 }
 
 bool vioapic_load(struct vioapic *d, const void *buf, size_t len)
 {
 	struct vioapic s;
 
-	if (!devsnap_get(&s, sizeof(s), buf, len))
-		return false;
-	s.lock = d->lock;
-	s.ops = d->ops;
-	s.vm = d->vm;
-	memcpy(d, &s, sizeof(s));
-	return true;
+	return devsnap_load(&vioapic_snap, d, &s, buf, len);
 }

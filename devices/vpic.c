@@ -414,30 +414,31 @@ bool vpic_intr_asserted(const struct vpic *p)
 
 /* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
 
+/* A record's initialization step and rotation base in their ranges. */
+static bool vpic_rec_ok(const void *rec)
+{
+	const struct vpic *p = rec;
+
+	return p->chip[0].icw_next <= 4 && p->chip[1].icw_next <= 4 &&
+	       p->chip[0].lowest <= 7 && p->chip[1].lowest <= 7;
+}
+
+static const struct devsnap_field vpic_wiring[] = {
+	DEVSNAP_FIELD(struct vpic, lock), DEVSNAP_FIELD(struct vpic, ops),
+	DEVSNAP_FIELD(struct vpic, vm),
+};
+static const struct devsnap_desc vpic_snap = {
+	sizeof(struct vpic), vpic_wiring, ARRAY_SIZE(vpic_wiring), vpic_rec_ok
+};
+
 size_t vpic_save(const struct vpic *d, void *buf, size_t len)
 {
-	struct vpic s;
-
-	memcpy(&s, d, sizeof(s));
-	s.lock = (spinlock_t)SPINLOCK_INIT;
-	s.ops = NULL;
-	s.vm = NULL;
-	return devsnap_put(buf, len, &s, sizeof(s));
+	return devsnap_save(&vpic_snap, d, buf, len);
 }
 
 bool vpic_load(struct vpic *d, const void *buf, size_t len)
 {
 	struct vpic s;
 
-	if (!devsnap_get(&s, sizeof(s), buf, len) ||
-	    s.chip[0].icw_next > 4 ||
-	    s.chip[1].icw_next > 4 ||
-	    s.chip[0].lowest > 7 ||
-	    s.chip[1].lowest > 7)
-		return false;
-	s.lock = d->lock;
-	s.ops = d->ops;
-	s.vm = d->vm;
-	memcpy(d, &s, sizeof(s));
-	return true;
+	return devsnap_load(&vpic_snap, d, &s, buf, len);
 }

@@ -470,8 +470,10 @@ void vpit_update(struct vpit *p)
 /* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
 
 /* A record's channels: every field in the range the model keeps it in. */
-static bool vpit_channels_ok(const struct vpit_channel *ch)
+static bool vpit_rec_ok(const void *rec)
 {
+	const struct vpit_channel *ch = ((const struct vpit *)rec)->ch;
+
 	for (unsigned i = 0; i < 3; i++)
 		if (ch[i].mode > 5 || ch[i].rw < PIT_RW_LSB || ch[i].rw > PIT_RW_WORD ||
 		    ch[i].state > VPIT_HELD || ch[i].n < 1 || ch[i].n > 65536)
@@ -479,33 +481,23 @@ static bool vpit_channels_ok(const struct vpit_channel *ch)
 	return true;
 }
 
+static const struct devsnap_field vpit_wiring[] = {
+	DEVSNAP_FIELD(struct vpit, lock), DEVSNAP_FIELD(struct vpit, irq_lock),
+	DEVSNAP_FIELD(struct vpit, set_irq), DEVSNAP_FIELD(struct vpit, vm),
+	DEVSNAP_FIELD(struct vpit, now), DEVSNAP_FIELD(struct vpit, now_ctx),
+};
+static const struct devsnap_desc vpit_snap = {
+	sizeof(struct vpit), vpit_wiring, ARRAY_SIZE(vpit_wiring), vpit_rec_ok
+};
+
 size_t vpit_save(const struct vpit *d, void *buf, size_t len)
 {
-	struct vpit s;
-
-	memcpy(&s, d, sizeof(s));
-	s.lock = (spinlock_t)SPINLOCK_INIT;
-	s.irq_lock = (spinlock_t)SPINLOCK_INIT;
-	s.set_irq = NULL;
-	s.vm = NULL;
-	s.now = NULL;
-	s.now_ctx = NULL;
-	return devsnap_put(buf, len, &s, sizeof(s));
+	return devsnap_save(&vpit_snap, d, buf, len);
 }
 
 bool vpit_load(struct vpit *d, const void *buf, size_t len)
 {
 	struct vpit s;
 
-	if (!devsnap_get(&s, sizeof(s), buf, len) ||
-	    !vpit_channels_ok(s.ch))
-		return false;
-	s.lock = d->lock;
-	s.irq_lock = d->irq_lock;
-	s.set_irq = d->set_irq;
-	s.vm = d->vm;
-	s.now = d->now;
-	s.now_ctx = d->now_ctx;
-	memcpy(d, &s, sizeof(s));
-	return true;
+	return devsnap_load(&vpit_snap, d, &s, buf, len);
 }

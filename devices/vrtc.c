@@ -444,32 +444,23 @@ bool vrtc_nmi_masked(const struct vrtc *r)
 
 /* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
 
+static const struct devsnap_field vrtc_wiring[] = {
+	DEVSNAP_FIELD(struct vrtc, lock), DEVSNAP_FIELD(struct vrtc, irq_lock),
+	DEVSNAP_FIELD(struct vrtc, set_irq), DEVSNAP_FIELD(struct vrtc, vm),
+	DEVSNAP_FIELD(struct vrtc, now), DEVSNAP_FIELD(struct vrtc, now_ctx),
+};
+static const struct devsnap_desc vrtc_snap = {
+	sizeof(struct vrtc), vrtc_wiring, ARRAY_SIZE(vrtc_wiring), NULL
+};
+
 size_t vrtc_save(const struct vrtc *d, void *buf, size_t len)
 {
-	struct vrtc s;
-
-	memcpy(&s, d, sizeof(s));
-	s.lock = (spinlock_t)SPINLOCK_INIT;
-	s.irq_lock = (spinlock_t)SPINLOCK_INIT;
-	s.set_irq = NULL;
-	s.vm = NULL;
-	s.now = NULL;
-	s.now_ctx = NULL;
-	return devsnap_put(buf, len, &s, sizeof(s));
+	return devsnap_save(&vrtc_snap, d, buf, len);
 }
 
 bool vrtc_load(struct vrtc *d, const void *buf, size_t len)
 {
 	struct vrtc s;
 
-	if (!devsnap_get(&s, sizeof(s), buf, len))
-		return false;
-	s.lock = d->lock;
-	s.irq_lock = d->irq_lock;
-	s.set_irq = d->set_irq;
-	s.vm = d->vm;
-	s.now = d->now;
-	s.now_ctx = d->now_ctx;
-	memcpy(d, &s, sizeof(s));
-	return true;
+	return devsnap_load(&vrtc_snap, d, &s, buf, len);
 }

@@ -14,16 +14,17 @@
 #define CR4_OSXSAVE     (1ULL << 18)
 #define MSR_TSC_AUX     0xc0000103
 /*
- * The user state components switched with a vCPU: x87, SSE, AVX, AVX-512
- * opmask/ZMM_Hi256/Hi16_ZMM (what the guest's CPUID offers, core/cpuid.c)
- * and PKRU (9).  PKU is hidden from guests, but on AMD-V the guest's MOV
- * to CR4 and XSETBV do not exit, so a guest can turn on CR4.PKE and write
- * PKRU on a host that has it: PKRU is then saved and restored with the
- * vCPU like the rest, so no other vCPU ever sees its value (SDM vol. 1
- * §13.5.7: XSAVE manages PKRU when XCR0[9] is set, whatever CR4.PKE).
+ * The user state components switched with a vCPU: every one the host has
+ * (CPUID.(EAX=0DH,ECX=0):EDX:EAX, SDM vol. 1 §13.2), not only those the
+ * guest's CPUID offers (x87, SSE, AVX, AVX-512: core/cpuid.c).  Where the
+ * XSETBV intercept is not taken (QEMU's TCG, docs/emulators.md) a guest can
+ * still enable a hidden component such as PKRU (9), MPX (3, 4) or AMX (17,
+ * 18) and load it with XRSTOR, whatever CR4.PKE says (SDM vol. 1 §13.5.7).
+ * Saved and restored with the vCPU like the rest, its value stays that
+ * guest's own: no other vCPU, and no VM's XRSTOR of another layout, ever
+ * sees it.  Supervisor components (IA32_XSS) stay off: XSAVES is hidden and
+ * IA32_XSS raises #GP (core/msr.c).
  */
-#define XCR0_PKRU       (1ULL << 9)
-#define XCR0_SWITCHED   (0xe7ULL | XCR0_PKRU)
 
 static bool has_xsave, has_rdtscp;
 static uint64_t xcr0_max = 3;
@@ -50,7 +51,7 @@ void fpu_cpu_init(void)
 	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT | (has_xsave ? CR4_OSXSAVE : 0));
 	if (has_xsave) {
 		struct cpuid_regs d = cpuid(0xd, 0);
-		xcr0_max = (((uint64_t)d.edx << 32) | d.eax) & XCR0_SWITCHED;
+		xcr0_max = ((uint64_t)d.edx << 32) | d.eax;
 		xsetbv0(xcr0_max);
 		area_size = cpuid(0xd, 0).ebx;      /* for xcr0_max, now in force */
 	}

@@ -14,7 +14,12 @@
  *    family >= 0xf CPU with MTRRs, and INT_PENDING_MSG on families 0xf
  *    and 0x10 (Linux reads both with a plain RDMSR);
  *  - #GP: an MSR no CPU has, MCG_CAP without MCE, SPEC_CTRL when not
- *    shown, IA32_VMX_BASIC without VMX.
+ *    shown, IA32_VMX_BASIC without VMX;
+ *  - the speculation commands (SDM vol. 4 Table 2-2): a WRMSR to
+ *    SPEC_CTRL, PRED_CMD (IBPB) or FLUSH_CMD (L1D_FLUSH) the CPUID does
+ *    not show raises #GP; where shown, a command's bit 0 is accepted,
+ *    its other bits and a RDMSR (write-only) raise #GP, and so does a
+ *    reserved SPEC_CTRL bit.
  * Markers: "msrs: N read, M written back" and "msrs: K #GP as expected".
  */
 #include "test/guests/lib/guest.h"
@@ -64,6 +69,33 @@ static void must_gp(const char *what, uint32_t msr)
 		     : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
 	if (exception_check(what, EXC_GP, 0, NULL))
 		nr_gp++;
+}
+
+static void must_gp_wr(const char *what, uint32_t msr, uint64_t v)
+{
+	expect_exception(EXC_GP);
+	asm volatile("1: wrmsr\n2:\n" EXTABLE("1b", "2b")
+		     : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+	if (exception_check(what, EXC_GP, 0, NULL))
+		nr_gp++;
+}
+
+/* A command MSR (write-only, bit 0 its only bit) shown or not. */
+static void command(const char *name, uint32_t msr, bool shown)
+{
+	char what[64];
+
+	if (!shown) {
+		guest_snprintf(what, sizeof(what), "wrmsr %s when not shown", name);
+		must_gp_wr(what, msr, 1);
+		return;
+	}
+	guest_printf("msrs: %s shown: bit 0 written\n", name);
+	wr(msr, 1);
+	guest_snprintf(what, sizeof(what), "wrmsr %s bit 1 (reserved)", name);
+	must_gp_wr(what, msr, 2);
+	guest_snprintf(what, sizeof(what), "rdmsr %s (write-only)", name);
+	must_gp(what, msr);
 }
 
 void test_main(void)
@@ -121,7 +153,7 @@ void test_main(void)
 	}
 	if ((e1[3] & B(27)) || (l7[2] & B(22)))
 		range("TSC_AUX", 0xc0000103, 0xc0000103, true);
-	bool spec_ctrl = (l7[3] & (B(26) | B(27) | B(31))) || (e8[1] & (B(14) | B(24)));
+	bool spec_ctrl = (l7[3] & (B(26) | B(27) | B(31))) || (e8[1] & (B(14) | B(15) | B(24)));
 	if (spec_ctrl)
 		range("SPEC_CTRL", 0x48, 0x48, true);
 	if (intel) {
@@ -149,8 +181,14 @@ void test_main(void)
 	must_gp("rdmsr 0xc0012000 (unimplemented range)", 0xc0012000);
 	if (!(l1[3] & B(7)))
 		must_gp("rdmsr MCG_CAP without MCE", 0x179);
-	if (!spec_ctrl)
+	if (!spec_ctrl) {
 		must_gp("rdmsr SPEC_CTRL when not shown", 0x48);
+		must_gp_wr("wrmsr SPEC_CTRL when not shown", 0x48, 0);
+	} else {
+		must_gp_wr("wrmsr SPEC_CTRL bit 63 (reserved)", 0x48, 1ull << 63);
+	}
+	command("PRED_CMD", 0x49, (l7[3] & B(26)) || (e8[1] & B(12)));
+	command("FLUSH_CMD", 0x10b, l7[3] & B(28));
 	if (!(l1[2] & B(5)))
 		must_gp("rdmsr IA32_VMX_BASIC without VMX", 0x480);
 	guest_printf("msrs: %u #GP as expected\n", nr_gp);

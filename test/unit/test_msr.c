@@ -12,7 +12,14 @@
 /* core/msr.c's vCPU-level functions are not called here. */
 const struct virt_ops *virt;
 uint64_t rdtsc(void) { return 0; }
-void wrmsr(uint32_t msr, uint64_t v) { }
+/* The WRMSRs kasane itself does on the host, newest last. */
+static struct { uint32_t msr; uint64_t v; } host_wr[8];
+static unsigned nr_host_wr;
+void wrmsr(uint32_t msr, uint64_t v)
+{
+	if (nr_host_wr < ARRAY_SIZE(host_wr))
+		host_wr[nr_host_wr].msr = msr, host_wr[nr_host_wr++].v = v;
+}
 bool board_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *gp) { return false; }
 bool board_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *gp) { return false; }
 
@@ -116,6 +123,8 @@ static const struct feat feats[] = {
 	{ "TSC_ADJUST", 7, EBX, 1, { 0x3b } },
 	{ "PKU", 7, ECX, 3, { 0 } },
 	{ "IBPB (0x80000008 EBX[12])", 0x80000008, EBX, 12, { 0x49 } },
+	{ "STIBP (0x80000008 EBX[15])", 0x80000008, EBX, 15, { 0x48 } },
+	{ "L1D_FLUSH", 7, EDX, 28, { 0x10b } },
 	{ "SVM", 0x80000001, ECX, 2, { 0 } },
 	{ "PerfCtrExtCore", 0x80000001, ECX, 23, { 0xc0010200, 0xc0010201 } },
 	{ "OSVW", 0x80000001, ECX, 9, { 0xc0010140, 0xc0010141 } },
@@ -363,16 +372,9 @@ TEST(intel_msrs)
 	CHECK(msr_model_read(&s, &m, 0x8b, &v));
 	CHECK_EQ(v, 0);
 	/* The CPUID model hides SPEC_CTRL and PRED_CMD (#GP); were it to
-	 * show them, they would be modelled. */
+	 * show them, they would be modelled (speculation_msrs). */
 	CHECK(!msr_model_write(&s, &m, 0x48, 0));
 	CHECK(!msr_model_write(&s, &m, 0x49, 1));
-	m.has[MSRF_SPEC_CTRL] = m.has[MSRF_PRED_CMD] = true;
-	CHECK(msr_model_write(&s, &m, 0x48, 7));
-	CHECK(msr_model_read(&s, &m, 0x48, &v));
-	CHECK_EQ(v, 7);
-	CHECK(!msr_model_write(&s, &m, 0x48, 8));
-	CHECK(msr_model_write(&s, &m, 0x49, 1));
-	CHECK(!msr_model_write(&s, &m, 0x49, 2));
 }
 
 TEST(efer_bits_follow_cpuid)
@@ -415,6 +417,64 @@ TEST(rules_disjoint)
 	}
 }
 
+/*
+ * SPEC_CTRL, PRED_CMD and FLUSH_CMD as the guest writes them.  Shown: a
+ * bit the model lacks raises #GP; IBPB and L1D_FLUSH are carried out on
+ * the host, 0 is accepted and does nothing; both commands are
+ * write-only.  Hidden (as the CPUID model keeps them now): every access
+ * raises #GP and nothing reaches the host.
+ */
+static bool guest_wr(struct vcpu *v, uint32_t msr, uint64_t val, bool host_write)
+{
+	unsigned before = nr_host_wr;
+	bool ok = msr_guest_write(v, msr, val);
+	bool wrote = nr_host_wr == before + 1 && host_wr[before].msr == msr &&
+		     host_wr[before].v == val;
+
+	if (nr_host_wr != before + (unsigned)host_write || (host_write && !wrote)) {
+		printf("    WRMSR 0x%x, 0x%llx: %u host writes\n", msr, (unsigned long long)val,
+		       nr_host_wr - before);
+		check_cur_failed = 1;
+	}
+	return ok;
+}
+
+TEST(speculation_msrs)
+{
+	struct msr_cpu m = { .intel = true, .spec_ctrl_mask = 1 | 4 };
+	struct vcpu v;
+	uint64_t val;
+
+	m.has[MSRF_SPEC_CTRL] = m.has[MSRF_PRED_CMD] = m.has[MSRF_FLUSH_CMD] = true;
+	memset(&v, 0, sizeof(v));
+	msr_guest_cpu_set(&m);
+	msr_state_init(&v.msr, &m);
+	for (uint32_t cmd = 0x49; cmd; cmd = cmd == 0x49 ? 0x10b : 0) {
+		CHECK(guest_wr(&v, cmd, 1, true));
+		CHECK(guest_wr(&v, cmd, 0, false));
+		CHECK(!guest_wr(&v, cmd, 2, false));
+		CHECK(!guest_wr(&v, cmd, 3, false));
+		CHECK(!guest_wr(&v, cmd, 1ull << 63, false));
+		CHECK(!msr_guest_read(&v, cmd, &val));
+	}
+	CHECK(guest_wr(&v, 0x48, 5, false));
+	CHECK(msr_guest_read(&v, 0x48, &val) && val == 5);
+	CHECK(!guest_wr(&v, 0x48, 2, false));                   /* no STIBP */
+	CHECK(!guest_wr(&v, 0x48, 8, false));
+	CHECK(!guest_wr(&v, 0x48, 1ull << 32, false));
+	CHECK(msr_guest_read(&v, 0x48, &val) && val == 5);
+
+	/* The CPUID model hides them from a host that has them all. */
+	struct host x = intel;
+	x.l7[EDX] |= B(26) | B(27) | B(28) | B(31);
+	m = model(&x);
+	CHECK(m.spec_ctrl_mask == 0);
+	msr_guest_cpu_set(&m);
+	for (uint32_t msr = 0x48; msr <= 0x49; msr++)
+		CHECK(!guest_wr(&v, msr, 1, false) && !guest_wr(&v, msr, 0, false));
+	CHECK(!guest_wr(&v, 0x10b, 1, false));
+}
+
 int main(void)
 {
 	check_prog = "msr";
@@ -429,5 +489,6 @@ int main(void)
 	RUN(efer_bits_follow_cpuid);
 	RUN(passthrough_list);
 	RUN(rules_disjoint);
+	RUN(speculation_msrs);
 	return check_finish();
 }

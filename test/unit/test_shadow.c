@@ -23,39 +23,9 @@
 #define EFER_LMA_  (1ULL << 10)
 #define EFER_NXE_  (1ULL << 11)
 
-#define P   0x1ULL
-#define RW  0x2ULL
-#define US  0x4ULL
-#define A   0x20ULL
-#define D   0x40ULL
-#define PS  0x80ULL
-#define G   0x100ULL
-#define XD  (1ULL << 63)
-#define ADDR_MASK 0x000ffffffffff000ULL
+#include "test/unit/fake_gmem.h"
 
-static uint8_t *ram;
-static struct guest_mem gm;
-static gpa_t next_tbl;
-
-static void setup(void)
-{
-	free(ram);
-	ram = aligned_alloc(4096, RAM_SIZE);
-	memset(ram, 0, RAM_SIZE);
-	memset(&gm, 0, sizeof(gm));
-	gmem_add(&gm, 0, RAM_SIZE, ram);
-	next_tbl = TABLES;
-}
-
-static gpa_t alloc_page(void)
-{
-	gpa_t p = next_tbl;
-	next_tbl += PAGE_SIZE;
-	return p;
-}
-
-static uint64_t *e64(gpa_t gpa) { return (uint64_t *)(ram + gpa); }
-static uint32_t *e32(gpa_t gpa) { return (uint32_t *)(ram + gpa); }
+#define G   0x100ULL              /* global */
 
 /* Long mode: the entry for la at 'level'; missing tables made with P|RW|US. */
 static uint64_t *lm_entry(gpa_t root, uint64_t la, int level)
