@@ -215,9 +215,9 @@ fi
 # run_bochs LOG ISO CPUS MEM-MiB TIMEOUT [MODEL]: Bochs starts in its
 # debugger; the rc file continues and quits.  It ignores SIGTERM, hence
 # SIGINT.  Sets QEMU_RC: 124 if it timed out.  MODEL: ryzen (AMD SVM, the
-# default) or corei7_skylake_x (Intel VMX with EPT).  BOCHS_COM2: a
-# bochsrc com2 setting; BOCHS_SERIAL: the file COM1 writes to as it runs
-# (LOG gets a copy without CRs at the end).
+# default) or corei7_skylake_x (Intel VMX with EPT).  BOCHS_COM1,
+# BOCHS_COM2: bochsrc com1/com2 settings; BOCHS_SERIAL: the file COM1's
+# output is in as it runs (LOG gets a copy without CRs at the end).
 run_bochs() {
 	local log=$1 isof=$2 cpus=$3 megs=$4 t=$5 model=${6:-ryzen} dir serial
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/kasane-bochs.XXXXXX")
@@ -229,7 +229,7 @@ run_bochs() {
 	display_library: term
 	ata0-master: type=cdrom, path=$PWD/$isof, status=inserted
 	boot: cdrom
-	com1: enabled=1, mode=file, dev=$serial
+	com1: ${BOCHS_COM1:-enabled=1, mode=file, dev=$serial}
 	${BOCHS_COM2:+com2: $BOCHS_COM2}
 	cpu: model=$model, count=$cpus, ips=10000000, reset_on_triple_fault=0
 	magic_break: enabled=1
@@ -264,6 +264,16 @@ run_bochs() {
 	tr -d '\r' <"$serial" >"$log" 2>/dev/null
 	cp "$dir/bochs.log" "$log.bochs" 2>/dev/null
 	rm -rf "$dir"
+}
+
+# A free TCP port for a serial port (several test runs may share the machine).
+free_port() {
+	local i p
+	for i in $(seq 1 50); do
+		p=$((20000 + RANDOM % 40000))
+		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo $p; return; }
+	done
+	echo 0
 }
 
 # run_ovmf LOG TIMEOUT ARGS...: run_qemu with OVMF (Debian's ovmf) as the
@@ -1092,6 +1102,47 @@ if want 'snapshot/*'; then
 	done
 fi
 
+# snapshot/counter on Bochs's Intel model: the VT-x back end's
+# get_cpu_state/set_cpu_state (the VMCS).  Bochs's COM1 is a TCP server
+# here; the harness reads the console from it and types into it.
+snapshot_vmx_steps() {
+	wait_for '\[sc\] snap-count: tick 3 ' || return
+	cmd 'snapshot sc' "^kasane: snapshot 'default' of VM 'sc' taken" || return
+	wait_for '\[sc\] snap-count: tick 25 ' || return
+	cmd 'restore sc' "^kasane: VM 'sc' restored to snapshot 'default'" || return
+	wait_for "^kasane: VM 'sc' ended"
+}
+if want 'snapshot/counter-vmx'; then
+	cfg=$OUT/snap-vmx.cfg
+	printf '[vm sc]\nkernel = /guests/snap-count.elf\nmemory = 8M\ncmdline = ticks=60\n' >"$cfg"
+	log=$PWD/$OUT/snap-vmx.live isof=$ISO_CACHE/snap-vmx.iso
+	rm -f "$log"
+	port=$(free_port)
+	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
+		build/guests/snap-count.elf:/guests/snap-count.elf; then
+		BOCHS_COM1="enabled=1, mode=socket-server, dev=127.0.0.1:$port" BOCHS_SERIAL=$log \
+			run_bochs "$OUT/snap-vmx.log" "$isof" 2 256 200 corei7_skylake_x &
+		bpid=$!
+		for i in $(seq 1 300); do
+			{ exec 4<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null && break
+			sleep 0.2
+		done
+		cat <&4 >"$log" &
+		snapshot_vmx_steps >&4
+		exec 4>&-
+		wait $bpid
+		QEMU_RC=$?
+	else
+		QEMU_RC=iso
+	fi
+	log=$OUT/snap-vmx.log
+	why=$(run_verdict $log "$QEMU_RC" any 0 200)
+	[ -z "$why" ] && ! why=$(check_resumed sc "^kasane: snapshot 'default' of VM 'sc' taken" \
+		"^kasane: VM 'sc' restored") && why="$why, see $log"
+	[ -z "$why" ] && why=$(test_verdict $log "passes sc snap-count") && [ -n "$why" ] && why="$why, see $log"
+	result snapshot/counter-vmx "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
 # Create and destroy in a loop: a VM with a snapshot is destroyed and
 # started again three times (and restarted once); its snapshots go with
 # it, and the free memory comes back to what it was (RAM, nested page
@@ -1362,15 +1413,6 @@ GDB_SESSION=(-ex 'break gdb_break_here' -ex continue
 gdb_session_cfg() {
 	printf '[vm gdbt]\nkernel = /guests/gdb-target.elf\nmemory = 16M\ncpus = 2\ngdb = yes\n\n'
 	printf '[vm neighbour]\nkernel = /guests/counter.elf\nmemory = 8M\ncmdline = ticks=40 period_ms=100\n'
-}
-# A free TCP port for COM2 (several test runs may share the machine).
-free_port() {
-	local i p
-	for i in $(seq 1 50); do
-		p=$((20000 + RANDOM % 40000))
-		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo $p; return; }
-	done
-	echo 0
 }
 # gdb_session_verdict LOG GDBLOG RUN-VERDICT: why the session failed.
 gdb_session_verdict() {
