@@ -21,8 +21,10 @@
 #include "core/clock.h"
 #include "core/sched.h"
 #include "core/msr.h"
+#include "core/ctlreg.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/x86_defs.h"
 #include "devices/devsnap.h"
 #include "mm/mm.h"
 #include "kernel/spinlock.h"
@@ -174,6 +176,34 @@ static size_t vcpu_rec_save(struct vm *vm, unsigned i, void *buf, size_t len)
 	return devsnap_put(buf, len, &r, sizeof(r));
 }
 
+/*
+ * A snapshot's segment and control registers before the back end loads
+ * them: CR0 and CR4 as a guest's own MOV would be checked (core/ctlreg.c,
+ * CR4 against the bits its CPU model allows), EFER.LMA equal to LME with
+ * PG, long mode with PAE and a CS that is not both L and D/B (SDM vol. 3A
+ * §10.8.5, §5.2.1), and no reserved segment attribute bits.  A record of
+ * the right length and version that fails these is refused, not loaded
+ * into a VMCB or VMCS the CPU would then reject.
+ */
+static bool cpu_state_ok(const struct vcpu *v, const struct x86_sregs *s)
+{
+	struct ctlreg_state cs = { s->cr0, s->cr3, s->cr4, s->efer,
+				   (s->seg[SEG_CS].attr & SEG_ATTR_L) != 0 };
+	uint64_t cr0 = s->cr0, efer;
+	bool lma = (s->efer & EFER_LME) && (s->cr0 & CR0_PG);
+	uint32_t cs_attr = s->seg[SEG_CS].attr;
+
+	if (!ctlreg_cr0_check(&cs, &cr0, &efer) ||
+	    !ctlreg_cr4_check(&cs, s->cr4, v->hw.cr4_allowed ? v->hw.cr4_allowed : ~0ULL) ||
+	    !!(s->efer & EFER_LMA) != lma || (lma && !(s->cr4 & CR4_PAE)) ||
+	    (lma && (cs_attr & SEG_ATTR_L) && (cs_attr & SEG_ATTR_DB)))
+		return false;
+	for (unsigned k = 0; k < NR_SEGS; k++)
+		if (s->seg[k].attr & ~(0xf0ffu | SEG_ATTR_UNUSABLE))
+			return false;
+	return true;
+}
+
 static bool vcpu_rec_load(struct vm *vm, unsigned i, const void *buf, size_t len)
 {
 	struct vcpu *v = &vm->vcpu[i];
@@ -182,7 +212,8 @@ static bool vcpu_rec_load(struct vm *vm, unsigned i, const void *buf, size_t len
 	if (!devsnap_get(&r, sizeof(r), buf, len) || r.nr_msrs > SNAP_MAX_MSRS ||
 	    (r.sched != VCPU_HALTED && r.sched != VCPU_WAIT_SIPI && r.sched != VCPU_PAUSED) ||
 	    r.cr8 > 15 || r.cpu.shadow > (VIRT_SHADOW_STI | VIRT_SHADOW_MOV_SS) ||
-	    (r.cpu.pending.valid && r.cpu.pending.type == VIRT_EV_SOFT_INT))
+	    (r.cpu.pending.valid && r.cpu.pending.type == VIRT_EV_SOFT_INT) ||
+	    !cpu_state_ok(v, &r.cpu.arch.sregs))
 		return false;
 	for (unsigned k = 0; k < r.nr_msrs; k++)
 		if (!backend_msr(r.msrs[k].index))

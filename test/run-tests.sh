@@ -215,10 +215,13 @@ fi
 # run_bochs LOG ISO CPUS MEM-MiB TIMEOUT [MODEL]: Bochs starts in its
 # debugger; the rc file continues and quits.  It ignores SIGTERM, hence
 # SIGINT.  Sets QEMU_RC: 124 if it timed out.  MODEL: ryzen (AMD SVM, the
-# default) or corei7_skylake_x (Intel VMX with EPT).
+# default) or corei7_skylake_x (Intel VMX with EPT).  BOCHS_COM1,
+# BOCHS_COM2: bochsrc com1/com2 settings; BOCHS_SERIAL: the file COM1's
+# output is in as it runs (LOG gets a copy without CRs at the end).
 run_bochs() {
-	local log=$1 isof=$2 cpus=$3 megs=$4 t=$5 model=${6:-ryzen} dir
+	local log=$1 isof=$2 cpus=$3 megs=$4 t=$5 model=${6:-ryzen} dir serial
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/kasane-bochs.XXXXXX")
+	serial=${BOCHS_SERIAL:-$dir/serial.log}
 	cat >"$dir/bochsrc" <<-EOF
 	megs: $megs
 	romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
@@ -226,7 +229,8 @@ run_bochs() {
 	display_library: term
 	ata0-master: type=cdrom, path=$PWD/$isof, status=inserted
 	boot: cdrom
-	com1: enabled=1, mode=file, dev=$dir/serial.log
+	com1: ${BOCHS_COM1:-enabled=1, mode=file, dev=$serial}
+	${BOCHS_COM2:+com2: $BOCHS_COM2}
 	cpu: model=$model, count=$cpus, ips=10000000, reset_on_triple_fault=0
 	magic_break: enabled=1
 	sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
@@ -257,9 +261,19 @@ run_bochs() {
 	wait "$bpid"
 	QEMU_RC=$?
 	[ -n "$drain" ] && kill "$drain" 2>/dev/null
-	tr -d '\r' <"$dir/serial.log" >"$log" 2>/dev/null
+	tr -d '\r' <"$serial" >"$log" 2>/dev/null
 	cp "$dir/bochs.log" "$log.bochs" 2>/dev/null
 	rm -rf "$dir"
+}
+
+# A free TCP port for a serial port (several test runs may share the machine).
+free_port() {
+	local i p
+	for i in $(seq 1 50); do
+		p=$((20000 + RANDOM % 40000))
+		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo $p; return; }
+	done
+	echo 0
 }
 
 # run_ovmf LOG TIMEOUT ARGS...: run_qemu with OVMF (Debian's ovmf) as the
@@ -1091,6 +1105,47 @@ if want 'snapshot/*'; then
 	done
 fi
 
+# snapshot/counter on Bochs's Intel model: the VT-x back end's
+# get_cpu_state/set_cpu_state (the VMCS).  Bochs's COM1 is a TCP server
+# here; the harness reads the console from it and types into it.
+snapshot_vmx_steps() {
+	wait_for '\[sc\] snap-count: tick 3 ' || return
+	cmd 'snapshot sc' "^kasane: snapshot 'default' of VM 'sc' taken" || return
+	wait_for '\[sc\] snap-count: tick 25 ' || return
+	cmd 'restore sc' "^kasane: VM 'sc' restored to snapshot 'default'" || return
+	wait_for "^kasane: VM 'sc' ended"
+}
+if want 'snapshot/counter-vmx'; then
+	cfg=$OUT/snap-vmx.cfg
+	printf '[vm sc]\nkernel = /guests/snap-count.elf\nmemory = 8M\ncmdline = ticks=60\n' >"$cfg"
+	log=$PWD/$OUT/snap-vmx.live isof=$ISO_CACHE/snap-vmx.iso
+	rm -f "$log"
+	port=$(free_port)
+	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
+		build/guests/snap-count.elf:/guests/snap-count.elf; then
+		BOCHS_COM1="enabled=1, mode=socket-server, dev=127.0.0.1:$port" BOCHS_SERIAL=$log \
+			run_bochs "$OUT/snap-vmx.log" "$isof" 2 256 200 corei7_skylake_x &
+		bpid=$!
+		for i in $(seq 1 300); do
+			{ exec 4<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null && break
+			sleep 0.2
+		done
+		cat <&4 >"$log" &
+		snapshot_vmx_steps >&4
+		exec 4>&-
+		wait $bpid
+		QEMU_RC=$?
+	else
+		QEMU_RC=iso
+	fi
+	log=$OUT/snap-vmx.log
+	why=$(run_verdict $log "$QEMU_RC" any 0 200)
+	[ -z "$why" ] && ! why=$(check_resumed sc "^kasane: snapshot 'default' of VM 'sc' taken" \
+		"^kasane: VM 'sc' restored") && why="$why, see $log"
+	[ -z "$why" ] && why=$(test_verdict $log "passes sc snap-count") && [ -n "$why" ] && why="$why, see $log"
+	result snapshot/counter-vmx "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
 # Create and destroy in a loop: a VM with a snapshot is destroyed and
 # started again three times (and restarted once); its snapshots go with
 # it, and the free memory comes back to what it was (RAM, nested page
@@ -1340,59 +1395,36 @@ fi
 
 # ---- the gdb stub (core/gdbstub.c): Debian's gdb in batch mode on COM2 -------
 # gdb-target (2 vCPUs, gdb = yes) waits for gdb before its first
-# instruction; gdb connects over QEMU's COM2 (a TCP port), breaks on a
-# function by name, reads a variable and registers (of the target
-# description's segment, control and EFER ones too), single-steps twice,
-# sees a hardware watchpoint hit, lists both vCPU threads, writes a
-# variable the guest waits for, and detaches: the guest then checks its own
-# INT3, TF and debug registers and ends with status 0.  A counting
-# neighbour VM runs throughout and finishes undisturbed.
-if want 'gdb/session'; then
-	G=build/guests
-	cfg=$OUT/gdb.cfg
-	{ printf '[vm gdbt]\nkernel = /guests/gdb-target.elf\nmemory = 16M\ncpus = 2\ngdb = yes\n\n'
-	  printf '[vm neighbour]\nkernel = /guests/counter.elf\nmemory = 8M\ncmdline = ticks=40 period_ms=100\n'; } >"$cfg"
-	log=$OUT/gdb.log gdblog=$OUT/gdb-session.log
-	isof=$ISO_CACHE/gdb.iso
-	rm -f "$log" "$gdblog"
-	# A free TCP port for COM2 (several test runs may share the machine).
-	port=0
-	for i in $(seq 1 50); do
-		p=$((20000 + RANDOM % 40000))
-		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { port=$p; break; }
-	done
-	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
-		$G/gdb-target.elf:/guests/gdb-target.elf $G/counter.elf:/guests/counter.elf; then
-		setsid timeout -k 5 120 qemu-system-x86_64 $QEMU_ACCEL -M q35 -display none \
-			-no-reboot -monitor none -serial "file:$log" \
-			-serial "tcp:127.0.0.1:$port,server=on,wait=off" -smp 2 -m 256M \
-			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$isof" -boot d \
-			</dev/null >"$log.qemu" 2>&1 &
-		qpid=$!
-		for i in $(seq 1 600); do
-			grep -q "gdb stub on COM2 attached to VM 'gdbt'" "$log" 2>/dev/null && break
-			sleep 0.1
-		done
-		timeout -k 5 90 gdb -batch -nx -ex 'set pagination off' -ex 'set confirm off' \
-			-ex "target remote 127.0.0.1:$port" -ex 'break gdb_break_here' -ex continue \
-			-ex 'printf "COUNTER %d\n", gdb_counter' -ex 'printf "RDI %d\n", $rdi' \
-			-ex 'printf "SYS %x %x %x %x %x\n", ($cr0 >> 31) & 1, ($efer >> 10) & 1, $cs, $ss, $fs_base' \
-			-ex 'set $a = $pc' -ex stepi -ex 'set $b = $pc' -ex stepi -ex 'set $c = $pc' \
-			-ex 'printf "STEPS %x %x %x\n", $a, $b, $c' \
-			-ex 'delete 1' -ex 'watch gdb_watched' -ex continue -ex delete \
-			-ex 'info threads' -ex 'set var gdb_poke = 42' -ex detach \
-			build/guests/gdb-target.elf >"$gdblog" 2>&1
-		wait $qpid
-		QEMU_RC=$?
-		sed -i 's/\r$//' "$log"
-	else
-		QEMU_RC=iso
-	fi
-	why=$(run_verdict $log "$QEMU_RC" 1 0 120)
+# instruction; gdb connects over COM2, breaks on a function by name, reads
+# a variable and registers (of the target description's segment, control
+# and EFER ones too), single-steps twice, sees a hardware watchpoint hit,
+# breaks in an STI's interrupt shadow and single-steps out of it, lists
+# both vCPU threads, writes a variable the guest waits for, and detaches:
+# the guest then checks its own INT3, TF and debug registers and ends with
+# status 0.  A counting neighbour VM runs throughout and finishes
+# undisturbed.  gdb/session runs it on QEMU (AMD-V), gdb/session-vmx on
+# Bochs's Intel model (VT-x).
+GDB_SESSION=(-ex 'break gdb_break_here' -ex continue
+	-ex 'printf "COUNTER %d\n", gdb_counter' -ex 'printf "RDI %d\n", $rdi'
+	-ex 'printf "SYS %x %x %x %x %x\n", ($cr0 >> 31) & 1, ($efer >> 10) & 1, $cs, $ss, $fs_base'
+	-ex 'set $a = $pc' -ex stepi -ex 'set $b = $pc' -ex stepi -ex 'set $c = $pc'
+	-ex 'printf "STEPS %x %x %x\n", $a, $b, $c'
+	-ex 'delete 1' -ex 'watch gdb_watched' -ex continue -ex delete
+	-ex 'break *gdb_after_sti' -ex continue -ex stepi
+	-ex 'printf "STI %d\n", $pc - (long)&gdb_after_sti' -ex delete
+	-ex 'info threads' -ex 'set var gdb_poke = 42' -ex detach)
+gdb_session_cfg() {
+	printf '[vm gdbt]\nkernel = /guests/gdb-target.elf\nmemory = 16M\ncpus = 2\ngdb = yes\n\n'
+	printf '[vm neighbour]\nkernel = /guests/counter.elf\nmemory = 8M\ncmdline = ticks=40 period_ms=100\n'
+}
+# gdb_session_verdict LOG GDBLOG RUN-VERDICT: why the session failed.
+gdb_session_verdict() {
+	local log=$1 gdblog=$2 why=$3 a b c next2 n
 	[ -z "$why" ] && ! why=$(expect $gdblog '^Thread 1 hit Breakpoint 1, gdb_break_here \(x=x@entry=1\)' \
 		'^COUNTER 7$' '^RDI 1$' '^SYS 1 1 8 10 0$' '^Thread 1 hit Hardware watchpoint 2: gdb_watched$' \
-		'^New value = 4660$' '^\* 1 +Thread 1 \(VM gdbt vCPU 0 \(paused\)\)' \
-		'^  2 +Thread 2 \(VM gdbt vCPU 1 \(paused\)\) ap_spin' \
+		'^New value = 4660$' '^Thread 1 hit Breakpoint 3, .* in sti_shadow ' '^STI 1$' \
+		'^\* 1 +Thread 1 \(VM gdbt vCPU 0 \(paused\)\)' \
+		'^  2 +Thread 2 \(VM gdbt vCPU 1 \(paused\)\) .*ap_spin' \
 		'^\[Inferior 1 \(Remote target\) detached\]$') && why="$why, see $gdblog"
 	# Each stepi ran exactly one instruction: the next two of the
 	# disassembly after the breakpoint's address.
@@ -1417,7 +1449,77 @@ if want 'gdb/session'; then
 		n=$(sed -n "${a},${d}p" $log | grep -c '^\[neighbour\] counter: tick')
 		[ "$n" -ge 3 ] || why="the neighbour printed $n ticks while gdbt was debugged, see $log"
 	fi
+	echo "$why"
+}
+if want 'gdb/session'; then
+	G=build/guests
+	cfg=$OUT/gdb.cfg
+	gdb_session_cfg >"$cfg"
+	log=$OUT/gdb.log gdblog=$OUT/gdb-session.log
+	isof=$ISO_CACHE/gdb.iso
+	rm -f "$log" "$gdblog"
+	port=$(free_port)
+	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
+		$G/gdb-target.elf:/guests/gdb-target.elf $G/counter.elf:/guests/counter.elf; then
+		setsid timeout -k 5 120 qemu-system-x86_64 $QEMU_ACCEL -M q35 -display none \
+			-no-reboot -monitor none -serial "file:$log" \
+			-serial "tcp:127.0.0.1:$port,server=on,wait=off" -smp 2 -m 256M \
+			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$isof" -boot d \
+			</dev/null >"$log.qemu" 2>&1 &
+		qpid=$!
+		for i in $(seq 1 600); do
+			grep -q "gdb stub on COM2 attached to VM 'gdbt'" "$log" 2>/dev/null && break
+			sleep 0.1
+		done
+		timeout -k 5 90 gdb -batch -nx -ex 'set pagination off' -ex 'set confirm off' \
+			-ex "target remote 127.0.0.1:$port" "${GDB_SESSION[@]}" \
+			build/guests/gdb-target.elf >"$gdblog" 2>&1
+		wait $qpid
+		QEMU_RC=$?
+		sed -i 's/\r$//' "$log"
+	else
+		QEMU_RC=iso
+	fi
+	why=$(gdb_session_verdict $log $gdblog "$(run_verdict $log "$QEMU_RC" 1 0 120)")
 	result gdb/session "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
+# The same session on Bochs's Intel model.  Bochs's COM2 is a TCP server
+# that waits for its client before the simulation starts: the harness
+# connects at once and holds the connection in fd 3, and gdb, started once
+# the stub has attached, talks through it with `target remote | COMMAND`.
+if want 'gdb/session-vmx'; then
+	G=build/guests
+	cfg=$OUT/gdb-vmx.cfg
+	gdb_session_cfg >"$cfg"
+	log=$OUT/gdb-vmx.log gdblog=$OUT/gdb-vmx-session.log live=$PWD/$OUT/gdb-vmx.live
+	isof=$ISO_CACHE/gdb-vmx.iso
+	rm -f "$log" "$gdblog" "$live"
+	port=$(free_port)
+	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
+		$G/gdb-target.elf:/guests/gdb-target.elf $G/counter.elf:/guests/counter.elf; then
+		BOCHS_COM2="enabled=1, mode=socket-server, dev=127.0.0.1:$port" BOCHS_SERIAL=$live \
+			run_bochs "$log" "$isof" 2 256 150 corei7_skylake_x &
+		bpid=$!
+		for i in $(seq 1 300); do
+			{ exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null && break
+			sleep 0.2
+		done
+		for i in $(seq 1 1200); do
+			grep -q "gdb stub on COM2 attached to VM 'gdbt'" "$live" 2>/dev/null && break
+			sleep 0.1
+		done
+		timeout -k 5 120 gdb -batch -nx -ex 'set pagination off' -ex 'set confirm off' \
+			-ex 'target remote | cat <&3 2>/dev/null & exec cat >&3' "${GDB_SESSION[@]}" \
+			build/guests/gdb-target.elf >"$gdblog" 2>&1
+		exec 3>&-
+		wait $bpid
+		QEMU_RC=$?      # run_bochs's own status: Bochs's is judged by the summary line
+	else
+		QEMU_RC=iso
+	fi
+	why=$(gdb_session_verdict $log $gdblog "$(run_verdict $log "$QEMU_RC" any 0 150)")
+	result gdb/session-vmx "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
 # The console's `debug NAME` attaches the stub to a running VM, which
@@ -1446,11 +1548,7 @@ if want 'gdb/console-attach'; then
 	log=$OUT/gdbcon.log gdblog=$OUT/gdbcon-session.log
 	isof=$ISO_CACHE/gdbcon.iso
 	rm -f "$log" "$gdblog"
-	port=0
-	for i in $(seq 1 50); do
-		p=$((20000 + RANDOM % 40000))
-		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { port=$p; break; }
-	done
+	port=$(free_port)
 	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" $G/counter.elf:/guests/counter.elf; then
 		gdb_console_driver | setsid timeout -k 5 120 qemu-system-x86_64 $QEMU_ACCEL -M q35 \
 			-display none -no-reboot -monitor none -serial stdio \

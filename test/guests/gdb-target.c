@@ -8,7 +8,10 @@
  *      instruction, DR6.BS): a debugger attached meanwhile intercepts
  *      #BP and #DB and must give these back;
  *   2. calls gdb_break_here(1..3) (gdb's breakpoint), then writes
- *      gdb_watched (gdb's watchpoint);
+ *      gdb_watched (gdb's watchpoint), then runs gdb_after_sti, the
+ *      instruction in an STI's interrupt shadow (gdb breaks there and
+ *      single-steps it: on VT-x TF in a shadow needs care, SDM vol. 3C
+ *      §26.3.1.5);
  *   3. unless the command line says nodebug, waits for gdb to write 42 to
  *      gdb_poke (gdb writes it before it detaches);
  *   4. checks its own DR0 data and instruction breakpoints (the debugger
@@ -33,6 +36,13 @@ __attribute__((noinline)) uint64_t gdb_break_here(uint64_t x)
 {
 	gdb_counter += x;
 	return gdb_counter * 3;
+}
+
+/* STI with IF=0 blocks interrupts for one instruction: gdb_after_sti. */
+__attribute__((noinline)) static void sti_shadow(void)
+{
+	asm volatile("pushfq\n\tcli\n\tsti\n"
+		     ".globl gdb_after_sti\ngdb_after_sti:\n\tnop\n\tnop\n\tpopfq" ::: "memory", "cc");
 }
 
 static void ap_spin(unsigned cpu __attribute__((unused)))
@@ -93,6 +103,9 @@ static void check_dr(void)
 	write_dr(6, 0xffff0ff0ul);
 	write_dr(0, (uintptr_t)&dr_target);
 	write_dr(7, 1ul | (1ul << 16) | (3ul << 18));   /* L0, R/W0 = write, LEN0 = 4 */
+	/* CPUID exits to the hypervisor: DR7 must come back from it. */
+	uint32_t a = 0, b, c = 0, d;
+	asm volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
 	expect_exception(EXC_DB);
 	asm volatile("movl $5, %1\n1:\n\tleaq 1b(%%rip), %0\n" EXTABLE("1b", "1b")
 		     : "=r"(ip), "=m"(dr_target) :: "memory");
@@ -135,6 +148,7 @@ void test_main(void)
 	guest_check_eq("gdb_counter after the calls", gdb_counter, 13);
 	gdb_watched = 0x1234;
 	guest_printf("gdb-target: calls done (%lu), watched written\n", (unsigned long)r);
+	sti_shadow();
 	if (debugged && !wait_until(gdb_poke == 42, 120000000)) {
 		guest_fail("gdb did not write 42 to gdb_poke (it is %lu)", (unsigned long)gdb_poke);
 		return;

@@ -20,6 +20,7 @@
 #define MSR_VMX_ENTRY_CTLS          0x484
 #define MSR_VMX_MISC                0x485
 #define VMX_MISC_LMA_SAVED          (1ULL << 5)   /* exits store EFER.LMA in "IA-32e mode guest" (§A.6) */
+#define VMX_MISC_PREEMPT_RATE       0x1fULL       /* the preemption timer counts TSC >> this (§A.6) */
 #define MSR_VMX_CR0_FIXED0          0x486
 #define MSR_VMX_CR0_FIXED1          0x487
 #define MSR_VMX_CR4_FIXED0          0x488
@@ -50,6 +51,7 @@
 #define PIN_EXT_INTR                (1u << 0)
 #define PIN_NMI                     (1u << 3)
 #define PIN_VIRTUAL_NMI             (1u << 5)
+#define PIN_PREEMPT_TIMER           (1u << 6)
 
 /* Primary processor-based VM-execution controls (§25.6.2). */
 #define PROC_INTR_WINDOW            (1u << 2)
@@ -79,6 +81,7 @@
 #define PROC2_INVPCID               (1u << 12)
 
 /* VM-exit controls (§25.7.1). */
+#define EXIT_SAVE_DEBUG             (1u << 2)
 #define EXIT_HOST_64                (1u << 9)
 #define EXIT_SAVE_PAT               (1u << 18)
 #define EXIT_LOAD_PAT               (1u << 19)
@@ -170,6 +173,7 @@ enum vmcs_field {
 	GUEST_INTERRUPTIBILITY  = 0x4824,
 	GUEST_ACTIVITY          = 0x4826,
 	GUEST_SYSENTER_CS       = 0x482a,
+	GUEST_PREEMPT_TIMER     = 0x482e,
 	HOST_SYSENTER_CS        = 0x4c00,
 	CR0_MASK                = 0x6000,
 	CR4_MASK                = 0x6002,
@@ -236,6 +240,7 @@ enum vmx_exit_reason {
 	VMX_EXIT_EPT_VIOLATION  = 48,
 	VMX_EXIT_EPT_MISCONFIG  = 49,
 	VMX_EXIT_INVEPT         = 50,
+	VMX_EXIT_PREEMPT_TIMER  = 52,
 	VMX_EXIT_INVVPID        = 53,
 	VMX_EXIT_XSETBV         = 55,
 	VMX_EXIT_VMFUNC         = 59,

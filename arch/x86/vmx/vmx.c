@@ -14,6 +14,7 @@
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/virt_ops.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/lapic.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/x86_defs.h"
@@ -32,6 +33,18 @@
 #define MSR_FS_BASE     0xc0000100
 #define MSR_GS_BASE     0xc0000101
 #define MAX_AREA_MSRS   8
+/*
+ * A guest runs at most this long without an exit (the VMX-preemption
+ * timer), so that a kick always reaches a running vCPU: Bochs 2.7 takes
+ * no external-interrupt exit while the guest's RFLAGS.IF is 0 (it enters
+ * such a guest with the local APIC's interrupts masked), so without it a
+ * vCPU spinning with interrupts off would keep its CPU, its VM could not
+ * be paused, and the housekeeping CPU would not come back for the
+ * console or the gdb stub (docs/emulators.md).  Hardware exits on the
+ * interrupt itself; there the bound costs at most one exit per 10 ms.
+ */
+#define RUN_BOUND_MS    10
+#define DR6_BS          (1ULL << 14)    /* single step, in DR6 and the pending debug exceptions */
 
 /* What every CPU's VMX offers, read once (all CPUs must agree). */
 static struct {
@@ -42,6 +55,7 @@ static struct {
 	uint64_t ept_vpid;
 	bool vpid;
 	bool lma_saved;         /* exits keep "IA-32e mode guest" = EFER.LMA */
+	uint32_t preempt;       /* VMX-preemption timer value: RUN_BOUND_MS of TSC */
 	hpa_t io_bitmaps, msr_bitmap;                   /* shared, 2 + 1 pages */
 	/* Pass-through MSRs the VMCS does not hold (STAR, LSTAR, CSTAR,
 	 * SFMASK, KERNEL_GS_BASE): kasane itself never uses them, so they
@@ -192,9 +206,13 @@ static bool vmx_global_init(const uint32_t *pass, unsigned nr_pass)
 	bool ok = true;
 
 	/* Host interrupts and NMIs exit the guest; virtual NMIs track the
-	 * guest's NMI blocking (§25.6.1, §26.7.1). */
+	 * guest's NMI blocking (§25.6.1, §26.7.1); the preemption timer
+	 * bounds a run without exits (RUN_BOUND_MS). */
 	ok &= pick_ctl(t ? MSR_VMX_TRUE_PINBASED_CTLS : MSR_VMX_PINBASED_CTLS,
-		       PIN_EXT_INTR | PIN_NMI, PIN_VIRTUAL_NMI, 0, &caps.pin);
+		       PIN_EXT_INTR | PIN_NMI, PIN_VIRTUAL_NMI | PIN_PREEMPT_TIMER, 0, &caps.pin);
+	/* It counts down once every 2^rate TSC ticks (§26.5.1, §A.6). */
+	uint64_t ticks = (tsc_khz * RUN_BOUND_MS) >> (rdmsr(MSR_VMX_MISC) & VMX_MISC_PREEMPT_RATE);
+	caps.preempt = (uint32_t)MIN(MAX(ticks, 1ULL), 0xffffffffULL);
 	/* CR3 and CR8 accesses run without exits (EPT; the TPR shadow holds
 	 * CR8), RDTSC runs with the TSC offset, INVLPG without an exit. */
 	ok &= pick_ctl(t ? MSR_VMX_TRUE_PROCBASED_CTLS : MSR_VMX_PROCBASED_CTLS,
@@ -215,11 +233,16 @@ static bool vmx_global_init(const uint32_t *pass, unsigned nr_pass)
 	caps.vpid = caps.proc2 & PROC2_VPID;
 	/* Set on every CPU with unrestricted guest (SDM vol. 3C §A.6). */
 	caps.lma_saved = rdmsr(MSR_VMX_MISC) & VMX_MISC_LMA_SAVED;
+	/* DR7 and IA32_DEBUGCTL are the guest's while it runs: saved by exits,
+	 * loaded by entries (§27.3.1, §26.3.2.1).  With the TRUE capability
+	 * MSRs both controls may be 0, and then an exit's DR7 of 400H stays
+	 * (§27.5.1): the guest's breakpoints and the debugger's would be lost
+	 * at the first exit. */
 	ok &= pick_ctl(t ? MSR_VMX_TRUE_EXIT_CTLS : MSR_VMX_EXIT_CTLS,
-		       EXIT_HOST_64 | EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER |
+		       EXIT_HOST_64 | EXIT_SAVE_DEBUG | EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER |
 		       EXIT_LOAD_EFER, 0, 0, &caps.exit);
 	ok &= pick_ctl(t ? MSR_VMX_TRUE_ENTRY_CTLS : MSR_VMX_ENTRY_CTLS,
-		       ENTRY_LOAD_PAT | ENTRY_LOAD_EFER, 0, ENTRY_IA32E, &caps.entry);
+		       ENTRY_LOAD_DEBUG | ENTRY_LOAD_PAT | ENTRY_LOAD_EFER, 0, ENTRY_IA32E, &caps.entry);
 	if (!ok) {
 		pr_err("vmx: the CPU's VMX lacks a needed control (external-interrupt and NMI "
 		       "exiting, HLT, TSC offset, I/O and MSR bitmaps, TPR shadow, EPT, "
@@ -510,6 +533,8 @@ static bool vmx_vcpu_init(struct virt_vcpu *v)
 	 * physical CPU in an endless delivery loop (CVE-2015-8104,
 	 * CVE-2015-5307). */
 	vmwrite(EXCEPTION_BITMAP, (1u << X86_EXC_DB) | (1u << X86_EXC_AC));
+	if (caps.pin & PIN_PREEMPT_TIMER)
+		vmwrite(GUEST_PREEMPT_TIMER, caps.preempt);     /* loaded at each entry (§26.7.4) */
 	vmwrite(IO_BITMAP_A, caps.io_bitmaps);
 	vmwrite(IO_BITMAP_B, caps.io_bitmaps + PAGE_SIZE);
 	vmwrite(MSR_BITMAP, caps.msr_bitmap);
@@ -753,6 +778,33 @@ static void vmx_set_reg(struct virt_vcpu *v, enum virt_reg reg, uint64_t val)
 	default: break;
 	}
 	irq_restore(f);
+}
+
+/*
+ * In an interrupt shadow (blocking by STI or MOV SS) a VM entry requires
+ * a pending single-step trap (BS, bit 14 of the pending debug exceptions)
+ * exactly when RFLAGS.TF is 1, IA32_DEBUGCTL.BTF being 0 (kasane keeps the
+ * guest's DEBUGCTL 0): SDM vol. 3C §26.3.1.5.  A TF the CPU did not set
+ * there (a debugger's single step, core/gdbstub.c) would fail the entry.
+ * Under MOV SS blocking a pending trap waits for the next instruction
+ * (§26.6.3), which is a single step.  Under STI blocking it would come at
+ * once, before any instruction: the shadow is dropped instead, so the
+ * step runs the instruction after STI (no interrupt is injected during a
+ * debugger's step, core/vcpu.c).  VMCS current, interrupts off.
+ */
+static void sync_pending_step(struct virt_vcpu *v, struct vmx_vcpu *xv)
+{
+	uint64_t pend = vmread(GUEST_PENDING_DBG);
+	uint64_t want = pend & ~DR6_BS;
+
+	if ((v->regs.rflags & RFLAGS_TF) && (xv->intr & INTERRUPTIBILITY_MOV_SS))
+		want |= DR6_BS;
+	else if ((v->regs.rflags & RFLAGS_TF) && (pend & DR6_BS))
+		want = pend;            /* the CPU's own pending trap */
+	else if (v->regs.rflags & RFLAGS_TF)
+		vmwrite(GUEST_INTERRUPTIBILITY, xv->intr &= ~INTERRUPTIBILITY_STI);
+	if (want != pend)
+		vmwrite(GUEST_PENDING_DBG, want);
 }
 
 /* The debugger's #BP exits: exception bitmap bit 3 (SDM vol. 3C §25.6.3);
@@ -1177,6 +1229,7 @@ static void decode_exit(struct virt_vcpu *v, struct vmx_vcpu *xv, struct vm_exit
 	case VMX_EXIT_WRMSR:
 	case VMX_EXIT_INTR_WINDOW:
 	case VMX_EXIT_NMI_WINDOW:
+	case VMX_EXIT_PREEMPT_TIMER:
 		break;
 	}
 	e->info1 = qual;
@@ -1211,6 +1264,10 @@ static void decode_exit(struct virt_vcpu *v, struct vmx_vcpu *xv, struct vm_exit
 	}
 	case VMX_EXIT_EXT_INTR:
 		e->kind = EXIT_INTR;
+		break;
+	case VMX_EXIT_PREEMPT_TIMER:
+		/* RUN_BOUND_MS without an exit: core/ looks at its kicks. */
+		e->kind = EXIT_NONE;
 		break;
 	case VMX_EXIT_INIT:
 	case VMX_EXIT_SIPI:
@@ -1346,6 +1403,8 @@ static void vmx_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 		if (unlikely(want != xv->intr))
 			vmwrite(GUEST_INTERRUPTIBILITY, xv->intr = want);
 	}
+	if (unlikely(xv->intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)))
+		sync_pending_step(v, xv);
 	if (unlikely(xc->msr_owner != xv))
 		msrs_load(xc, xv);
 	/* CR2 and DR6 are not part of the VMCS (§28.3.1): switched here. */
