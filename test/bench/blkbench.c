@@ -8,7 +8,8 @@
  *                                  descriptor, so DEPTH requests are in
  *                                  flight at once (no libaio in busybox's
  *                                  world); BYTES in all, thread t reading
- *                                  blocks t, t+DEPTH, t+2*DEPTH... of DEV.
+ *                                  blocks t, t+DEPTH, t+2*DEPTH... of DEV
+ *                                  (from its start again at its end).
  *                                  Prints "BYTES bytes in US us".
  */
 #define _GNU_SOURCE
@@ -28,7 +29,7 @@ static long long now_us(void)
 }
 
 static const char *dev;
-static long depth, bs, blocks;
+static long depth, bs, blocks, dev_blocks;
 static int failed;
 
 static void *reader(void *arg)
@@ -43,7 +44,7 @@ static void *reader(void *arg)
 		return NULL;
 	}
 	for (long b = t; b < blocks; b += depth)
-		if (pread(fd, buf, (size_t)bs, (off_t)b * bs) != bs) {
+		if (pread(fd, buf, (size_t)bs, (off_t)(b % dev_blocks) * bs) != bs) {
 			perror("pread");
 			failed = 1;
 			break;
@@ -71,6 +72,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kbench: bad depth, block size or length\n");
 		return 2;
 	}
+	int fd = open(dev, O_RDONLY);
+	off_t size = fd < 0 ? -1 : lseek(fd, 0, SEEK_END);
+	if (size < bs) {
+		fprintf(stderr, "kbench: %s: cannot size it, or smaller than a block\n", dev);
+		return 1;
+	}
+	close(fd);
+	dev_blocks = (long)(size / bs);
 	pthread_t th[256];
 	long long t0 = now_us();
 	for (long t = 0; t < depth; t++)
