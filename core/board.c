@@ -579,6 +579,40 @@ static int board_virtio_create(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Disks whose queue polls (notification suppression, devices/virtio_pci.h)
+ * are served after every exit of the VM's vCPUs (HLT: the guest idles)
+ * and at their timer looks;
+ * a guest that makes no exit still has them served within
+ * BOARD_DISK_POLL_NS (longer than a ticking guest's tick, so that its own
+ * timer exits do it).  Whether one still polls.
+ */
+#define BOARD_DISK_POLL_NS  10000000ULL
+
+static bool board_disk_poll(struct vm *vm, bool idle)
+{
+	bool polling = false;
+
+	for (int i = 0; i < VM_MAX_DISKS; i++) {
+		struct virtio_blk *b = vm->vblk[i];
+		if (b && virtio_pci_polling(&b->vp)) {
+			virtio_blk_poll(b, idle);
+			polling |= virtio_pci_polling(&b->vp);
+		}
+	}
+	return polling;
+}
+
+void board_exit_poll(struct vcpu *v)
+{
+	/* HLT with an interrupt waiting does not idle: the guest goes on at once. */
+	bool idle = v->halt_requested && !board_wakeup_pending(v);
+
+	if (board_disk_poll(v->vm, idle) &&
+	    v->next_deadline > clock_now_ns() + BOARD_DISK_POLL_NS)
+		v->next_deadline = 0;   /* the slow path takes the poll's deadline */
+}
+
 /* ---- virtio-net NICs on the inter-VM switches ----------------------------- */
 
 /* NIC n is PCI function 00:(16+n).0. */
@@ -782,6 +816,8 @@ uint64_t board_service_timers(struct vcpu *v, uint64_t host_now_ns)
 			virtio_net_poll(vm->nic[i]);
 	}
 	next = next == NO_DEADLINE ? NO_DEADLINE : next + vm->start_ns;
+	if (board_disk_poll(vm, false))
+		next = MIN(next, host_now_ns + BOARD_DISK_POLL_NS);
 	if (v->id == 0)
 		next = MIN(next, vm_watchdog(vm, host_now_ns));
 	return next;

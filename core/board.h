@@ -117,6 +117,8 @@ uint64_t vm_now_ns(const struct vm *vm);
 
 /* Fire v's due timers (vCPU 0 also the VM's PIT and RTC); next deadline. */
 uint64_t board_service_timers(struct vcpu *v, uint64_t host_now_ns);
+/* After every exit: serve the VM's devices that wait for one (disks). */
+void board_exit_poll(struct vcpu *v);
 /* The vector to inject next, or -1; with ack, it is taken (IRR->ISR, PIC INTA). */
 int board_pending_vector(struct vcpu *v, bool ack);
 bool board_take_nmi(struct vcpu *v);

@@ -385,6 +385,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		exit_kind = e.kind < NR_EXIT_KINDS ? e.kind : EXIT_UNHANDLED;
 		sync_cr8_from_guest(v);
 		handle_exit(v, &e);
+		board_exit_poll(v);
 		/* kasane completed the stepped instruction itself: no #DB came. */
 		if (unlikely(v->dbg.step) && v->hw.regs.rip != step_rip && debug_hooks)
 			debug_hooks->step_done(v);

@@ -145,7 +145,16 @@ static void blk_notify(void *dev, unsigned q)
 {
 	struct virtio_blk *b = dev;
 
-	virtio_pci_serve(&b->vp, q, blk_serve);
+	virtio_pci_kick_serve(&b->vp, q, blk_serve);
+}
+
+void virtio_blk_poll(struct virtio_blk *b, bool idle)
+{
+	/* A CPU that holds the lock serves or configures the disk now. */
+	if (!virtio_pci_polling(&b->vp) || !spin_trylock(&b->vp.lock))
+		return;
+	virtio_pci_poll(&b->vp, 0, idle, blk_serve);
+	virtio_pci_unlock(&b->vp);
 }
 
 static uint64_t blk_features(void *dev)

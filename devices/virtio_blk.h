@@ -3,7 +3,10 @@
  * whole in hypervisor memory (a boot module), read-write or read-only.
  * One request queue of VIRTIO_BLK_QUEUE_SIZE entries; requests are served
  * in the notifying vCPU's exit, copied between the disk and guest RAM
- * through the checked virtqueue helpers.
+ * through the checked virtqueue helpers.  After a kick the driver's
+ * notifications stay off and the requests it adds are served at the VM's
+ * next exits (virtio_blk_poll), until a look finds the queue drained
+ * (devices/virtio_pci.h, virtio_pci_kick_serve).
  *
  * Requests: IN, OUT, FLUSH, GET_ID, DISCARD and WRITE_ZEROES.  A request
  * whose sectors reach past the disk's end, a write to a read-only disk, a
@@ -103,5 +106,14 @@ struct virtio_blk {
 bool virtio_blk_init(struct virtio_blk *b, uint8_t devfn, const struct guest_mem *mem,
 		     uint8_t *data, uint64_t size, bool ro, const char *id,
 		     virtio_say_fn say, void *say_ctx);
+
+/*
+ * Serve requests added since the last look, if the queue polls (any CPU,
+ * any context; does nothing if another CPU holds the device).  The board
+ * calls it after every exit of the VM's vCPUs (idle: the exit was HLT and
+ * no interrupt waits)
+ * and with their timers.
+ */
+void virtio_blk_poll(struct virtio_blk *b, bool idle);
 
 #endif

@@ -34,6 +34,80 @@ static bool add_cap(struct virtio_pci *vp, uint8_t type, uint32_t off, uint32_t 
 	return true;
 }
 
+/*
+ * Whether [off, off + len) of BAR bar is an access the window may make
+ * (§4.1.4.9.2): len 1, 2 or 4, aligned to itself, inside the range of one
+ * of the other capabilities (all in BAR0).
+ */
+static bool window_ok(const struct virtio_pci *vp, uint8_t bar, uint32_t off, uint32_t len)
+{
+	uint64_t end = (uint64_t)off + len;
+
+	if (bar != VIRTIO_PCI_BAR || (len != 1 && len != 2 && len != 4) || off % len)
+		return false;
+	if (off >= VIRTIO_PCI_DEVICE_OFF && off < VIRTIO_PCI_DEVICE_OFF + VIRTIO_PCI_REGION_SIZE)
+		return end <= VIRTIO_PCI_DEVICE_OFF + (uint64_t)vp->cfg_size;
+	return end <= VIRTIO_PCI_BAR_SIZE;
+}
+
+/*
+ * The PCI configuration access capability (§4.1.4.9.1): an access to
+ * pci_cfg_data is made to the BAR at the window's offset, cap.length
+ * bytes.  Called without the bus lock (vpci_func_ops.cfg_direct), so that
+ * the BAR access may interrupt; the capability's bytes are read and
+ * written under it.
+ */
+static bool cfg_window(void *dev, struct vpci_func *fn, unsigned off, unsigned size,
+		       bool write, uint64_t *val)
+{
+	struct virtio_pci *vp = dev;
+	unsigned c = vp->cfg_cap, data = c + VIRTIO_PCI_CFG_DATA;
+
+	if (!c || off < data || off + size > data + 4)
+		return false;
+	spin_lock(&fn->bus->lock);
+	if (write)
+		vpci_cfg_put(fn, off, size, (uint32_t)*val);
+	uint8_t bar = (uint8_t)vpci_cfg_get(fn, c + VIRTIO_PCI_CAP_BAR, 1);
+	uint32_t boff = vpci_cfg_get(fn, c + VIRTIO_PCI_CAP_OFFSET, 4);
+	uint32_t len = vpci_cfg_get(fn, c + VIRTIO_PCI_CAP_LENGTH, 4);
+	uint32_t bytes = vpci_cfg_get(fn, data, 4);
+	spin_unlock(&fn->bus->lock);
+
+	bool ok = window_ok(vp, bar, boff, len);
+	struct io_req req = { .off = boff, .size = ok ? len : 1, .write = write,
+			      .val = ok && len < 4 ? bytes & ((1u << (8 * len)) - 1) : bytes };
+	if (ok)
+		virtio_pci_bar_access(vp, &req);
+	if (write)
+		return true;
+	spin_lock(&fn->bus->lock);
+	/* The first cap.length bytes take what was read; no access: 0. */
+	vpci_cfg_put(fn, data, ok ? len : 4, ok ? (uint32_t)req.val : 0);
+	*val = vpci_cfg_get(fn, off, size);
+	spin_unlock(&fn->bus->lock);
+	return true;
+}
+
+static const struct vpci_func_ops window_ops = { .cfg_direct = cfg_window };
+
+/* The PCI_CFG capability: bar, offset, length and data writable. */
+static bool add_cfg_cap(struct virtio_pci *vp)
+{
+	uint8_t c = vpci_func_cap(&vp->fn, PCI_CAP_ID_VNDR, VIRTIO_PCI_CFG_DATA + 4);
+
+	if (!c)
+		return false;
+	vpci_cfg_put(&vp->fn, c + 2, 1, VIRTIO_PCI_CFG_DATA + 4);
+	vpci_cfg_put(&vp->fn, c + 3, 1, VIRTIO_PCI_CAP_PCI_CFG);
+	vpci_cfg_wmask(&vp->fn, c + VIRTIO_PCI_CAP_BAR, 1, 0xff);
+	vpci_cfg_wmask(&vp->fn, c + VIRTIO_PCI_CAP_OFFSET, 4, 0xffffffff);
+	vpci_cfg_wmask(&vp->fn, c + VIRTIO_PCI_CAP_LENGTH, 4, 0xffffffff);
+	vpci_cfg_wmask(&vp->fn, c + VIRTIO_PCI_CFG_DATA, 4, 0xffffffff);
+	vp->cfg_cap = c;
+	return true;
+}
+
 bool virtio_pci_init(struct virtio_pci *vp, uint8_t devfn, unsigned dev_type,
 		     uint32_t class_code, unsigned nr_queues, uint16_t qmax,
 		     unsigned cfg_size, const struct virtio_dev_ops *ops, void *dev,
@@ -58,7 +132,7 @@ bool virtio_pci_init(struct virtio_pci *vp, uint8_t devfn, unsigned dev_type,
 
 	/* §4.1.2.1: non-transitional ID 0x1040 + type, revision >= 1. */
 	vpci_func_init(&vp->fn, devfn, VIRTIO_PCI_VENDOR,
-		       (uint16_t)(VIRTIO_PCI_DEVICE_BASE + dev_type), class_code, 1, NULL, vp);
+		       (uint16_t)(VIRTIO_PCI_DEVICE_BASE + dev_type), class_code, 1, &window_ops, vp);
 	vpci_func_subsystem(&vp->fn, VIRTIO_PCI_VENDOR, VIRTIO_PCI_SUBSYS_ID);
 	if (!vpci_func_bar(&vp->fn, VIRTIO_PCI_BAR, VPCI_BAR_MEM32, false, VIRTIO_PCI_BAR_SIZE,
 			   virtio_pci_bar_access, vp) ||
@@ -69,6 +143,7 @@ bool virtio_pci_init(struct virtio_pci *vp, uint8_t devfn, unsigned dev_type,
 	    !add_cap(vp, VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_PCI_ISR_OFF, VIRTIO_PCI_REGION_SIZE, false) ||
 	    (cfg_size && !add_cap(vp, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVICE_OFF,
 				  cfg_size, false)) ||
+	    !add_cfg_cap(vp) ||
 	    !vpci_func_msix(&vp->fn, nr_queues + 1, VIRTIO_PCI_MSIX_BAR))
 		return false;
 	vpci_func_intx_pin(&vp->fn, 1);
@@ -168,36 +243,111 @@ void virtio_pci_push(struct virtio_pci *vp, unsigned q, uint16_t head, uint32_t 
 		virtio_pci_fail(vp, "queue %u: used ring no longer in guest RAM", q);
 }
 
+/*
+ * Pop, serve and push up to 2 x queue size chains, the driver's
+ * notifications off meanwhile.  Returns how many were served, or -1 if the
+ * queue is no longer live (a bad chain put the device in NEEDS_RESET).
+ */
+static int serve_batch(struct virtio_pci *vp, unsigned q,
+		       int64_t (*serve)(void *dev, unsigned q, struct virtq_chain *c))
+{
+	struct virtq_chain c;
+	struct virtq *vq = &vp->q[q].vq;
+	unsigned budget = 2u * vq->size;
+	int n = 0;
+
+	virtq_set_notify(vq, vp->mem, false);
+	while ((unsigned)n < budget) {
+		int r = virtio_pci_pop(vp, q, &c);
+		if (r <= 0)
+			break;
+		int64_t w = serve(vp->dev, q, &c);
+		if (w < 0 || !virtio_pci_queue_live(vp, q))
+			return -1;
+		virtio_pci_push(vp, q, c.head, (uint32_t)w);
+		n++;
+	}
+	return virtio_pci_queue_live(vp, q) ? n : -1;
+}
+
 void virtio_pci_serve(struct virtio_pci *vp, unsigned q,
 		      int64_t (*serve)(void *dev, unsigned q, struct virtq_chain *c))
 {
-	struct virtq_chain c;
-
 	if (!virtio_pci_queue_live(vp, q))
 		return;
-	struct virtq *vq = &vp->q[q].vq;
-	unsigned budget = 2u * vq->size;
-
 	for (int round = 0; round < 8; round++) {
-		virtq_set_notify(vq, vp->mem, false);
-		for (unsigned n = 0; n < budget; n++) {
-			int r = virtio_pci_pop(vp, q, &c);
-			if (r <= 0)
-				break;
-			int64_t w = serve(vp->dev, q, &c);
-			if (w < 0 || !virtio_pci_queue_live(vp, q))
-				return;
-			virtio_pci_push(vp, q, c.head, (uint32_t)w);
-		}
-		if (!virtio_pci_queue_live(vp, q))
+		if (serve_batch(vp, q, serve) < 0)
 			return;
 		/* §2.7.10: on again, then look: a chain made available before
 		 * the driver saw it would otherwise wait for the next kick. */
-		virtq_set_notify(vq, vp->mem, true);
+		virtq_set_notify(&vp->q[q].vq, vp->mem, true);
 		virtio_pci_interrupt(vp, q);
-		if (!virtq_pending(vq, vp->mem))
+		if (!virtq_pending(&vp->q[q].vq, vp->mem))
 			return;
 	}
+}
+
+/* ---- notification suppression while the device has work (§2.7.10) ------ */
+
+static void poll_stop(struct virtio_pci *vp, unsigned q)
+{
+	vp->q[q].polling = false;
+	__atomic_and_fetch(&vp->polling, ~(1u << q), __ATOMIC_RELAXED);
+}
+
+void virtio_pci_kick_serve(struct virtio_pci *vp, unsigned q,
+			   int64_t (*serve)(void *dev, unsigned q, struct virtq_chain *c))
+{
+	struct virtio_pci_queue *pq = &vp->q[q];
+
+	if (!virtio_pci_queue_live(vp, q))
+		return;
+	if (serve_batch(vp, q, serve) < 0) {
+		poll_stop(vp, q);
+		return;
+	}
+	virtio_pci_interrupt(vp, q);
+	/* Notifications stay off: the VM's next exits look again. */
+	pq->polling = true;
+	pq->empty_polls = 0;
+	__atomic_or_fetch(&vp->polling, 1u << q, __ATOMIC_RELAXED);
+}
+
+void virtio_pci_poll(struct virtio_pci *vp, unsigned q, bool idle,
+		     int64_t (*serve)(void *dev, unsigned q, struct virtq_chain *c))
+{
+	struct virtio_pci_queue *pq = &vp->q[q];
+
+	if (q >= vp->nr_queues || !pq->polling)
+		return;
+	if (!virtio_pci_queue_live(vp, q)) {
+		poll_stop(vp, q);
+		return;
+	}
+	int n = serve_batch(vp, q, serve);
+	if (n < 0) {
+		poll_stop(vp, q);
+		return;
+	}
+	if (n > 0) {
+		pq->empty_polls = 0;
+		virtio_pci_interrupt(vp, q);
+		return;
+	}
+	if (!idle && ++pq->empty_polls < VIRTIO_PCI_EMPTY_POLLS)
+		return;
+	/* Drained: notifications back on, then one more look (§2.7.10), for
+	 * a chain made available before the driver could see the change. */
+	virtq_set_notify(&pq->vq, vp->mem, true);
+	if (!virtq_pending(&pq->vq, vp->mem)) {
+		poll_stop(vp, q);
+		return;
+	}
+	pq->empty_polls = 0;
+	if (serve_batch(vp, q, serve) < 0)
+		poll_stop(vp, q);
+	else
+		virtio_pci_interrupt(vp, q);
 }
 
 /* ---- reset and status (§2.1, §2.4, §3.1.1) ----------------------------- */
@@ -211,6 +361,7 @@ static void device_reset(struct virtio_pci *vp)
 	vp->status = 0;
 	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
 	vp->queue_sel = 0;
+	__atomic_store_n(&vp->polling, 0, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < vp->nr_queues; i++) {
 		struct virtio_pci_queue *pq = &vp->q[i];
 		*pq = (struct virtio_pci_queue){ .size = pq->max, .max = pq->max,

@@ -15,8 +15,14 @@
  *   BAR1     the MSI-X table and PBA: one vector per queue plus one for
  *            configuration changes; INTA as the fallback (§4.1.4.5)
  *   vendor capabilities (§4.1.4) for common, notify, ISR and device
- *   configuration (the last one only if the device has a config space).
- *   The PCI configuration access capability (§4.1.4.9) is not offered.
+ *   configuration (the last one only if the device has a config space),
+ *   and the PCI configuration access capability (§4.1.4.9): a window
+ *   through configuration space onto BAR0.  The driver writes the
+ *   window's bar, offset and length (1, 2 or 4, offset a multiple of it),
+ *   then reads or writes pci_cfg_data (an access wholly inside it); the
+ *   device makes that access to BAR0.  A window that is not inside one of
+ *   the other capabilities' ranges (§4.1.4.9.2) makes no access: data
+ *   then reads as 0 and a write only stores the bytes.
  *
  * Features: the device's own bits plus VERSION_1, INDIRECT_DESC and
  * EVENT_IDX, which the transport implements.  FEATURES_OK is accepted only
@@ -65,6 +71,12 @@
 #define VIRTIO_PCI_CAP_NOTIFY_CFG 2
 #define VIRTIO_PCI_CAP_ISR_CFG    3
 #define VIRTIO_PCI_CAP_DEVICE_CFG 4
+#define VIRTIO_PCI_CAP_PCI_CFG    5
+/* struct virtio_pci_cap (§4.1.4): byte offsets in a capability. */
+#define VIRTIO_PCI_CAP_BAR        4
+#define VIRTIO_PCI_CAP_OFFSET     8
+#define VIRTIO_PCI_CAP_LENGTH     12
+#define VIRTIO_PCI_CFG_DATA       16      /* struct virtio_pci_cfg_cap */
 
 /* struct virtio_pci_common_cfg (§4.1.4.3): byte offsets. */
 #define VIRTIO_PCI_COMMON_DFSELECT  0x00
@@ -117,6 +129,8 @@ struct virtio_pci_queue {
 	bool enabled;
 	uint64_t desc, driver, device;  /* the driver's ring addresses */
 	uint16_t batch_used;            /* used idx at the last interrupt decision */
+	bool polling;                   /* notifications off; served at the VM's exits */
+	uint8_t empty_polls;            /* looks in a row that found nothing */
 	struct virtq vq;
 	uint64_t notifies;              /* kicks seen */
 };
@@ -143,8 +157,10 @@ struct virtio_pci {
 	uint8_t isr;
 	uint16_t msix_config;
 	uint16_t queue_sel;
+	uint8_t cfg_cap;                /* the PCI_CFG capability's offset */
 	struct virtio_pci_queue q[VIRTIO_PCI_MAX_QUEUES];
 	uint64_t resets, needs_reset, interrupts;
+	uint32_t polling;               /* queues polling (bit q): read without the lock */
 };
 
 /*
@@ -197,6 +213,32 @@ void virtio_pci_interrupt(struct virtio_pci *vp, unsigned q);
  */
 void virtio_pci_serve(struct virtio_pci *vp, unsigned q,
 		      int64_t (*serve)(void *dev, unsigned q, struct virtq_chain *c));
+
+/*
+ * Notification suppression while the device has work (§2.7.10): at a kick,
+ * virtio_pci_kick_serve() serves queue q like virtio_pci_serve() but leaves
+ * the driver's notifications off, and the queue "polls": the board calls
+ * virtio_pci_poll() after every exit of the VM's vCPUs and with their
+ * timers, so chains the driver adds meanwhile are served there, in
+ * batches, without kicks of their own.  The queue counts as drained at a
+ * look that finds nothing when the guest idles (idle: its vCPU executed
+ * HLT with no interrupt waiting), or at the VIRTIO_PCI_EMPTY_POLLS-th
+ * such look in a row (a guest busy with other work); then
+ * notifications go back on, the device looks once more (the §2.7.10
+ * re-check: a chain made available before the driver saw the change),
+ * and polling ends.  Both lock held.
+ */
+#define VIRTIO_PCI_EMPTY_POLLS 64
+void virtio_pci_kick_serve(struct virtio_pci *vp, unsigned q,
+			   int64_t (*serve)(void *dev, unsigned q, struct virtq_chain *c));
+void virtio_pci_poll(struct virtio_pci *vp, unsigned q, bool idle,
+		     int64_t (*serve)(void *dev, unsigned q, struct virtq_chain *c));
+
+/* Whether any queue polls: a hint read without the lock. */
+static inline bool virtio_pci_polling(const struct virtio_pci *vp)
+{
+	return __atomic_load_n(&vp->polling, __ATOMIC_RELAXED) != 0;
+}
 
 /* The driver broke the protocol (lock held): NEEDS_RESET, the reason said
  * once on the console, a configuration interrupt. */

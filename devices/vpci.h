@@ -117,6 +117,13 @@ struct vpci_func_ops {
 	 * enables be, bit n = byte n) with the registers' write masks. */
 	void (*cfg_write)(void *dev, struct vpci_func *fn, unsigned off, uint32_t val,
 			  unsigned be);
+	/* Optional: a guest access of size bytes at off (0x40-0xff, inside
+	 * one dword) that the device serves itself, called WITHOUT the bus
+	 * lock so that it may reach its own BARs (which interrupt through the
+	 * bus); it takes fn->bus->lock around its vpci_cfg_get/put.  True if
+	 * it served the access, false to leave it to the bus as usual. */
+	bool (*cfg_direct)(void *dev, struct vpci_func *fn, unsigned off, unsigned size,
+			   bool write, uint64_t *val);
 };
 
 struct vpci_bar {

@@ -360,4 +360,7 @@ else
 	fi
 fi
 
+# ---- virtio-blk against bare QEMU, exits per request at queue depth 32 ------
+bash test/bench-vblk.sh || broke=1
+
 exit $broke

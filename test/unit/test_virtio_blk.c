@@ -154,14 +154,20 @@ static void desc(struct rig *r, unsigned i, uint64_t addr, uint32_t len, uint16_
 	memcpy(hva(r, DESC + 16 * i), &d, 16);
 }
 
-/* Make head available, kick, return the status byte (0xee if untouched). */
-static uint8_t kick(struct rig *r, uint16_t head)
+/* Make head available (the status byte set to 0xee, "untouched"). */
+static void offer(struct rig *r, uint16_t head)
 {
 	*(uint8_t *)hva(r, STAT) = 0xee;
 	uint16_t slot = r->avail & 7;
 	memcpy(hva(r, AVAIL + 4 + 2 * slot), &head, 2);
 	r->avail++;
 	memcpy(hva(r, AVAIL + 2), &r->avail, 2);
+}
+
+/* Make head available, kick, return the status byte (0xee if untouched). */
+static uint8_t kick(struct rig *r, uint16_t head)
+{
+	offer(r, head);
 	struct io_req q = { .addr = 0, .off = VIRTIO_PCI_NOTIFY_OFF, .size = 2, .write = true };
 	virtio_pci_bar_access(&r->b.vp, &q);
 	return *(uint8_t *)hva(r, STAT);
@@ -260,6 +266,81 @@ TEST(read_only_and_bad_chains)
 	rig_free(r);
 }
 
+static uint16_t ring16(struct rig *r, uint64_t gpa)
+{
+	uint16_t v;
+	memcpy(&v, hva(r, gpa), 2);
+	return v;
+}
+
+/*
+ * Notification suppression (§2.7.10): after a kick the driver's
+ * notifications stay off; requests made available without a kick are
+ * served at the next looks; a look that finds the queue drained while
+ * the guest idles, or the VIRTIO_PCI_EMPTY_POLLS-th empty look in a row,
+ * turns notifications back on.  Without that the driver would never kick
+ * again: a hung disk.
+ */
+TEST(notifications_off_while_busy)
+{
+	for (int event_idx = 0; event_idx < 2; event_idx++) {
+		struct rig *r = rig_new(false);
+		struct virtio_pci *vp = &r->b.vp;
+		vp->q[0].vq.event_idx = event_idx;
+
+		struct virtio_blk_req_hdr h = { VIRTIO_BLK_T_IN, 0, 0 };
+		memcpy(hva(r, HDR), &h, sizeof(h));
+		desc(r, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+		desc(r, 1, BUF, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+		desc(r, 2, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+		CHECK_EQ(kick(r, 0), VIRTIO_BLK_S_OK);
+		CHECK(virtio_pci_polling(vp));
+		if (!event_idx)
+			CHECK_EQ(ring16(r, USED), VIRTQ_USED_F_NO_NOTIFY);
+		else    /* avail_event stays behind: the driver kicks no more */
+			CHECK_EQ(ring16(r, USED + 4 + 8 * 8), 0);
+		/* Requests without a kick, served at the next looks. */
+		virtio_blk_poll(&r->b, false);
+		offer(r, 0);
+		virtio_blk_poll(&r->b, false);
+		CHECK_EQ(*(uint8_t *)hva(r, STAT), VIRTIO_BLK_S_OK);
+		offer(r, 0);
+		virtio_blk_poll(&r->b, false);
+		CHECK_EQ(*(uint8_t *)hva(r, STAT), VIRTIO_BLK_S_OK);
+		CHECK_EQ(ring16(r, USED + 2), 3);
+		CHECK(virtio_pci_polling(vp));
+		/* Empty looks while the guest runs: still polling, until the
+		 * last of VIRTIO_PCI_EMPTY_POLLS. */
+		for (int i = 0; i < VIRTIO_PCI_EMPTY_POLLS - 1; i++)
+			virtio_blk_poll(&r->b, false);
+		CHECK(virtio_pci_polling(vp));
+		virtio_blk_poll(&r->b, false);
+		CHECK(!virtio_pci_polling(vp));
+		if (!event_idx)
+			CHECK_EQ(ring16(r, USED), 0);
+		else
+			CHECK_EQ(ring16(r, USED + 4 + 8 * 8), 3);
+		/* The next request kicks and is served at once; an empty look
+		 * at HLT turns notifications on at once. */
+		CHECK_EQ(kick(r, 0), VIRTIO_BLK_S_OK);
+		CHECK(virtio_pci_polling(vp));
+		if (!event_idx)
+			CHECK_EQ(ring16(r, USED), VIRTQ_USED_F_NO_NOTIFY);
+		virtio_blk_poll(&r->b, true);
+		CHECK(!virtio_pci_polling(vp));
+		if (!event_idx)
+			CHECK_EQ(ring16(r, USED), 0);
+		else
+			CHECK_EQ(ring16(r, USED + 4 + 8 * 8), 4);
+		/* A reset ends polling. */
+		CHECK_EQ(kick(r, 0), VIRTIO_BLK_S_OK);
+		struct io_req w = { .off = VIRTIO_PCI_COMMON_STATUS, .size = 1, .write = true, .val = 0 };
+		virtio_pci_bar_access(vp, &w);
+		CHECK(!virtio_pci_polling(vp));
+		rig_free(r);
+	}
+}
+
 TEST(config_space)
 {
 	struct rig *r = rig_new(false);
@@ -287,6 +368,7 @@ int main(void)
 	RUN(parser_read_only_and_others);
 	RUN(requests_end_to_end);
 	RUN(read_only_and_bad_chains);
+	RUN(notifications_off_while_busy);
 	RUN(config_space);
 	return check_finish();
 }

@@ -187,13 +187,70 @@ TEST(ids_and_capabilities)
 			CHECK_EQ(off, VIRTIO_PCI_DEVICE_OFF);
 			CHECK_EQ(len, 8);
 			break;
+		case VIRTIO_PCI_CAP_PCI_CFG:
+			CHECK_EQ(cfg_rd(r, c + 2, 1), 20);
+			CHECK_EQ(c, r->vp.cfg_cap);
+			break;
 		}
 	}
-	CHECK_EQ(seen, 0x1e);
+	CHECK_EQ(seen, 0x3e);
 	/* The device configuration, through the BAR. */
 	CHECK_EQ(mmio(r, false, BAR_BASE + VIRTIO_PCI_DEVICE_OFF + 4, 4, 0), 0x88776655);
 	CHECK_EQ(mmio(r, false, BAR_BASE + VIRTIO_PCI_DEVICE_OFF + 8, 4, 0), 0);
 	CHECK_EQ(com_rd(r, VIRTIO_PCI_COMMON_NUMQ, 2), 2);
+	rig_free(r);
+}
+
+/* Point the PCI_CFG window (§4.1.4.9) at bar/off/len. */
+static void window(struct rig *r, uint8_t bar, uint32_t off, uint32_t len)
+{
+	unsigned c = r->vp.cfg_cap;
+	cfg_wr(r, c + VIRTIO_PCI_CAP_BAR, 1, bar);
+	cfg_wr(r, c + VIRTIO_PCI_CAP_OFFSET, 4, off);
+	cfg_wr(r, c + VIRTIO_PCI_CAP_LENGTH, 4, len);
+}
+
+TEST(pci_cfg_window)
+{
+	struct rig *r = rig_new();
+	unsigned data = r->vp.cfg_cap + VIRTIO_PCI_CFG_DATA;
+
+	/* Reads of the common configuration match the BAR's. */
+	window(r, 0, VIRTIO_PCI_COMMON_NUMQ, 2);
+	CHECK_EQ(cfg_rd(r, data, 2), 2);
+	window(r, 0, VIRTIO_PCI_COMMON_DF, 4);
+	CHECK_EQ(cfg_rd(r, data, 4), com_rd(r, VIRTIO_PCI_COMMON_DF, 4));
+	window(r, 0, VIRTIO_PCI_DEVICE_OFF + 4, 4);
+	CHECK_EQ(cfg_rd(r, data, 4), 0x88776655);
+	window(r, 0, VIRTIO_PCI_DEVICE_OFF + 5, 1);
+	CHECK_EQ(cfg_rd(r, data, 1), 0x66);
+	/* A write through it: queue_select. */
+	window(r, 0, VIRTIO_PCI_COMMON_Q_SELECT, 2);
+	cfg_wr(r, data, 2, 1);
+	CHECK_EQ(com_rd(r, VIRTIO_PCI_COMMON_Q_SELECT, 2), 1);
+	cfg_wr(r, data, 2, 0);
+	CHECK_EQ(com_rd(r, VIRTIO_PCI_COMMON_Q_SELECT, 2), 0);
+	/* Windows §4.1.4.9.2 forbids: no access, data reads 0. */
+	static const struct { uint8_t bar; uint32_t off, len; } bad[] = {
+		{ 1, 0, 4 },                            /* the MSI-X BAR */
+		{ 0, VIRTIO_PCI_COMMON_NUMQ, 3 },       /* length 3 */
+		{ 0, VIRTIO_PCI_COMMON_NUMQ, 8 },       /* length 8 */
+		{ 0, VIRTIO_PCI_COMMON_NUMQ, 0 },       /* length 0 */
+		{ 0, VIRTIO_PCI_COMMON_NUMQ + 1, 2 },   /* unaligned */
+		{ 0, VIRTIO_PCI_DEVICE_OFF + 8, 4 },    /* past the device config */
+		{ 0, VIRTIO_PCI_BAR_SIZE, 4 },          /* past the BAR */
+		{ 0, 0xfffffffc, 4 },                   /* wraps */
+		{ 0, 0xffffffff, 0xffffffff },
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		window(r, bad[i].bar, bad[i].off, bad[i].len);
+		cfg_wr(r, data, 4, 0x12345678);
+		CHECK_EQ(cfg_rd(r, data, 4), 0);
+	}
+	/* A forbidden write changed nothing: queue_select is still 0. */
+	window(r, 0, VIRTIO_PCI_COMMON_Q_SELECT + 1, 2);
+	cfg_wr(r, data, 2, 1);
+	CHECK_EQ(com_rd(r, VIRTIO_PCI_COMMON_Q_SELECT, 2), 0);
 	rig_free(r);
 }
 
@@ -403,6 +460,7 @@ int main(void)
 {
 	check_prog = "virtio_pci";
 	RUN(ids_and_capabilities);
+	RUN(pci_cfg_window);
 	RUN(feature_negotiation);
 	RUN(status_state_machine);
 	RUN(queue_setup_and_notify);
