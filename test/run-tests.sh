@@ -1192,7 +1192,7 @@ fi
 # In a driver: focus_to VM PORT | focus_to kasane: Ctrl-A three times until
 # the console says the input goes there (at most four moves).
 focus_to() {
-	local re="^kasane: console input goes to VM '$1' \\($2\\)" k n
+	local re="^kasane: console input goes to VM '$1' \\(${2:-}\\)" k n
 	[ "$1" = kasane ] && re='^kasane: console input goes to kasane'
 	for k in 1 2 3 4; do
 		n=$(grep -cE -- '^kasane: console input goes to' "$log")
@@ -1203,9 +1203,16 @@ focus_to() {
 	done
 	return 1
 }
+# In a driver: wait_boot REGEX: wait_for, up to six times (two Linux boots
+# on a loaded host take minutes).
+wait_boot() {
+	local k
+	for k in 1 2 3 4 5 6; do wait_for "$1" && return 0; done
+	return 1
+}
 drive_snapvirtio() {
-	wait_for '^\[snapa\] .*KASANE-LINUX-ACTION shell' &&
-		wait_for '^\[snapb\] .*KASANE-LINUX-ACTION shell' || return
+	wait_boot '^\[snapa\] .*KASANE-LINUX-ACTION shell' &&
+		wait_boot '^\[snapb\] .*KASANE-LINUX-ACTION shell' || return
 	sleep 1
 	cmd switches '^  snapb net0 ' || return
 	focus_to snapa COM1 || return
@@ -1242,10 +1249,10 @@ if want snapshot/virtio-linux || want console/hvc0-input || want vnet/switches; 
 	  printf 'disk = /linux/disk.img\nconsole = virtio\nrng = yes\nnet = snaplan\n\n'
 	  printf "[vm snapb]\n${lx}memory = 128M\ncmdline = console=ttyS0 loglevel=5 kasane.net=10.0.9.2/24 kasane.peer=10.0.9.1 kasane.nettest=ping kasane.action=shell\n"
 	  printf 'net = snaplan\n\n'; } >"$cfg"
-	CONSOLE_MEM=768M console_boot snapvirtio "$cfg" 360 drive_snapvirtio \
+	CONSOLE_MEM=768M console_boot snapvirtio "$cfg" 600 drive_snapvirtio \
 		build/linux/vmlinuz:/linux/vmlinuz build/linux/initrd.img:/linux/initrd.img \
 		build/linux/disk.img:/linux/disk.img
-	run=$(run_verdict $log "$QEMU_RC" 1 0 360)
+	run=$(run_verdict $log "$QEMU_RC" 1 0 600)
 	[ -z "$run" ] && run=$(test_verdict $log "reject BUG:|WARNING:|Call Trace|Kernel panic|needs reset") &&
 		[ -n "$run" ] && run="$run, see $log"
 	port='[0-9a-f:]{17}  tx [1-9][0-9]* frames [1-9][0-9]* bytes 0 drops  rx [1-9][0-9]* frames [1-9][0-9]* bytes 0 drops$'
