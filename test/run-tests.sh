@@ -1185,9 +1185,10 @@ fi
 # ports with frames each way.  console/hvc0-input: the input focus goes
 # kasane, snapa's COM1, snapa's hvc0, snapb's COM1; a line typed on hvc0
 # reaches a reader of /dev/hvc0 in the guest.  snapshot/virtio-linux: an
-# ext2 file written on vda is snapshotted with the VM, changed, and the VM
-# restored; after a remount (page cache dropped) the disk holds the
-# snapshot's contents, a new file goes to the disk and back, and the NIC
+# ext2 file written on vda is snapshotted with the VM, changed in place (the
+# same disk block: a rewrite would take a new block and leave the old one
+# as it was, disk capture or not), and the VM restored; after a remount
+# (page cache dropped) the disk holds the snapshot's contents, a new file goes to the disk and back, and the NIC
 # still reaches the peer.
 # In a driver: focus_to VM PORT | focus_to kasane: Ctrl-A three times until
 # the console says the input goes there (at most four moves).
@@ -1226,7 +1227,7 @@ drive_snapvirtio() {
 	focus_to kasane || return
 	cmd 'snapshot snapa' "^kasane: snapshot 'default' of VM 'snapa' taken" || return
 	focus_to snapa COM1 || return
-	printf 'echo two >/mnt/f && sync && echo CHANGED-$(cat /mnt/f)\r'
+	printf 'printf two | dd of=/mnt/f conv=notrunc 2>/dev/null && sync && echo CHANGED-$(cat /mnt/f)\r'
 	wait_for '^\[snapa\] CHANGED-two' || return
 	focus_to kasane || return
 	cmd 'restore snapa' "^kasane: VM 'snapa' restored to snapshot 'default'" || return
