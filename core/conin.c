@@ -2,16 +2,18 @@
  * Console input: the operator's keyboard on the hypervisor's serial
  * console goes either to kasane itself (a line editor whose lines are
  * commands, core/console_cmd.c) or to one VM's COM1, as if typed on that
- * VM's serial line.  The switch key,
+ * VM's serial line, or to a VM's virtio console (hvc0).  The switch key,
  * Ctrl-A by default (hypervisor command line conswitch=LETTER), pressed
  * three times in a row moves the input on: kasane, then each VM that has
- * not ended, in order, then kasane again.  This is Xen's convention.  One
- * or two switch keys followed by another key are typed through to the VM.
+ * not ended, in order (its COM1, then its hvc0 if it has `console =
+ * virtio`), then kasane again.  This is Xen's convention.  One or two
+ * switch keys followed by another key are typed through to the VM.
  *
  * Only the housekeeping CPU calls conin_poll().  A byte the VM's receiver
- * FIFO cannot take yet is held, and nothing more is read from the console
- * until it is taken: the host UART's own FIFO and flow control then hold
- * the rest, and the order of keys is kept.
+ * FIFO (or its virtio console's buffer, devices/virtio_console.h) cannot
+ * take yet is held, and nothing more is read from the console until it is
+ * taken: the host UART's own FIFO and flow control then hold the rest,
+ * and the order of keys is kept.
  */
 #include "core/conin.h"
 #include "core/console_cmd.h"
@@ -29,6 +31,7 @@ extern struct hv_options hv_opts;
 #define SWITCH_PRESSES 3
 
 static unsigned focus;                  /* 0 = kasane, n = VM n-1 of the registry */
+static bool focus_hvc;                  /* on that VM's virtio console, not its COM1 */
 static unsigned switch_seen;            /* switch keys in a row, not yet typed */
 static uint8_t held[SWITCH_PRESSES];    /* bytes to type into the focused VM, in order */
 static unsigned held_n;
@@ -92,22 +95,30 @@ static void announce(void)
 	char key = (char)('A' + hv_opts.conswitch - 1);
 
 	if (vm)
-		pr_info("kasane: console input goes to VM '%s' (COM1); Ctrl-%c three times moves it on\n",
-			vm->name, key);
+		pr_info("kasane: console input goes to VM '%s' (%s); Ctrl-%c three times moves it on\n",
+			vm->name, focus_hvc ? "hvc0" : "COM1", key);
 	else
 		pr_info("kasane: console input goes to kasane (%s); "
 			"Ctrl-%c three times moves it on\n", console_cmd_hint, key);
 }
 
-/* The next VM that is still running after the focused one, else kasane. */
+/* The focused VM's virtio console next, else the next VM that is still
+ * running after the focused one, else kasane. */
 static void switch_focus(void)
 {
 	unsigned n = vm_count();
+	struct vm *vm = focused_vm();
 
 	held_n = 0;
 	line_len = 0;
 	esc = ESC_NONE;
 	flush_echo();
+	if (vm && !focus_hvc && !vm->ended && vm->vcon) {
+		focus_hvc = true;
+		announce();
+		return;
+	}
+	focus_hvc = false;
 	for (focus++; focus <= n; focus++) {
 		struct vm *vm = vm_at(focus - 1);
 		if (vm && !vm->ended)
@@ -166,6 +177,17 @@ static void hypervisor_key(int c, const char *const state_name[])
 	echo(&ch, 1);
 }
 
+/* A byte into the VM's virtio console (safe against a restart, which
+ * rebuilds it); false while its buffer is full. */
+static bool hvc_rx(struct vm *vm, uint8_t c)
+{
+	uint64_t f = vm_rebuild_lock();
+	bool taken = vm->ended || !vm->vcon || virtio_console_input(vm->vcon, c);
+
+	vm_rebuild_unlock(f);
+	return taken;
+}
+
 /* Type the held bytes into the focused VM; false while its FIFO is full. */
 static bool type_held(void)
 {
@@ -176,7 +198,7 @@ static bool type_held(void)
 		held_n = 0;
 		return true;
 	}
-	while (i < held_n && vm_console_rx(vm, held[i]))
+	while (i < held_n && (focus_hvc ? hvc_rx(vm, held[i]) : vm_console_rx(vm, held[i])))
 		i++;
 	for (unsigned j = i; j < held_n; j++)
 		held[j - i] = held[j];
@@ -199,6 +221,7 @@ static void read_keys(const char *const state_name[])
 	/* The focused VM ended (or is restarting: it keeps its place). */
 	if (vm && vm->ended && vm->end_reason != VM_END_REBOOT && vm->end_reason != VM_END_RESTART) {
 		focus = 0;
+		focus_hvc = false;
 		held_n = 0;             /* a switch key half typed still counts */
 		announce();
 	}

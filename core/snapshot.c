@@ -9,7 +9,7 @@
  * deadline is in VM time, so a restore rebases just those two and the
  * guest goes on from the snapshot's instant with no jump.
  *
- * Adding a device (virtio, say): give the model NAME_save/NAME_load in its
+ * Adding a device: give the model NAME_save/NAME_load in its
  * own devices/NAME.c (devices/devsnap.h), take the next enum snap_device
  * number, and add one row to snap_devices[] below.  Rows load in table
  * order; a row whose size() is 0 for a VM (the device is not on its
@@ -318,6 +318,90 @@ static bool testdev_rec_load(struct vm *vm, unsigned i, const void *b, size_t l)
 }
 
 /*
+ * The virtio devices: one record per disk, NIC, console, entropy device
+ * (devices/virtio_*.h), and the read-write disks' contents in 2 MiB
+ * records of their own pages, as RAM's: a disk goes back with the RAM
+ * whose page cache describes it.  A read-only disk cannot change, so it
+ * has no content record.  `matches` checks each record is one of the
+ * same device (type, slot, queues, features offered; a disk's size, a
+ * NIC's MAC) before a restore changes anything.
+ */
+#define SNAP_VIRTIO(name, type, ptr, SIZE)                                              \
+	static size_t name##_rec_size(struct vm *vm, unsigned i)                           \
+	{ return (ptr) ? SIZE : 0; }                                                       \
+	static size_t name##_rec_save(struct vm *vm, unsigned i, void *b, size_t l)        \
+	{ return type##_save(ptr, b, l); }                                                 \
+	static bool name##_rec_load(struct vm *vm, unsigned i, const void *b, size_t l)    \
+	{ return (ptr) && type##_load(ptr, b, l); }                                        \
+	static bool name##_rec_matches(struct vm *vm, unsigned i, const void *b, size_t l) \
+	{ return (ptr) && type##_rec_matches(ptr, b, l); }
+
+SNAP_VIRTIO(vblk, virtio_blk, vm->vblk[i], VIRTIO_BLK_SNAP_SIZE)
+SNAP_VIRTIO(vcon, virtio_console, vm->vcon, VIRTIO_CONSOLE_SNAP_SIZE)
+SNAP_VIRTIO(vrng, virtio_rng, vm->vrng, VIRTIO_RNG_SNAP_SIZE)
+SNAP_VIRTIO(vnet, virtio_net, i < vm->nr_nics ? vm->nic[i] : NULL, VIRTIO_NET_SNAP_SIZE)
+
+static unsigned disks(struct vm *vm) { return VM_MAX_DISKS; }
+static unsigned nics(struct vm *vm) { return VM_MAX_NICS; }
+
+/* Content chunk i of the read-write disks, in disk order: its disk and chunk. */
+static struct virtio_blk *disk_chunk(struct vm *vm, unsigned i, uint64_t *chunk)
+{
+	uint64_t k = i;
+
+	for (unsigned d = 0; d < VM_MAX_DISKS; d++) {
+		struct virtio_blk *b = vm->vblk[d];
+		if (!b || b->ro)
+			continue;
+		if (k < virtio_blk_chunks(b)) {
+			*chunk = k;
+			return b;
+		}
+		k -= virtio_blk_chunks(b);
+	}
+	return NULL;
+}
+
+static uint64_t disk_chunks(struct vm *vm)
+{
+	uint64_t n = 0;
+
+	for (unsigned d = 0; d < VM_MAX_DISKS; d++)
+		if (vm->vblk[d] && !vm->vblk[d]->ro)
+			n += virtio_blk_chunks(vm->vblk[d]);
+	return n;
+}
+
+static unsigned disk_instances(struct vm *vm)
+{
+	return (unsigned)MIN(disk_chunks(vm), (uint64_t)SNAP_MAX_DISK_CHUNKS);
+}
+
+static size_t disk_rec_size(struct vm *vm, unsigned i)
+{
+	uint64_t c;
+	struct virtio_blk *b = disk_chunk(vm, i, &c);
+
+	return b ? virtio_blk_chunk_size(b, c) : 0;
+}
+
+static size_t disk_rec_save(struct vm *vm, unsigned i, void *buf, size_t len)
+{
+	uint64_t c;
+	struct virtio_blk *b = disk_chunk(vm, i, &c);
+
+	return b ? virtio_blk_chunk_save(b, c, buf, len) : 0;
+}
+
+static bool disk_rec_load(struct vm *vm, unsigned i, const void *buf, size_t len)
+{
+	uint64_t c;
+	struct virtio_blk *b = disk_chunk(vm, i, &c);
+
+	return b && virtio_blk_chunk_load(b, c, buf, len);
+}
+
+/*
  * The record table: one row per kind of record, in load order.  The VM's
  * record comes first (it checks the snapshot fits the VM); the PCI bus
  * before the interrupt controllers, whose records hold the levels its
@@ -330,14 +414,30 @@ struct snap_device_row {
 	size_t (*size)(struct vm *vm, unsigned i);      /* 0: no record for this VM */
 	size_t (*save)(struct vm *vm, unsigned i, void *buf, size_t len);
 	bool (*load)(struct vm *vm, unsigned i, const void *buf, size_t len);
+	/* Optional: instances for the VM (else per_vcpu decides); whether a
+	 * record is one of this VM's device, checked before a restore; records
+	 * in pages of their own (large: disk contents) rather than the block. */
+	unsigned (*instances)(struct vm *vm);
+	bool (*matches)(struct vm *vm, unsigned i, const void *buf, size_t len);
+	bool own_pages;
 };
 
-#define ROW(dev, ver, per, name) { dev, ver, per, name##_rec_size, name##_rec_save, name##_rec_load }
+#define ROW(dev, ver, per, name) { .device = dev, .version = ver, .per_vcpu = per,       \
+	.size = name##_rec_size, .save = name##_rec_save, .load = name##_rec_load }
+#define ROW_N(dev, ver, name, inst, match, own) { .device = dev, .version = ver,           \
+	.size = name##_rec_size, .save = name##_rec_save, .load = name##_rec_load,            \
+	.instances = inst, .matches = match, .own_pages = own }
 
 static const struct snap_device_row snap_devices[] = {
 	ROW(SNAP_DEV_VM, 1, false, vm),
 	ROW(SNAP_DEV_PCI, VPCI_SNAP_VERSION, false, vpci),
 	ROW(SNAP_DEV_PCI_TESTDEV, PCI_TESTDEV_SNAP_VERSION, false, testdev),
+	ROW_N(SNAP_DEV_DISK, 1, disk, disk_instances, NULL, true),
+	ROW_N(SNAP_DEV_VIRTIO_BLK, VIRTIO_BLK_SNAP_VERSION, vblk, disks, vblk_rec_matches, false),
+	ROW_N(SNAP_DEV_VIRTIO_CONSOLE, VIRTIO_CONSOLE_SNAP_VERSION, vcon, NULL, vcon_rec_matches,
+	      false),
+	ROW_N(SNAP_DEV_VIRTIO_RNG, VIRTIO_RNG_SNAP_VERSION, vrng, NULL, vrng_rec_matches, false),
+	ROW_N(SNAP_DEV_VIRTIO_NET, VIRTIO_NET_SNAP_VERSION, vnet, nics, vnet_rec_matches, false),
 	ROW(SNAP_DEV_IOAPIC, VIOAPIC_SNAP_VERSION, false, vioapic),
 	ROW(SNAP_DEV_PIC, VPIC_SNAP_VERSION, false, vpic),
 	ROW(SNAP_DEV_PIT, VPIT_SNAP_VERSION, false, vpit),
@@ -363,20 +463,35 @@ bool snapshot_vm_parked(const struct vm *vm)
 	return true;
 }
 
+static const struct snap_device_row *row_of(uint16_t device);
+
+/* Whether a record's bytes are pages of their own (RAM, disk contents). */
+static bool own_pages(uint16_t device)
+{
+	return device == SNAP_DEV_RAM || row_of(device)->own_pages;
+}
+
+static uint64_t pages_of(uint64_t length)
+{
+	return ALIGN_UP(length, PAGE_SIZE) / PAGE_SIZE;
+}
+
 static void snap_free(struct snapshot *s)
 {
 	if (!s)
 		return;
 	for (unsigned k = 0; k < s->nr; k++) {
 		struct snap_rec *r = &s->rec[k];
-		if (r->bytes && r->h.device == SNAP_DEV_RAM)
-			page_free(hva_to_hpa(r->bytes), r->h.length / PAGE_SIZE);
+		if (r->bytes && own_pages(r->h.device))
+			page_free(hva_to_hpa(r->bytes), pages_of(r->h.length));
 	}
 	page_free(hva_to_hpa(s), s->block_pages);
 }
 
-static unsigned nr_instances(const struct vm *vm, const struct snap_device_row *row)
+static unsigned nr_instances(struct vm *vm, const struct snap_device_row *row)
 {
+	if (row->instances)
+		return row->instances(vm);
 	return row->per_vcpu ? vm->nr_vcpus : 1;
 }
 
@@ -385,7 +500,7 @@ static uint64_t ram_chunks(const struct vm *vm)
 	return (vm->ram_pages + RAM_CHUNK_PAGES - 1) / RAM_CHUNK_PAGES;
 }
 
-#define MAX_DEV_RECORDS (ARRAY_SIZE(snap_devices) * VM_MAX_VCPUS)
+#define MAX_DEV_RECORDS (ARRAY_SIZE(snap_devices) * VM_MAX_VCPUS + SNAP_MAX_DISK_CHUNKS)
 
 /* The headers of the device records vm's table writes, in table order. */
 static unsigned plan(struct vm *vm, struct snap_rec_hdr *h)
@@ -416,16 +531,20 @@ static struct snap_rec_hdr planned[MAX_DEV_RECORDS];     /* the console runs on 
 /* Records and bytes a snapshot of vm takes; *block_pages: its block's. */
 static uint64_t snap_needs(struct vm *vm, unsigned *nr_rec, uint64_t *block_pages)
 {
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, own = 0;
 	unsigned n = plan(vm, planned);
 
-	for (unsigned k = 0; k < n; k++)
-		bytes += ALIGN_UP(planned[k].length, 16);
+	for (unsigned k = 0; k < n; k++) {
+		if (own_pages(planned[k].device))
+			own += pages_of(planned[k].length) * PAGE_SIZE;
+		else
+			bytes += ALIGN_UP(planned[k].length, 16);
+	}
 	n += (unsigned)ram_chunks(vm);
 	*nr_rec = n;
 	bytes += ALIGN_UP(sizeof(struct snapshot) + (uint64_t)n * sizeof(struct snap_rec), 16);
 	*block_pages = ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE;
-	return *block_pages * PAGE_SIZE + vm->ram_pages * PAGE_SIZE;
+	return *block_pages * PAGE_SIZE + own + vm->ram_pages * PAGE_SIZE;
 }
 
 /* Index of vm's snapshot under tag, or -1. */
@@ -447,8 +566,15 @@ static bool fill(struct vm *vm, struct snapshot *s)
 	for (unsigned n = plan(vm, planned); k < n; k++) {
 		struct snap_rec *r = &s->rec[k];
 		r->h = planned[k];
-		r->bytes = next;
-		next += ALIGN_UP(r->h.length, 16);
+		if (own_pages(r->h.device)) {
+			hpa_t pa = page_alloc(pages_of(r->h.length), PAGE_SIZE);
+			if (!pa)
+				return false;
+			r->bytes = hpa_to_hva(pa);
+		} else {
+			r->bytes = next;
+			next += ALIGN_UP(r->h.length, 16);
+		}
 		if (row_of(r->h.device)->save(vm, r->h.instance, r->bytes, r->h.length) != r->h.length)
 			return false;
 	}
@@ -475,6 +601,11 @@ bool snapshot_take(struct vm *vm, const char *tag, char *msg, size_t len)
 	if (ram_chunks(vm) > 0xffff)
 		return errf(msg, len, "snapshot of VM '%s' refused: its RAM is too large",
 			    vm->name), false;
+	if (disk_chunks(vm) > SNAP_MAX_DISK_CHUNKS)
+		return errf(msg, len, "snapshot of VM '%s' refused: its read-write disks hold more "
+			    "than %llu MiB", vm->name,
+			    (unsigned long long)(SNAP_MAX_DISK_CHUNKS * VIRTIO_BLK_SNAP_CHUNK >> 20)),
+		       false;
 	if (need + SNAP_RESERVE_BYTES > have)
 		return errf(msg, len, "snapshot of VM '%s' refused: it needs %llu KiB, %llu KiB are "
 			    "free and kasane keeps %llu KiB", vm->name,
@@ -532,8 +663,10 @@ static bool fits(struct vm *vm, const struct snapshot *s)
 		return false;
 	for (unsigned k = 0; k < n; k++) {
 		const struct snap_rec_hdr *h = &s->rec[k].h;
+		const struct snap_device_row *row = row_of(h->device);
 		if (h->device != planned[k].device || h->instance != planned[k].instance ||
-		    h->version != planned[k].version || h->length != planned[k].length)
+		    h->version != planned[k].version || h->length != planned[k].length ||
+		    (row->matches && !row->matches(vm, h->instance, s->rec[k].bytes, h->length)))
 			return false;
 	}
 	return true;

@@ -30,7 +30,12 @@ enum snap_device {
 	SNAP_DEV_PCI,           /* bus 0: every function's configuration space */
 	SNAP_DEV_PCI_TESTDEV,
 	SNAP_DEV_RAM,           /* instance = 2 MiB chunk number */
-	/* New device models take the next numbers (virtio: see snap_devices[]). */
+	SNAP_DEV_VIRTIO_BLK,    /* instance = disk number */
+	SNAP_DEV_VIRTIO_CONSOLE,
+	SNAP_DEV_VIRTIO_RNG,
+	SNAP_DEV_VIRTIO_NET,    /* instance = NIC number */
+	SNAP_DEV_DISK,          /* a read-write disk's contents: 2 MiB chunks, disk by disk */
+	/* New device models take the next numbers (see snap_devices[]). */
 };
 
 /* A record's header; `length` bytes follow. */
@@ -43,6 +48,8 @@ struct snap_rec_hdr {
 
 #define SNAP_TAG_MAX 24
 #define SNAP_MAX 16             /* snapshots kept at once, over all VMs */
+/* Read-write disk contents a snapshot may hold: 8 GiB in 2 MiB chunks. */
+#define SNAP_MAX_DISK_CHUNKS 4096
 /* Free memory a snapshot must leave to kasane (heap, page tables, restarts). */
 #define SNAP_RESERVE_BYTES (16ULL << 20)
 

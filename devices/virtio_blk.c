@@ -2,6 +2,7 @@
  * virtio-blk: see virtio_blk.h.
  */
 #include "devices/virtio_blk.h"
+#include "devices/devsnap.h"
 #include "lib/string.h"
 
 #define HDR_BYTES ((uint32_t)sizeof(struct virtio_blk_req_hdr))
@@ -213,4 +214,80 @@ bool virtio_blk_init(struct virtio_blk *b, uint8_t devfn, const struct guest_mem
 	/* PCI class 01 80 00: mass storage, other (as QEMU's virtio-blk-pci). */
 	return virtio_pci_init(&b->vp, devfn, VIRTIO_ID_BLOCK, 0x018000, 1, VIRTIO_BLK_QUEUE_SIZE,
 			       VIRTIO_BLK_CFG_SIZE, &blk_ops, b, mem, "virtio-blk", say, say_ctx);
+}
+
+/* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
+
+size_t virtio_blk_save(const struct virtio_blk *b, void *buf, size_t len)
+{
+	struct virtio_blk_rec r;
+
+	memset(&r, 0, sizeof(r));
+	virtio_pci_save(&b->vp, &r.t);
+	r.size = b->size;
+	r.ro = b->ro;
+	memcpy(r.id, b->id, sizeof(r.id));
+	r.reads = b->reads;
+	r.writes = b->writes;
+	r.flushes = b->flushes;
+	r.errors = b->errors;
+	return devsnap_put(buf, len, &r, sizeof(r));
+}
+
+bool virtio_blk_rec_matches(const struct virtio_blk *b, const void *buf, size_t len)
+{
+	struct virtio_blk_rec r;
+
+	return devsnap_get(&r, sizeof(r), buf, len) && virtio_pci_rec_matches(&b->vp, &r.t) &&
+	       r.size == b->size && r.ro == b->ro && !memcmp(r.id, b->id, sizeof(r.id));
+}
+
+bool virtio_blk_load(struct virtio_blk *b, const void *buf, size_t len)
+{
+	struct virtio_blk_rec r;
+
+	if (!virtio_blk_rec_matches(b, buf, len))
+		return false;
+	memcpy(&r, buf, sizeof(r));
+	if (!virtio_pci_rec_ok(&b->vp, &r.t))
+		return false;
+	virtio_pci_load(&b->vp, &r.t);
+	virtio_pci_poll_start(&b->vp, 0);       /* chains made available before the snapshot */
+	b->reads = r.reads;
+	b->writes = r.writes;
+	b->flushes = r.flushes;
+	b->errors = r.errors;
+	return true;
+}
+
+uint64_t virtio_blk_chunks(const struct virtio_blk *b)
+{
+	return (b->size + VIRTIO_BLK_SNAP_CHUNK - 1) / VIRTIO_BLK_SNAP_CHUNK;
+}
+
+size_t virtio_blk_chunk_size(const struct virtio_blk *b, uint64_t chunk)
+{
+	if (chunk >= virtio_blk_chunks(b))
+		return 0;
+	return (size_t)MIN(VIRTIO_BLK_SNAP_CHUNK, b->size - chunk * VIRTIO_BLK_SNAP_CHUNK);
+}
+
+size_t virtio_blk_chunk_save(const struct virtio_blk *b, uint64_t chunk, void *buf, size_t len)
+{
+	size_t n = virtio_blk_chunk_size(b, chunk);
+
+	if (!n || len < n)
+		return 0;
+	memcpy(buf, b->data + chunk * VIRTIO_BLK_SNAP_CHUNK, n);
+	return n;
+}
+
+bool virtio_blk_chunk_load(struct virtio_blk *b, uint64_t chunk, const void *buf, size_t len)
+{
+	size_t n = virtio_blk_chunk_size(b, chunk);
+
+	if (!n || len != n || b->ro)
+		return false;
+	memcpy(b->data + chunk * VIRTIO_BLK_SNAP_CHUNK, buf, n);
+	return true;
 }

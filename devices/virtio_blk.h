@@ -116,4 +116,38 @@ bool virtio_blk_init(struct virtio_blk *b, uint8_t devfn, const struct guest_mem
  */
 void virtio_blk_poll(struct virtio_blk *b, bool idle);
 
+/*
+ * Snapshot records (devices/devsnap.h).  The device's record is the
+ * transport's (virtio_pci.h) and the disk's identity and counters:
+ * requests are served whole where the device looks at its queue (a kick,
+ * or a poll after an exit), so none is half done while the VM is paused;
+ * chains made available and not yet served stay in the restored ring,
+ * and the restored queue polls until it has served them.  The disk's contents are records of
+ * their own, VIRTIO_BLK_SNAP_CHUNK bytes each (the last one shorter), for
+ * a read-write disk: a restore puts back the disk as it was at the
+ * snapshot, consistent with the guest's page cache in the restored RAM.
+ */
+#define VIRTIO_BLK_SNAP_VERSION 1
+#define VIRTIO_BLK_SNAP_CHUNK   (2ULL << 20)
+
+struct virtio_blk_rec {
+	struct virtio_pci_rec t;
+	uint64_t size;
+	uint8_t ro, pad[3];
+	char id[VIRTIO_BLK_ID_BYTES];
+	uint64_t reads, writes, flushes, errors;
+};
+#define VIRTIO_BLK_SNAP_SIZE sizeof(struct virtio_blk_rec)
+
+size_t virtio_blk_save(const struct virtio_blk *b, void *buf, size_t len);
+bool virtio_blk_load(struct virtio_blk *b, const void *buf, size_t len);
+/* Whether a record is one of a disk like b (transport and disk identity). */
+bool virtio_blk_rec_matches(const struct virtio_blk *b, const void *buf, size_t len);
+
+/* The disk's contents: its chunks, their sizes, and a copy out or back. */
+uint64_t virtio_blk_chunks(const struct virtio_blk *b);
+size_t virtio_blk_chunk_size(const struct virtio_blk *b, uint64_t chunk);
+size_t virtio_blk_chunk_save(const struct virtio_blk *b, uint64_t chunk, void *buf, size_t len);
+bool virtio_blk_chunk_load(struct virtio_blk *b, uint64_t chunk, const void *buf, size_t len);
+
 #endif

@@ -2,6 +2,7 @@
  * virtio-console: see virtio_console.h.
  */
 #include "devices/virtio_console.h"
+#include "devices/devsnap.h"
 #include "lib/string.h"
 
 static void con_flush(struct virtio_console *vc)
@@ -47,14 +48,83 @@ static int64_t con_serve(void *dev, unsigned q, struct virtq_chain *c)
 	return 0;       /* nothing written into a transmit buffer */
 }
 
-/* Receive buffers stay with the device until there is input: none is
- * ever sent, so only the transmit queue is served. */
+/* ---- input: the receive queue ----------------------------------------------- */
+
+/*
+ * The typed bytes into the receive buffers the driver posted (lock held),
+ * each buffer taking what fits; then the interrupt if the driver wants
+ * one.  Out of buffers with bytes left: ask the driver to kick when it
+ * posts one (§2.7.10), and look once more for one posted before it saw that.
+ */
+static void con_rx_flush(struct virtio_console *vc)
+{
+	struct virtio_pci *vp = &vc->vp;
+	struct virtq_chain c;
+	bool any = false;
+
+	/* Bounded: each round takes at least one byte, or stops. */
+	while (vc->rx_n && virtio_pci_queue_live(vp, VIRTIO_CONSOLE_RX)) {
+		int r = virtio_pci_pop(vp, VIRTIO_CONSOLE_RX, &c);
+		if (r == 0) {
+			virtq_set_notify(&vp->q[VIRTIO_CONSOLE_RX].vq, vp->mem, true);
+			r = virtio_pci_pop(vp, VIRTIO_CONSOLE_RX, &c);
+		}
+		if (r <= 0)
+			break;
+		uint32_t done = 0;
+		while (done < c.in_len && vc->rx_n) {
+			unsigned run = MIN(vc->rx_n, VIRTIO_CONSOLE_RX_BUF - vc->rx_head);
+			size_t n = virtq_chain_write(vp->mem, &c, done, vc->rx + vc->rx_head,
+						     MIN(run, c.in_len - done));
+			if (n == 0)
+				break;
+			vc->rx_head = (vc->rx_head + (unsigned)n) % VIRTIO_CONSOLE_RX_BUF;
+			vc->rx_n -= (unsigned)n;
+			vc->rx_bytes += n;
+			done += (uint32_t)n;
+		}
+		virtio_pci_push(vp, VIRTIO_CONSOLE_RX, c.head, done);
+		any = true;
+		if (done == 0)
+			break;  /* a buffer with no writable byte: given back empty */
+	}
+	if (any)
+		virtio_pci_interrupt(vp, VIRTIO_CONSOLE_RX);
+}
+
+bool virtio_console_input(struct virtio_console *vc, uint8_t ch)
+{
+	struct virtio_pci *vp = &vc->vp;
+	bool taken = true;
+
+	virtio_pci_lock(vp);
+	if (vc->rx_n < VIRTIO_CONSOLE_RX_BUF) {
+		vc->rx[(vc->rx_head + vc->rx_n) % VIRTIO_CONSOLE_RX_BUF] = ch;
+		vc->rx_n++;
+	} else if (virtio_pci_queue_live(vp, VIRTIO_CONSOLE_RX)) {
+		taken = false;
+	} else {
+		vc->rx_dropped++;
+	}
+	con_rx_flush(vc);
+	virtio_pci_unlock(vp);
+	return taken;
+}
+
 static void con_notify(void *dev, unsigned q)
 {
 	struct virtio_console *vc = dev;
 
 	if (q == VIRTIO_CONSOLE_TX)
 		virtio_pci_serve(&vc->vp, q, con_serve);
+	else
+		con_rx_flush(vc);
+}
+
+/* Receive buffers posted before DRIVER_OK were not served at their kick. */
+static void con_driver_ok(void *dev)
+{
+	con_rx_flush(dev);
 }
 
 static void con_cfg_read(void *dev, unsigned off, unsigned size, uint64_t *val)
@@ -67,7 +137,8 @@ static void con_cfg_read(void *dev, unsigned off, unsigned size, uint64_t *val)
 		memcpy(val, img + off, size);
 }
 
-/* The half line is given out, not kept across a reset. */
+/* The half line is given out, not kept across a reset; typed bytes wait
+ * for the next driver (they are the operator's, not the driver's). */
 static void con_reset(void *dev)
 {
 	con_flush(dev);
@@ -75,6 +146,7 @@ static void con_reset(void *dev)
 
 static const struct virtio_dev_ops con_ops = {
 	.cfg_read = con_cfg_read, .notify = con_notify, .reset = con_reset,
+	.driver_ok = con_driver_ok,
 };
 
 bool virtio_console_init(struct virtio_console *vc, uint8_t devfn, const struct guest_mem *mem,
@@ -88,4 +160,52 @@ bool virtio_console_init(struct virtio_console *vc, uint8_t devfn, const struct 
 	return virtio_pci_init(&vc->vp, devfn, VIRTIO_ID_CONSOLE, 0x078000, 2,
 			       VIRTIO_CONSOLE_QUEUE_SIZE, VIRTIO_CONSOLE_CFG_SIZE, &con_ops, vc,
 			       mem, "virtio-console", say, say_ctx);
+}
+
+/* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
+
+size_t virtio_console_save(const struct virtio_console *vc, void *buf, size_t len)
+{
+	struct virtio_console_rec r;
+
+	memset(&r, 0, sizeof(r));
+	virtio_pci_save(&vc->vp, &r.t);
+	r.len = (uint32_t)vc->len;
+	memcpy(r.line, vc->line, vc->len);
+	r.rx_head = vc->rx_head;
+	r.rx_n = vc->rx_n;
+	memcpy(r.rx, vc->rx, sizeof(r.rx));
+	r.bytes = vc->bytes;
+	r.dropped = vc->dropped;
+	r.rx_bytes = vc->rx_bytes;
+	r.rx_dropped = vc->rx_dropped;
+	return devsnap_put(buf, len, &r, sizeof(r));
+}
+
+bool virtio_console_rec_matches(const struct virtio_console *vc, const void *buf, size_t len)
+{
+	struct virtio_console_rec r;
+
+	return devsnap_get(&r, sizeof(r), buf, len) && virtio_pci_rec_matches(&vc->vp, &r.t);
+}
+
+bool virtio_console_load(struct virtio_console *vc, const void *buf, size_t len)
+{
+	struct virtio_console_rec r;
+
+	if (!devsnap_get(&r, sizeof(r), buf, len) || r.len > VIRTIO_CONSOLE_LINE ||
+	    r.rx_head >= VIRTIO_CONSOLE_RX_BUF || r.rx_n > VIRTIO_CONSOLE_RX_BUF ||
+	    !virtio_pci_rec_ok(&vc->vp, &r.t))
+		return false;
+	virtio_pci_load(&vc->vp, &r.t);
+	vc->len = r.len;
+	memcpy(vc->line, r.line, sizeof(vc->line));
+	vc->rx_head = r.rx_head;
+	vc->rx_n = r.rx_n;
+	memcpy(vc->rx, r.rx, sizeof(vc->rx));
+	vc->bytes = r.bytes;
+	vc->dropped = r.dropped;
+	vc->rx_bytes = r.rx_bytes;
+	vc->rx_dropped = r.rx_dropped;
+	return true;
 }

@@ -1,5 +1,6 @@
 /* virtio-net on the switch; see virtio_net.h. */
 #include "devices/virtio_net.h"
+#include "devices/devsnap.h"
 #include "lib/string.h"
 #include "lib/printf.h"
 
@@ -274,4 +275,80 @@ void virtio_net_poll(struct virtio_net *net)
 void virtio_net_fini(struct virtio_net *net)
 {
 	vswitch_detach(&net->port);
+}
+
+/* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
+
+size_t virtio_net_save(const struct virtio_net *net, void *buf, size_t len)
+{
+	static struct virtio_net_rec r;         /* large; the VM is paused, one at a time */
+
+	memset(&r, 0, sizeof(r));
+	virtio_pci_save(&net->vp, &r.t);
+	memcpy(r.mac, net->mac, ETH_ALEN);
+	r.have_frame = net->have_frame;
+	if (net->have_frame) {
+		r.frame.len = net->frame.len;
+		r.frame.meta = net->frame.meta;
+		memcpy(r.frame.data, net->frame.data, net->frame.len);
+	}
+	r.st = net->st;
+	r.nr_held = net->nr_held;
+	memcpy(r.held, net->held, net->nr_held * sizeof(r.held[0]));
+	return devsnap_put(buf, len, &r, sizeof(r));
+}
+
+bool virtio_net_rec_matches(const struct virtio_net *net, const void *buf, size_t len)
+{
+	const struct virtio_net_rec *r = buf;
+
+	return len == sizeof(*r) && virtio_pci_rec_matches(&net->vp, &r->t) &&
+	       !memcmp(r->mac, net->mac, ETH_ALEN);
+}
+
+/* A held receive chain as virtq_pop() could have made it (queue set up as in t). */
+static bool held_ok(const struct virtio_net *net, const struct virtio_net_rec *r,
+		    const struct virtq_chain *c)
+{
+	uint64_t out = 0, in = 0;
+
+	if (!r->t.q[VIRTIO_NET_RXQ].enabled || c->head >= r->t.q[VIRTIO_NET_RXQ].size ||
+	    c->nr < 1 || c->nr > VIRTQ_MAX_SEGS)
+		return false;
+	for (int k = 0; k < c->nr; k++) {
+		const struct virtq_buf *s = &c->seg[k];
+		uint8_t w;
+		memcpy(&w, &s->write, 1);       /* a bool, from a record: 0 or 1 only */
+		if (w > 1 || !gmem_is_ram(net->vp.mem, s->addr, s->len))
+			return false;
+		*(s->write ? &in : &out) += s->len;
+	}
+	return in == c->in_len && out == c->out_len;
+}
+
+bool virtio_net_load(struct virtio_net *net, const void *buf, size_t len)
+{
+	static struct virtio_net_rec r;
+
+	if (!virtio_net_rec_matches(net, buf, len))
+		return false;
+	memcpy(&r, buf, sizeof(r));
+	if (!virtio_pci_rec_ok(&net->vp, &r.t) || r.have_frame > 1 ||
+	    r.nr_held > VIRTIO_NET_MAX_BUFS || r.frame.len > VSWITCH_FRAME_MAX ||
+	    (r.frame.meta.needs_csum &&
+	     (uint32_t)r.frame.meta.csum_start + r.frame.meta.csum_offset + 2 > r.frame.len))
+		return false;
+	for (unsigned i = 0; i < r.nr_held; i++)
+		if (!held_ok(net, &r, &r.held[i]))
+			return false;
+	virtio_pci_load(&net->vp, &r.t);
+	net->have_frame = r.have_frame;
+	net->frame = r.frame;
+	net->st = r.st;
+	net->nr_held = r.nr_held;
+	memcpy(net->held, r.held, r.nr_held * sizeof(r.held[0]));
+	/* Frames the switch holds for the port now go to the restored guest:
+	 * vCPU 0 looks at its next timer service (virtio_net_poll). */
+	__atomic_store_n(&net->rx_waiting, true, __ATOMIC_RELEASE);
+	return true;
 }

@@ -113,4 +113,33 @@ void virtio_net_fini(struct virtio_net *net);
  * stored at start + off (NEEDS_CSUM, §5.1.6.2).  False if it does not fit. */
 bool virtio_net_fill_csum(uint8_t *data, size_t len, uint16_t start, uint16_t off);
 
+/*
+ * Snapshot records (devices/devsnap.h): the transport's, the NIC's MAC
+ * (its identity), the frame taken off the port and not yet delivered, the
+ * receive chains popped and not yet used (the driver's ring counts them
+ * as the device's, so they are part of the state), and the counters.
+ *
+ * The switch is not part of a VM: a restore neither saves nor rewinds it.
+ * Frames queued on the port at the snapshot were for the VM as it went on
+ * (a restore loses them, as a network may lose frames); frames queued at
+ * the restore are delivered to the restored guest, and the port's
+ * counters and the switch's learning table go on as they are.
+ */
+#define VIRTIO_NET_SNAP_VERSION 1
+
+struct virtio_net_rec {
+	struct virtio_pci_rec t;
+	uint8_t mac[ETH_ALEN];
+	uint8_t have_frame, pad;
+	uint32_t nr_held;
+	struct vswitch_frame frame;
+	struct virtio_net_stats st;
+	struct virtq_chain held[VIRTIO_NET_MAX_BUFS];
+};
+#define VIRTIO_NET_SNAP_SIZE sizeof(struct virtio_net_rec)
+
+size_t virtio_net_save(const struct virtio_net *net, void *buf, size_t len);
+bool virtio_net_load(struct virtio_net *net, const void *buf, size_t len);
+bool virtio_net_rec_matches(const struct virtio_net *net, const void *buf, size_t len);
+
 #endif

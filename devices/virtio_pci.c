@@ -313,6 +313,15 @@ void virtio_pci_kick_serve(struct virtio_pci *vp, unsigned q,
 	__atomic_or_fetch(&vp->polling, 1u << q, __ATOMIC_RELAXED);
 }
 
+void virtio_pci_poll_start(struct virtio_pci *vp, unsigned q)
+{
+	if (q >= vp->nr_queues || !vp->q[q].enabled)
+		return;
+	vp->q[q].polling = true;
+	vp->q[q].empty_polls = 0;
+	__atomic_or_fetch(&vp->polling, 1u << q, __ATOMIC_RELAXED);
+}
+
 void virtio_pci_poll(struct virtio_pci *vp, unsigned q, bool idle,
 		     int64_t (*serve)(void *dev, unsigned q, struct virtq_chain *c))
 {
@@ -615,4 +624,132 @@ int virtio_pci_bar_access(void *dev, struct io_req *req)
 	}
 	spin_unlock(&vp->lock);
 	return 0;
+}
+
+/* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
+
+void virtio_pci_save(const struct virtio_pci *vp, struct virtio_pci_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->device_id = (uint16_t)vpci_cfg_get(&vp->fn, PCI_DEVICE_ID, 2);
+	r->devfn = vp->fn.devfn;
+	r->nr_queues = (uint8_t)vp->nr_queues;
+	r->cfg_size = vp->cfg_size;
+	r->offered = vp->offered;
+	r->features = vp->features;
+	r->dfselect = vp->dfselect;
+	r->gfselect = vp->gfselect;
+	r->status = vp->status;
+	r->cfg_gen = vp->cfg_gen;
+	r->isr = vp->isr;
+	r->msix_config = vp->msix_config;
+	r->queue_sel = vp->queue_sel;
+	r->resets = vp->resets;
+	r->needs_reset = vp->needs_reset;
+	r->interrupts = vp->interrupts;
+	for (unsigned i = 0; i < vp->nr_queues; i++) {
+		const struct virtio_pci_queue *pq = &vp->q[i];
+		struct virtio_pci_queue_rec *q = &r->q[i];
+		q->size = pq->size;
+		q->msix = pq->msix;
+		q->enabled = pq->enabled;
+		q->desc = pq->desc;
+		q->driver = pq->driver;
+		q->device = pq->device;
+		q->notifies = pq->notifies;
+		if (!pq->enabled)
+			continue;       /* the rings are the driver's set-up only once enabled */
+		q->last_avail = pq->vq.last_avail;
+		q->used_idx = pq->vq.used_idx;
+		q->batch_used = pq->batch_used;
+		q->event_idx = pq->vq.event_idx;
+		q->indirect = pq->vq.indirect;
+		q->broken = pq->vq.broken;
+	}
+}
+
+bool virtio_pci_rec_matches(const struct virtio_pci *vp, const struct virtio_pci_rec *r)
+{
+	return r->device_id == vpci_cfg_get(&vp->fn, PCI_DEVICE_ID, 2) &&
+	       r->devfn == vp->fn.devfn && r->nr_queues == vp->nr_queues &&
+	       r->cfg_size == vp->cfg_size && r->offered == vp->offered;
+}
+
+static bool vector_in_range(const struct virtio_pci *vp, uint16_t v)
+{
+	return v == VIRTIO_MSI_NO_VECTOR || v < vp->nr_queues + 1u;
+}
+
+bool virtio_pci_rec_ok(const struct virtio_pci *vp, const struct virtio_pci_rec *r)
+{
+	bool fok = r->status & VIRTIO_STATUS_FEATURES_OK;
+
+	if (!virtio_pci_rec_matches(vp, r) || r->isr & ~(VIRTIO_PCI_ISR_QUEUE | VIRTIO_PCI_ISR_CONFIG) ||
+	    !vector_in_range(vp, r->msix_config) ||
+	    /* status_write's rules (§3.1.1): FEATURES_OK only for what was
+	     * offered, with VERSION_1; DRIVER_OK only after FEATURES_OK. */
+	    (fok && ((r->features & ~r->offered) || !(r->features & VIRTIO_BIT(VIRTIO_F_VERSION_1)))) ||
+	    ((r->status & VIRTIO_STATUS_DRIVER_OK) && !fok))
+		return false;
+	for (unsigned i = 0; i < VIRTIO_PCI_MAX_QUEUES; i++) {
+		const struct virtio_pci_queue_rec *q = &r->q[i];
+		static const struct virtio_pci_queue_rec none;
+		struct virtq t;
+
+		if (i >= vp->nr_queues) {
+			if (memcmp(q, &none, sizeof(none)))
+				return false;
+			continue;
+		}
+		if (!vector_in_range(vp, q->msix))
+			return false;
+		if (!q->enabled) {
+			if (q->last_avail || q->used_idx || q->batch_used || q->event_idx ||
+			    q->indirect || q->broken)
+				return false;
+			continue;
+		}
+		/* queue_enable()'s checks, against the VM's RAM as it is now. */
+		if (!fok || q->size == 0 || q->size > vp->q[i].max || (q->size & (q->size - 1)) ||
+		    virtq_init(&t, vp->mem, q->size, q->desc, q->driver, q->device) < 0 ||
+		    q->event_idx != ((r->features >> VIRTIO_RING_F_EVENT_IDX) & 1) ||
+		    q->indirect != ((r->features >> VIRTIO_RING_F_INDIRECT_DESC) & 1) ||
+		    q->broken > 1)
+			return false;
+	}
+	return true;
+}
+
+void virtio_pci_load(struct virtio_pci *vp, const struct virtio_pci_rec *r)
+{
+	vp->features = r->features;
+	vp->dfselect = r->dfselect;
+	vp->gfselect = r->gfselect;
+	vp->status = r->status;
+	vp->cfg_gen = r->cfg_gen;
+	vp->isr = r->isr;
+	vp->msix_config = r->msix_config;
+	vp->queue_sel = r->queue_sel;
+	vp->resets = r->resets;
+	vp->needs_reset = r->needs_reset;
+	vp->interrupts = r->interrupts;
+	__atomic_store_n(&vp->polling, 0, __ATOMIC_RELAXED);    /* see virtio_pci_poll_start */
+	for (unsigned i = 0; i < vp->nr_queues; i++) {
+		struct virtio_pci_queue *pq = &vp->q[i];
+		const struct virtio_pci_queue_rec *q = &r->q[i];
+		*pq = (struct virtio_pci_queue){
+			.size = q->size, .max = pq->max, .msix = q->msix, .enabled = q->enabled,
+			.desc = q->desc, .driver = q->driver, .device = q->device,
+			.notifies = q->notifies,
+		};
+		if (!q->enabled)
+			continue;
+		virtq_init(&pq->vq, vp->mem, q->size, q->desc, q->driver, q->device);
+		pq->vq.last_avail = q->last_avail;
+		pq->vq.used_idx = q->used_idx;
+		pq->vq.event_idx = q->event_idx;
+		pq->vq.indirect = q->indirect;
+		pq->vq.broken = q->broken;
+		pq->batch_used = q->batch_used;
+	}
 }

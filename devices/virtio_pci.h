@@ -233,6 +233,14 @@ void virtio_pci_kick_serve(struct virtio_pci *vp, unsigned q,
 			   int64_t (*serve)(void *dev, unsigned q, struct virtq_chain *c));
 void virtio_pci_poll(struct virtio_pci *vp, unsigned q, bool idle,
 		     int64_t (*serve)(void *dev, unsigned q, struct virtq_chain *c));
+/*
+ * Make queue q poll, as after a kick, without serving it now.  After a
+ * snapshot's restore: the restored ring may say "no notifications" (the
+ * driver's RAM came back as it was while the device polled), and only a
+ * look from the device, which ends with the §2.7.10 re-check, turns them
+ * back on.
+ */
+void virtio_pci_poll_start(struct virtio_pci *vp, unsigned q);
 
 /* Whether any queue polls: a hint read without the lock. */
 static inline bool virtio_pci_polling(const struct virtio_pci *vp)
@@ -248,5 +256,48 @@ void virtio_pci_fail(struct virtio_pci *vp, const char *fmt, ...)
 /* The device configuration changed (lock held): bump config_generation
  * and interrupt. */
 void virtio_pci_config_changed(struct virtio_pci *vp);
+
+/*
+ * Snapshot records (devices/devsnap.h).  The transport's part of a virtio
+ * device's record: its identity (a record loads only into the same
+ * function: device ID, devfn, queue count, configuration size, features
+ * offered), the driver's settings (features, selectors, status,
+ * config_generation, ISR, vectors) and each queue's set-up and device-side
+ * indices (last_avail, the used index, the used index at the last
+ * interrupt decision, EVENT_IDX and INDIRECT_DESC in force, broken).  The
+ * MSI-X table and PBA and the INTx level are the PCI bus's record
+ * (devices/vpci.h).  Each device model puts this first in its own record.
+ */
+#define VIRTIO_PCI_SNAP_VERSION 1
+
+struct virtio_pci_queue_rec {
+	uint16_t size, msix, last_avail, used_idx, batch_used;
+	uint8_t enabled, event_idx, indirect, broken;
+	uint8_t pad[4];
+	uint64_t desc, driver, device, notifies;
+};
+
+struct virtio_pci_rec {
+	uint16_t device_id;
+	uint8_t devfn, nr_queues;
+	uint32_t cfg_size;
+	uint64_t offered;
+	uint64_t features;
+	uint32_t dfselect, gfselect;
+	uint8_t status, cfg_gen, isr, pad;
+	uint16_t msix_config, queue_sel;
+	uint64_t resets, needs_reset, interrupts;
+	struct virtio_pci_queue_rec q[VIRTIO_PCI_MAX_QUEUES];
+};
+
+/* The transport's state into *r (the VM paused, no lock taken). */
+void virtio_pci_save(const struct virtio_pci *vp, struct virtio_pci_rec *r);
+/* Whether r is a record of a function like vp (its identity fields). */
+bool virtio_pci_rec_matches(const struct virtio_pci *vp, const struct virtio_pci_rec *r);
+/* Whether r may be loaded into vp: its identity, and every value in
+ * range (vectors, queue sizes, rings in the VM's RAM, status). */
+bool virtio_pci_rec_ok(const struct virtio_pci *vp, const struct virtio_pci_rec *r);
+/* Load r, which virtio_pci_rec_ok() accepted, into vp. */
+void virtio_pci_load(struct virtio_pci *vp, const struct virtio_pci_rec *r);
 
 #endif

@@ -2,6 +2,7 @@
  * virtio-rng: see virtio_rng.h.
  */
 #include "devices/virtio_rng.h"
+#include "devices/devsnap.h"
 #include "lib/string.h"
 
 /* ---- ChaCha20 (RFC 8439 §2.1-§2.3) ------------------------------------- */
@@ -147,4 +148,45 @@ bool virtio_rng_init(struct virtio_rng *r, uint8_t devfn, const struct guest_mem
 	/* PCI class 00 ff 00, as QEMU's virtio-rng-pci; no configuration space. */
 	return virtio_pci_init(&r->vp, devfn, VIRTIO_ID_ENTROPY, 0x00ff00, 1, VIRTIO_RNG_QUEUE_SIZE,
 			       0, &rng_ops, r, mem, "virtio-rng", say, say_ctx);
+}
+
+/* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
+
+size_t virtio_rng_save(const struct virtio_rng *r, void *buf, size_t len)
+{
+	struct virtio_rng_rec rec;
+
+	memset(&rec, 0, sizeof(rec));
+	virtio_pci_save(&r->vp, &rec.t);
+	memcpy(&rec.prng, &r->prng, sizeof(rec.prng));
+	rec.bytes = r->bytes;
+	rec.hw_bytes = r->hw_bytes;
+	size_t n = devsnap_put(buf, len, &rec, sizeof(rec));
+	memset(&rec, 0, sizeof(rec));   /* the key stays in the record only */
+	return n;
+}
+
+bool virtio_rng_rec_matches(const struct virtio_rng *r, const void *buf, size_t len)
+{
+	struct virtio_rng_rec rec;
+	bool ok = devsnap_get(&rec, sizeof(rec), buf, len) && virtio_pci_rec_matches(&r->vp, &rec.t);
+
+	memset(&rec, 0, sizeof(rec));
+	return ok;
+}
+
+bool virtio_rng_load(struct virtio_rng *r, const void *buf, size_t len)
+{
+	struct virtio_rng_rec rec;
+	bool ok = devsnap_get(&rec, sizeof(rec), buf, len) && virtio_pci_rec_ok(&r->vp, &rec.t) &&
+		  rec.prng.used <= sizeof(rec.prng.block);
+
+	if (ok) {
+		virtio_pci_load(&r->vp, &rec.t);
+		memcpy(&r->prng, &rec.prng, sizeof(r->prng));
+		r->bytes = rec.bytes;
+		r->hw_bytes = rec.hw_bytes;
+	}
+	memset(&rec, 0, sizeof(rec));
+	return ok;
 }

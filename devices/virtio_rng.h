@@ -41,4 +41,26 @@ bool virtio_rng_init(struct virtio_rng *r, uint8_t devfn, const struct guest_mem
 		     virtio_rng_hw_fn hw, const uint8_t seed[32], virtio_say_fn say,
 		     void *say_ctx);
 
+/*
+ * Snapshot records (devices/devsnap.h): the transport's and the ChaCha20
+ * generator's state (key, block counter, the block being given out).
+ * Nothing is held between requests.  A restore goes back to the
+ * generator's state at the snapshot: where the host has RDSEED or RDRAND
+ * the bytes come from the hardware and nothing repeats; without them the
+ * stream after a restore repeats the one after the snapshot (this
+ * fallback is no source of real entropy, as the README says).
+ */
+#define VIRTIO_RNG_SNAP_VERSION 1
+
+struct virtio_rng_rec {
+	struct virtio_pci_rec t;
+	struct chacha20 prng;
+	uint64_t bytes, hw_bytes;
+};
+#define VIRTIO_RNG_SNAP_SIZE sizeof(struct virtio_rng_rec)
+
+size_t virtio_rng_save(const struct virtio_rng *r, void *buf, size_t len);
+bool virtio_rng_load(struct virtio_rng *r, const void *buf, size_t len);
+bool virtio_rng_rec_matches(const struct virtio_rng *r, const void *buf, size_t len);
+
 #endif

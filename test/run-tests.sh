@@ -1237,6 +1237,101 @@ if want snapshot/linux; then
 	result snapshot/linux "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
+# Two Debian VMs on switch 'snaplan' (tools/linux-guest.sh), one of them
+# with a virtio disk, console and entropy device, pinged each other and
+# wait at their shells.  vnet/switches: the console's `switches` shows both
+# ports with frames each way.  console/hvc0-input: the input focus goes
+# kasane, snapa's COM1, snapa's hvc0, snapb's COM1; a line typed on hvc0
+# reaches a reader of /dev/hvc0 in the guest.  snapshot/virtio-linux: an
+# ext2 file written on vda is snapshotted with the VM, changed in place (the
+# same disk block: a rewrite would take a new block and leave the old one
+# as it was, disk capture or not), and the VM restored; after a remount
+# (page cache dropped) the disk holds the snapshot's contents, a new file goes to the disk and back, and the NIC
+# still reaches the peer.
+# In a driver: focus_to VM PORT | focus_to kasane: Ctrl-A three times until
+# the console says the input goes there (at most four moves).
+focus_to() {
+	local re="^kasane: console input goes to VM '$1' \\(${2:-}\\)" k n
+	[ "$1" = kasane ] && re='^kasane: console input goes to kasane'
+	for k in 1 2 3 4; do
+		n=$(grep -cE -- '^kasane: console input goes to' "$log")
+		printf '\001\001\001'
+		wait_for '^kasane: console input goes to' $((n + 1)) || return 1
+		grep -E -- '^kasane: console input goes to' "$log" | tail -1 | grep -qE -- "$re" && {
+			sleep 0.5; return 0; }
+	done
+	return 1
+}
+# In a driver: wait_boot REGEX: wait_for, up to six times (two Linux boots
+# on a loaded host take minutes).
+wait_boot() {
+	local k
+	for k in 1 2 3 4 5 6; do wait_for "$1" && return 0; done
+	return 1
+}
+drive_snapvirtio() {
+	wait_boot '^\[snapa\] .*KASANE-LINUX-ACTION shell' &&
+		wait_boot '^\[snapb\] .*KASANE-LINUX-ACTION shell' || return
+	sleep 1
+	cmd switches '^  snapb net0 ' || return
+	focus_to snapa COM1 || return
+	printf 'mke2fs -q /dev/vda && mount -t ext2 /dev/vda /mnt && echo one >/mnt/f && sync && echo WROTE-$(cat /mnt/f)\r'
+	wait_for '^\[snapa\] WROTE-one' || return
+	printf '(read -r l </dev/hvc0; echo; echo "HVC-GOT $l") &\r'
+	sleep 1
+	focus_to snapa hvc0 || return
+	printf 'typed-into-hvc0\r'
+	wait_for '^\[snapa\] HVC-GOT typed-into-hvc0' || return
+	focus_to kasane || return
+	cmd 'snapshot snapa' "^kasane: snapshot 'default' of VM 'snapa' taken" || return
+	focus_to snapa COM1 || return
+	printf 'printf two | dd of=/mnt/f conv=notrunc 2>/dev/null && sync && echo CHANGED-$(cat /mnt/f)\r'
+	wait_for '^\[snapa\] CHANGED-two' || return
+	focus_to kasane || return
+	cmd 'restore snapa' "^kasane: VM 'snapa' restored to snapshot 'default'" || return
+	focus_to snapa COM1 || return
+	printf 'umount /mnt && echo 3 >/proc/sys/vm/drop_caches && mount -t ext2 /dev/vda /mnt && echo DISK-$(cat /mnt/f)\r'
+	wait_for '^\[snapa\] DISK-' || return
+	printf 'echo three >/mnt/g && umount /mnt && echo 3 >/proc/sys/vm/drop_caches && mount -t ext2 /dev/vda /mnt && echo AFTER-$(cat /mnt/g)\r'
+	wait_for '^\[snapa\] AFTER-' || return
+	printf 'ping -c 1 -W 5 10.0.9.2 >/dev/null && echo NET-AFTER-ok\r'
+	wait_for '^\[snapa\] NET-AFTER-ok' || return
+	printf 'poweroff -f\r'
+	wait_for "^kasane: VM 'snapa' ended" || return
+	focus_to snapb COM1 || return
+	printf 'poweroff -f\r'
+}
+if want snapshot/virtio-linux || want console/hvc0-input || want vnet/switches; then
+	cfg=$OUT/snapvirtio.cfg
+	lx='kernel = /linux/vmlinuz\ninitrd = /linux/initrd.img\n'
+	{ printf "[vm snapa]\n${lx}memory = 160M\ncmdline = console=ttyS0 loglevel=5 kasane.modules=yes kasane.net=10.0.9.1/24 kasane.peer=10.0.9.2 kasane.nettest=ping kasane.action=shell\n"
+	  printf 'disk = /linux/disk.img\nconsole = virtio\nrng = yes\nnet = snaplan\n\n'
+	  printf "[vm snapb]\n${lx}memory = 128M\ncmdline = console=ttyS0 loglevel=5 kasane.net=10.0.9.2/24 kasane.peer=10.0.9.1 kasane.nettest=ping kasane.action=shell\n"
+	  printf 'net = snaplan\n\n'; } >"$cfg"
+	CONSOLE_MEM=768M console_boot snapvirtio "$cfg" 600 drive_snapvirtio \
+		build/linux/vmlinuz:/linux/vmlinuz build/linux/initrd.img:/linux/initrd.img \
+		build/linux/disk.img:/linux/disk.img
+	run=$(run_verdict $log "$QEMU_RC" 1 0 600)
+	[ -z "$run" ] && run=$(test_verdict $log "reject BUG:|WARNING:|Call Trace|Kernel panic|needs reset") &&
+		[ -n "$run" ] && run="$run, see $log"
+	port='[0-9a-f:]{17}  tx [1-9][0-9]* frames [1-9][0-9]* bytes 0 drops  rx [1-9][0-9]* frames [1-9][0-9]* bytes 0 drops$'
+	why=$run
+	[ -z "$why" ] && ! why=$(expect $log '^switch snaplan: 2 ports, 2 addresses learned$' \
+		"^  snapa net0 $port" "^  snapb net0 $port") &&
+		why="$why, see $log"
+	want vnet/switches && result vnet/switches "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+	why=$run
+	[ -z "$why" ] && ! why=$(expect $log "^kasane: console input goes to VM 'snapa' \(hvc0\)" \
+		'^\[snapa\] HVC-GOT typed-into-hvc0$') && why="$why, see $log"
+	want console/hvc0-input && result console/hvc0-input "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+	why=$run
+	[ -z "$why" ] && ! why=$(expect $log '^\[snapa\] WROTE-one$' '^\[snapa\] CHANGED-two$' \
+		'^\[snapa\] DISK-one$' '^\[snapa\] AFTER-three$' '^\[snapa\] NET-AFTER-ok$' \
+		"^kasane: VM 'snapa' ended: .*; status 0;" "^kasane: VM 'snapb' ended: .*; status 0;") &&
+		why="$why, see $log"
+	want snapshot/virtio-linux && result snapshot/virtio-linux "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
 # ---- UEFI, make run, firmware quirks (the OVMF guest group is uefi.test) ---
 G=build/guests
 # The one ISO holds a BIOS and an EFI El Torito boot image; the EFI one is a

@@ -21,6 +21,7 @@
 #   kasane.modules=yes     insmod the kernel modules listed in KMODS below
 #                          (with what they depend on, in order) and say
 #                          "KASANE-LINUX-CHECK modules PASS" or FAIL
+#                          (kasane.net loads the same modules, quietly)
 #   kasane.disk=vdX        virtio-blk checks on /dev/vdX, made from
 #                          build/linux/disk.img: its first MiB's md5 is the
 #                          host's (disk-md5); 64 KiB written at 4 MiB read
@@ -33,8 +34,8 @@
 #   kasane.hwrng=yes       /dev/hwrng is virtio's and gives 64 bytes (hwrng)
 # Disk images made here: disk.img (16 MiB; the first MiB is seq's output,
 # the rest zeroes), disk-ro.img (1 MiB), disk-odd.img (1000 bytes).
-#   kasane.net=IP/LEN kasane.peer=IP kasane.nettest=recv|send|alone
-#                          virtio-net: load its modules, give eth0 IP/LEN and
+#   kasane.net=IP/LEN kasane.peer=IP kasane.nettest=recv|send|ping|alone
+#                          virtio-net: load the modules, give eth0 IP/LEN and
 #                          ping the peer ("KASANE-NET ping PASS"); recv: take a
 #                          file and its md5 over busybox nc (ports 5000, 5001),
 #                          "KASANE-NET md5 PASS|FAIL"; send: send 4 MiB of
@@ -96,10 +97,10 @@ root=$x/initramfs
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc,mnt,lib/modules}
 cp "$bb" "$root/bin/busybox"
 
-# Kernel modules for kasane.modules=yes: KMODS and, first, what each
-# depends on (the depends= field of its .modinfo), into /lib/modules with
-# their load order in /lib/modules/order.
-KMODS="virtio_pci virtio_blk virtio_console virtio-rng crc32c_generic ext4"
+# The kernel modules /init loads (kasane.modules=yes, kasane.net): KMODS
+# and, first, what each depends on (the depends= field of its .modinfo),
+# into /lib/modules with their load order in /lib/modules/order.
+KMODS="virtio_pci virtio_blk virtio_console virtio-rng virtio_net crc32c_generic ext4"
 kmoddir=$(ls -d "$x"/lib/modules/*/kernel | head -1)
 [ -d "$kmoddir" ] || fail "no /lib/modules/*/kernel in $kpkg"
 # NAME PATH per module, '-' in names read as '_' (as modprobe does).
@@ -167,9 +168,19 @@ cmos_get() { printf '\177' | dd of=/dev/port bs=1 seek=112 2>/dev/null
 cmos_set() { printf '\177' | dd of=/dev/port bs=1 seek=112 2>/dev/null
 	printf "$1" | dd of=/dev/port bs=1 seek=113 2>/dev/null; }
 check() { if [ "$2" = 0 ]; then say "KASANE-LINUX-CHECK $1 PASS"; else say "KASANE-LINUX-CHECK $1 FAIL${3:+ ($3)}"; fi; }
-if [ "$(arg modules)" = yes ]; then
+# The modules of /lib/modules/order not loaded yet, in order; prints those
+# insmod refused.
+load_modules() {
 	bad=""
-	for m in $(cat /lib/modules/order); do insmod "/lib/modules/$m" 2>/dev/null || bad="$bad $m"; done
+	for m in $(cat /lib/modules/order); do
+		n=$(echo "${m%.ko}" | tr - _)
+		grep -q "^$n " /proc/modules && continue
+		insmod "/lib/modules/$m" 2>/dev/null || bad="$bad $m"
+	done
+	echo "$bad"
+}
+if [ "$(arg modules)" = yes ]; then
+	bad=$(load_modules)
 	check modules "$([ -z "$bad" ]; echo $?)" "insmod failed:$bad"
 	mdev -s 2>/dev/null
 fi
@@ -209,9 +220,8 @@ fi
 # virtio-net between VMs (kasane.net, kasane.peer, kasane.nettest).
 net=$(arg net)
 if [ -n "$net" ]; then
-	for m in $(cat /lib/modules/kasane-net/order); do
-		grep -q "^$m " /proc/modules || insmod /lib/modules/kasane-net/$m.ko
-	done
+	bad=$(load_modules)
+	[ -z "$bad" ] || say "KASANE-NET modules FAIL:$bad"
 	ip addr add "$net" dev eth0 && ip link set eth0 up || say "KASANE-NET eth0 FAIL"
 	peer=$(arg peer)
 	pings() {       # pings N: up to N one-second tries; true on the first answer
@@ -278,16 +288,6 @@ shell)
 esac
 EOF
 chmod 755 "$root/init"
-# virtio-net's modules for kasane.net, and the order /init loads them in
-# (each after those its modinfo "depends" names).
-mkdir -p "$root/lib/modules/kasane-net"
-echo virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
-	failover net_failover virtio_net >"$root/lib/modules/kasane-net/order"
-for m in $(cat "$root/lib/modules/kasane-net/order"); do
-	ko=$(find "$x/lib/modules" -name "$m.ko" | head -1)
-	[ -n "$ko" ] || fail "no $m.ko in $kpkg"
-	cp "$ko" "$root/lib/modules/kasane-net/"
-done
 # kasane-save FILE: what busybox nc -e hands it (the connection) into FILE.
 printf '#!/bin/sh\ncat >"$1"\n' >"$root/bin/kasane-save"
 chmod 755 "$root/bin/kasane-save"
