@@ -90,8 +90,9 @@ bool ctlreg_cr0_check(const struct ctlreg_state *s, uint64_t *val, uint64_t *efe
 	v = (v & CR0_KNOWN) | CR0_ET;
 	*efer = s->efer;
 	if ((v & CR0_PG) && !(s->cr0 & CR0_PG) && (s->efer & EFER_LME)) {
-		/* Activating long mode needs PAE (SDM vol. 3A §10.8.5). */
-		if (!(s->cr4 & CR4_PAE))
+		/* Activating long mode needs PAE, and CS.L clear (SDM vol.
+		 * 3A §10.8.5; vol. 2B MOV CRn). */
+		if (!(s->cr4 & CR4_PAE) || s->cs_l_bit)
 			return false;
 		*efer |= EFER_LMA;
 	}
@@ -102,6 +103,26 @@ bool ctlreg_cr0_check(const struct ctlreg_state *s, uint64_t *val, uint64_t *efe
 			return false;
 		*efer &= ~(uint64_t)EFER_LMA;
 	}
+	*val = v;
+	return true;
+}
+
+bool ctlreg_cr3_check(const struct ctlreg_state *s, uint64_t *val, unsigned maxphyaddr,
+		      bool *noflush)
+{
+	uint64_t v = *val;
+
+	*noflush = false;
+	if (!(s->efer & EFER_LMA)) {
+		*val = (uint32_t)v;     /* a 32-bit MOV; PAE ignores bits 4:0 itself */
+		return true;
+	}
+	if (s->cr4 & CR4_PCIDE) {
+		*noflush = v >> 63;
+		v &= ~B(63);
+	}
+	if (maxphyaddr < 64 && (v >> maxphyaddr))
+		return false;
 	*val = v;
 	return true;
 }

@@ -19,7 +19,8 @@ uint64_t ctlreg_xcr0_allowed(const struct cpuid_ctx *c);
 /* The state a CR0/CR4 write is checked against. */
 struct ctlreg_state {
 	uint64_t cr0, cr3, cr4, efer;
-	bool cs_l;                      /* CS.L: 64-bit mode when EFER.LMA */
+	bool cs_l;                      /* 64-bit mode: EFER.LMA and CS.L */
+	bool cs_l_bit;                  /* CS.L itself, in any mode */
 };
 
 /*
@@ -28,6 +29,16 @@ struct ctlreg_state {
  * new EFER (LMA follows PG when LME is set, SDM vol. 3A §10.8.5).
  */
 bool ctlreg_cr0_check(const struct ctlreg_state *s, uint64_t *val, uint64_t *efer);
+/*
+ * MOV to CR3 of *val, for a hypervisor that keeps the guest's CR3 (shadow
+ * paging): false where hardware raises #GP(0) (a reserved bit at or above
+ * maxphyaddr in long mode).  Otherwise *val is what CR3 becomes (32 bits
+ * outside long mode; with CR4.PCIDE without bit 63) and *noflush says
+ * whether bit 63 asked to keep the PCID's translations (SDM vol. 3A
+ * §4.10.4.1).
+ */
+bool ctlreg_cr3_check(const struct ctlreg_state *s, uint64_t *val, unsigned maxphyaddr,
+		      bool *noflush);
 /* MOV to CR4 of val, given the bits the CPU model allows: false is #GP(0). */
 bool ctlreg_cr4_check(const struct ctlreg_state *s, uint64_t val, uint64_t allowed);
 /* XSETBV to XCR0 of val, given the bits offered: false is #GP(0). */

@@ -215,6 +215,7 @@ static void handle_cr_write(struct vcpu *v, struct vm_exit *e)
 	struct ctlreg_state s = {
 		.cr0 = sr.cr0, .cr3 = sr.cr3, .cr4 = sr.cr4, .efer = sr.efer,
 		.cs_l = (sr.efer & EFER_LMA) && (sr.seg[SEG_CS].attr & SEG_ATTR_L),
+		.cs_l_bit = (sr.seg[SEG_CS].attr & SEG_ATTR_L) != 0,
 	};
 	if (e->cr.gpr < 16) {
 		val = v->hw.regs.gpr[e->cr.gpr];

@@ -16,7 +16,10 @@
 #include "core/emul.h"
 #include "core/cpuid.h"
 #include "core/gpt.h"
+#include "core/ctlreg.h"
+#include "core/taskswitch.h"
 #include "arch/x86/decode.h"
+#include "arch/x86/emulate.h"
 #include "arch/x86/x86_defs.h"
 #include "arch/x86/cpu.h"
 #include "kernel/log.h"
@@ -26,15 +29,10 @@
 #include "lib/string.h"
 
 #define CR0_TS          (1ULL << 3)
-#define CR0_EM          (1ULL << 2)
-#define CR0_AM          (1ULL << 18)
-#define CR0_KNOWN       (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | \
-			 CR0_AM | CR0_NW | CR0_CD | CR0_PG)
 #define CR4_LA57        (1ULL << 12)
 #define CR4_PCIDE       (1ULL << 17)
 #define CR4_SMEP        (1ULL << 20)
 #define CR4_SMAP        (1ULL << 21)
-#define CR3_NOFLUSH     (1ULL << 63)
 #define RFLAGS_VM       (1ULL << 17)
 
 /* Shadow pages per vCPU: 1/64 of the VM's RAM, between these bounds. */
@@ -48,7 +46,7 @@ struct shadow_vcpu {
 	uint64_t cr0, cr3, cr4, efer;   /* the guest's, as last synced */
 	bool synced;
 	int flush;                      /* FLUSH_*: asked for by an exit */
-	uint64_t fills, reflected, mmio;
+	uint64_t fills, reflected, mmio, emulated;
 };
 
 /* ---- choosing, creating, reporting ------------------------------------------ */
@@ -117,7 +115,7 @@ void shadow_vcpu_free(struct vcpu *v)
 
 void shadow_report(struct vm *vm)
 {
-	uint64_t fills = 0, refl = 0, mmio = 0, flushes = 0, full = 0;
+	uint64_t fills = 0, refl = 0, mmio = 0, emul = 0, flushes = 0, full = 0;
 	unsigned peak = 0, max = 0;
 
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
@@ -127,15 +125,17 @@ void shadow_report(struct vm *vm)
 		fills += s->fills;
 		refl += s->reflected;
 		mmio += s->mmio;
+		emul += s->emulated;
 		flushes += s->spt.flushes;
 		full += s->spt.full;
 		peak = MAX(peak, s->spt.peak);
 		max = s->spt.max;
 	}
 	pr_info("kasane: VM '%s': shadow paging: %llu fills, %llu guest #PF, %llu MMIO, "
-		"%llu flushes, %llu rebuilds at the bound; at most %u of %u pages per vCPU\n",
-		vm->name, (unsigned long long)fills, (unsigned long long)refl,
-		(unsigned long long)mmio, (unsigned long long)flushes, (unsigned long long)full,
+		"%llu emulated, %llu flushes, %llu rebuilds at the bound; at most %u of %u pages "
+		"per vCPU\n", vm->name, (unsigned long long)fills, (unsigned long long)refl,
+		(unsigned long long)mmio, (unsigned long long)emul, (unsigned long long)flushes,
+		(unsigned long long)full,
 		peak, max);
 }
 
@@ -152,10 +152,18 @@ static uint8_t maxphyaddr(void)
 	return bits;
 }
 
+/* The guest's paging controls: as last synced under shadow paging, else
+ * the back end's. */
 static struct gpt_mode guest_mode(struct vcpu *v)
 {
 	struct shadow_vcpu *s = v->shadow;
 
+	if (!s)
+		return (struct gpt_mode){ .cr0 = virt->get_reg(&v->hw, VIRT_CR0),
+					  .cr3 = virt->get_reg(&v->hw, VIRT_CR3),
+					  .cr4 = virt->get_reg(&v->hw, VIRT_CR4),
+					  .efer = virt->get_reg(&v->hw, VIRT_EFER),
+					  .rflags = v->hw.regs.rflags, .maxphyaddr = maxphyaddr() };
 	return (struct gpt_mode){ .cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer,
 				  .rflags = v->hw.regs.rflags, .maxphyaddr = maxphyaddr() };
 }
@@ -207,35 +215,6 @@ void shadow_sync(struct vcpu *v)
 	v->hw.shadow_hw.cr3 = s->spt.root;
 }
 
-/* CR4 bits the guest's CPUID promises, each with its feature (SDM vol. 3A §2.5). */
-static uint64_t cr4_allowed(struct vcpu *v)
-{
-	struct cpuid_ctx c = { .host = cpuid_host, .vcpu_id = v->id, .nr_vcpus = v->vm->nr_vcpus,
-			       .apic_id = v->id };
-	uint32_t l1[4], l7[4];
-	uint64_t ok = (1u << 2) | (1u << 8);            /* TSD, PCE */
-
-	cpuid_guest(&c, 1, 0, l1);
-	cpuid_guest(&c, 7, 0, l7);
-	if (l1[3] & (1u << 1)) ok |= (1u << 0) | (1u << 1);     /* VME: VME, PVI */
-	if (l1[3] & (1u << 2)) ok |= 1u << 3;                   /* DE */
-	if (l1[3] & (1u << 3)) ok |= CR4_PSE;
-	if (l1[3] & (1u << 6)) ok |= CR4_PAE;
-	if (l1[3] & (1u << 7)) ok |= 1u << 6;                   /* MCE */
-	if (l1[3] & (1u << 13)) ok |= CR4_PGE;
-	if (l1[3] & (1u << 24)) ok |= CR4_OSFXSR;
-	if (l1[3] & (1u << 25)) ok |= 1u << 10;                 /* OSXMMEXCPT */
-	if (l1[2] & (1u << 17)) ok |= CR4_PCIDE;
-	if (l1[2] & (1u << 26)) ok |= 1u << 18;                 /* OSXSAVE */
-	if (l7[1] & (1u << 0)) ok |= 1u << 16;                  /* FSGSBASE */
-	if (l7[1] & (1u << 7)) ok |= CR4_SMEP;
-	if (l7[1] & (1u << 20)) ok |= CR4_SMAP;
-	if (l7[2] & (1u << 2)) ok |= 1u << 11;                  /* UMIP */
-	if (l7[2] & (1u << 3)) ok |= CR4_PKE;
-	if (l7[2] & (1u << 16)) ok |= CR4_LA57;
-	return ok;
-}
-
 void shadow_cpuid(uint32_t leaf, uint32_t out[4])
 {
 	if (leaf == 7)
@@ -248,57 +227,40 @@ static bool long64(const struct x86_sregs *sr)
 }
 
 /*
- * MOV to CRn: false for a #GP.  The flush it needs is left to
- * shadow_sync before the next entry.
+ * MOV to CRn: false for a #GP.  The checks are core/ctlreg.c's, the same
+ * as under nested paging; the flush a write needs is left to shadow_sync
+ * before the next entry.
  */
 static bool write_cr(struct vcpu *v, const struct x86_sregs *sr, unsigned cr, uint64_t val)
 {
 	struct shadow_vcpu *s = v->shadow;
-	uint64_t cr0 = sr->cr0, cr4 = sr->cr4, efer = sr->efer;
+	struct ctlreg_state cs = { .cr0 = sr->cr0, .cr3 = sr->cr3, .cr4 = sr->cr4,
+				   .efer = sr->efer, .cs_l = long64(sr),
+				   .cs_l_bit = (sr->seg[SEG_CS].attr & SEG_ATTR_L) != 0 };
+	uint64_t efer;
+	bool noflush;
 
 	switch (cr) {
 	case 0:
-		if (val >> 32)
+		if (!ctlreg_cr0_check(&cs, &val, &efer))
 			return false;
-		val = (val & CR0_KNOWN) | CR0_ET;       /* ET is fixed to 1 */
-		if (((val & CR0_NW) && !(val & CR0_CD)) || ((val & CR0_PG) && !(val & CR0_PE)))
-			return false;
-		if (!(cr0 & CR0_PG) && (val & CR0_PG) && (efer & EFER_LME)) {
-			/* Long mode activates (SDM vol. 3A §9.8.5). */
-			if (!(cr4 & CR4_PAE) || (sr->seg[SEG_CS].attr & SEG_ATTR_L))
-				return false;
-			virt->set_reg(&v->hw, VIRT_EFER, efer | EFER_LMA);
-		}
-		if ((cr0 & CR0_PG) && !(val & CR0_PG) && (efer & EFER_LMA)) {
-			if (long64(sr))
-				return false;
-			virt->set_reg(&v->hw, VIRT_EFER, efer & ~(uint64_t)EFER_LMA);
-		}
+		if (efer != sr->efer)
+			virt->set_reg(&v->hw, VIRT_EFER, efer);
 		virt->set_reg(&v->hw, VIRT_CR0, val);
 		return true;
 	case 3:
-		if (efer & EFER_LMA) {
-			if (cr4 & CR4_PCIDE)
-				val &= ~CR3_NOFLUSH;    /* kept or not, we flush (allowed) */
-			if (val >> maxphyaddr())
-				return false;
-		} else {
-			val = (uint32_t)val;
-		}
+		if (!ctlreg_cr3_check(&cs, &val, maxphyaddr(), &noflush))
+			return false;
 		virt->set_reg(&v->hw, VIRT_CR3, val);
 		/* SDM vol. 3A §4.10.4.1: MOV to CR3 drops non-global
-		 * translations (with PCIDs, those of other PCIDs may stay;
-		 * dropping them too is allowed). */
+		 * translations.  With PCIDs, those of other PCIDs may stay, and
+		 * with bit 63 those of the new one: dropping them is allowed,
+		 * as the shadow tables are tagged with no PCID. */
 		if (s->flush == FLUSH_NONE)
 			s->flush = FLUSH_NONGLOBAL;
 		return true;
 	case 4:
-		if (val & ~cr4_allowed(v))
-			return false;
-		if ((efer & EFER_LMA) && (!(val & CR4_PAE) || ((val ^ cr4) & CR4_LA57)))
-			return false;
-		if ((val & CR4_PCIDE) && !(cr4 & CR4_PCIDE) &&
-		    (!(efer & EFER_LMA) || (sr->cr3 & 0xfff)))
+		if (!ctlreg_cr4_check(&cs, val, v->hw.cr4_allowed))
 			return false;
 		virt->set_reg(&v->hw, VIRT_CR4, val);
 		return true;
@@ -327,7 +289,8 @@ static bool gpt_failed(struct vcpu *v, int r, uint64_t la, uint32_t err)
 		       "guest page table for 0x%llx lies outside its RAM", (unsigned long long)la);
 	else if (r == GPT_NOT_RAM)
 		vm_end(v->vm, VM_END_UNHANDLED, -1,
-		       "vCPU %u: a control-register instruction at 0x%llx touches device memory",
+		       "vCPU %u: an instruction kasane emulates for shadow paging touches device "
+		       "memory at 0x%llx",
 		       v->id, (unsigned long long)la);
 	return false;
 }
@@ -339,34 +302,111 @@ static uint64_t seg_linear(const struct x86_sregs *sr, int seg, uint64_t ea)
 	return (sr->seg[seg].base + ea) & 0xffffffffULL;
 }
 
-/* Fetch and decode the instruction at RIP; false if a fault was raised
- * or the VM ended. */
-static bool decode_rip(struct vcpu *v, const struct x86_sregs *sr, struct x86_insn *in)
+/*
+ * Fetch and decode the instruction at RIP: 0, a GPT_* code (*f says
+ * where), or the decoder's error (positive).
+ */
+static int fetch_decode(struct vcpu *v, const struct x86_sregs *sr, struct x86_insn *in,
+			uint8_t *bytes, struct gpt_fault *f)
 {
 	struct gpt_mode mode = guest_mode(v);
 	uint64_t la = seg_linear(sr, SEG_CS, v->hw.regs.rip);
-	uint8_t bytes[X86_MAX_INSN_LEN];
-	struct gpt_fault f;
 	size_t n = MIN((size_t)X86_MAX_INSN_LEN, (size_t)(PAGE_SIZE - (la & (PAGE_SIZE - 1))));
 	bool user = x86_cpl(sr) == 3;
 	enum x86_mode m = long64(sr) ? X86_MODE_LONG64 : !(sr->cr0 & CR0_PE) ? X86_MODE_REAL16 :
 			  (sr->seg[SEG_CS].attr & SEG_ATTR_DB) ? X86_MODE_PROT32 : X86_MODE_PROT16;
 
-	int r = gpt_copy_from(&v->vm->mem, &mode, la, bytes, n, GPT_FETCH, user, &f);
+	int r = gpt_copy_from(&v->vm->mem, &mode, la, bytes, n, GPT_FETCH, user, f);
 	if (r)
-		return gpt_failed(v, r, f.la, f.error);
+		return r;
 	if (n < X86_MAX_INSN_LEN &&
 	    gpt_copy_from(&v->vm->mem, &mode, la + n, bytes + n, X86_MAX_INSN_LEN - n,
 			  GPT_FETCH, user, NULL) == 0)
 		n = X86_MAX_INSN_LEN;
-	r = x86_decode(bytes, n, m, in);
+	return -x86_decode(bytes, n, m, in);
+}
+
+/* Fetch and decode the instruction at RIP; false if a fault was raised
+ * or the VM ended. */
+static bool decode_rip(struct vcpu *v, const struct x86_sregs *sr, struct x86_insn *in)
+{
+	uint8_t bytes[X86_MAX_INSN_LEN];
+	struct gpt_fault f;
+	int r = fetch_decode(v, sr, in, bytes, &f);
+
 	if (r == 0)
 		return true;
+	if (r < 0)
+		return gpt_failed(v, r, f.la, f.error);
 	vm_end(v->vm, VM_END_UNHANDLED, -1,
 	       "vCPU %u: cannot decode the instruction at RIP 0x%llx behind a shadow-paging exit "
 	       "(bytes %02x %02x %02x %02x, error %d)", v->id,
-	       (unsigned long long)v->hw.regs.rip, bytes[0], bytes[1], bytes[2], bytes[3], r);
+	       (unsigned long long)v->hw.regs.rip, bytes[0], bytes[1], bytes[2], bytes[3], -r);
 	return false;
+}
+
+/* ---- carrying out one instruction on guest RAM -------------------------------- */
+
+/* x86_emulate's memory, through the guest's own tables at the rights of
+ * the instruction's CPL. */
+struct ram_emu {
+	struct vcpu *v;
+	const struct x86_sregs *sr;
+	struct gpt_mode mode;
+	bool user;
+};
+
+#define RAM_EMU_RAISED  (-1)    /* a fault was raised, the VM ended, or run it again */
+
+static int ram_access(struct ram_emu *x, int seg, uint64_t ea, void *buf, unsigned size,
+		      bool write)
+{
+	struct gpt_fault f;
+	uint64_t la = seg_linear(x->sr, seg, ea);
+	int r = write ? gpt_copy_to(&x->v->vm->mem, &x->mode, la, buf, size, x->user, &f)
+		      : gpt_copy_from(&x->v->vm->mem, &x->mode, la, buf, size, GPT_READ, x->user, &f);
+
+	if (r == 0)
+		return 0;
+	if (r != GPT_RETRY)
+		gpt_failed(x->v, r, f.la, f.error);
+	return RAM_EMU_RAISED;
+}
+
+static int ram_read(void *ctx, int seg, uint64_t ea, void *val, unsigned size)
+{
+	return ram_access(ctx, seg, ea, val, size, false);
+}
+
+static int ram_write(void *ctx, int seg, uint64_t ea, const void *val, unsigned size)
+{
+	return ram_access(ctx, seg, ea, (void *)val, size, true);
+}
+
+/*
+ * Carry out the instruction at RIP on guest RAM, with the guest's own
+ * rights and flags (shadow_walk's emulate case).  False when x86_emulate
+ * does not know the instruction: the caller must let it run.
+ */
+static bool emulate_rip(struct vcpu *v)
+{
+	static const struct x86_emu_ops ops = { ram_read, ram_write };
+	uint8_t bytes[X86_MAX_INSN_LEN];
+	struct x86_sregs sr;
+	struct x86_insn in;
+	struct gpt_fault f;
+
+	virt->get_sregs(&v->hw, &sr);
+	int r = fetch_decode(v, &sr, &in, bytes, &f);
+	if (r < 0) {
+		gpt_failed(v, r, f.la, f.error);
+		return true;
+	}
+	if (r > 0)
+		return false;
+	struct ram_emu x = { v, &sr, guest_mode(v), x86_cpl(&sr) == 3 };
+	r = x86_emulate(&in, &v->hw.regs, &ops, &x);
+	return r != -X86_EUNSUPPORTED;
 }
 
 /* ---- exit handlers ------------------------------------------------------------ */
@@ -550,6 +590,10 @@ void shadow_handle_pf(struct vcpu *v, struct vm_exit *e)
 		vcpu_emulate_mmio(v, &m);
 		return;
 	}
+	if (l.emulate && !e->cut.valid && emulate_rip(v)) {
+		s->emulated++;
+		return;
+	}
 	if (!fill(v, la, &l)) {
 		vm_end(v->vm, VM_END_UNHANDLED, -1, "vCPU %u: shadow page tables: no memory", v->id);
 		return;
@@ -559,9 +603,26 @@ void shadow_handle_pf(struct vcpu *v, struct vm_exit *e)
 	v->hw.tlb_flush = true;
 }
 
+/*
+ * A task switch, carried out by core/taskswitch.c.  The old task keeps the
+ * EIP after a JMP, CALL, IRET or INT n, and RIP itself for an exception or
+ * interrupt; a new CR3 drops the non-global translations, as MOV to CR3
+ * does (SDM vol. 3A §4.10.4.1).  Also for a back end that exits on every
+ * task switch with nested paging (VT-x, SDM vol. 3C §25.1.2).
+ */
 void shadow_handle_task_switch(struct vcpu *v, struct vm_exit *e)
 {
-	vm_end(v->vm, VM_END_UNHANDLED, -1,
-	       "vCPU %u: hardware task switch at RIP 0x%llx: not emulated under shadow paging",
-	       v->id, (unsigned long long)v->hw.regs.rip);
+	uint64_t next = v->hw.regs.rip;
+
+	if (e->task.source != VIRT_TASK_GATE || e->cut.type == VIRT_EV_SOFT_INT) {
+		struct x86_sregs sr;
+		struct x86_insn in;
+		virt->get_sregs(&v->hw, &sr);
+		if (!decode_rip(v, &sr, &in))
+			return;
+		next += in.len;
+	}
+	struct gpt_mode mode = guest_mode(v);
+	if (task_switch(v, e, &mode, next) && v->shadow && v->shadow->flush == FLUSH_NONE)
+		v->shadow->flush = FLUSH_NONGLOBAL;
 }

@@ -15,6 +15,7 @@
 #define CR4_PGE_BIT     (1ULL << 7)
 #define CR4_LA57_BIT    (1ULL << 12)
 #define CR4_SMEP_BIT    (1ULL << 20)
+#define CR4_SMAP_BIT    (1ULL << 21)
 #define EFER_LMA_BIT    (1ULL << 10)
 #define E_PS            (1ULL << 7)
 #define E_G             (1ULL << 8)
@@ -87,7 +88,7 @@ int shadow_walk(const struct guest_mem *m, const struct gpt_mode *mode, uint64_t
 	if (!(mode->cr0 & CR0_PG_BIT)) {
 		/* Paging off: linear is physical (32 bits), every access allowed;
 		 * the shadow may map it with 2 MiB pages (SPT_LARGE). */
-		*out = (struct shadow_leaf){ la & 0xffffffffULL, SPT_RW | SPT_US | SPT_LARGE, 22 };
+		*out = (struct shadow_leaf){ la & 0xffffffffULL, SPT_RW | SPT_US | SPT_LARGE, 22, false };
 		return 0;
 	}
 	int r = gpt_translate(m, mode, la, access, user, &gpa, pf_error);
@@ -95,6 +96,7 @@ int shadow_walk(const struct guest_mem *m, const struct gpt_mode *mode, uint64_t
 		return r;
 	out->gpa = gpa;
 	out->flags = 0;
+	out->emulate = false;
 	/* U/S: may CPL 3 read it?  Then the CPU checks SMEP and SMAP itself. */
 	if (gpt_translate(m, mode, la, GPT_READ, true, &other, &err) == 0)
 		out->flags |= SPT_US;
@@ -106,10 +108,15 @@ int shadow_walk(const struct guest_mem *m, const struct gpt_mode *mode, uint64_t
 			/* CR0.WP = 0: the supervisor may write a page CPL 3 may
 			 * only read.  Mapped for the supervisor alone; a CPL 3
 			 * access faults and is walked again.  Not executable with
-			 * SMEP on, which would otherwise stop guarding it. */
+			 * SMEP on, which would otherwise stop guarding it.  With
+			 * SMAP on, such a leaf would also let the supervisor read
+			 * and write it with RFLAGS.AC = 0, which SMAP forbids for
+			 * a user page (SDM vol. 3A §4.6.1): then the caller
+			 * emulates the write rather than map the leaf. */
 			out->flags &= ~SPT_US;
 			if (mode->cr4 & CR4_SMEP_BIT)
 				out->flags |= SPT_NX;
+			out->emulate = (mode->cr4 & CR4_SMAP_BIT) != 0;
 		}
 	}
 	if (gpt_translate(m, mode, la, GPT_FETCH, (out->flags & SPT_US) != 0, &other, &err) != 0)

@@ -16,6 +16,12 @@ struct shadow_leaf {
 	gpa_t gpa;              /* of the accessed byte */
 	uint64_t flags;         /* SPT_RW, SPT_US, SPT_NX, SPT_G, SPT_LARGE, SPT_HUGE */
 	unsigned page_shift;    /* the guest's page: 12, 21, 22 or 30 */
+	/* The access is allowed but no shadow leaf gives exactly the guest's
+	 * rights: a supervisor write that CR0.WP = 0 lets through to a page
+	 * CPL 3 may only read, with CR4.SMAP on.  The leaf (for the
+	 * supervisor alone) would let it past SMAP later: carry the
+	 * instruction out instead, and map it only if that cannot be done. */
+	bool emulate;
 };
 
 /*

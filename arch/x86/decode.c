@@ -374,8 +374,23 @@ static int dec_1byte(struct dec *d, uint8_t op)
 		in->imm_size = 1;
 		return rc;
 	case 0xcc: case 0xcf:            /* INT3, IRET */
+	case 0xce: case 0xf1:            /* INTO, INT1 */
 	case 0xf4: case 0xfa: case 0xfb: /* HLT, CLI, STI */
 		return 0;
+	case 0x9a: case 0xea:            /* CALL/JMP ptr16:16/32, for a task switch's length */
+		if (in->mode == X86_MODE_LONG64)
+			return -X86_EINVAL;
+		rc = dec_uint(d, in->opsize == 2 ? 2 : 4, &in->imm);
+		if (rc)
+			return rc;
+		return dec_uint(d, 2, &v);
+	case 0xff:                       /* CALL/JMP m16:16/32 (/3, /5), likewise */
+		rc = dec_modrm(d, false);
+		if (rc)
+			return rc;
+		if (in->reg != 3 && in->reg != 5)
+			return -X86_EUNSUPPORTED;
+		return in->mem ? 0 : -X86_EINVAL;
 	case 0x0f:
 		return dec_0f(d);
 	}

@@ -107,8 +107,19 @@ struct vm_exit {
 			uint64_t la;            /* the faulting linear address */
 			uint32_t error;         /* the CPU's #PF error code */
 		} pf;
+		struct {
+			uint16_t sel;           /* the new task's TSS selector */
+			uint8_t source;         /* VIRT_TASK_* */
+			bool has_error;         /* an error code to push for the new task */
+			uint32_t error;
+		} task;
 	};
 };
+
+/* What started a task switch (EXIT_TASK_SWITCH; SDM vol. 3A §7.3):
+ * GATE is an interrupt or exception through a task gate, whose event is
+ * in vm_exit.cut. */
+enum { VIRT_TASK_CALL, VIRT_TASK_JMP, VIRT_TASK_IRET, VIRT_TASK_GATE };
 
 /* cr.gpr when the exit does not name the source: core/ decodes the
  * instruction (MOV to CRn, CLTS, LMSW). */

@@ -4,7 +4,7 @@
  * vol. 3A ch. 4).  Runs under nested and under shadow paging alike:
  *   accessed/dirty flags at every level; CR0.WP on and off (supervisor
  *   writes to read-only supervisor and user pages); NX; U/S through SMEP
- *   and SMAP; global pages across CR3 switches and their flush by
+ *   and SMAP (and SMAP with WP off); global pages across CR3 switches and their flush by
  *   CR4.PGE; INVLPG of a 4 KiB and of a 2 MiB page; MOV to CR3 with the
  *   same value; CR3 with PCIDs; a guest editing its live tables through a
  *   recursive (looping) PML4 entry; not-present entries made present
@@ -169,6 +169,31 @@ static unsigned long call_at(const char *what, uint64_t la, long err)
 	return ret;
 }
 
+/*
+ * CR0.WP = 0 with SMAP on: the supervisor may write a read-only user page
+ * with RFLAGS.AC = 1, and that write leaves no way past SMAP behind: with
+ * AC = 0 a read or write of the page still faults (SDM vol. 3A §4.6.1).
+ */
+static void test_wp_smap(void)
+{
+	unsigned long cr0 = read_cr0();
+
+	pt_t[6] = F(5) | E_P | E_U;             /* read-only, user: frame 5 again */
+	invlpg(T(6));
+	write_cr0(cr0 & ~CR0_WP);
+	asm volatile("stac" ::: "memory");
+	wr(T(6), 0x5a5a);
+	asm volatile("clac" ::: "memory");
+	expect_pf("WP=0, SMAP: supervisor read of the user page it wrote", T(6), false, PF_P);
+	expect_pf("WP=0, SMAP: supervisor write of it with AC=0", T(6), true, PF_P | PF_W);
+	asm volatile("stac" ::: "memory");
+	guest_check_eq("WP=0, SMAP with AC=1: the write went through", rd(T(6)), 0x5a5a);
+	guest_check_eq("WP=0, SMAP: the write set D", pt_t[6] & E_D, E_D);
+	wr(T(5), magic(5));
+	asm volatile("clac" ::: "memory");
+	write_cr0(cr0);
+}
+
 static void test_nx_smep_smap(void)
 {
 	static const uint8_t code[] = { 0xb8, 0x42, 0, 0, 0, 0xc3 };
@@ -204,6 +229,7 @@ static void test_nx_smep_smap(void)
 		guest_check_eq("SMAP with AC=1: the read goes through", rd(T(5)), magic(5));
 		asm volatile("clac" ::: "memory");
 		guest_check_eq("SMAP: a supervisor page reads", rd(T(0)), magic(0));
+		test_wp_smap();
 		write_cr4(read_cr4() & ~CR4_SMAP);
 	} else {
 		guest_printf("shadow-paging: no SMAP: U/S not checked by data access\n");
@@ -310,4 +336,8 @@ void test_main(void)
 	test_invlpg();
 	test_live_edit();
 	test_pcid();
+	uint32_t r[4];
+	cpuid(7, 0, r);
+	if (!(r[2] & (1u << 16)))
+		guest_printf("shadow-paging: no LA57: 5-level paging not tried\n");
 }

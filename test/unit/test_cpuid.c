@@ -467,6 +467,9 @@ TEST(cr0_cr4_checks)
 	v = pm.cr0 | CR0_PG;                            /* long mode without PAE */
 	CHECK(!ctlreg_cr0_check(&pm, &v, &efer));
 	pm.cr4 = CR4_PAE;
+	pm.cs_l_bit = true;                             /* activating long mode with CS.L */
+	CHECK(!ctlreg_cr0_check(&pm, &v, &efer));
+	pm.cs_l_bit = false;
 	CHECK(ctlreg_cr0_check(&pm, &v, &efer));
 	CHECK_EQ(efer, EFER_LME | EFER_LMA);
 
@@ -480,6 +483,27 @@ TEST(cr0_cr4_checks)
 	lm.cr3 = 0x1000;
 	CHECK(ctlreg_cr4_check(&lm, lm.cr4 | B(17), ~0ull));
 	CHECK(!ctlreg_cr4_check(&pm, B(17), ~0ull));                   /* PCIDE outside long mode */
+}
+
+TEST(cr3_check)
+{
+	struct ctlreg_state lm = { .cr0 = 0x80050033, .cr4 = CR4_PAE, .efer = EFER_LME | EFER_LMA };
+	struct ctlreg_state pm = { .cr0 = 0x80000011, .cr4 = CR4_PAE };
+	uint64_t v;
+	bool nf;
+
+	v = 0x123000;
+	CHECK(ctlreg_cr3_check(&lm, &v, 40, &nf) && v == 0x123000 && !nf);
+	v = 1ull << 40;                                 /* at MAXPHYADDR */
+	CHECK(!ctlreg_cr3_check(&lm, &v, 40, &nf));
+	v = (1ull << 63) | 0x1000;                      /* bit 63 without PCIDE */
+	CHECK(!ctlreg_cr3_check(&lm, &v, 40, &nf));
+	lm.cr4 |= B(17);
+	CHECK(ctlreg_cr3_check(&lm, &v, 40, &nf));      /* with PCIDE: no-flush */
+	CHECK_EQ(v, 0x1000);
+	CHECK(nf);
+	v = 0xffffffff12345fe0ull;                      /* outside long mode: 32 bits */
+	CHECK(ctlreg_cr3_check(&pm, &v, 40, &nf) && v == 0x12345fe0 && !nf);
 }
 
 int main(void)
@@ -500,6 +524,7 @@ int main(void)
 	RUN(cr4_allowed_from_cpuid);
 	RUN(xcr0_allowed_from_cpuid);
 	RUN(cr0_cr4_checks);
+	RUN(cr3_check);
 	return check_finish();
 }
 

@@ -19,6 +19,7 @@
 #define CR4_PAE_   (1ULL << 5)
 #define CR4_PGE_   (1ULL << 7)
 #define CR4_SMEP_  (1ULL << 20)
+#define CR4_SMAP_  (1ULL << 21)
 #define EFER_LME_  (1ULL << 8)
 #define EFER_LMA_  (1ULL << 10)
 #define EFER_NXE_  (1ULL << 11)
@@ -128,6 +129,14 @@ TEST(walk_wp0_user_page)
 	CHECK_EQ(walk(&md, la, GPT_WRITE, true, &l, &err), GPT_FAULT);
 	CHECK_EQ(walk(&md, la, GPT_READ, true, &l, &err), 0);
 	CHECK_EQ(l.flags, SPT_US);
+	CHECK(!l.emulate);
+	/* With SMAP the supervisor-only leaf would let it past SMAP later:
+	 * the write is to be emulated (with AC = 1; with AC = 0 it faults). */
+	md.cr4 |= CR4_SMAP_;
+	CHECK_EQ(walk(&md, la, GPT_WRITE, false, &l, &err), GPT_FAULT);
+	md.rflags |= 1ULL << 18;
+	CHECK_EQ(walk(&md, la, GPT_WRITE, false, &l, &err), 0);
+	CHECK(l.emulate);
 }
 
 TEST(walk_page_sizes)

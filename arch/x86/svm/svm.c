@@ -536,7 +536,18 @@ static void decode_exit(struct virt_vcpu *v, struct vmcb *vmcb, struct vm_exit *
 		e->invlpg.la_known = has_decode_assists;
 		break;
 	case VMEXIT_TASK_SWITCH:
+		/* The task-switch intercept (APM vol. 2 §15.14): EXITINFO1[15:0]
+		 * is the new TSS selector; EXITINFO2 bit 36: by IRET, bit 38: by
+		 * a far JMP, bit 44: an error code (bits 31:0) to push.
+		 * Otherwise an event in EXITINTINFO went through a task gate,
+		 * or it is a CALL. */
 		e->kind = EXIT_TASK_SWITCH;
+		e->task.sel = (uint16_t)i1;
+		e->task.source = (i2 >> 36) & 1 ? VIRT_TASK_IRET : (i2 >> 38) & 1 ? VIRT_TASK_JMP :
+				 (vmcb->ctl.exitintinfo & EVENTINJ_VALID) ? VIRT_TASK_GATE :
+				 VIRT_TASK_CALL;
+		e->task.has_error = (i2 >> 44) & 1;
+		e->task.error = (uint32_t)i2;
 		break;
 	case VMEXIT_EXCP_BASE + X86_EXC_PF:
 		if (v->shadow) {
