@@ -187,10 +187,10 @@ static size_t vcpu_rec_save(struct vm *vm, unsigned i, void *buf, size_t len)
  */
 static bool cpu_state_ok(const struct vcpu *v, const struct x86_sregs *s)
 {
-	struct ctlreg_state cs = { s->cr0, s->cr3, s->cr4, s->efer,
-				   (s->seg[SEG_CS].attr & SEG_ATTR_L) != 0 };
-	uint64_t cr0 = s->cr0, efer;
 	bool lma = (s->efer & EFER_LME) && (s->cr0 & CR0_PG);
+	bool l = (s->seg[SEG_CS].attr & SEG_ATTR_L) != 0;
+	struct ctlreg_state cs = { s->cr0, s->cr3, s->cr4, s->efer, lma && l, l };
+	uint64_t cr0 = s->cr0, efer;
 	uint32_t cs_attr = s->seg[SEG_CS].attr;
 
 	if (!ctlreg_cr0_check(&cs, &cr0, &efer) ||
