@@ -66,14 +66,30 @@ uint64_t vcpu_cr4_allowed(struct vcpu *v)
 	return ctlreg_cr4_allowed(&c);
 }
 
+/* The inputs of the guest's CPUID that change while it runs (cpuid.h). */
+static uint64_t cpuid_live_cr4(void *arg)
+{
+	struct vcpu *v = arg;
+	return virt->get_reg(&v->hw, VIRT_CR4);
+}
+
+static uint64_t cpuid_live_xcr0(void *arg)
+{
+	return fpu_xcr0_now();
+}
+
 static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 {
 	uint32_t out[4];
-	struct cpuid_ctx c = vcpu_cpuid_ctx(v);
+	uint32_t leaf = (uint32_t)v->hw.regs.gpr[REG_RAX];
 
-	cpuid_guest(&c, (uint32_t)v->hw.regs.gpr[REG_RAX], (uint32_t)v->hw.regs.gpr[REG_RCX], out);
+	if (unlikely(!v->cpuid.cr4)) {
+		struct cpuid_ctx c = vcpu_cpuid_ctx(v);
+		cpuid_table_init(&v->cpuid, &c, cpuid_live_cr4, cpuid_live_xcr0, v);
+	}
+	cpuid_table_get(&v->cpuid, leaf, (uint32_t)v->hw.regs.gpr[REG_RCX], out);
 	if (v->hw.shadow)
-		shadow_cpuid((uint32_t)v->hw.regs.gpr[REG_RAX], out);
+		shadow_cpuid(leaf, out);
 	v->hw.regs.gpr[REG_RAX] = out[0];
 	v->hw.regs.gpr[REG_RBX] = out[1];
 	v->hw.regs.gpr[REG_RCX] = out[2];
