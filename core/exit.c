@@ -148,7 +148,7 @@ static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 
 	/* Only the guest kernel may call: user code gets #UD, as if there were
 	 * no hypervisor. */
-	if (virt->get_reg(&v->hw, VIRT_CPL) != 0) {
+	if (e->hypercall.cpl != 0) {
 		vcpu_raise_exception(v, X86_EXC_UD, false, 0);
 		return;
 	}
