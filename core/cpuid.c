@@ -492,30 +492,47 @@ void cpuid_table_init(struct cpuid_table *t, const struct cpuid_ctx *c,
 	cpuid_guest(&t->ctx, CPUID_TIMING_LEAF, 0, t->hv_timing);
 }
 
-void cpuid_table_get(struct cpuid_table *t, uint32_t leaf, uint32_t sub, uint32_t out[4])
+/*
+ * The lookups that read a live input or compute (cpuid_table_get): leaf 1
+ * (OSXSAVE follows the guest's CR4, leaf_1), leaf 0xD subleaves 0 and 1
+ * (XSAVE area sizes for the XCR0 in force, leaf_d), and the subleaves the
+ * table does not keep.
+ */
+static __attribute__((noinline)) struct cpuid_regs lookup_live(struct cpuid_table *t,
+							      uint32_t leaf, uint32_t sub)
+{
+	uint32_t out[4];
+
+	if (leaf == 1) {
+		copy4(out, t->basic[1]);
+		if ((out[2] & L1_ECX_XSAVE) && (t->cr4(t->arg) & CR4_OSXSAVE))
+			out[2] |= L1_ECX_OSXSAVE;
+	} else if (sub >= CPUID_TABLE_SUBS) {
+		cpuid_guest(&t->ctx, leaf, sub, out);
+	} else {
+		uint64_t x = t->xcr0(t->arg);
+		if (x != t->ctx.guest_xcr0) {
+			t->ctx.guest_xcr0 = x;
+			cpuid_guest(&t->ctx, 0xd, 0, t->indexed[SLOT_D][0]);
+			cpuid_guest(&t->ctx, 0xd, 1, t->indexed[SLOT_D][1]);
+		}
+		copy4(out, t->indexed[SLOT_D][sub]);
+	}
+	return (struct cpuid_regs){ out[0], out[1], out[2], out[3] };
+}
+
+/* The other lookups read the table only, and call nothing. */
+struct cpuid_regs cpuid_table_get(struct cpuid_table *t, uint32_t leaf, uint32_t sub)
 {
 	static const uint32_t zero[4];
 	const uint32_t *r = zero;
 
 	if (leaf < CPUID_TABLE_BASIC) {
 		unsigned slot = indexed_slot[leaf];
-		if (!slot) {
-			r = t->basic[leaf];
-		} else if (sub >= CPUID_TABLE_SUBS) {
-			cpuid_guest(&t->ctx, leaf, sub, out);
-			return;
-		} else {
-			/* XSAVE area sizes for the XCR0 in force (leaf_d). */
-			if (slot - 1 == SLOT_D && sub <= 1) {
-				uint64_t x = t->xcr0(t->arg);
-				if (unlikely(x != t->ctx.guest_xcr0)) {
-					t->ctx.guest_xcr0 = x;
-					cpuid_guest(&t->ctx, 0xd, 0, t->indexed[SLOT_D][0]);
-					cpuid_guest(&t->ctx, 0xd, 1, t->indexed[SLOT_D][1]);
-				}
-			}
-			r = t->indexed[slot - 1][sub];
-		}
+		if (unlikely(leaf == 1 || (slot && (sub >= CPUID_TABLE_SUBS ||
+						    (slot - 1 == SLOT_D && sub <= 1)))))
+			return lookup_live(t, leaf, sub);
+		r = slot ? t->indexed[slot - 1][sub] : t->basic[leaf];
 	} else if (leaf - 0x80000000u < CPUID_TABLE_EXT) {
 		r = t->ext[leaf - 0x80000000u];
 	} else if (leaf == CPUID_SIGNATURE_LEAF) {
@@ -523,8 +540,5 @@ void cpuid_table_get(struct cpuid_table *t, uint32_t leaf, uint32_t sub, uint32_
 	} else if (leaf == CPUID_TIMING_LEAF) {
 		r = t->hv_timing;
 	}
-	copy4(out, r);
-	/* OSXSAVE follows the guest's CR4 (leaf_1). */
-	if (leaf == 1 && (out[2] & L1_ECX_XSAVE) && (t->cr4(t->arg) & CR4_OSXSAVE))
-		out[2] |= L1_ECX_OSXSAVE;
+	return (struct cpuid_regs){ r[0], r[1], r[2], r[3] };
 }

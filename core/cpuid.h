@@ -10,6 +10,7 @@
 #define KASANE_CORE_CPUID_H
 
 #include "lib/types.h"
+#include "arch/x86/cpu.h"
 
 /* Execute CPUID on the host: out = eax, ebx, ecx, edx. */
 typedef void (*cpuid_host_fn)(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
@@ -65,7 +66,7 @@ struct cpuid_table {
 void cpuid_table_init(struct cpuid_table *t, const struct cpuid_ctx *c,
 		      uint64_t (*cr4)(void *arg), uint64_t (*xcr0)(void *arg), void *arg);
 
-/* What cpuid_guest() would return now, from t. */
-void cpuid_table_get(struct cpuid_table *t, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+/* What cpuid_guest() would return now, from t (in registers, not memory). */
+struct cpuid_regs cpuid_table_get(struct cpuid_table *t, uint32_t leaf, uint32_t subleaf);
 
 #endif
