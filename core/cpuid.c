@@ -310,20 +310,23 @@ static void leaf_d(const struct cpuid_ctx *c, uint32_t sub, uint32_t r[4])
  * crystal is the one that feeds the local APIC timer, and Linux sets its
  * timer period from it: so it is the guest's timer clock (1 GHz), not the
  * host's crystal, and the ratio is the measured TSC rate over it.  Linux
- * multiplies crystal kHz by EBX in 32 bits, so EBX stays below 4295: the
- * ratio is tsc_khz / 10^6 reduced by g, which keeps it within 1/4295 (a
- * host TSC whose rate kasane did not measure shows no leaf).
+ * multiplies crystal kHz by EBX in 32 bits, so EBX stays below 4295: EAX is
+ * 10^6 / g with g = tsc_khz / 4294 + 1, and EBX the nearest fraction over
+ * it, within 1/4295 of the rate (a host TSC whose rate kasane did not
+ * measure shows no leaf).
  */
 static void leaf_15(const struct cpuid_ctx *c, uint32_t r[4])
 {
 	uint32_t crystal_khz = (uint32_t)(VLAPIC_BUS_HZ / 1000);
-	uint32_t g = c->tsc_khz / 4295 + 1;
+	uint32_t g = c->tsc_khz / 4294 + 1;
 
 	r[0] = r[1] = r[2] = r[3] = 0;
 	if (!c->tsc_khz)
 		return;
+	/* EBX rounded against the EAX kept: within 1/4295 of the rate, and
+	 * at most tsc_khz / g < 4294. */
 	r[0] = crystal_khz / g;
-	r[1] = c->tsc_khz / g;
+	r[1] = (uint32_t)(((uint64_t)c->tsc_khz * r[0] + crystal_khz / 2) / crystal_khz);
 	r[2] = (uint32_t)VLAPIC_BUS_HZ;
 }
 
@@ -450,4 +453,92 @@ void cpuid_guest(const struct cpuid_ctx *c, uint32_t leaf, uint32_t subleaf, uin
 	uint32_t gmax = MIN(hmax, MAX_EXT);
 	if (leaf <= gmax)
 		cpuid_ext(c, leaf, gmax, out);
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+/* Slot + 1 in cpuid_table.indexed of the leaves whose ECX picks a subleaf. */
+static const uint8_t indexed_slot[CPUID_TABLE_BASIC] = {
+	[4] = 1, [7] = 2, [0xb] = 3, [0xd] = 4, [0x1f] = 5,
+};
+#define SLOT_D  3u
+
+static void copy4(uint32_t out[4], const uint32_t r[4])
+{
+	out[0] = r[0];
+	out[1] = r[1];
+	out[2] = r[2];
+	out[3] = r[3];
+}
+
+void cpuid_table_init(struct cpuid_table *t, const struct cpuid_ctx *c,
+		      uint64_t (*cr4)(void *arg), uint64_t (*xcr0)(void *arg), void *arg)
+{
+	t->ctx = *c;
+	t->ctx.guest_cr4 = 0;           /* OSXSAVE is added at the lookup */
+	t->ctx.guest_xcr0 = xcr0(arg);
+	t->cr4 = cr4;
+	t->xcr0 = xcr0;
+	t->arg = arg;
+	for (uint32_t leaf = 0; leaf < CPUID_TABLE_BASIC; leaf++) {
+		unsigned slot = indexed_slot[leaf];
+		cpuid_guest(&t->ctx, leaf, 0, t->basic[leaf]);
+		for (uint32_t sub = 0; slot && sub < CPUID_TABLE_SUBS; sub++)
+			cpuid_guest(&t->ctx, leaf, sub, t->indexed[slot - 1][sub]);
+	}
+	for (uint32_t i = 0; i < CPUID_TABLE_EXT; i++)
+		cpuid_guest(&t->ctx, 0x80000000u + i, 0, t->ext[i]);
+	cpuid_guest(&t->ctx, CPUID_SIGNATURE_LEAF, 0, t->hv_signature);
+	cpuid_guest(&t->ctx, CPUID_TIMING_LEAF, 0, t->hv_timing);
+}
+
+/*
+ * The lookups that read a live input or compute (cpuid_table_get): leaf 1
+ * (OSXSAVE follows the guest's CR4, leaf_1), leaf 0xD subleaves 0 and 1
+ * (XSAVE area sizes for the XCR0 in force, leaf_d), and the subleaves the
+ * table does not keep.
+ */
+static __attribute__((noinline)) struct cpuid_regs lookup_live(struct cpuid_table *t,
+							      uint32_t leaf, uint32_t sub)
+{
+	uint32_t out[4];
+
+	if (leaf == 1) {
+		copy4(out, t->basic[1]);
+		if ((out[2] & L1_ECX_XSAVE) && (t->cr4(t->arg) & CR4_OSXSAVE))
+			out[2] |= L1_ECX_OSXSAVE;
+	} else if (sub >= CPUID_TABLE_SUBS) {
+		cpuid_guest(&t->ctx, leaf, sub, out);
+	} else {
+		uint64_t x = t->xcr0(t->arg);
+		if (x != t->ctx.guest_xcr0) {
+			t->ctx.guest_xcr0 = x;
+			cpuid_guest(&t->ctx, 0xd, 0, t->indexed[SLOT_D][0]);
+			cpuid_guest(&t->ctx, 0xd, 1, t->indexed[SLOT_D][1]);
+		}
+		copy4(out, t->indexed[SLOT_D][sub]);
+	}
+	return (struct cpuid_regs){ out[0], out[1], out[2], out[3] };
+}
+
+/* The other lookups read the table only, and call nothing. */
+struct cpuid_regs cpuid_table_get(struct cpuid_table *t, uint32_t leaf, uint32_t sub)
+{
+	static const uint32_t zero[4];
+	const uint32_t *r = zero;
+
+	if (leaf < CPUID_TABLE_BASIC) {
+		unsigned slot = indexed_slot[leaf];
+		if (unlikely(leaf == 1 || (slot && (sub >= CPUID_TABLE_SUBS ||
+						    (slot - 1 == SLOT_D && sub <= 1)))))
+			return lookup_live(t, leaf, sub);
+		r = slot ? t->indexed[slot - 1][sub] : t->basic[leaf];
+	} else if (leaf - 0x80000000u < CPUID_TABLE_EXT) {
+		r = t->ext[leaf - 0x80000000u];
+	} else if (leaf == CPUID_SIGNATURE_LEAF) {
+		r = t->hv_signature;
+	} else if (leaf == CPUID_TIMING_LEAF) {
+		r = t->hv_timing;
+	}
+	return (struct cpuid_regs){ r[0], r[1], r[2], r[3] };
 }

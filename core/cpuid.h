@@ -10,6 +10,7 @@
 #define KASANE_CORE_CPUID_H
 
 #include "lib/types.h"
+#include "arch/x86/cpu.h"
 
 /* Execute CPUID on the host: out = eax, ebx, ecx, edx. */
 typedef void (*cpuid_host_fn)(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
@@ -34,5 +35,38 @@ void cpuid_host(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 
 /* Fill out (eax, ebx, ecx, edx) with what the guest's CPUID(leaf, subleaf) returns. */
 void cpuid_guest(const struct cpuid_ctx *c, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+
+/*
+ * One vCPU's CPUID, computed once by cpuid_guest() when the table is made
+ * and answered at each CPUID exit by a lookup.  Two inputs change while
+ * the guest runs; they are read through the table's callbacks, and only
+ * for the leaves that show them: CR4.OSXSAVE (leaf 1 ECX[27]) and XCR0
+ * (leaf 0xD subleaves 0 and 1 EBX, computed again when XCR0 differs from
+ * the one they were computed for).  A subleaf beyond those kept is
+ * computed at the lookup.
+ */
+#define CPUID_TABLE_BASIC       0x20u   /* leaves 0 .. 0x1f */
+#define CPUID_TABLE_EXT         9u      /* leaves 0x80000000 .. 0x80000008 */
+#define CPUID_TABLE_SUBS        8u      /* subleaves kept of a leaf indexed by ECX */
+#define CPUID_TABLE_INDEXED     5u      /* such leaves: 4, 7, 0xB, 0xD, 0x1F */
+
+struct cpuid_table {
+	struct cpuid_ctx ctx;   /* the inputs; guest_cr4 unused, guest_xcr0 as last seen */
+	uint64_t (*cr4)(void *arg);     /* the guest's CR4 now */
+	uint64_t (*xcr0)(void *arg);    /* the guest's XCR0 now */
+	void *arg;
+	uint32_t basic[CPUID_TABLE_BASIC][4];           /* subleaf 0 of indexed leaves */
+	uint32_t indexed[CPUID_TABLE_INDEXED][CPUID_TABLE_SUBS][4];
+	uint32_t ext[CPUID_TABLE_EXT][4];
+	uint32_t hv_signature[4], hv_timing[4];         /* 0x40000000, 0x40000010 */
+};
+
+/* Compute t from c (its guest_cr4 and guest_xcr0 are not used: the
+ * callbacks give them at the lookups).  Runs the host's CPUID often. */
+void cpuid_table_init(struct cpuid_table *t, const struct cpuid_ctx *c,
+		      uint64_t (*cr4)(void *arg), uint64_t (*xcr0)(void *arg), void *arg);
+
+/* What cpuid_guest() would return now, from t (in registers, not memory). */
+struct cpuid_regs cpuid_table_get(struct cpuid_table *t, uint32_t leaf, uint32_t subleaf);
 
 #endif

@@ -66,18 +66,49 @@ uint64_t vcpu_cr4_allowed(struct vcpu *v)
 	return ctlreg_cr4_allowed(&c);
 }
 
-static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
+/* The inputs of the guest's CPUID that change while it runs (cpuid.h). */
+static uint64_t cpuid_live_cr4(void *arg)
 {
-	uint32_t out[4];
+	struct vcpu *v = arg;
+	return virt->get_reg(&v->hw, VIRT_CR4);
+}
+
+static uint64_t cpuid_live_xcr0(void *arg)
+{
+	return fpu_xcr0_now();
+}
+
+/* The table of v's CPUID, made at its first CPUID exit (out of line:
+ * handle_cpuid stays a leaf of a few registers). */
+static __attribute__((noinline)) void cpuid_table_make(struct vcpu *v)
+{
 	struct cpuid_ctx c = vcpu_cpuid_ctx(v);
 
-	cpuid_guest(&c, (uint32_t)v->hw.regs.gpr[REG_RAX], (uint32_t)v->hw.regs.gpr[REG_RCX], out);
-	if (v->hw.shadow)
-		shadow_cpuid((uint32_t)v->hw.regs.gpr[REG_RAX], out);
-	v->hw.regs.gpr[REG_RAX] = out[0];
-	v->hw.regs.gpr[REG_RBX] = out[1];
-	v->hw.regs.gpr[REG_RCX] = out[2];
-	v->hw.regs.gpr[REG_RDX] = out[3];
+	cpuid_table_init(&v->cpuid, &c, cpuid_live_cr4, cpuid_live_xcr0, v);
+}
+
+/* Shadow paging hides a few more features (core/shadow.c). */
+static __attribute__((noinline)) struct cpuid_regs shadow_filter(uint32_t leaf, struct cpuid_regs r)
+{
+	uint32_t out[4] = { r.eax, r.ebx, r.ecx, r.edx };
+
+	shadow_cpuid(leaf, out);
+	return (struct cpuid_regs){ out[0], out[1], out[2], out[3] };
+}
+
+static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
+{
+	uint32_t leaf = (uint32_t)v->hw.regs.gpr[REG_RAX];
+
+	if (unlikely(!v->cpuid.cr4))
+		cpuid_table_make(v);
+	struct cpuid_regs r = cpuid_table_get(&v->cpuid, leaf, (uint32_t)v->hw.regs.gpr[REG_RCX]);
+	if (unlikely(v->hw.shadow))
+		r = shadow_filter(leaf, r);
+	v->hw.regs.gpr[REG_RAX] = r.eax;
+	v->hw.regs.gpr[REG_RBX] = r.ebx;
+	v->hw.regs.gpr[REG_RCX] = r.ecx;
+	v->hw.regs.gpr[REG_RDX] = r.edx;
 	skip_insn(v, e);
 }
 
@@ -132,7 +163,7 @@ static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 
 	/* Only the guest kernel may call: user code gets #UD, as if there were
 	 * no hypervisor. */
-	if (virt->get_reg(&v->hw, VIRT_CPL) != 0) {
+	if (e->hypercall.cpl != 0) {
 		vcpu_raise_exception(v, X86_EXC_UD, false, 0);
 		return;
 	}

@@ -200,7 +200,7 @@ static void handle_exit(struct vcpu *v, struct vm_exit *e)
 		evq_cut(&v->evq, &e->cut);
 	}
 	vcpu_handle_exit(v, e);
-	if (v->hw.regs.rip != rip)
+	if (unlikely(e->intr_shadow) && v->hw.regs.rip != rip)
 		virt->set_intr_shadow(&v->hw, 0);
 	if (v->hw.nmi_pending)
 		v->events = true;       /* NMI blocking or a shadow may have ended */

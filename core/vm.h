@@ -17,6 +17,7 @@
 #include "core/board.h"
 #include "core/event.h"
 #include "core/msr.h"
+#include "core/cpuid.h"
 #include "core/gdbstub.h"
 #include "devices/iobus.h"
 #include "devices/vuart.h"
@@ -89,6 +90,7 @@ struct vcpu {
 	 * (core/vcpu.c).  An exclusive vCPU's should stay 0. */
 	uint64_t interference;
 	struct msr_state msr;           /* modelled MSRs, see core/msr.c */
+	struct cpuid_table cpuid;       /* its CPUID, made at its first CPUID exit (core/exit.c) */
 	/* The last MMIO instruction's bytes and decode (core/emul.c): a
 	 * device doorbell in a loop (virtio notify) is not decoded again. */
 	struct {

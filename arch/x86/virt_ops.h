@@ -75,6 +75,9 @@ struct vm_exit {
 	/* An event whose delivery this exit cut short: it has not reached the
 	 * guest and must be delivered again (or its instruction run again). */
 	struct virt_event cut;
+	/* An interrupt shadow (STI, MOV SS) was in force at the exit: an
+	 * instruction kasane completes ends it (set_intr_shadow). */
+	bool intr_shadow;
 	union {
 		struct {
 			bool in, string, rep;
@@ -89,6 +92,9 @@ struct vm_exit {
 		struct {
 			uint32_t msr;
 		} msr;
+		struct {
+			uint8_t cpl;            /* EXIT_HYPERCALL: the caller's */
+		} hypercall;
 		struct {
 			uint8_t vector;
 			bool has_error;

@@ -170,6 +170,7 @@ static void fake_vcpu_run(struct virt_vcpu *h, struct vm_exit *e)
 	if (s->guest)
 		s->guest(v);
 	*e = s->exit;
+	e->intr_shadow |= f->shadow != 0;       /* as the back ends report it */
 }
 
 static void fake_inject_exception(struct virt_vcpu *h, uint8_t vector, bool has_error, uint32_t error)

@@ -506,28 +506,6 @@ TEST(cr3_check)
 	CHECK(ctlreg_cr3_check(&pm, &v, 40, &nf) && v == 0x12345fe0 && !nf);
 }
 
-int main(void)
-{
-	check_start("cpuid");
-	RUN(vendor_and_max_leaves);
-	RUN(leaf1_intel);
-	RUN(osxsave_follows_guest_cr4);
-	RUN(amd_svm_hidden);
-	RUN(intel_vmx_hidden_ext);
-	RUN(signature);
-	RUN(topology);
-	RUN(leaf4_caches);
-	RUN(leaf7_features);
-	RUN(leaf_d_xsave);
-	RUN(unknown_leaves_zero);
-	RUN(old_host_max_leaf);
-	RUN(cr4_allowed_from_cpuid);
-	RUN(xcr0_allowed_from_cpuid);
-	RUN(cr0_cr4_checks);
-	RUN(cr3_check);
-	return check_finish();
-}
-
 /* Leaf 0x15 as Linux reads it (arch/x86/kernel/tsc.c, native_calibrate_tsc):
  * crystal kHz * EBX / EAX in 32 bits must give the TSC's rate to within
  * 1/4000, and the crystal must be the guest's local APIC timer clock. */
@@ -551,3 +529,102 @@ TEST(leaf_15_is_the_guest_timer)
 	/* Unmeasured: no leaf. */
 	CHECK(IS_ZERO(ask(intel_host, 2, 0, 0, 0, 0x15, 0)));
 }
+
+/* ---- the table: what cpuid_guest() says, whatever leaf, subleaf, CR4, XCR0 -- */
+
+static uint64_t live_cr4, live_xcr0;
+static unsigned live_cr4_reads, live_xcr0_reads;
+
+static uint64_t get_cr4(void *arg) { live_cr4_reads++; return live_cr4; }
+static uint64_t get_xcr0(void *arg) { live_xcr0_reads++; return live_xcr0; }
+
+static void table_matches(const struct rec *h, uint32_t nr, uint32_t id)
+{
+	static const uint32_t leaves[] = {
+		0, 1, 2, 3, 4, 5, 6, 7, 8, 0xa, 0xb, 0xc, 0xd, 0x12, 0x14, 0x15, 0x16, 0x1e, 0x1f,
+		0x20, 0x21, 0x3fffffff, 0x40000000, 0x40000001, 0x40000010, 0x40000011,
+		0x4fffffff, 0x50000000, 0x7fffffff, 0x80000000, 0x80000001, 0x80000002,
+		0x80000005, 0x80000007, 0x80000008, 0x80000009, 0x8000000a, 0x8000001e,
+		0x80000023, 0xc0000000, 0xffffffff,
+	};
+	static const uint32_t subs[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 63, 64, 0x1ff, 0xffffffff };
+	/* XCR0 as a guest may change it: x87 only, AVX, AVX-512, a bit the
+	 * guest's CPUID hides (PKRU), and back. */
+	static const uint64_t xcr0s[] = { 1, 0x7, 0xe7, 0x3 | (1ULL << 9), 0x7 };
+	struct cpuid_ctx c = { .host = fake_host, .vcpu_id = id, .nr_vcpus = nr, .apic_id = id,
+			       .tsc_khz = 2100123, .tsc_invariant = true };
+	struct cpuid_table t;
+
+	cur_host = h;
+	live_xcr0 = 0x3;
+	cpuid_table_init(&t, &c, get_cr4, get_xcr0, NULL);
+	for (unsigned x = 0; x < ARRAY_SIZE(xcr0s); x++) {
+		for (uint64_t cr4 = 0; cr4 <= 1ULL << 18; cr4 += 1ULL << 18) {
+			live_cr4 = c.guest_cr4 = cr4;
+			live_xcr0 = c.guest_xcr0 = xcr0s[x];
+			for (unsigned l = 0; l < ARRAY_SIZE(leaves); l++) {
+				for (unsigned s = 0; s < ARRAY_SIZE(subs); s++) {
+					uint32_t want[4];
+					struct cpuid_regs g = cpuid_table_get(&t, leaves[l], subs[s]);
+					uint32_t got[4] = { g.eax, g.ebx, g.ecx, g.edx };
+					cpuid_guest(&c, leaves[l], subs[s], want);
+					if (memcmp(want, got, sizeof(want)))
+						printf("    leaf 0x%x.%u (CR4 0x%llx XCR0 0x%llx): "
+						       "%08x %08x %08x %08x, model %08x %08x %08x %08x\n",
+						       leaves[l], subs[s], (unsigned long long)cr4,
+						       (unsigned long long)xcr0s[x], got[0], got[1], got[2],
+						       got[3], want[0], want[1], want[2], want[3]);
+					CHECK(!memcmp(want, got, sizeof(want)));
+				}
+			}
+		}
+	}
+}
+
+TEST(table_answers_as_the_model)
+{
+	table_matches(intel_host, 1, 0);
+	table_matches(intel_host, 4, 3);
+	table_matches(amd_host, 2, 1);
+	table_matches(amd_host, 16, 15);
+	table_matches(old_host, 2, 0);
+	/* The live inputs are read only for the leaves that show them. */
+	struct cpuid_ctx c = { .host = fake_host, .nr_vcpus = 1 };
+	struct cpuid_table t;
+	cur_host = intel_host;
+	cpuid_table_init(&t, &c, get_cr4, get_xcr0, NULL);
+	live_cr4_reads = live_xcr0_reads = 0;
+	cpuid_table_get(&t, 0, 0);
+	cpuid_table_get(&t, 7, 0);
+	cpuid_table_get(&t, 0x80000001, 0);
+	CHECK_EQ(live_cr4_reads + live_xcr0_reads, 0);
+	cpuid_table_get(&t, 1, 0);
+	CHECK_EQ(live_cr4_reads, 1);
+	cpuid_table_get(&t, 0xd, 1);
+	CHECK_EQ(live_xcr0_reads, 1);
+}
+
+int main(void)
+{
+	check_start("cpuid");
+	RUN(vendor_and_max_leaves);
+	RUN(leaf1_intel);
+	RUN(osxsave_follows_guest_cr4);
+	RUN(amd_svm_hidden);
+	RUN(intel_vmx_hidden_ext);
+	RUN(signature);
+	RUN(topology);
+	RUN(leaf4_caches);
+	RUN(leaf7_features);
+	RUN(leaf_d_xsave);
+	RUN(unknown_leaves_zero);
+	RUN(old_host_max_leaf);
+	RUN(cr4_allowed_from_cpuid);
+	RUN(xcr0_allowed_from_cpuid);
+	RUN(cr0_cr4_checks);
+	RUN(cr3_check);
+	RUN(leaf_15_is_the_guest_timer);
+	RUN(table_answers_as_the_model);
+	return check_finish();
+}
+

@@ -33,6 +33,8 @@ static void handle(struct vcpu *v, enum vm_exit_kind kind, uint64_t next_rip)
 	memset(&e, 0, sizeof(e));
 	e.kind = kind;
 	e.next_rip = next_rip;
+	if (kind == EXIT_HYPERCALL)     /* the back ends report the caller's CPL */
+		e.hypercall.cpl = (uint8_t)virt->get_reg(&v->hw, VIRT_CPL);
 	handle_exit_and_deliver(v, &e);
 }
 

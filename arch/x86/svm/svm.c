@@ -498,6 +498,7 @@ static void decode_exit(struct virt_vcpu *v, struct vmcb *vmcb, struct vm_exit *
 		break;
 	case VMEXIT_VMMCALL:
 		e->kind = EXIT_HYPERCALL;
+		e->hypercall.cpl = (vmcb->save.ss.attrib >> 5) & 3;     /* as svm_get_reg */
 		e->next_rip = rip + 3;
 		break;
 	case VMEXIT_VMRUN: case VMEXIT_VMLOAD: case VMEXIT_VMSAVE:
@@ -821,6 +822,7 @@ static void svm_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 	if (sv->entry_shadow && vmcb->save.rip == v->regs.rip && !own_db)
 		vmcb->ctl.interrupt_shadow |= INTERRUPT_SHADOW;
 	v->regs.rip = vmcb->save.rip;
+	e->intr_shadow = vmcb->ctl.interrupt_shadow & INTERRUPT_SHADOW;
 	decode_exit(v, vmcb, e);
 	if ((uint32_t)vmcb->ctl.exitcode == VMEXIT_IRET)
 		sv->iret_seen = true;   /* RIP stays at the IRET: it runs again, stepped */

@@ -467,15 +467,13 @@ static void write_host_state(void)
 	vmwrite(HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_point);
 }
 
-/* Make v's VMCS the current one on this CPU. */
-static void vmcs_here(struct virt_vcpu *v)
+/* vmcs_here when v's VMCS is not the current one on this CPU. */
+static __attribute__((noinline)) void vmcs_load(struct virt_vcpu *v)
 {
 	struct vmx_vcpu *xv = vx_of(v);
 	unsigned cpu = this_cpu_id();
 	struct vmx_cpu *xc = &vmx_cpus[cpu];
 
-	if (likely(xc->current == xv))
-		return;
 	if (xv->cpu != cpu) {
 		vmcs_clear_anywhere(xv);
 		xv->launched = false;   /* a cleared VMCS takes VMLAUNCH (§25.11.3) */
@@ -491,6 +489,13 @@ static void vmcs_here(struct virt_vcpu *v)
 	if (!vmptrld(xv->vmcs))
 		panic("vmx: VMPTRLD failed on CPU %u", cpu);
 	xc->current = xv;
+}
+
+/* Make v's VMCS the current one on this CPU (most often it is already). */
+static inline void vmcs_here(struct virt_vcpu *v)
+{
+	if (unlikely(vmx_cpus[this_cpu_id()].current != vx_of(v)))
+		vmcs_load(v);
 }
 
 static void vmx_request_intr_window(struct virt_vcpu *v, bool on);
@@ -1211,7 +1216,7 @@ static bool emulate_xsetbv(struct virt_vcpu *v)
  */
 static void decode_exit(struct virt_vcpu *v, struct vmx_vcpu *xv, struct vm_exit *e, uint32_t reason)
 {
-	uint64_t qual = 0, len;
+	uint64_t qual = 0;
 	uint64_t rip = v->regs.rip;
 
 	e->next_rip = 0;
@@ -1285,14 +1290,23 @@ static void decode_exit(struct virt_vcpu *v, struct vmx_vcpu *xv, struct vm_exit
 		e->kind = EXIT_NMI_WINDOW;
 		break;
 	case VMX_EXIT_CPUID:
+		e->kind = EXIT_CPUID;
+		e->next_rip = rip + vmread(EXIT_INSN_LEN);
+		break;
 	case VMX_EXIT_HLT:
+		e->kind = EXIT_HLT;
+		e->next_rip = rip + vmread(EXIT_INSN_LEN);
+		break;
 	case VMX_EXIT_INVD:
+		e->kind = EXIT_INVD;
+		e->next_rip = rip + vmread(EXIT_INSN_LEN);
+		break;
 	case VMX_EXIT_VMCALL:
-		/* VMCALL: the same hypercall ABI as SVM's VMMCALL. */
-		e->kind = reason == VMX_EXIT_CPUID ? EXIT_CPUID : reason == VMX_EXIT_HLT ? EXIT_HLT :
-			  reason == VMX_EXIT_INVD ? EXIT_INVD : EXIT_HYPERCALL;
-		len = vmread(EXIT_INSN_LEN);
-		e->next_rip = rip + len;
+		/* The same hypercall ABI as SVM's VMMCALL; the CPL is SS.DPL
+		 * (§26.3.1.2), as vmx_get_reg has it. */
+		e->kind = EXIT_HYPERCALL;
+		e->hypercall.cpl = (vmread(GUEST_ES_AR + 2 * SEG_SS) >> 5) & 3;
+		e->next_rip = rip + vmread(EXIT_INSN_LEN);
 		break;
 	case VMX_EXIT_IO:
 		/* Exit qualification for I/O (§28.2.1, Table 28-5). */
@@ -1358,6 +1372,7 @@ static void vmx_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 	struct vmx_cpu *xc = &vmx_cpus[cpu];
 
 	e->cut.valid = false;   /* no event cut short unless the exit says so */
+	e->intr_shadow = false;
 	vmcs_here(v);
 	if (unlikely(xv->moved)) {
 		/* Interrupts were on while the old CPU cleared the VMCS: let
@@ -1442,6 +1457,7 @@ static void vmx_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 				e->cut.error = (uint32_t)vmread(IDT_VECTORING_ERROR);
 		}
 		xv->intr = (uint32_t)vmread(GUEST_INTERRUPTIBILITY);
+		e->intr_shadow = xv->intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS);
 		/* Virtual-NMI blocking as the CPU left it; an NMI whose delivery
 		 * was cut short has not blocked anything yet (§26.6.1.2). */
 		if (caps.pin & PIN_VIRTUAL_NMI)
