@@ -305,7 +305,10 @@ static bool vmx_cpu_init(const uint32_t *pass, unsigned nr_pass)
 		caps.cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
 		caps.cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
 		caps.cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
-		caps.ept_vpid = rdmsr(MSR_VMX_EPT_VPID_CAP);
+		/* The MSR exists only with EPT or VPID to offer (SDM vol. 3C §A.10). */
+		if ((rdmsr(MSR_VMX_PROCBASED_CTLS) >> 32) & PROC_SECONDARY &&
+		    (rdmsr(MSR_VMX_PROCBASED_CTLS2) >> 32) & (PROC2_EPT | PROC2_VPID))
+			caps.ept_vpid = rdmsr(MSR_VMX_EPT_VPID_CAP);
 		global_state = vmx_global_init(pass, nr_pass) ? 1 : -1;
 	}
 	spin_unlock_irqrestore(&init_lock, flags);
