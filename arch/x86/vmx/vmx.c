@@ -226,7 +226,8 @@ static bool vmx_global_init(const uint32_t *pass, unsigned nr_pass)
 		.cr0_fixed0 = caps.cr0_fixed0, .cr0_fixed1 = caps.cr0_fixed1,
 		.cr4_fixed0 = caps.cr4_fixed0, .cr4_fixed1 = caps.cr4_fixed1,
 		.secondary = caps.proc & PROC_SECONDARY,
-		.load_efer = (caps.entry & ENTRY_LOAD_EFER) && (caps.exit & EXIT_LOAD_EFER) };
+		.load_efer = (caps.entry & ENTRY_LOAD_EFER) && (caps.exit & EXIT_LOAD_EFER),
+		.load_pat = (caps.entry & ENTRY_LOAD_PAT) && (caps.exit & EXIT_SAVE_PAT) };
 	if (!ok) {
 		pr_err("vmx: the CPU's VMX lacks a needed control (external-interrupt and NMI "
 		       "exiting, HLT, TSC offset, I/O and MSR bitmaps, TPR shadow, CR8 accesses "
@@ -955,9 +956,8 @@ static bool guest_msr(struct virt_vcpu *v, uint32_t msr, uint64_t *val, bool wri
 	uint64_t *p = area_msr(xv, msr);
 	int field = vmcs_msr_field(msr);
 
-	if (xv->sh && msr == MSR_EFER)  /* the guest's own, kept by vmx_shadow.c */
-		return write ? vmx_shadow_set_reg(v, xv->sh, VIRT_EFER, *val)
-			     : vmx_shadow_get_reg(v, xv->sh, VIRT_EFER, val);
+	if (xv->sh && vmx_shadow_msr(xv->sh, msr, val, write))
+		return true;
 
 	if (!p && field < 0)
 		return false;

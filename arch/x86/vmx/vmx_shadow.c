@@ -20,6 +20,7 @@
 #define PFEC_MASK       0x4006
 #define PFEC_MATCH      0x4008
 #define VMX_EXIT_INVLPG 14
+#define MSR_PAT         0x277
 
 struct vmx_shadow_caps vmx_shadow_caps;
 
@@ -84,6 +85,25 @@ bool vmx_shadow_set_reg(struct virt_vcpu *v, struct vmx_shadow *sh, enum virt_re
 	}
 }
 
+/*
+ * Without the PAT load control (Core 2) the guest's PAT cannot reach the
+ * CPU, which keeps the host's: the guest still reads back what it wrote,
+ * and only its memory types differ (SDM vol. 3A §11.12.4).
+ */
+bool vmx_shadow_msr(struct vmx_shadow *sh, uint32_t msr, uint64_t *val, bool write)
+{
+	uint64_t *p = msr == MSR_EFER ? &sh->efer :
+		      msr == MSR_PAT && !vmx_shadow_caps.load_pat ? &sh->pat : NULL;
+
+	if (!p)
+		return false;
+	if (write)
+		*p = *val;
+	else
+		*val = *p;
+	return true;
+}
+
 void vmx_shadow_set_state(struct virt_vcpu *v, struct vmx_shadow *sh,
 			  const struct x86_vcpu_state *st)
 {
@@ -99,6 +119,7 @@ void vmx_shadow_set_state(struct virt_vcpu *v, struct vmx_shadow *sh,
 	sh->cr3 = st->sregs.cr3;
 	sh->cr4 = st->sregs.cr4;
 	sh->efer = st->sregs.efer;
+	sh->pat = st->sregs.pat;
 }
 
 void vmx_shadow_get_sregs(struct virt_vcpu *v, struct vmx_shadow *sh, struct x86_sregs *r)
@@ -107,6 +128,8 @@ void vmx_shadow_get_sregs(struct virt_vcpu *v, struct vmx_shadow *sh, struct x86
 	r->cr3 = sh->cr3;
 	r->cr4 = sh->cr4;
 	r->efer = sh->efer;
+	if (!vmx_shadow_caps.load_pat)
+		r->pat = sh->pat;
 	if (sh->rm.active)
 		vmx_rm_get_sregs(&sh->rm, r);
 }

@@ -21,6 +21,7 @@ struct vmx_shadow_caps {
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	bool secondary;         /* secondary processor-based controls exist */
 	bool load_efer;         /* the "load IA32_EFER" entry control exists */
+	bool load_pat;          /* likewise "load IA32_PAT" */
 };
 extern struct vmx_shadow_caps vmx_shadow_caps;
 
@@ -37,6 +38,7 @@ struct vmx_rm {
 
 struct vmx_shadow {
 	uint64_t cr0, cr3, cr4, efer;   /* the guest's own */
+	uint64_t pat;                   /* the guest's, where the CPU cannot load it */
 	/* What the VMCS holds; hw_valid false after set_state wrote it. */
 	bool hw_valid;
 	uint64_t hw_cr0, hw_cr3, hw_cr4, hw_efer, rd_cr0, rd_cr4;
@@ -53,7 +55,9 @@ bool vmx_shadow_exit(struct virt_vcpu *v, struct vmx_shadow *sh, struct vm_exit 
 void vmx_shadow_set_state(struct virt_vcpu *v, struct vmx_shadow *sh,
 			  const struct x86_vcpu_state *st);
 void vmx_shadow_get_sregs(struct virt_vcpu *v, struct vmx_shadow *sh, struct x86_sregs *r);
-/* No VMCS needed: may run anywhere. */
+/* No VMCS needed: may run anywhere.  vmx_shadow_msr: the guest's EFER,
+ * and its PAT without the PAT controls; false for other MSRs. */
+bool vmx_shadow_msr(struct vmx_shadow *sh, uint32_t msr, uint64_t *val, bool write);
 bool vmx_shadow_get_reg(struct virt_vcpu *v, struct vmx_shadow *sh, enum virt_reg reg,
 			uint64_t *val);
 bool vmx_shadow_set_reg(struct virt_vcpu *v, struct vmx_shadow *sh, enum virt_reg reg,
