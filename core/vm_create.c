@@ -156,6 +156,7 @@ static int vm_create_vcpus(struct vm *vm, const struct x86_vcpu_state *boot,
 		v->hw.paging_root = vm->npt.root;
 		v->hw.tsc_offset = vm->tsc_offset;
 		v->hw.shadow = vm->shadow;
+		v->hw.mem = &vm->mem;
 		if (vm->shadow && !shadow_vcpu_init(v))
 			return errf(err, errlen, "no memory for vCPU %u's shadow paging", i);
 		if (!virt->vcpu_init(&v->hw) || !board_vcpu_init(v) || !fpu_state_init(&v->fpu))

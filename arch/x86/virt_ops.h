@@ -16,6 +16,8 @@
 #include "arch/x86/regs.h"
 #include "mm/npt.h"
 
+struct guest_mem;
+
 /* Vendor-neutral exit reasons; also the keys of the per-VM statistics. */
 enum vm_exit_kind {
 	EXIT_NONE,              /* handled by the back end (e.g. a host interrupt) */
@@ -165,6 +167,10 @@ struct virt_vcpu {
 	 * before the first entry; a back end whose CR4 writes do not all exit
 	 * (VT-x) makes the others exit.  0: not known yet. */
 	uint64_t cr4_allowed;
+	/* The VM's RAM, for a back end that must itself emulate what the CPU
+	 * cannot run (VT-x real mode without unrestricted guest, in
+	 * virtual-8086 mode: arch/x86/vmx/vmx_realmode.c).  Set before vcpu_init. */
+	const struct guest_mem *mem;
 };
 
 /* Interrupt shadow bits (set_intr_shadow): interrupts, and NMIs where the

@@ -12,6 +12,8 @@
  */
 #include "arch/x86/vmx/vmx.h"
 #include "arch/x86/vmx/vmcs.h"
+#include "arch/x86/vmx/vmx_insn.h"
+#include "arch/x86/vmx/vmx_shadow.h"
 #include "arch/x86/virt_ops.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
@@ -54,6 +56,7 @@ static struct {
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	uint64_t ept_vpid;
 	bool vpid;
+	bool ept;               /* EPT and unrestricted guest; else shadow paging only */
 	bool lma_saved;         /* exits keep "IA-32e mode guest" = EFER.LMA */
 	uint32_t preempt;       /* VMX-preemption timer value: RUN_BOUND_MS of TSC */
 	hpa_t io_bitmaps, msr_bitmap;                   /* shared, 2 + 1 pages */
@@ -101,24 +104,13 @@ struct vmx_vcpu {
 	bool event_loaded;
 	uint64_t rsp, rip, rflags;
 	uint64_t host_rsp;
+	struct vmx_shadow *sh;  /* shadow paging (vmx_shadow.c), else NULL */
 };
 
 static struct vmx_cpu vmx_cpus[MAX_CPUS];
 
 int vmx_enter(uint64_t *gpr, int launched, uint64_t *host_rsp);
 void vmx_exit_point(void);
-
-static inline uint64_t vmread(uint64_t field)
-{
-	uint64_t v;
-	__asm__ volatile("vmread %1, %0" : "=r"(v) : "r"(field) : "cc");
-	return v;
-}
-
-static inline void vmwrite(uint64_t field, uint64_t v)
-{
-	__asm__ volatile("vmwrite %0, %1" : : "r"(v), "r"(field) : "cc");
-}
 
 /* The memory-operand VMX instructions; false on VMfail (CF or ZF, §31.2). */
 #define VMX_MEM_OP(name, insn) \
@@ -200,10 +192,15 @@ static bool vmcs_holds_msr(uint32_t msr)
 	       msr == MSR_SYSENTER_ESP || msr == MSR_SYSENTER_EIP;
 }
 
+static const char *missing_ept(void);
+
 static bool vmx_global_init(const uint32_t *pass, unsigned nr_pass)
 {
 	bool t = caps.basic & VMX_BASIC_TRUE_CTLS;
 	bool ok = true;
+	/* Without EPT every VM runs on shadow paging (vmx_shadow.c): CR3
+	 * exits are then wanted, and PAT/EFER switching is used if offered. */
+	uint32_t ept_need = caps.ept ? ~0u : 0;
 
 	/* Host interrupts and NMIs exit the guest; virtual NMIs track the
 	 * guest's NMI blocking (§25.6.1, §26.7.1); the preemption timer
@@ -217,9 +214,11 @@ static bool vmx_global_init(const uint32_t *pass, unsigned nr_pass)
 	 * CR8), RDTSC runs with the TSC offset, INVLPG without an exit. */
 	ok &= pick_ctl(t ? MSR_VMX_TRUE_PROCBASED_CTLS : MSR_VMX_PROCBASED_CTLS,
 		       PROC_HLT | PROC_TSC_OFFSET | PROC_IO_BITMAPS | PROC_MSR_BITMAPS |
-		       PROC_TPR_SHADOW | PROC_SECONDARY | PROC_MWAIT | PROC_MONITOR, 0,
-		       PROC_CR3_LOAD | PROC_CR3_STORE | PROC_CR8_LOAD | PROC_CR8_STORE |
-		       PROC_RDTSC | PROC_INVLPG | PROC_MOV_DR | PROC_UNCOND_IO | PROC_INTR_WINDOW,
+		       PROC_TPR_SHADOW | (PROC_SECONDARY & ept_need) | PROC_MWAIT | PROC_MONITOR,
+		       PROC_SECONDARY,
+		       ((PROC_CR3_LOAD | PROC_CR3_STORE | PROC_INVLPG) & ept_need) |
+		       PROC_CR8_LOAD | PROC_CR8_STORE | PROC_RDTSC | PROC_MOV_DR |
+		       PROC_UNCOND_IO | PROC_INTR_WINDOW,
 		       &caps.proc);
 	/* NMI-window exiting may be set only with virtual NMIs (SDM vol. 3C
 	 * §26.2.1.1); without both, the interrupt window stands in for it. */
@@ -228,8 +227,10 @@ static bool vmx_global_init(const uint32_t *pass, unsigned nr_pass)
 			   PROC_NMI_WINDOW);
 	caps.vpid = (caps.ept_vpid & VPID_CAP_INVVPID) &&
 		    (caps.ept_vpid & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL));
-	ok &= pick_ctl(MSR_VMX_PROCBASED_CTLS2, PROC2_EPT | PROC2_UNRESTRICTED,
-		       PROC2_RDTSCP | PROC2_INVPCID | (caps.vpid ? PROC2_VPID : 0), 0, &caps.proc2);
+	if (caps.proc & PROC_SECONDARY)
+		ok &= pick_ctl(MSR_VMX_PROCBASED_CTLS2, (PROC2_EPT | PROC2_UNRESTRICTED) & ept_need,
+			       PROC2_RDTSCP | PROC2_INVPCID | (caps.vpid ? PROC2_VPID : 0), 0,
+			       &caps.proc2);
 	caps.vpid = caps.proc2 & PROC2_VPID;
 	/* Set on every CPU with unrestricted guest (SDM vol. 3C §A.6). */
 	caps.lma_saved = rdmsr(MSR_VMX_MISC) & VMX_MISC_LMA_SAVED;
@@ -238,16 +239,24 @@ static bool vmx_global_init(const uint32_t *pass, unsigned nr_pass)
 	 * MSRs both controls may be 0, and then an exit's DR7 of 400H stays
 	 * (§27.5.1): the guest's breakpoints and the debugger's would be lost
 	 * at the first exit. */
+	uint32_t switching = EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER | EXIT_LOAD_EFER;
 	ok &= pick_ctl(t ? MSR_VMX_TRUE_EXIT_CTLS : MSR_VMX_EXIT_CTLS,
-		       EXIT_HOST_64 | EXIT_SAVE_DEBUG | EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER |
-		       EXIT_LOAD_EFER, 0, 0, &caps.exit);
+		       EXIT_HOST_64 | EXIT_SAVE_DEBUG | (switching & ept_need), switching, 0,
+		       &caps.exit);
 	ok &= pick_ctl(t ? MSR_VMX_TRUE_ENTRY_CTLS : MSR_VMX_ENTRY_CTLS,
-		       ENTRY_LOAD_DEBUG | ENTRY_LOAD_PAT | ENTRY_LOAD_EFER, 0, ENTRY_IA32E, &caps.entry);
+		       ENTRY_LOAD_DEBUG | ((ENTRY_LOAD_PAT | ENTRY_LOAD_EFER) & ept_need),
+		       ENTRY_LOAD_PAT | ENTRY_LOAD_EFER, ENTRY_IA32E, &caps.entry);
+	vmx_shadow_caps = (struct vmx_shadow_caps){
+		.cr0_fixed0 = caps.cr0_fixed0, .cr0_fixed1 = caps.cr0_fixed1,
+		.cr4_fixed0 = caps.cr4_fixed0, .cr4_fixed1 = caps.cr4_fixed1,
+		.secondary = caps.proc & PROC_SECONDARY,
+		.load_efer = (caps.entry & ENTRY_LOAD_EFER) && (caps.exit & EXIT_LOAD_EFER),
+		.load_pat = (caps.entry & ENTRY_LOAD_PAT) && (caps.exit & EXIT_SAVE_PAT) };
 	if (!ok) {
 		pr_err("vmx: the CPU's VMX lacks a needed control (external-interrupt and NMI "
-		       "exiting, HLT, TSC offset, I/O and MSR bitmaps, TPR shadow, EPT, "
-		       "unrestricted guest, CR3/CR8 accesses without exits, PAT and EFER "
-		       "switching); no VMs run\n");
+		       "exiting, HLT, TSC offset, I/O and MSR bitmaps, TPR shadow, CR8 accesses "
+		       "without exits; with EPT: unrestricted guest, CR3 accesses without exits, "
+		       "PAT and EFER switching); no VMs run\n");
 		return false;
 	}
 	caps.io_bitmaps = page_alloc(2, PAGE_SIZE);
@@ -312,23 +321,28 @@ static bool vmx_cpu_init(const uint32_t *pass, unsigned nr_pass)
 		       "without VMX); no VMs run there\n", id);
 		return false;
 	}
-	if ((miss = missing_ept()) != NULL) {
-		pr_err("vmx: CPU %u has no %s; no VMs run there\n", id, miss);
-		return false;
-	}
+	miss = missing_ept();
 	uint64_t flags = spin_lock_irqsave(&init_lock);
 	if (!global_state) {
+		caps.ept = !miss;
 		caps.basic = rdmsr(MSR_VMX_BASIC);
 		caps.cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
 		caps.cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
 		caps.cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
 		caps.cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
-		caps.ept_vpid = rdmsr(MSR_VMX_EPT_VPID_CAP);
+		/* The MSR exists only with EPT or VPID to offer (SDM vol. 3C §A.10). */
+		if ((rdmsr(MSR_VMX_PROCBASED_CTLS) >> 32) & PROC_SECONDARY &&
+		    (rdmsr(MSR_VMX_PROCBASED_CTLS2) >> 32) & (PROC2_EPT | PROC2_VPID))
+			caps.ept_vpid = rdmsr(MSR_VMX_EPT_VPID_CAP);
 		global_state = vmx_global_init(pass, nr_pass) ? 1 : -1;
 	}
 	spin_unlock_irqrestore(&init_lock, flags);
 	if (global_state < 0)
 		return false;
+	if (caps.ept != !miss) {
+		pr_err("vmx: CPU %u's EPT differs from the boot CPU's; no VMs run there\n", id);
+		return false;
+	}
 	if (rdmsr(MSR_VMX_BASIC) != caps.basic) {
 		pr_err("vmx: CPU %u's VMX differs from the boot CPU's; no VMs run there\n", id);
 		return false;
@@ -347,10 +361,13 @@ static bool vmx_cpu_init(const uint32_t *pass, unsigned nr_pass)
 		return false;
 	}
 	xc->dr6 = ~0ULL;
-	if (id == 0)
+	if (id == 0 && caps.ept)
 		pr_info("vmx: Intel VT-x with EPT%s and unrestricted guest%s, VMCS revision %u\n",
 			(caps.ept_vpid & EPT_CAP_AD) ? " (A/D flags)" : "",
 			caps.vpid ? ", VPID" : "", (uint32_t)caps.basic & 0x7fffffff);
+	else if (id == 0)
+		pr_info("vmx: Intel VT-x without %s: shadow paging only%s, VMCS revision %u\n",
+			miss, caps.vpid ? ", VPID" : "", (uint32_t)caps.basic & 0x7fffffff);
 	return true;
 }
 
@@ -499,6 +516,7 @@ static inline void vmcs_here(struct virt_vcpu *v)
 }
 
 static void vmx_request_intr_window(struct virt_vcpu *v, bool on);
+static void vmx_vcpu_free(struct virt_vcpu *v);
 
 static bool vmx_vcpu_init(struct virt_vcpu *v)
 {
@@ -569,6 +587,11 @@ static bool vmx_vcpu_init(struct virt_vcpu *v)
 	vmwrite(GUEST_INTERRUPTIBILITY, 0);
 	vmwrite(ENTRY_INTR_INFO, 0);
 	xv->rflags = 2;
+	if (v->shadow && !(xv->sh = vmx_shadow_vcpu_init(v, &xv->proc, caps.proc2))) {
+		irq_restore(f);
+		vmx_vcpu_free(v);
+		return false;
+	}
 	irq_restore(f);
 	return true;
 }
@@ -584,6 +607,8 @@ static void vmx_vcpu_free(struct virt_vcpu *v)
 	page_free(xv->vmcs, 1);
 	page_free(xv->vapic, 1);
 	page_free(xv->msr_area, 1);
+	if (xv->sh)
+		vmx_shadow_vcpu_free(xv->sh);
 	kfree(xv);
 	v->vendor = NULL;
 }
@@ -699,6 +724,8 @@ static void vmx_set_state(struct virt_vcpu *v, const struct x86_vcpu_state *st)
 	*(volatile uint32_t *)((uint8_t *)hpa_to_hva(xv->vapic) + 0x80) = 0;     /* TPR */
 	xv->flush = true;
 	vmx_request_intr_window(v, false);
+	if (xv->sh)
+		vmx_shadow_set_state(v, xv->sh, st);
 	irq_restore(f);
 }
 
@@ -722,6 +749,8 @@ static void vmx_get_sregs(struct virt_vcpu *v, struct x86_sregs *r)
 	r->pat = vmread(GUEST_PAT);
 	r->dr6 = xv->dr6;
 	r->dr7 = vmread(GUEST_DR7);
+	if (xv->sh)
+		vmx_shadow_get_sregs(v, xv->sh, r);
 	irq_restore(f);
 }
 
@@ -735,6 +764,8 @@ static uint64_t vmx_get_reg(struct virt_vcpu *v, enum virt_reg reg)
 	struct vmx_vcpu *xv = vx_of(v);
 	uint64_t val = 0, f;
 
+	if (xv->sh && vmx_shadow_get_reg(v, xv->sh, reg, &val))
+		return val;
 	switch (reg) {
 	case VIRT_CR2: return xv->cr2;
 	/* CR8 is VTPR bits 7:4 with the TPR shadow (§29.3). */
@@ -764,6 +795,8 @@ static void vmx_set_reg(struct virt_vcpu *v, enum virt_reg reg, uint64_t val)
 	struct vmx_vcpu *xv = vx_of(v);
 	uint64_t f;
 
+	if (xv->sh && vmx_shadow_set_reg(v, xv->sh, reg, val))
+		return;
 	switch (reg) {
 	case VIRT_CR2: xv->cr2 = val; return;
 	case VIRT_CR8: *(volatile uint8_t *)vtpr(xv) = (uint8_t)((val & 0xf) << 4); return;
@@ -829,6 +862,11 @@ static void vmx_inject_exception(struct virt_vcpu *v, uint8_t vector, bool has_e
 	uint64_t f = irq_save();
 
 	vmcs_here(v);
+	if (vx_of(v)->sh && vmx_rm_inject(v, &vx_of(v)->sh->rm, vector)) {
+		vx_of(v)->event_loaded = true;
+		irq_restore(f);
+		return;
+	}
 	/* No error code in real mode, and only for the vectors that have one
 	 * (SDM vol. 3C §26.2.1.3). */
 	bool pe = vmread(GUEST_CR0) & CR0_PE;
@@ -858,7 +896,8 @@ static void vmx_inject_intr(struct virt_vcpu *v, uint8_t vector)
 	uint64_t f = irq_save();
 
 	vmcs_here(v);
-	vmwrite(ENTRY_INTR_INFO, vector | INTR_TYPE_EXT | INTR_INFO_VALID);
+	if (!vx_of(v)->sh || !vmx_rm_inject(v, &vx_of(v)->sh->rm, vector))
+		vmwrite(ENTRY_INTR_INFO, vector | INTR_TYPE_EXT | INTR_INFO_VALID);
 	vx_of(v)->event_loaded = true;
 	irq_restore(f);
 }
@@ -880,7 +919,8 @@ static void vmx_inject_nmi(struct virt_vcpu *v)
 	uint64_t f = irq_save();
 
 	vmcs_here(v);
-	vmwrite(ENTRY_INTR_INFO, X86_EXC_NMI | INTR_TYPE_NMI | INTR_INFO_VALID);
+	if (!vx_of(v)->sh || !vmx_rm_inject(v, &vx_of(v)->sh->rm, X86_EXC_NMI))
+		vmwrite(ENTRY_INTR_INFO, X86_EXC_NMI | INTR_TYPE_NMI | INTR_INFO_VALID);
 	vx_of(v)->event_loaded = true;
 	v->nmi_blocked = true;
 	irq_restore(f);
@@ -973,6 +1013,9 @@ static bool guest_msr(struct virt_vcpu *v, uint32_t msr, uint64_t *val, bool wri
 	struct vmx_vcpu *xv = vx_of(v);
 	uint64_t *p = area_msr(xv, msr);
 	int field = vmcs_msr_field(msr);
+
+	if (xv->sh && vmx_shadow_msr(xv->sh, msr, val, write))
+		return true;
 
 	if (!p && field < 0)
 		return false;
@@ -1389,15 +1432,22 @@ static void vmx_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 	 * linear ones of another vCPU with the same VPID (one per VM) when the
 	 * CPU switches vCPUs (SDM vol. 3C §29.4.3).
 	 */
-	if (unlikely(xv->flush || xc->last != v)) {
-		if (xv->flush)
+	if (unlikely(xv->flush || xc->last != v || v->tlb_flush)) {
+		if (xv->flush && !xv->sh)
 			invept((caps.ept_vpid & EPT_CAP_INVEPT_SINGLE) ? 1 : 2, eptp_of(v));
+		/* Shadow paging: core/ took translations out of the shadow
+		 * tables (without VPID every entry flushes, §29.4.3.3). */
 		if (caps.vpid)
 			invvpid((caps.ept_vpid & VPID_CAP_INVVPID_SINGLE) ? 1 : 2, vpid_of(v));
 		xv->flush = false;
+		v->tlb_flush = false;
 		xc->last = v;
 	}
-	if (unlikely(xv->cr4_allowed != v->cr4_allowed)) {
+	if (xv->sh && !vmx_shadow_enter(v, xv->sh, e)) {
+		irq_enable();
+		return;
+	}
+	if (unlikely(xv->cr4_allowed != v->cr4_allowed) && !xv->sh) {
 		/* Own every CR4 bit the guest's CPU model hides: setting one
 		 * exits, and handle_cr_access refuses it (§25.6.6). */
 		xv->cr4_allowed = v->cr4_allowed;
@@ -1441,10 +1491,13 @@ static void vmx_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 		v->regs.gpr[REG_RSP] = xv->rsp = vmread(GUEST_RSP);
 		v->regs.rip = xv->rip = vmread(GUEST_RIP);
 		v->regs.rflags = xv->rflags = vmread(GUEST_RFLAGS);
+		if (xv->sh)
+			vmx_shadow_left(v, xv->sh);
 		/* The CPU keeps "IA-32e mode guest" equal to EFER.LMA when the
 		 * guest enters or leaves long mode itself (§28.3, §A.6); only a
-		 * CPU without that needs the control set here. */
-		if (unlikely(!caps.lma_saved))
+		 * CPU without that needs the control set here (under shadow
+		 * paging the guest's EFER changes only through kasane). */
+		if (unlikely(!caps.lma_saved) && !xv->sh)
 			set_efer(vmread(GUEST_EFER));
 		/* An event whose delivery the exit interrupted: core/ queues it
 		 * again (§28.2.4); the entry's own event is spent (a VM exit
@@ -1463,9 +1516,12 @@ static void vmx_vcpu_run(struct virt_vcpu *v, struct vm_exit *e)
 		if (caps.pin & PIN_VIRTUAL_NMI)
 			v->nmi_blocked = (xv->intr & INTERRUPTIBILITY_NMI) &&
 					 !(e->cut.valid && e->cut.type == VIRT_EV_NMI);
-		decode_exit(v, xv, e, reason & 0xffff);
+		if (!xv->sh || !vmx_shadow_exit(v, xv->sh, e, reason & 0xffff))
+			decode_exit(v, xv, e, reason & 0xffff);
 	} else {
 		/* The entry's event was not delivered; it stays loaded. */
+		if (xv->sh)
+			vmx_shadow_left(v, xv->sh);
 		entry_failed(v, e, rc);
 	}
 	irq_enable();   /* a pending host interrupt is taken here */
@@ -1521,10 +1577,18 @@ static bool vmx_probe(void)
 	return cpuid(1, 0).ecx & (1u << 5);
 }
 
+/* Without EPT and unrestricted guest every VM runs on shadow paging. */
+static bool vmx_nested_paging(void)
+{
+	return !missing_ept();
+}
+
 const struct virt_ops vmx_ops = {
 	.name = "Intel VT-x (VMX)",
 	.paging_format = NPT_FORMAT_EPT,
 	.probe = vmx_probe,
+	.shadow_paging = true,
+	.nested_paging = vmx_nested_paging,
 	.cpu_init = vmx_cpu_init,
 	.vcpu_init = vmx_vcpu_init,
 	.vcpu_free = vmx_vcpu_free,
