@@ -275,10 +275,12 @@ static uint32_t hpet_lines_reaching(struct vm *vm)
 	uint32_t lines = (isa_irq_reaches_cpu(vm, 0) ? 1u << VHPET_LINE_ISA0 : 0) |
 			 (isa_irq_reaches_cpu(vm, 8) ? 1u << VHPET_LINE_ISA8 : 0);
 
-	for (unsigned pin = 0; pin < VIOAPIC_PINS; pin++)
-		if (((VHPET_ROUTE_CAP >> pin) & 1) &&
+	for (uint32_t caps = VHPET_ROUTE_CAP; caps; caps &= caps - 1) {
+		unsigned pin = (unsigned)__builtin_ctz(caps);
+		if (pin < VIOAPIC_PINS &&
 		    !(__atomic_load_n(&vm->ioapic.redir[pin], __ATOMIC_RELAXED) & IOAPIC_RTE_MASKED))
 			lines |= 1u << pin;
+	}
 	return lines;
 }
 
@@ -822,7 +824,8 @@ uint64_t board_service_timers(struct vcpu *v, uint64_t host_now_ns)
 		next = MIN(next, vacpi_next_deadline(&vm->acpi));
 		for (unsigned i = 0; i < vm->nr_nics; i++)
 			virtio_net_poll(vm->nic[i]);
-		next = MIN(next, vhpet_next_deadline(&vm->hpet, hpet_lines_reaching(vm)));
+		if (vhpet_enabled(&vm->hpet))
+			next = MIN(next, vhpet_next_deadline(&vm->hpet, hpet_lines_reaching(vm)));
 	}
 	next = next == NO_DEADLINE ? NO_DEADLINE : next + vm->start_ns;
 	if (v->id == 0)

@@ -176,6 +176,11 @@ void vhpet_init(struct vhpet *h, void (*set_irq)(void *ctx, unsigned line, bool 
 	h->now_ctx = now_ctx;
 }
 
+bool vhpet_enabled(const struct vhpet *h)
+{
+	return __atomic_load_n(&h->config, __ATOMIC_RELAXED) & HPET_CFG_ENABLE;
+}
+
 bool vhpet_legacy(const struct vhpet *h)
 {
 	return __atomic_load_n(&h->config, __ATOMIC_RELAXED) & HPET_CFG_LEGACY;
@@ -339,6 +344,10 @@ uint64_t vhpet_next_deadline(const struct vhpet *h, uint32_t lines)
 
 void vhpet_update(struct vhpet *h)
 {
+	/* Halted, it matches nothing and its lines are as the last register
+	 * write left them (vhpet_mmio flushed them): nothing to do. */
+	if (!vhpet_enabled(h))
+		return;
 	spin_lock(&h->lock);
 	run_all(h, h->now(h->now_ctx));
 	spin_unlock(&h->lock);

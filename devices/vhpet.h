@@ -137,6 +137,9 @@ void vhpet_init(struct vhpet *h, void (*set_irq)(void *ctx, unsigned line, bool 
  * modulo VHPET_SIZE.  Returns IOBUS_EINVAL for a bad width. */
 int vhpet_mmio(void *dev, bool write, uint64_t gpa, unsigned bytes, uint64_t *val);
 
+/* ENABLE_CNF: the main counter runs; halted, no comparator matches. */
+bool vhpet_enabled(const struct vhpet *h);
+
 /* Legacy replacement on: the PIT's and RTC's interrupts are cut off. */
 bool vhpet_legacy(const struct vhpet *h);
 
