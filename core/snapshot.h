@@ -30,6 +30,7 @@ enum snap_device {
 	SNAP_DEV_PCI,           /* bus 0: every function's configuration space */
 	SNAP_DEV_PCI_TESTDEV,
 	SNAP_DEV_RAM,           /* instance = 2 MiB chunk number */
+	SNAP_DEV_HPET,
 	/* New device models take the next numbers (virtio: see snap_devices[]). */
 };
 

@@ -8,6 +8,7 @@
 #include "devices/vhpet.h"
 #include "devices/iobus.h"
 #include "devices/irq.h"
+#include "devices/devsnap.h"
 #include "lib/string.h"
 
 #define NS_PER_TICK     (1000000000ULL / VHPET_HZ)
@@ -352,4 +353,59 @@ void vhpet_update(struct vhpet *h)
 	run_all(h, h->now(h->now_ctx));
 	spin_unlock(&h->lock);
 	irq_flush(h);
+}
+
+/* ---- snapshot record (devices/devsnap.h) ------------------------------------ */
+
+size_t vhpet_save(const struct vhpet *h, void *buf, size_t len)
+{
+	struct vhpet s;
+
+	memcpy(&s, h, sizeof(s));
+	s.lock = (spinlock_t)SPINLOCK_INIT;
+	s.irq_lock = (spinlock_t)SPINLOCK_INIT;
+	s.set_irq = NULL;
+	s.irq_ctx = NULL;
+	s.now = NULL;
+	s.now_ctx = NULL;
+	return devsnap_put(buf, len, &s, sizeof(s));
+}
+
+/* A byte that must be a bool: anything else would not be one the model wrote. */
+static bool is_bool(const bool *b)
+{
+	uint8_t v;
+
+	memcpy(&v, b, 1);
+	return v <= 1;
+}
+
+bool vhpet_load(struct vhpet *h, const void *buf, size_t len)
+{
+	struct vhpet s;
+
+	if (!devsnap_get(&s, sizeof(s), buf, len))
+		return false;
+	if ((s.config & ~(uint64_t)(HPET_CFG_ENABLE | HPET_CFG_LEGACY)) ||
+	    (s.isr >> VHPET_TIMERS))
+		return false;
+	for (unsigned n = 0; n < VHPET_TIMERS; n++) {
+		const struct vhpet_timer *t = &s.t[n];
+		unsigned route = (unsigned)((t->config & HPET_TN_ROUTE) >> HPET_TN_ROUTE_SHIFT);
+		if ((t->config & ~(uint64_t)HPET_TN_WRITABLE) ||
+		    (route && !((VHPET_ROUTE_CAP >> route) & 1)) ||
+		    !is_bool(&t->armed) || !is_bool(&t->val_set) || !is_bool(&t->pulse_due))
+			return false;
+	}
+	for (unsigned line = 0; line < VHPET_NR_LINES; line++)
+		if (!is_bool(&s.sent[line]))
+			return false;
+	s.lock = h->lock;
+	s.irq_lock = h->irq_lock;
+	s.set_irq = h->set_irq;
+	s.irq_ctx = h->irq_ctx;
+	s.now = h->now;
+	s.now_ctx = h->now_ctx;
+	memcpy(h, &s, sizeof(s));
+	return true;
 }

@@ -153,4 +153,12 @@ void vhpet_update(struct vhpet *h);
 /* The line comparator n drives now (VHPET_LINE_*, or an I/O APIC input). */
 unsigned vhpet_line(const struct vhpet *h, unsigned n);
 
+/* Snapshot record (devices/devsnap.h): the counter, comparators, status
+ * and line levels; the counter is kept against VM time, as the board's
+ * clock is, so a restore needs no rebase here. */
+#define VHPET_SNAP_VERSION 1u
+#define VHPET_SNAP_SIZE sizeof(struct vhpet)
+size_t vhpet_save(const struct vhpet *h, void *buf, size_t len);
+bool vhpet_load(struct vhpet *h, const void *buf, size_t len);
+
 #endif
