@@ -120,6 +120,7 @@ test: deps
 
 # The suite, then planted bugs it must catch (test/mutants/README.md).
 test-long: test
+	KASANE_LONG=1 bash test/run-tests.sh 'linux/clock*'
 	KASANE_EMULATOR=bochs-vmx bash test/run-tests.sh 'guest/*' 'config/*' 'smp/*' 'events/*'
 	bash test/run-tests.sh 'long/*'
 	bash test/mutants/run.sh

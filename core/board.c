@@ -106,9 +106,39 @@ void board_set_isa_irq(struct vm *vm, unsigned irq, bool level)
 	vioapic_set_irq(&vm->ioapic, irq == 0 ? 2 : irq, level);
 }
 
+/*
+ * ISA IRQ 0 and 8 have two sources each: the PIT and the RTC, or the
+ * HPET's timers 0 and 1 in legacy replacement mode, which disconnects the
+ * PIT's and RTC's interrupts (IA-PC HPET 1.0a §2.3.3, Table 3).  Each
+ * source's level is kept, so a switch of the mode hands the line over.
+ */
+static void isa_mux_drive(struct vm *vm, unsigned idx)
+{
+	bool level = vhpet_legacy(&vm->hpet) ? vm->isa_hpet_level[idx] : vm->isa_dev_level[idx];
+
+	board_set_isa_irq(vm, idx ? 8 : 0, level);
+}
+
+static void isa_mux_set(struct vm *vm, unsigned irq, bool hpet, bool level)
+{
+	unsigned idx = irq == 8;
+	uint64_t f = spin_lock_irqsave(&vm->isa_mux_lock);
+
+	if (hpet)
+		vm->isa_hpet_level[idx] = level;
+	else
+		vm->isa_dev_level[idx] = level;
+	if (hpet == vhpet_legacy(&vm->hpet))
+		isa_mux_drive(vm, idx);
+	spin_unlock_irqrestore(&vm->isa_mux_lock, f);
+}
+
 static void isa_irq_cb(void *ctx, unsigned irq, bool level)
 {
-	board_set_isa_irq(ctx, irq, level);
+	if (irq == 0 || irq == 8)
+		isa_mux_set(ctx, irq, false, level);
+	else
+		board_set_isa_irq(ctx, irq, level);
 }
 
 /* ---- device handlers: each gets its request, with the vCPU making it ------- */
@@ -179,6 +209,40 @@ static int rtc_pio(void *dev, struct io_req *req)
 	return r;
 }
 
+/*
+ * The HPET's lines: the legacy ones through the ISA mux; a routed I/O APIC
+ * input (20-23, VHPET_ROUTE_CAP) is active low, as the PCI lines beside it
+ * are and as Linux registers HPET GSIs (level, active low), and idles high
+ * (board_pci_create).
+ */
+static void hpet_irq(void *ctx, unsigned line, bool asserted)
+{
+	struct vm *vm = ctx;
+
+	if (line == VHPET_LINE_ISA0 || line == VHPET_LINE_ISA8)
+		isa_mux_set(vm, line == VHPET_LINE_ISA0 ? 0 : 8, true, asserted);
+	else if (line < VIOAPIC_PINS)
+		vioapic_set_irq(&vm->ioapic, line, !asserted);
+}
+
+static int hpet_mmio(void *dev, struct io_req *req)
+{
+	struct vm *vm = dev;
+	bool legacy = vhpet_legacy(&vm->hpet);
+	int r = model_mmio(vhpet_mmio, &vm->hpet, req);
+
+	if (req->write) {
+		if (vhpet_legacy(&vm->hpet) != legacy) {
+			uint64_t f = spin_lock_irqsave(&vm->isa_mux_lock);
+			isa_mux_drive(vm, 0);
+			isa_mux_drive(vm, 1);
+			spin_unlock_irqrestore(&vm->isa_mux_lock, f);
+		}
+		poke_vm_timers(vm, req->vcpu);  /* a comparator may have moved */
+	}
+	return r;
+}
+
 /* PIC and IOAPIC writes (masks, EOIs) can release a held interrupt. */
 static void poke_events(struct vcpu *me)
 {
@@ -209,11 +273,28 @@ static bool isa_irq_reaches_cpu(struct vm *vm, unsigned irq)
 	return pic_open && vlapic_accepts_pic(vm->vcpu[0].vlapic);
 }
 
+/* The HPET's lines (devices/vhpet.h) that reach a vCPU, as a mask: its
+ * legacy ISA lines, and the I/O APIC inputs it may be routed to. */
+static uint32_t hpet_lines_reaching(struct vm *vm)
+{
+	uint32_t lines = (isa_irq_reaches_cpu(vm, 0) ? 1u << VHPET_LINE_ISA0 : 0) |
+			 (isa_irq_reaches_cpu(vm, 8) ? 1u << VHPET_LINE_ISA8 : 0);
+
+	for (uint32_t caps = VHPET_ROUTE_CAP; caps; caps &= caps - 1) {
+		unsigned pin = (unsigned)__builtin_ctz(caps);
+		if (pin < VIOAPIC_PINS &&
+		    !(__atomic_load_n(&vm->ioapic.redir[pin], __ATOMIC_RELAXED) & IOAPIC_RTE_MASKED))
+			lines |= 1u << pin;
+	}
+	return lines;
+}
+
 /* The timer lines of the VM's own devices that reach a vCPU, as a mask. */
 static unsigned timer_irqs_reaching(struct vm *vm)
 {
 	return (isa_irq_reaches_cpu(vm, 0) ? 1u : 0) |
-	       (isa_irq_reaches_cpu(vm, VRTC_IRQ) ? 2u : 0);
+	       (isa_irq_reaches_cpu(vm, VRTC_IRQ) ? 2u : 0) |
+	       (hpet_lines_reaching(vm) & VHPET_ROUTE_CAP);
 }
 
 static int pic_pio(void *dev, struct io_req *req)
@@ -372,6 +453,9 @@ static int board_fwtables(struct vm *vm, uint8_t ioapic_id, char *err, size_t er
 		.s5_slp_typ = BOARD_S5_SLP_TYP, .rtc_century = RTC_CENTURY,
 		.com1_port = GUEST_COM1_PORT, .com1_irq = 4,
 		.rtc_port = RTC_PORT_INDEX, .rtc_irq = VRTC_IRQ,
+		.hpet_base = VHPET_BASE,
+		.hpet_id = VHPET_BLOCK_ID,
+		.hpet_min_tick = VHPET_MIN_IRQ_GAP_NS * VHPET_HZ / 1000000000ULL,
 	};
 	board_pci_mmio64(vm, &in.mmio64_base, &in.mmio64_size);
 	return fwtables_build(&vm->mem, BOARD_FW_BASE, BOARD_FW_SIZE, &in, err, errlen) == 0 ? 0 : -1;
@@ -730,6 +814,7 @@ int board_create(struct vm *vm, char *err, size_t errlen)
 		BOARD_PM1A_EVT_PORT, BOARD_PM1A_CNT_PORT, BOARD_PM_TMR_PORT, BOARD_RESET_PORT,
 	};
 	vacpi_init(&vm->acpi, &acpi_ports, &board_acpi_ops, vm);
+	vhpet_init(&vm->hpet, hpet_irq, vm, now_cb, vm);
 
 	/* The board's address map: every device and where it answers. */
 	struct iobus_space *pio = &vm->bus.pio, *mmio = &vm->bus.mmio;
@@ -749,7 +834,8 @@ int board_create(struct vm *vm, char *err, size_t errlen)
 	    iobus_add(pio, BOARD_PM1A_EVT_PORT, VACPI_EVT_LEN, acpi_pio, vm, NULL) ||
 	    iobus_add(pio, BOARD_PM1A_CNT_PORT, VACPI_CNT_LEN, acpi_pio, vm, NULL) ||
 	    iobus_add(pio, BOARD_PM_TMR_PORT, VACPI_TMR_LEN, acpi_pio, vm, NULL) ||
-	    iobus_add(pio, BOARD_RESET_PORT, 1, acpi_pio, vm, NULL))
+	    iobus_add(pio, BOARD_RESET_PORT, 1, acpi_pio, vm, NULL) ||
+	    iobus_add(mmio, VHPET_BASE, VHPET_SIZE, hpet_mmio, vm, NULL))
 		return errf(err, errlen, "cannot register its devices");
 	if (board_pci_create(vm, err, errlen) < 0 || board_virtio_create(vm, err, errlen) < 0)
 		return -1;
@@ -804,6 +890,7 @@ uint64_t board_service_timers(struct vcpu *v, uint64_t host_now_ns)
 		if (vrtc_take_alarm(&vm->rtc))
 			vacpi_rtc_alarm(&vm->acpi);
 		vacpi_update(&vm->acpi);
+		vhpet_update(&vm->hpet);
 		/* Only a line that reaches a vCPU makes a deadline: a guest that
 		 * masks its timer's pins does not keep this CPU busy. */
 		if (isa_irq_reaches_cpu(vm, 0))
@@ -814,6 +901,8 @@ uint64_t board_service_timers(struct vcpu *v, uint64_t host_now_ns)
 		next = MIN(next, vacpi_next_deadline(&vm->acpi));
 		for (unsigned i = 0; i < vm->nr_nics; i++)
 			virtio_net_poll(vm->nic[i]);
+		if (vhpet_enabled(&vm->hpet))
+			next = MIN(next, vhpet_next_deadline(&vm->hpet, hpet_lines_reaching(vm)));
 	}
 	next = next == NO_DEADLINE ? NO_DEADLINE : next + vm->start_ns;
 	if (board_disk_poll(vm, false))

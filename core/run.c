@@ -95,6 +95,8 @@ void run_loop(void)
 		}
 		service_timers(me, NULL);
 		struct vcpu *v = sched_pick(me);
+		if (!v)
+			v = sched_steal(me);
 		if (v) {
 			/* Timers of the others here must still fire while v runs,
 			 * and the housekeeping CPU must come back for the console. */
@@ -108,8 +110,6 @@ void run_loop(void)
 			sched_put(me, v, clock_now_ns() - t0);
 			continue;
 		}
-		if (sched_steal(me))
-			continue;
 		/*
 		 * Idle: sleep until an IPI or the next device deadline.  The
 		 * deadlines are read again with interrupts off, so a kick that

@@ -140,6 +140,16 @@ void sched_end_slice(struct vcpu *v)
 	rq[v->pcpu].resched = true;
 }
 
+/* The runnable v on q becomes q's current vCPU.  Needs q's lock. */
+static void take(struct runq *q, struct vcpu *v)
+{
+	v->state = VCPU_RUNNING;
+	v->wait_ns += clock_tsc_to_ns(rdtsc() - v->state_since);
+	q->nr_runnable--;
+	q->current = v;
+	q->resched = false;
+}
+
 struct vcpu *sched_pick(unsigned cpu)
 {
 	struct runq *q = &rq[cpu];
@@ -149,13 +159,8 @@ struct vcpu *sched_pick(unsigned cpu)
 	for (struct vcpu *v = q->head; v; v = v->rq_next)
 		if (v->state == VCPU_RUNNABLE && (!best || v->vruntime < best->vruntime))
 			best = v;
-	if (best) {
-		best->state = VCPU_RUNNING;
-		best->wait_ns += clock_tsc_to_ns(rdtsc() - best->state_since);
-		q->nr_runnable--;
-		q->current = best;
-		q->resched = false;
-	}
+	if (best)
+		take(q, best);
 	spin_unlock_irqrestore(&q->lock, f);
 	return best;
 }
@@ -283,14 +288,18 @@ struct vcpu *sched_reap(unsigned cpu)
 
 /*
  * An idle, non-exclusive CPU takes a waiting vCPU from the busiest other
- * non-exclusive CPU, if that vCPU may run here.
+ * non-exclusive CPU, if that vCPU may run here, and picks it in the same
+ * step.  Left waiting on the thief's queue, it could be taken back by its
+ * old CPU, idle by then, before the thief came to pick it: two idle CPUs
+ * did hand one vCPU back and forth that way, each servicing its timers
+ * in between, and it never ran (Bochs, an SMP guest's BSP, 250000 moves).
  */
-bool sched_steal(unsigned me)
+struct vcpu *sched_steal(unsigned me)
 {
 	struct runq *mine = &rq[me];
 
 	if (mine->exclusive)
-		return false;
+		return NULL;
 	unsigned best = ~0u, most = 0;
 	for (unsigned c = 0; c < nr_cpus_present; c++) {
 		if (c == me || rq[c].exclusive || !percpu[c].online)
@@ -302,7 +311,7 @@ bool sched_steal(unsigned me)
 		}
 	}
 	if (best == ~0u)
-		return false;
+		return NULL;
 	/* Lock both queues, lower CPU number first. */
 	struct runq *a = &rq[MIN(me, best)], *b = &rq[MAX(me, best)], *src = &rq[best];
 	uint64_t f = spin_lock_irqsave(&a->lock);
@@ -321,13 +330,14 @@ bool sched_steal(unsigned me)
 			mine->head = v;
 			mine->nr++;
 			mine->nr_runnable++;
+			take(mine, v);
 			moved = v;
 			break;
 		}
 	}
 	spin_unlock(&b->lock);
 	spin_unlock_irqrestore(&a->lock, f);
-	return moved != NULL;
+	return moved;
 }
 
 unsigned sched_snapshot(unsigned cpu, struct vcpu **list, unsigned max)

@@ -35,12 +35,13 @@ unsigned sched_housekeeping_cpu(void);
  * sched_reap: take one vCPU of an ended VM off the queue (NULL: none).
  * sched_pick: the runnable vCPU with the least vruntime, now RUNNING.
  * sched_put: account ran_ns to v and requeue it as its state says.
- * sched_steal: an idle CPU takes a waiting vCPU from the busiest CPU.
+ * sched_steal: an idle CPU takes a waiting vCPU from the busiest CPU; it
+ *   is picked here at once (RUNNING, as from sched_pick), or NULL.
  */
 struct vcpu *sched_reap(unsigned cpu);
 struct vcpu *sched_pick(unsigned cpu);
 void sched_put(unsigned cpu, struct vcpu *v, uint64_t ran_ns);
-bool sched_steal(unsigned cpu);
+struct vcpu *sched_steal(unsigned cpu);
 /* Up to max vCPUs assigned to cpu, in any state. */
 unsigned sched_snapshot(unsigned cpu, struct vcpu **list, unsigned max);
 unsigned sched_nr_runnable(unsigned cpu);

@@ -299,6 +299,7 @@ SNAP_MODEL(vuart, uart, VUART_SNAP_SIZE)
 SNAP_MODEL(fwcfg, fwcfg, FWCFG_SNAP_SIZE)
 SNAP_MODEL(testmmio, testmmio, TESTMMIO_SNAP_SIZE)
 SNAP_MODEL(vacpi, acpi, VACPI_SNAP_SIZE)
+SNAP_MODEL(vhpet, hpet, VHPET_SNAP_SIZE)
 SNAP_MODEL(vpci, pci, vpci_snap_size(&vm->pci))
 SNAP_MODEL(vlapic, vcpu[i].vlapic[0], VLAPIC_SNAP_SIZE)
 
@@ -446,6 +447,7 @@ static const struct snap_device_row snap_devices[] = {
 	ROW(SNAP_DEV_FWCFG, FWCFG_SNAP_VERSION, false, fwcfg),
 	ROW(SNAP_DEV_TESTMMIO, TESTMMIO_SNAP_VERSION, false, testmmio),
 	ROW(SNAP_DEV_ACPI, VACPI_SNAP_VERSION, false, vacpi),
+	ROW(SNAP_DEV_HPET, VHPET_SNAP_VERSION, false, vhpet),
 	ROW(SNAP_DEV_LAPIC, VLAPIC_SNAP_VERSION, true, vlapic),
 	ROW(SNAP_DEV_FPU, 1, true, fpu),
 	ROW(SNAP_DEV_VCPU, 1, true, vcpu),

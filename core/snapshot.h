@@ -35,6 +35,7 @@ enum snap_device {
 	SNAP_DEV_VIRTIO_RNG,
 	SNAP_DEV_VIRTIO_NET,    /* instance = NIC number */
 	SNAP_DEV_DISK,          /* a read-write disk's contents: 2 MiB chunks, disk by disk */
+	SNAP_DEV_HPET,
 	/* New device models take the next numbers (see snap_devices[]). */
 };
 

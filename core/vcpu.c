@@ -347,6 +347,12 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 			uint64_t now = clock_now_ns();
 			if (now >= v->next_deadline)
 				vcpu_service_timers(v);
+			/* Its timers may have ended the VM (the watchdog): leave
+			 * now.  Nothing else would: vm_end()'s kick skips this
+			 * CPU, and no deadline is left to arm, so a guest that
+			 * spins with interrupts off would never exit again. */
+			if (__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE))
+				break;
 			if (v->events)
 				ev |= __atomic_exchange_n(&v->events, false, __ATOMIC_ACQ_REL);
 			if (ev) {

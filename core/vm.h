@@ -29,6 +29,7 @@
 #include "devices/vpit.h"
 #include "devices/vrtc.h"
 #include "devices/vacpi.h"
+#include "devices/vhpet.h"
 #include "devices/vpci.h"
 #include "devices/pci_testdev.h"
 #include "devices/virtio_blk.h"
@@ -143,6 +144,10 @@ struct vm {
 	struct vpit pit;
 	struct vrtc rtc;
 	struct vacpi acpi;              /* PM1a blocks, PM timer, reset register */
+	struct vhpet hpet;              /* at VHPET_BASE; its legacy mode takes ISA IRQ 0 and 8 */
+	spinlock_t isa_mux_lock;        /* the two levels below and the lines they drive */
+	bool isa_dev_level[2];          /* ISA IRQ 0 (PIT), 8 (RTC): their own devices' levels */
+	bool isa_hpet_level[2];         /* the same lines as the HPET's legacy mode drives them */
 	struct vpci_bus pci;            /* bus 0 and its host bridge */
 	struct pci_testdev *pci_testdev;        /* with pci_testdev = on, else NULL */
 	struct virtio_net *nic[VM_MAX_NICS];    /* net = lines, on their switches */

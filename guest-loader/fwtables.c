@@ -19,9 +19,11 @@
 
 #define RSDP_LEN                36              /* §5.2.5.3 */
 #define RSDP_V1_LEN             20              /* covered by the first checksum */
-#define NR_ROOT_TABLES          3               /* FACP, APIC, MCFG */
-#define XSDT_LEN                (ACPI_HDR_LEN + NR_ROOT_TABLES * 8)     /* §5.2.8 */
-#define RSDT_LEN                (ACPI_HDR_LEN + NR_ROOT_TABLES * 4)     /* §5.2.7 */
+#define NR_ROOT_TABLES          3               /* FACP, APIC, MCFG; HPET if there is one */
+#define NR_ROOTS(in)            (NR_ROOT_TABLES + ((in)->hpet_base != 0))
+#define XSDT_LEN(in)            (ACPI_HDR_LEN + NR_ROOTS(in) * 8)       /* §5.2.8 */
+#define RSDT_LEN(in)            (ACPI_HDR_LEN + NR_ROOTS(in) * 4)       /* §5.2.7 */
+#define HPET_LEN                56              /* IA-PC HPET 1.0a §3.2.4, Table 3 */
 #define FADT_LEN                276             /* §5.2.9, revision 6 */
 #define FACS_LEN                64              /* §5.2.10 */
 #define FACS_ALIGN              64
@@ -40,6 +42,7 @@
 #define IOAPIC_PINS             24
 
 /* Generic Address Structure, §5.2.3.2. */
+#define GAS_SYSTEM_MEMORY       0
 #define GAS_SYSTEM_IO           1
 #define GAS_ACCESS_BYTE         1
 #define GAS_ACCESS_WORD         2
@@ -202,6 +205,10 @@ static int check_in(const struct fwtables_in *in, char *err, size_t errlen)
 		return errf(err, errlen, "S5 SLP_TYP %u does not fit 3 bits", in->s5_slp_typ);
 	if (in->com1_irq > 15 || in->rtc_irq > 15 || !in->com1_port || !in->rtc_port)
 		return errf(err, errlen, "COM1 or RTC without a port or on IRQ past 15");
+	/* IA-PC HPET 1.0a §2.3.1: the registers take a 1 KiB-aligned 1 KiB. */
+	if (!IS_ALIGNED(in->hpet_base, 0x400))
+		return errf(err, errlen, "HPET at 0x%llx is not 1 KiB-aligned",
+			    (unsigned long long)in->hpet_base);
 	return 0;
 }
 
@@ -333,13 +340,17 @@ static uint64_t layout_from(const struct fwtables_in *in, gpa_t start,
 	l->facs = p;  p += FACS_LEN;
 	l->rsdp = p;  p += ALIGN_UP(RSDP_LEN, 16);
 	l->mpfp = p;  p += MPFP_LEN;
-	l->xsdt = p;  p += ALIGN_UP(XSDT_LEN, 8);
-	l->rsdt = p;  p += ALIGN_UP(RSDT_LEN, 8);
+	l->xsdt = p;  p += ALIGN_UP(XSDT_LEN(in), 8);
+	l->rsdt = p;  p += ALIGN_UP(RSDT_LEN(in), 8);
 	l->fadt = p;  p += ALIGN_UP(FADT_LEN, 8);
 	l->dsdt = p;  p += ALIGN_UP(dsdt_len(in), 8);
 	l->madt = p;  p += ALIGN_UP(madt_len(in->nr_vcpus), 8);
 	l->mcfg = p;  p += ALIGN_UP(MCFG_LEN, 8);
 	l->mpct = p;  p += ALIGN_UP(mpct_len(in->nr_vcpus), 8);
+	l->hpet = 0;
+	if (in->hpet_base) {
+		l->hpet = p;  p += ALIGN_UP(HPET_LEN, 8);
+	}
 	l->end = start + ALIGN_UP(p - start, FACS_ALIGN);
 	return l->end - start;
 }
@@ -532,20 +543,51 @@ static void acpi_rsdp(struct fw_out *o, const struct fwtables_layout *l)
 	out_checksum(o, l->rsdp + 32);
 }
 
-/* §5.2.8 and §5.2.7: both roots list the FADT, the MADT and the MCFG. */
-static void acpi_roots(struct fw_out *o, const struct fwtables_layout *l)
+/* §5.2.8 and §5.2.7: both roots list the FADT, the MADT and the MCFG,
+ * and the HPET table if there is one. */
+static void acpi_roots(struct fw_out *o, const struct fwtables_layout *l,
+		       const struct fwtables_in *in)
 {
-	acpi_header(o, l->xsdt, "XSDT", XSDT_LEN, 1);
+	acpi_header(o, l->xsdt, "XSDT", XSDT_LEN(in), 1);
 	out_u64(o, l->fadt);
 	out_u64(o, l->madt);
 	out_u64(o, l->mcfg);
-	acpi_finish(o, l->xsdt, XSDT_LEN);
+	if (l->hpet)
+		out_u64(o, l->hpet);
+	acpi_finish(o, l->xsdt, XSDT_LEN(in));
 
-	acpi_header(o, l->rsdt, "RSDT", RSDT_LEN, 1);
+	acpi_header(o, l->rsdt, "RSDT", RSDT_LEN(in), 1);
 	out_u32(o, (uint32_t)l->fadt);
 	out_u32(o, (uint32_t)l->madt);
 	out_u32(o, (uint32_t)l->mcfg);
-	acpi_finish(o, l->rsdt, RSDT_LEN);
+	if (l->hpet)
+		out_u32(o, (uint32_t)l->hpet);
+	acpi_finish(o, l->rsdt, RSDT_LEN(in));
+}
+
+/*
+ * The HPET description table (IA-PC HPET 1.0a §3.2.4, Table 3): the Event
+ * Timer Block ID (the capabilities' low 32 bits), the registers' base as
+ * a Generic Address Structure in system memory (64-bit registers), HPET
+ * number 0, the minimum periodic tick, and no page protection (the
+ * registers share their 4 KiB page with nothing else of the guest's).
+ */
+static void acpi_hpet(struct fw_out *o, const struct fwtables_layout *l,
+		      const struct fwtables_in *in)
+{
+	if (!l->hpet)
+		return;
+	acpi_header(o, l->hpet, "HPET", HPET_LEN, 1);
+	out_u32(o, in->hpet_id);
+	out_u8(o, GAS_SYSTEM_MEMORY);
+	out_u8(o, 64);                          /* register bit width */
+	out_u8(o, 0);                           /* bit offset */
+	out_u8(o, 0);                           /* access size: undefined (any) */
+	out_u64(o, in->hpet_base);
+	out_u8(o, 0);                           /* HPET number */
+	out_u16(o, in->hpet_min_tick);
+	out_u8(o, 0);                           /* page protection: none given */
+	acpi_finish(o, l->hpet, HPET_LEN);
 }
 
 /* Generic Address Structure (§5.2.3.2) of an I/O port block. */
@@ -845,13 +887,14 @@ int fwtables_build(struct guest_mem *m, gpa_t base, uint64_t size,
 	acpi_facs(&o, &l);
 	acpi_rsdp(&o, &l);
 	mp_floating(&o, &l);
-	acpi_roots(&o, &l);
+	acpi_roots(&o, &l, in);
 	acpi_fadt(&o, &l, in);
 	if (acpi_dsdt(&o, &l, in, err, errlen))
 		return -1;
 	acpi_madt(&o, &l, in);
 	acpi_mcfg(&o, &l, in);
 	mp_config(&o, &l, in);
+	acpi_hpet(&o, &l, in);
 	out_pad_to(&o, l.end);
 	if (o.bad || o.pos != l.end)
 		return errf(err, errlen, "writing firmware tables stopped at "

@@ -65,6 +65,13 @@ struct fwtables_in {
 	uint8_t com1_irq;
 	uint16_t rtc_port;      /* 2 ports */
 	uint8_t rtc_irq;
+
+	/* The HPET (IA-PC HPET 1.0a §3.2.4): its registers' base, 0 for none;
+	 * the low 32 bits of its capabilities; the fewest counts between
+	 * periodic interrupts it delivers. */
+	uint64_t hpet_base;
+	uint32_t hpet_id;
+	uint16_t hpet_min_tick;
 };
 
 /* Where fwtables_build puts each table (guest-physical addresses). */
@@ -74,6 +81,7 @@ struct fwtables_layout {
 	gpa_t mpfp;             /* MP floating pointer, 16-byte aligned */
 	gpa_t facs;             /* 64-byte aligned */
 	gpa_t xsdt, rsdt, fadt, dsdt, madt, mcfg;
+	gpa_t hpet;             /* 0 without an HPET */
 	gpa_t mpct;             /* MP configuration table */
 };
 

@@ -379,6 +379,7 @@ manifest_read() {
 		status) status=$val ;;
 		hv_cmdline) hvcmd=$val ;;
 		same_iso_as) sameiso=$val ;;
+		long) ;;        # read by the loop below
 		boot_module)    # boot_module = FILE ISO-PATH [ARGS]: a module of its own
 			local file=${val%% *} rest=${val#* }
 			local src
@@ -614,6 +615,8 @@ run_group() {
 }
 
 for f in "$MANIFESTS"/*.test; do
+	# long = yes: a group of a minute or more, run by make test-long only.
+	grep -qE '^long[[:space:]]*=[[:space:]]*yes' "$f" 2>/dev/null && [ -z "${KASANE_LONG:-}" ] && continue
 	[ -f "$f" ] && manifest_read "$f"
 done
 for e in "${MANIFEST_ERRORS[@]}"; do
@@ -773,6 +776,33 @@ cmd() {
 }
 # Line numbers of the lines matching REGEX.
 lines_of() { grep -nE -- "$1" "$log" | cut -d: -f1; }
+
+# Typing into a Linux shell: kasane.action=shell runs busybox init with a
+# shell on ttyS0.  Ctrl-A three times moves the keyboard to the VM; a
+# command typed there is answered by the shell, and `poweroff` typed there
+# powers the VM off through ACPI (status 0, "powered off").
+drive_linux_shell() {
+	wait_for '^\[lsh\] \[ *[0-9.]+\] KASANE-LINUX-ACTION shell' || return
+	sleep 2                         # the shell starts and prompts
+	printf '\001\001\001'
+	wait_for "^kasane: console input goes to VM 'lsh' \(COM1\)" || return
+	printf 'echo kasane-$((6 * 7))-shell\r'
+	wait_for '^\[lsh\] kasane-42-shell' || return    # (lines end in CR LF here)
+	sleep 1                         # the next prompt
+	printf 'poweroff\r'
+	wait_for "^kasane: VM 'lsh' ended"    # typed input stays open until then
+}
+if want console/linux-shell; then
+	cfg=$OUT/linsh.cfg
+	printf '[vm lsh]\nkernel = /linux/vmlinuz\ninitrd = /linux/initrd.img\nmemory = 160M\ncmdline = console=ttyS0 loglevel=5 kasane.action=shell\n' >"$cfg"
+	console_boot linsh "$cfg" 300 drive_linux_shell build/linux/vmlinuz:/linux/vmlinuz \
+		build/linux/initrd.img:/linux/initrd.img
+	why=$(run_verdict $log "$QEMU_RC" 1 0 300)
+	[ -z "$why" ] && ! why=$(expect $log "^kasane: console input goes to VM 'lsh' \(COM1\)" \
+		'^\[lsh\] kasane-42-shell$' "^kasane: VM 'lsh' ended: powered off .*; status 0;") &&
+		why="$why, see $log"
+	result console/linux-shell "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
 
 # list, list -j, help, bad commands and names; pause a counting VM (its
 # count stops and kasane's accounting of it stands still across two

@@ -14,10 +14,15 @@
 # SMBIOS tables (/sys/class/dmi/id).
 #   kasane.expect_cpus=N   "KASANE-LINUX-CHECK cpus PASS" if N CPUs are
 #                          online (nproc and /proc/cpuinfo agree), else FAIL
+#   kasane.clock=S         "KASANE-LINUX-CLOCK guest N us host N us drift N
+#                          ppm PASS": the wall clock against the ACPI PM
+#                          timer over S seconds with every vCPU busy
+#                          (tools/linux-clock.c, built static with gcc)
 #   kasane.action=poweroff (default) | reboot | reboot-once | shell
 #                          reboot-once: reboots if CMOS byte 0x7f is not
 #                          0x4b and sets it (CMOS RAM survives a reboot),
-#                          powers off otherwise
+#                          powers off otherwise; shell: busybox init runs a
+#                          shell on the console, and `poweroff` powers off
 #   kasane.modules=yes     insmod the kernel modules listed in KMODS below
 #                          (with what they depend on, in order) and say
 #                          "KASANE-LINUX-CHECK modules PASS" or FAIL
@@ -53,7 +58,7 @@ me=$PWD/tools/linux-guest.sh
 
 # Cached: rebuilt only when this script changes.
 if [ -s "$out/vmlinuz" ] && [ -s "$out/vmlinuz-truncated" ] && [ -s "$out/initrd.img" ] &&
-   [ -s "$out/disk.img" ] && [ "$out/initrd.img" -nt "$me" ]; then
+   [ -s "$out/disk.img" ] && [ "$out/initrd.img" -nt "$me" ] && [ "$out/initrd.img" -nt tools/linux-clock.c ]; then
 	exit 0
 fi
 
@@ -136,6 +141,8 @@ mv "$out/disk-ro.img.tmp" "$out/disk-ro.img"
 "$bb" --list-full | while read -r a; do
 	[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
 done
+gcc -static -O2 -Wall -o "$root/bin/kasane-clock" tools/linux-clock.c ||
+	fail "cannot build tools/linux-clock.c statically (gcc and libc6-dev are needed)"
 cat >"$root/init" <<'EOF'
 #!/bin/sh
 # kasane's Linux test init (tools/linux-guest.sh).
@@ -162,6 +169,8 @@ if [ -n "$want" ]; then
 		say "KASANE-LINUX-CHECK cpus FAIL (nproc $cpus, /proc/cpuinfo $info, expected $want)"
 	fi
 fi
+secs=$(arg clock)
+[ -n "$secs" ] && say "KASANE-LINUX-CLOCK $(kasane-clock "$secs" 2>&1)"
 # CMOS byte 0x7f through /dev/port: index port 0x70, data port 0x71.
 cmos_get() { printf '\177' | dd of=/dev/port bs=1 seek=112 2>/dev/null
 	dd if=/dev/port bs=1 skip=113 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n'; }
@@ -281,7 +290,10 @@ reboot-once)
 	poweroff -f ;;
 shell)
 	say "KASANE-LINUX-ACTION shell"
-	exec setsid cttyhack sh ;;
+	# busybox init as PID 1: a shell on the console, respawned, and a
+	# `poweroff` typed there shuts down through ACPI.
+	printf '::respawn:-/bin/cttyhack /bin/sh\n' >/etc/inittab
+	exec /sbin/init ;;
 *)
 	say "KASANE-LINUX-ACTION poweroff"
 	poweroff -f ;;

@@ -126,14 +126,32 @@ void udelay(uint64_t us)
 
 uint64_t lapic_timer_calibrate(void)
 {
-	/* Divide by 16, count down from the maximum for 10 ms of TSC time. */
+	/*
+	 * Divide by 16, count down from the maximum for about 10 ms, and
+	 * divide the count by the TSC time between the start and the read:
+	 * a delay after the wait (an emulator's CPU thread that the host
+	 * descheduled) then lengthens both.  Of three rounds the shortest,
+	 * the least disturbed, counts.  (Dividing by a nominal 10 ms took
+	 * such delays for a faster timer, up to twice as fast under a loaded
+	 * QEMU, and every host timer fired that much late.)
+	 */
+	uint64_t best_tsc = ~0ULL, best_count = 0;
+
 	lapic_write(LAPIC_TIMER_DIV, 0x3);
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
-	lapic_write(LAPIC_TIMER_INIT, 0xffffffff);
-	udelay(10000);
-	uint32_t left = lapic_read(LAPIC_TIMER_CUR);
-	lapic_write(LAPIC_TIMER_INIT, 0);
-	uint64_t per_ms = (0xffffffffULL - left) / 10;
+	for (int i = 0; i < 3; i++) {
+		uint64_t t0 = rdtsc();
+		lapic_write(LAPIC_TIMER_INIT, 0xffffffff);
+		udelay(10000);
+		uint32_t left = lapic_read(LAPIC_TIMER_CUR);
+		uint64_t t1 = rdtsc();
+		lapic_write(LAPIC_TIMER_INIT, 0);
+		if (t1 - t0 < best_tsc) {
+			best_tsc = t1 - t0;
+			best_count = 0xffffffffULL - left;
+		}
+	}
+	uint64_t per_ms = best_tsc ? best_count * tsc_khz / best_tsc : 0;
 	return per_ms ? per_ms : 1;
 }
 

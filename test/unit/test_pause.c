@@ -78,7 +78,10 @@ TEST(paused_is_not_stolen_and_resumes_level)
 	sched_resume_vm(vm);
 	CHECK_EQ(vm->vcpu[0].vruntime, p->vruntime);
 	CHECK_EQ(sched_nr_runnable(3), 3);
-	CHECK(sched_steal(4));
+	struct vcpu *s = sched_steal(4);
+	CHECK(s != NULL);
+	if (s)
+		sched_put(4, s, 0);
 	vm_free(busy);
 	vm_free(vm);
 	CHECK_EQ(sched_nr_runnable(3), 0);

@@ -127,10 +127,12 @@ TEST(steal_respects_exclusive_and_affinity)
 	for (int i = 2; i >= 0; i--)            /* the one that may move is last */
 		sched_add(&vm->vcpu[i]);
 	CHECK(!sched_steal(6));
-	CHECK(sched_steal(4));
+	CHECK(sched_steal(4) == &vm->vcpu[2]);
 	CHECK_EQ(vm->vcpu[2].pcpu, 4);
 	CHECK_EQ(vm->vcpu[2].migrations, 1);
-	CHECK_EQ(sched_nr_runnable(4), 1);
+	/* Picked with the move: running on CPU 4, not waiting there. */
+	CHECK_EQ(vm->vcpu[2].state, VCPU_RUNNING);
+	CHECK_EQ(sched_nr_runnable(4), 0);
 	CHECK_EQ(sched_nr_runnable(3), 2);
 	CHECK_EQ(sched_nr_runnable(6), 3);
 	/* Nothing else on CPU 3 may go to 4, nor from CPU 6 to anyone. */
@@ -140,8 +142,8 @@ TEST(steal_respects_exclusive_and_affinity)
 	CHECK_EQ(vm->vcpu[1].pcpu, 3);
 	for (int i = 0; i < 3; i++)
 		CHECK_EQ(excl->vcpu[i].pcpu, 6);
-	CHECK(sched_pick(4) == &vm->vcpu[2]);
 	sched_put(4, &vm->vcpu[2], 0);
+	CHECK_EQ(sched_nr_runnable(4), 1);
 	vm_free(vm);
 	vm_free(excl);
 }
@@ -155,7 +157,7 @@ TEST(steal_never_takes_the_running_vcpu)
 	sched_add(&vm->vcpu[1]);
 	struct vcpu *run = sched_pick(3);
 	struct vcpu *other = run == &vm->vcpu[0] ? &vm->vcpu[1] : &vm->vcpu[0];
-	CHECK(sched_steal(4));
+	CHECK(sched_steal(4) == other);
 	CHECK_EQ(other->pcpu, 4);
 	CHECK_EQ(run->pcpu, 3);
 	/* Only the running one is left: nothing to steal. */
@@ -163,6 +165,12 @@ TEST(steal_never_takes_the_running_vcpu)
 	CHECK_EQ(run->pcpu, 3);
 	CHECK_EQ(run->state, VCPU_RUNNING);
 	sched_put(3, run, 0);
+	/* CPU 3 idle now cannot take back the one CPU 4 stole: it runs there. */
+	CHECK(sched_pick(3) == run);
+	sched_put(3, run, 0);
+	CHECK(!sched_steal(3));
+	CHECK_EQ(other->pcpu, 4);
+	sched_put(4, other, 0);
 	vm_free(vm);
 	CHECK_EQ(sched_nr_runnable(3), 0);
 	CHECK_EQ(sched_nr_runnable(4), 0);

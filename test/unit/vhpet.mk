@@ -1,0 +1,2 @@
+UNIT_TESTS += vhpet
+UNIT_SRCS_vhpet := devices/vhpet.c
