@@ -18,6 +18,7 @@
 #                          ppm PASS": the wall clock against the ACPI PM
 #                          timer over S seconds with every vCPU busy
 #                          (tools/linux-clock.c, built static with gcc)
+#   kasane.settle=N        sleep N seconds before the action below
 #   kasane.action=poweroff (default) | reboot | reboot-once | shell
 #                          reboot-once: reboots if CMOS byte 0x7f is not
 #                          0x4b and sets it (CMOS RAM survives a reboot),
@@ -274,6 +275,11 @@ if [ -n "$net" ]; then
 	cat /sys/class/net/eth0/statistics/rx_packets /sys/class/net/eth0/statistics/tx_packets \
 		2>/dev/null | tr '\n' ' ' | sed 's/^/KASANE-NET eth0 rx tx: /' | while read -r l; do say "$l"; done
 fi
+# kasane.settle=N: N seconds of the guest's own time before the action, for
+# tests of what the kernel does a while after boot (the TSC's refined
+# calibration runs about two seconds after the clocksource registers).
+n=$(arg settle)
+case $n in ''|*[!0-9]*) ;; *) sleep "$n" ;; esac
 action=$(arg action)
 case ${action:-poweroff} in
 reboot)
