@@ -1326,6 +1326,21 @@ static void decode_exit(struct virt_vcpu *v, struct vmx_vcpu *xv, struct vm_exit
 	case VMX_EXIT_TRIPLE_FAULT:
 		e->kind = EXIT_TRIPLE_FAULT;
 		break;
+	case VMX_EXIT_TASK_SWITCH:
+		/* Every task switch exits (§26.1.2).  Qualification bits 15:0:
+		 * the new TSS selector; 31:30: CALL 0, IRET 1, JMP 2, a task
+		 * gate in the IDT 3 (§28.2.1, Table 28-2).  Through a gate, the
+		 * event and its error code are in the IDT-vectoring fields
+		 * (e->cut, read above). */
+		e->kind = EXIT_TASK_SWITCH;
+		e->task.sel = (uint16_t)qual;
+		e->task.source = ((qual >> 30) & 3) == 0 ? VIRT_TASK_CALL :
+				 ((qual >> 30) & 3) == 1 ? VIRT_TASK_IRET :
+				 ((qual >> 30) & 3) == 2 ? VIRT_TASK_JMP : VIRT_TASK_GATE;
+		e->task.has_error = e->task.source == VIRT_TASK_GATE && e->cut.valid &&
+				    e->cut.has_error;
+		e->task.error = e->task.has_error ? e->cut.error : 0;
+		break;
 	case VMX_EXIT_INTR_WINDOW:
 		e->kind = EXIT_INTR_WINDOW;
 		break;
