@@ -1655,7 +1655,11 @@ gdb_console_driver() {
 	wait_for '^\[spin\] counter: tick 3' || return
 	printf 'debug spin\r'
 	wait_for "^kasane: VM 'spin' stopped for gdb on COM2" || return
-	timeout -k 5 60 gdb -batch -nx -ex 'set pagination off' -ex "target remote 127.0.0.1:$port" \
+	# --foreground: timeout then passes our SIGINT to gdb once.  Without it
+	# timeout also signals its whole process group, gdb gets a second
+	# Ctrl-C while the first is pending, and in batch mode it answers its
+	# "target is not responding to interrupt requests" with a disconnect.
+	timeout --foreground -k 5 60 gdb -batch -nx -ex 'set pagination off' -ex "target remote 127.0.0.1:$port" \
 		-ex 'info threads' -ex 'x/1xg 0xdead00000000' -ex 'printf "CONTINUE\n"' -ex continue \
 		-ex 'printf "STOPPED\n"' -ex detach build/guests/counter.elf >"$gdblog" 2>&1 &
 	local g=$!
