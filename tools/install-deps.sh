@@ -34,6 +34,7 @@ check bochs "bochs bochs-term"
 [ -f /usr/share/bochs/BIOS-bochs-latest ] || need="$need bochsbios"
 [ -f /usr/share/vgabios/vgabios.bin ] || need="$need vgabios"
 check setsid util-linux
+check ss iproute2                       # free TCP ports for serial lines (run-tests.sh)
 # ACPICA's disassembler: the unit tests compare `iasl -d` of the generated
 # ACPI tables with the expected text.
 check iasl acpica-tools
