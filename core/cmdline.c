@@ -53,6 +53,10 @@ static const struct opt_word conswitch_words[] = {
 	CTRL(s), CTRL(t), CTRL(u), CTRL(v), CTRL(w), CTRL(x), CTRL(y), CTRL(z), { NULL, 0 },
 };
 
+static const struct opt_word onoff_words[] = {
+	{ "off", 0 }, { "on", 1 }, { NULL, 0 },
+};
+
 static const struct opt_desc options[] = {
 	{ "console",  OPT_WORD, FIELD(console),  console_words,  0, "com1|com2|none" },
 	{ "loglevel", OPT_WORD, FIELD(loglevel), loglevel_words, 0, "error|warn|info|debug or 0-3" },
@@ -61,6 +65,7 @@ static const struct opt_desc options[] = {
 	{ "smp",      OPT_UINT, FIELD(smp_max),  NULL,       65535, "a CPU count 0-65535 (0 = all)" },
 	{ "onexit",   OPT_WORD, FIELD(onexit),   onexit_words,   0, "poweroff|reboot|halt" },
 	{ "conswitch", OPT_WORD, FIELD(conswitch), conswitch_words, 0, "a letter a-z (Ctrl-that letter)" },
+	{ "poison",   OPT_WORD, FIELD(poison),   onoff_words,    0, "on|off" },
 };
 
 /* Longest piece of a user's word quoted back in a message. */

@@ -31,6 +31,7 @@ struct hv_options {
 	unsigned smp_max;       /* CPUs to start; 0 = all */
 	int onexit;             /* enum hv_onexit: when every VM has ended */
 	int conswitch;          /* Ctrl-<this letter> three times moves console input (1 = Ctrl-A) */
+	int poison;             /* 1: fill frames with a pattern as they are handed out (mm/mm.h) */
 };
 
 /* Longest command line looked at; the rest is ignored (and reported). */

@@ -211,6 +211,7 @@ void kmain(uint32_t magic, uint64_t info)
 		pr_info("kasane: module %d: 0x%llx-0x%llx '%s'\n", i,
 			(unsigned long long)boot_info.module[i].start,
 			(unsigned long long)boot_info.module[i].end, boot_info.module[i].cmdline);
+	mm_poison = hv_opts.poison;
 	mm_init(&boot_info);
 	paging_init(&boot_info);
 	pr_info("kasane: %llu MiB RAM, %llu MiB free, %d boot modules\n",

@@ -298,3 +298,19 @@ int vm_summary(void)
 	}
 	return worst;
 }
+
+/*
+ * A nested-page fault at gpa: true if it was the guest's first touch of a
+ * RAM chunk, now zeroed and mapped (the guest retries the access), false
+ * if gpa is not RAM or was mapped already (device memory: the caller
+ * emulates it or ends the VM).
+ */
+bool vm_ram_fault(struct vm *vm, gpa_t gpa)
+{
+	gpa_t at;
+	uint64_t len;
+
+	if (vm->shadow || !gmem_prepare(&vm->mem, gpa, 1, &at, &len))
+		return false;
+	return npt_set_access(&vm->npt, at, len, true) != 0;
+}

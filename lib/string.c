@@ -1,10 +1,23 @@
 /* Memory and string routines for the freestanding hypervisor. */
 #include "lib/string.h"
 
+/*
+ * Bulk copies move eight bytes per iteration (REP MOVSQ) and fills 64
+ * bytes per loop of plain stores, each finishing its tail bytewise.  On
+ * hardware with fast strings (Intel SDM vol. 1 §7.3.9.3, "Fast-String
+ * Operation"; AMD's equivalent) these run at memory bandwidth like the byte
+ * forms; where string instructions are emulated one iteration at a time
+ * (QEMU TCG, Bochs) they take an eighth of the iterations or fewer, which
+ * matters for the 2 MiB chunks of guest RAM zeroed on a guest's first touch
+ * (mm/guest_mem.h).
+ */
 void *memcpy(void *dst, const void *src, size_t n)
 {
 	void *ret = dst;
-	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+	size_t q = n / 8, r = n % 8;
+
+	__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(q) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(r) : : "memory");
 	return ret;
 }
 
@@ -25,7 +38,19 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
 	void *ret = dst;
-	__asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(c) : "memory");
+	uint64_t pattern = 0x0101010101010101ull * (unsigned char)c;
+	size_t blocks = n / 64, r = n % 64;
+
+	/* 64 bytes per iteration in eight plain stores: see above. */
+	if (blocks)
+		__asm__ volatile("1:\n\t"
+				 "movq %2, 0(%0)\n\tmovq %2, 8(%0)\n\t"
+				 "movq %2, 16(%0)\n\tmovq %2, 24(%0)\n\t"
+				 "movq %2, 32(%0)\n\tmovq %2, 40(%0)\n\t"
+				 "movq %2, 48(%0)\n\tmovq %2, 56(%0)\n\t"
+				 "addq $64, %0\n\tdecq %1\n\tjnz 1b"
+				 : "+r"(dst), "+r"(blocks) : "r"(pattern) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(dst), "+c"(r) : "a"(pattern) : "memory");
 	return ret;
 }
 

@@ -115,12 +115,21 @@ void mm_init(const struct boot_info *bi)
 	heap.put_pages = heap_put_pages;
 }
 
+bool mm_poison;
+
+static hpa_t poisoned(hpa_t pa, uint64_t npages)
+{
+	if (pa && mm_poison)
+		memset(hpa_to_hva(pa), MM_POISON_BYTE, npages * PAGE_SIZE);
+	return pa;
+}
+
 hpa_t page_alloc(uint64_t npages, uint64_t align)
 {
 	uint64_t f = spin_lock_irqsave(&frame_lock);
 	hpa_t pa = frame_alloc_pages(&frames, npages, align);
 	spin_unlock_irqrestore(&frame_lock, f);
-	return pa;
+	return poisoned(pa, npages);
 }
 
 hpa_t page_alloc_below(uint64_t npages, uint64_t align, hpa_t max_pa)
@@ -128,7 +137,7 @@ hpa_t page_alloc_below(uint64_t npages, uint64_t align, hpa_t max_pa)
 	uint64_t f = spin_lock_irqsave(&frame_lock);
 	hpa_t pa = frame_alloc_below(&frames, npages, align, max_pa);
 	spin_unlock_irqrestore(&frame_lock, f);
-	return pa;
+	return poisoned(pa, npages);
 }
 
 hpa_t page_zalloc(uint64_t npages, uint64_t align)

@@ -24,6 +24,16 @@ uint64_t mm_free_bytes(void);
 uint64_t mm_total_bytes(void);
 
 /* The heap: 16-byte aligned blocks; NULL on exhaustion.  Safe from any CPU. */
+/*
+ * A debug aid, off by default (the command line's poison=on): every run of
+ * frames page_alloc hands out is first filled with MM_POISON_BYTE, so
+ * memory that reaches a guest or a table without being zeroed shows as a
+ * pattern rather than as the zeros an emulator's fresh RAM happens to hold
+ * (Xen's debug builds scrub with a pattern for the same reason).
+ */
+#define MM_POISON_BYTE 0xc2
+extern bool mm_poison;
+
 void *kmalloc(size_t size);
 void *kzalloc(size_t size);
 void kfree(void *p);

@@ -96,9 +96,9 @@ TEST(unknown_option)
 	CHECK_EQ(parse("foo=1 console=none quiet", &o, &ms), 2);
 	CHECK_EQ(ms.n, 2);
 	CHECK_STR(ms.m[0], "cmdline: unknown option 'foo=1' "
-		  "(known: console loglevel config selftest smp onexit conswitch)");
+		  "(known: console loglevel config selftest smp onexit conswitch poison)");
 	CHECK_STR(ms.m[1], "cmdline: unknown option 'quiet' "
-		  "(known: console loglevel config selftest smp onexit conswitch)");
+		  "(known: console loglevel config selftest smp onexit conswitch poison)");
 	CHECK_EQ(o.console, HV_CONSOLE_NONE);
 	CHECK_EQ(parse("conswitch=A", &o, &ms), 1);
 	CHECK_EQ(o.conswitch, 1);
