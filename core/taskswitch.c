@@ -244,6 +244,34 @@ static int load_ldt(struct ts *t, uint16_t sel)
 	return TS_OK;
 }
 
+/*
+ * PAE paging: the new CR3's four PDPTEs, loaded with it (SDM vol. 3A
+ * §4.4.1).  One with P and a reserved bit set (2:1, 8:5, 63:MAXPHYADDR)
+ * raises #TS(0) in the new task, all four then not present, as Bochs
+ * does; the table outside RAM ends the VM.
+ */
+static int load_pdptes(struct ts *t, uint64_t cr3, uint64_t pdpte[4])
+{
+	uint8_t bits = t->mode.maxphyaddr ? t->mode.maxphyaddr : 48;
+	uint64_t rsvd = 0x1e6ULL | ~((1ULL << bits) - 1);
+	gpa_t at = cr3 & 0xffffffe0ULL;
+
+	if (!gmem_read(&t->v->vm->mem, at, pdpte, 4 * sizeof(*pdpte))) {
+		vm_end(t->v->vm, VM_END_OUT_OF_RANGE, -1, "vCPU %u: task switch: the new CR3's "
+		       "PDPTEs at guest-physical 0x%llx lie outside its RAM", t->v->id,
+		       (unsigned long long)at);
+		return TS_FAILED;
+	}
+	for (int i = 0; i < 4; i++) {
+		if ((pdpte[i] & 1) && (pdpte[i] & rsvd)) {
+			memset(pdpte, 0, 4 * sizeof(*pdpte));
+			fault(t, X86_EXC_TS, 0);
+			return TS_FAILED;
+		}
+	}
+	return TS_OK;
+}
+
 /* Push the error code of the exception that switched tasks (§7.3 step 13). */
 static int push_error(struct ts *t, struct x86_regs *r, uint32_t error, unsigned width)
 {
@@ -394,6 +422,7 @@ bool task_switch(struct vcpu *v, const struct vm_exit *e, const struct gpt_mode 
 		v->evq.redeliver.valid = false;
 	cs.shadow = 0;
 	bool cr3 = false;
+	uint64_t pdpte[4] = { 0 };
 	sr->cr0 |= CR0_TS_BIT;
 	sr->tr = ntr;
 	if (nl == &tss32 && (sr->cr0 & CR0_PG)) {
@@ -420,18 +449,21 @@ bool task_switch(struct vcpu *v, const struct vm_exit *e, const struct gpt_mode 
 	for (int i = 0; i < NR_SEGS; i++)
 		sr->seg[i] = (struct x86_seg){ .selector = segs[i], .attr = SEG_ATTR_UNUSABLE };
 	sr->dr7 &= ~DR7_LOCAL;
-	int rc = TS_OK;
+	bool pae = cr3 && (sr->cr4 & CR4_PAE);
+	int rc = pae ? load_pdptes(&t, sr->cr3, pdpte) : TS_OK;
 	if (r->rflags & RFLAGS_VM) {
 		/* Virtual-8086 task: real-mode segments at CPL 3 (SDM vol. 3A
 		 * §20.2); they need no descriptor, so a bad LDT leaves them too. */
 		for (int i = 0; i < NR_SEGS; i++)
 			sr->seg[i] = (struct x86_seg){ .base = (uint64_t)segs[i] << 4, .limit = 0xffff,
 						       .selector = segs[i], .attr = 0xf3 };
-		rc = load_ldt(&t, (uint16_t)field(img, nl->ldt, 2));
+		if (rc == TS_OK)
+			rc = load_ldt(&t, (uint16_t)field(img, nl->ldt, 2));
 	} else {
 		static const int order[NR_SEGS] = { SEG_CS, SEG_SS, SEG_ES, SEG_DS, SEG_FS, SEG_GS };
 		unsigned cpl = segs[SEG_CS] & 3;
-		rc = load_ldt(&t, (uint16_t)field(img, nl->ldt, 2));
+		if (rc == TS_OK)
+			rc = load_ldt(&t, (uint16_t)field(img, nl->ldt, 2));
 		for (int k = 0; k < NR_SEGS && rc == TS_OK; k++)
 			rc = load_seg(&t, order[k], segs[order[k]], cpl);
 	}
@@ -459,6 +491,8 @@ bool task_switch(struct vcpu *v, const struct vm_exit *e, const struct gpt_mode 
 	uint64_t cr8 = virt->get_reg(&v->hw, VIRT_CR8);
 	virt->set_cpu_state(&v->hw, &cs);
 	virt->set_reg(&v->hw, VIRT_CR8, cr8);
+	for (int i = 0; pae && i < 4; i++)
+		virt->set_reg(&v->hw, VIRT_PDPTE0 + i, pdpte[i]);
 	/* set_cpu_state closed any window the run loop had asked for. */
 	v->window_open = false;
 	v->nmi_window_open = false;
