@@ -74,12 +74,39 @@ static int mem_failed(struct ts *t, int r, const struct gpt_fault *f, uint64_t l
 		vcpu_raise_exception(t->v, X86_EXC_PF, true, f->error);
 	} else if (r == GPT_NONCANON) {
 		vcpu_raise_exception(t->v, X86_EXC_GP, true, 0);
+	} else if (r == GPT_BAD_TABLE) {
+		vm_end(t->v->vm, VM_END_OUT_OF_RANGE, -1,
+		       "vCPU %u: task switch: the page tables for linear 0x%llx (CR3 0x%llx) lie "
+		       "outside its RAM", t->v->id, (unsigned long long)la,
+		       (unsigned long long)t->mode.cr3);
 	} else if (r != GPT_RETRY) {
 		vm_end(t->v->vm, VM_END_OUT_OF_RANGE, -1,
-		       "vCPU %u: task switch: a descriptor table, TSS or stack at linear 0x%llx "
-		       "lies outside its RAM", t->v->id, (unsigned long long)la);
+		       "vCPU %u: task switch: the descriptor table, TSS or stack at linear 0x%llx "
+		       "is not in its RAM", t->v->id,
+		       (unsigned long long)(r == GPT_NOT_RAM && f ? f->la : la));
 	}
 	return TS_FAILED;
+}
+
+/*
+ * Whether the n bytes at linear la may be written: checked before the
+ * first write of a switch, so that a #PF leaves the old task as it was
+ * (SDM vol. 3A §7.3 step 3: the old and new TSS and the descriptors used
+ * must be paged in).  n is at most a page: the first and last bytes cover it.
+ */
+static int probe_write(struct ts *t, uint64_t la, size_t n)
+{
+	uint64_t at[2] = { la & 0xffffffffULL, (la + n - 1) & 0xffffffffULL };
+
+	for (int i = 0; i < 2; i++) {
+		struct gpt_fault f = { .la = at[i] };
+		gpa_t gpa;
+		int r = gpt_translate(&t->v->vm->mem, &t->mode, at[i], GPT_WRITE, false, &gpa,
+				      &f.error);
+		if (r)
+			return mem_failed(t, r, &f, at[i]);
+	}
+	return TS_OK;
 }
 
 /* Supervisor (implicit) accesses at linear la, through the guest's tables. */
@@ -217,6 +244,34 @@ static int load_ldt(struct ts *t, uint16_t sel)
 	return TS_OK;
 }
 
+/*
+ * PAE paging: the new CR3's four PDPTEs, loaded with it (SDM vol. 3A
+ * §4.4.1).  One with P and a reserved bit set (2:1, 8:5, 63:MAXPHYADDR)
+ * raises #TS(0) in the new task, all four then not present, as Bochs
+ * does; the table outside RAM ends the VM.
+ */
+static int load_pdptes(struct ts *t, uint64_t cr3, uint64_t pdpte[4])
+{
+	uint8_t bits = t->mode.maxphyaddr ? t->mode.maxphyaddr : 48;
+	uint64_t rsvd = 0x1e6ULL | ~((1ULL << bits) - 1);
+	gpa_t at = cr3 & 0xffffffe0ULL;
+
+	if (!gmem_read(&t->v->vm->mem, at, pdpte, 4 * sizeof(*pdpte))) {
+		vm_end(t->v->vm, VM_END_OUT_OF_RANGE, -1, "vCPU %u: task switch: the new CR3's "
+		       "PDPTEs at guest-physical 0x%llx lie outside its RAM", t->v->id,
+		       (unsigned long long)at);
+		return TS_FAILED;
+	}
+	for (int i = 0; i < 4; i++) {
+		if ((pdpte[i] & 1) && (pdpte[i] & rsvd)) {
+			memset(pdpte, 0, 4 * sizeof(*pdpte));
+			fault(t, X86_EXC_TS, 0);
+			return TS_FAILED;
+		}
+	}
+	return TS_OK;
+}
+
 /* Push the error code of the exception that switched tasks (§7.3 step 13). */
 static int push_error(struct ts *t, struct x86_regs *r, uint32_t error, unsigned width)
 {
@@ -316,6 +371,15 @@ bool task_switch(struct vcpu *v, const struct vm_exit *e, const struct gpt_mode 
 	if (rd(&t, ntr.base, img, nl->min_limit + 1))
 		return false;
 
+	/* Everything written before the commit point: the old TSS's dynamic
+	 * fields, the new TSS's link, the two busy flags. */
+	uint64_t gdt = sr->gdt.base + 4;
+	if (probe_write(&t, sr->tr.base + ol->ip, ol->save_limit + 1 - ol->ip) ||
+	    (nest && probe_write(&t, ntr.base, 2)) ||
+	    ((source == VIRT_TASK_JMP || iret) && probe_write(&t, gdt + (sr->tr.selector & ~7u), 4)) ||
+	    (!iret && probe_write(&t, gdt + (sel & ~7u), 4)))
+		return false;
+
 	/* 3. The old task: not busy after JMP or IRET; its state saved (EFLAGS
 	 * without NT after IRET). */
 	if ((source == VIRT_TASK_JMP || iret) && set_busy(&t, sr->tr.selector, false))
@@ -358,6 +422,7 @@ bool task_switch(struct vcpu *v, const struct vm_exit *e, const struct gpt_mode 
 		v->evq.redeliver.valid = false;
 	cs.shadow = 0;
 	bool cr3 = false;
+	uint64_t pdpte[4] = { 0 };
 	sr->cr0 |= CR0_TS_BIT;
 	sr->tr = ntr;
 	if (nl == &tss32 && (sr->cr0 & CR0_PG)) {
@@ -380,20 +445,36 @@ bool task_switch(struct vcpu *v, const struct vm_exit *e, const struct gpt_mode 
 		segs[i] = (uint16_t)field(img, nl->seg + i * nl->width, 2);
 	/* Selectors first, with nothing usable behind them: a fault below
 	 * leaves the new task with its selectors loaded, as a CPU does. */
+	const struct x86_seg old_cs = sr->seg[SEG_CS], old_ss = sr->seg[SEG_SS];
 	for (int i = 0; i < NR_SEGS; i++)
 		sr->seg[i] = (struct x86_seg){ .selector = segs[i], .attr = SEG_ATTR_UNUSABLE };
 	sr->dr7 &= ~DR7_LOCAL;
-	int rc = load_ldt(&t, (uint16_t)field(img, nl->ldt, 2));
-	if (rc == TS_OK && (r->rflags & RFLAGS_VM)) {
-		/* Virtual-8086 task: real-mode segments at CPL 3 (SDM vol. 3A §20.2). */
+	bool pae = cr3 && (sr->cr4 & CR4_PAE);
+	int rc = pae ? load_pdptes(&t, sr->cr3, pdpte) : TS_OK;
+	if (r->rflags & RFLAGS_VM) {
+		/* Virtual-8086 task: real-mode segments at CPL 3 (SDM vol. 3A
+		 * §20.2); they need no descriptor, so a bad LDT leaves them too. */
 		for (int i = 0; i < NR_SEGS; i++)
 			sr->seg[i] = (struct x86_seg){ .base = (uint64_t)segs[i] << 4, .limit = 0xffff,
 						       .selector = segs[i], .attr = 0xf3 };
-	} else if (rc == TS_OK) {
+		if (rc == TS_OK)
+			rc = load_ldt(&t, (uint16_t)field(img, nl->ldt, 2));
+	} else {
 		static const int order[NR_SEGS] = { SEG_CS, SEG_SS, SEG_ES, SEG_DS, SEG_FS, SEG_GS };
 		unsigned cpl = segs[SEG_CS] & 3;
+		if (rc == TS_OK)
+			rc = load_ldt(&t, (uint16_t)field(img, nl->ldt, 2));
 		for (int k = 0; k < NR_SEGS && rc == TS_OK; k++)
 			rc = load_seg(&t, order[k], segs[order[k]], cpl);
+	}
+	if (rc != TS_OK && ((sr->seg[SEG_CS].attr | sr->seg[SEG_SS].attr) & SEG_ATTR_UNUSABLE)) {
+		/* CS or SS did not load: both stay the old task's, as VM entry
+		 * needs a usable CS and an SS of its DPL (SDM vol. 3C
+		 * §26.3.1.2).  The exception raised is delivered before any
+		 * instruction of the new task, through a task gate as the SDM
+		 * advises (vol. 3A §7.3), or at the old CPL. */
+		sr->seg[SEG_CS] = old_cs;
+		sr->seg[SEG_SS] = old_ss;
 	}
 	if (rc == TS_OK && r->rip > sr->seg[SEG_CS].limit) {
 		vcpu_raise_exception(v, X86_EXC_GP, true, 0);
@@ -410,6 +491,8 @@ bool task_switch(struct vcpu *v, const struct vm_exit *e, const struct gpt_mode 
 	uint64_t cr8 = virt->get_reg(&v->hw, VIRT_CR8);
 	virt->set_cpu_state(&v->hw, &cs);
 	virt->set_reg(&v->hw, VIRT_CR8, cr8);
+	for (int i = 0; pae && i < 4; i++)
+		virt->set_reg(&v->hw, VIRT_PDPTE0 + i, pdpte[i]);
 	/* set_cpu_state closed any window the run loop had asked for. */
 	v->window_open = false;
 	v->nmi_window_open = false;

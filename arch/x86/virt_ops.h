@@ -198,7 +198,12 @@ struct virt_cpu_state {
 enum virt_reg { VIRT_CR0, VIRT_CR2, VIRT_CR3, VIRT_CR4, VIRT_EFER, VIRT_CR8, VIRT_CPL,
 	/* The guest's DR6 and DR7 (DR0-3 are switched by core/ with the FPU
 	 * state): a debugger reads DR6 at a #DB and loads its own DR7. */
-	VIRT_DR6, VIRT_DR7 };
+	VIRT_DR6, VIRT_DR7,
+	/* PAE paging's PDPTE registers (SDM vol. 3A §4.4.1), written after
+	 * core/ loads CR3 itself (a task switch): VT-x with EPT keeps them in
+	 * the VMCS (vol. 3C §26.3.2.4); nested paging on AMD-V reads them
+	 * from memory. */
+	VIRT_PDPTE0, VIRT_PDPTE1, VIRT_PDPTE2, VIRT_PDPTE3 };
 
 /* A vendor back end, bound once at boot by core/virt.c. */
 struct virt_ops {

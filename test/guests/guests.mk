@@ -31,7 +31,7 @@ GUEST_LIB32   := $(GUEST_OUT)/lib32/crt32.o $(GUEST_OUT)/libguest32.a
 # Every test/guests/NAME.c is a 64-bit ELF guest, except the 32-bit ones
 # below, which have link rules of their own: a new 64-bit guest needs no
 # change here.
-GUESTS32 := hello32 mbmod shadow-paging32 taskswitch32
+GUESTS32 := hello32 mbmod shadow-paging32 taskswitch32 taskswitch-hostile
 GUESTS64 := $(filter-out $(GUESTS32) hello32-aout qemu-shim, \
 	      $(basename $(notdir $(wildcard $(GUEST_SRC)/*.c))))
 GUEST_ELFS  := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUESTS32) $(GUESTS64)) \
@@ -86,6 +86,12 @@ $(GUEST_OUT)/shadow-paging32.elf: $(GUEST_OUT)/obj32/shadow-paging32.o \
 
 # Multiboot1 ELF, hardware task switches (test/manifests/taskswitch.test).
 $(GUEST_OUT)/taskswitch32.elf: $(GUEST_OUT)/obj32/taskswitch32.o \
+		$(GUEST_OUT)/lib32/mb1_header.o $(GUEST_LIB32) $(GUEST_SRC)/lib/guest32.ld
+	$(GUEST_LD) -m elf_i386 $(GUEST_LDFLAGS) -T $(GUEST_SRC)/lib/guest32.ld \
+		-o $@ $(filter %.o %.a,$^)
+
+# Multiboot1 ELF, hostile task switches (test/manifests/taskswitch-hostile.test).
+$(GUEST_OUT)/taskswitch-hostile.elf: $(GUEST_OUT)/obj32/taskswitch-hostile.o \
 		$(GUEST_OUT)/lib32/mb1_header.o $(GUEST_LIB32) $(GUEST_SRC)/lib/guest32.ld
 	$(GUEST_LD) -m elf_i386 $(GUEST_LDFLAGS) -T $(GUEST_SRC)/lib/guest32.ld \
 		-o $@ $(filter %.o %.a,$^)

@@ -9,7 +9,9 @@
  *     with error code 0 pushed on its stack; that task mends the IDT and
  *     returns to the faulted task with IRET.
  * Runs under nested paging (the CPU switches) and under shadow paging
- * (kasane switches, core/taskswitch.c).
+ * (kasane switches, core/taskswitch.c).  With "pae" on its command line
+ * the tasks run on PAE paging, TEST_LA under a PDPTE of their own: the new
+ * task's PDPTEs must be loaded with its CR3 (SDM vol. 3A §4.4.1).
  */
 #include "test/guests/lib/guest.h"
 #include "test/guests/lib/x86.h"
@@ -42,6 +44,13 @@ static uint64_t gdt[8] __attribute__((aligned(16)));
 static struct tss32 tss[4] __attribute__((aligned(128)));     /* A, B, C, D */
 static uint32_t pd_a[1024] __attribute__((aligned(4096)));
 static uint32_t pd_b[1024] __attribute__((aligned(4096)));
+/* PAE: the first GiB shared, the second (TEST_LA's) per task. */
+static uint64_t pdpt_a[4] __attribute__((aligned(32)));
+static uint64_t pdpt_b[4] __attribute__((aligned(32)));
+static uint64_t pae_pd0[512] __attribute__((aligned(4096)));
+static uint64_t pae_pd1_a[512] __attribute__((aligned(4096)));
+static uint64_t pae_pd1_b[512] __attribute__((aligned(4096)));
+static uint32_t cr3_a, cr3_b;
 static uint8_t stacks[3][4096] __attribute__((aligned(16)));
 
 /* What the other tasks saw, for the main task to check. */
@@ -138,7 +147,7 @@ static uint64_t tss_desc(struct tss32 *t)
 	       0x89ull << 40 | (uint64_t)(limit & 0xf0000) << 32 | (uint64_t)(base >> 24) << 56;
 }
 
-static void task_init(struct tss32 *t, void *entry, uint8_t *stack, uint32_t *pd)
+static void task_init(struct tss32 *t, void *entry, uint8_t *stack, uint32_t cr3)
 {
 	memset(t, 0, sizeof(*t));
 	t->eip = (uint32_t)(uintptr_t)entry;
@@ -146,22 +155,25 @@ static void task_init(struct tss32 *t, void *entry, uint8_t *stack, uint32_t *pd
 	t->eflags = 0x2;
 	t->cs = SEL_CODE;
 	t->ss = t->ds = t->es = SEL_DATA;
-	t->cr3 = (uint32_t)(uintptr_t)pd;
+	t->cr3 = cr3;
 	t->iomap = sizeof(*t);
 }
 
-static void setup(void)
+static void setup(bool pae)
 {
 	struct __attribute__((packed)) { uint16_t limit; uint32_t base; } p;
+
+	cr3_a = (uint32_t)(uintptr_t)(pae ? (void *)pdpt_a : (void *)pd_a);
+	cr3_b = (uint32_t)(uintptr_t)(pae ? (void *)pdpt_b : (void *)pd_b);
 
 	gdt[1] = 0x00cf9a000000ffffull;
 	gdt[2] = 0x00cf92000000ffffull;
 	memset(&tss[0], 0, sizeof(tss[0]));
-	tss[0].cr3 = (uint32_t)(uintptr_t)pd_a;
+	tss[0].cr3 = cr3_a;
 	tss[0].iomap = sizeof(tss[0]);
-	task_init(&tss[1], (void *)task_b, stacks[0], pd_b);
-	task_init(&tss[2], task_c_entry, stacks[1], pd_a);
-	task_init(&tss[3], (void *)task_d, stacks[2], pd_a);
+	task_init(&tss[1], (void *)task_b, stacks[0], cr3_b);
+	task_init(&tss[2], task_c_entry, stacks[1], cr3_a);
+	task_init(&tss[3], (void *)task_d, stacks[2], cr3_a);
 	for (int i = 0; i < 4; i++)
 		gdt[3 + i] = tss_desc(&tss[i]);
 	p.limit = sizeof(gdt) - 1;
@@ -177,10 +189,18 @@ static void setup(void)
 		pd_a[i] = pd_b[i] = (i << 22) | 0x83;   /* P, R/W, PS */
 	pd_a[TEST_LA >> 22] = FRAME_A | 0x83;
 	pd_b[TEST_LA >> 22] = FRAME_B | 0x83;
+	/* PAE: 2 MiB pages; a PDPTE has only P of the access bits. */
+	for (uint32_t i = 0; i < 32; i++)
+		pae_pd0[i] = ((uint64_t)i << 21) | 0x83;
+	pae_pd1_a[0] = FRAME_A | 0x83;
+	pae_pd1_b[0] = FRAME_B | 0x83;
+	pdpt_a[0] = pdpt_b[0] = (uint32_t)(uintptr_t)pae_pd0 | 1;
+	pdpt_a[1] = (uint32_t)(uintptr_t)pae_pd1_a | 1;
+	pdpt_b[1] = (uint32_t)(uintptr_t)pae_pd1_b | 1;
 	*(volatile uint32_t *)FRAME_A = MAGIC_A;
 	*(volatile uint32_t *)FRAME_B = MAGIC_B;
-	write_cr4(read_cr4() | CR4_PSE);
-	write_cr3((uintptr_t)pd_a);
+	write_cr4(read_cr4() | (pae ? CR4_PAE : CR4_PSE));
+	write_cr3(cr3_a);
 	write_cr0(read_cr0() | CR0_PG);
 
 	struct __attribute__((packed)) { uint16_t limit; uint32_t base; } ip;
@@ -249,7 +269,11 @@ static void test_double_fault(void)
 
 void test_main(void)
 {
-	setup();
+	const uint32_t *mbi = (const uint32_t *)boot_info;
+	const char *cmdline = (mbi[0] & 4) ? (const char *)(uintptr_t)mbi[4] : "";
+	char v[4];
+
+	setup(cmdline_get(cmdline, "pae", v, sizeof(v)));
 	test_jmp();
 	test_call();
 	test_double_fault();

@@ -123,6 +123,7 @@ static uint64_t fake_get_reg(struct virt_vcpu *h, enum virt_reg r)
 	case VIRT_CPL: return x86_cpl(&f->sregs);
 	case VIRT_DR6: return f->sregs.dr6;
 	case VIRT_DR7: return f->sregs.dr7;
+	case VIRT_PDPTE0: case VIRT_PDPTE1: case VIRT_PDPTE2: case VIRT_PDPTE3: return 0;
 	}
 	return 0;
 }
@@ -141,6 +142,7 @@ static void fake_set_reg(struct virt_vcpu *h, enum virt_reg r, uint64_t val)
 	case VIRT_CPL: break;
 	case VIRT_DR6: f->sregs.dr6 = val; break;
 	case VIRT_DR7: f->sregs.dr7 = val; break;
+	case VIRT_PDPTE0: case VIRT_PDPTE1: case VIRT_PDPTE2: case VIRT_PDPTE3: break;
 	}
 }
 

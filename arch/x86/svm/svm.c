@@ -276,6 +276,8 @@ static uint64_t svm_get_reg(struct virt_vcpu *v, enum virt_reg reg)
 	/* DR6 and DR7 are in the VMCB; a #DB intercept has written DR6. */
 	case VIRT_DR6: return vmcb->save.dr6;
 	case VIRT_DR7: return vmcb->save.dr7;
+	/* Nested paging walks the guest's PDPTEs from memory (APM vol. 2 §15.25.10). */
+	case VIRT_PDPTE0: case VIRT_PDPTE1: case VIRT_PDPTE2: case VIRT_PDPTE3: return 0;
 	}
 	return 0;
 }
@@ -297,6 +299,7 @@ static void svm_set_reg(struct virt_vcpu *v, enum virt_reg reg, uint64_t val)
 	/* VMRUN refuses set bits 63:32 in either (APM vol. 2 §15.5.1). */
 	case VIRT_DR6: vmcb->save.dr6 = (uint32_t)val; break;
 	case VIRT_DR7: vmcb->save.dr7 = (uint32_t)val; break;
+	case VIRT_PDPTE0: case VIRT_PDPTE1: case VIRT_PDPTE2: case VIRT_PDPTE3: break;
 	}
 }
 

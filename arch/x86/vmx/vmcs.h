@@ -138,6 +138,7 @@ enum vmcs_field {
 	GUEST_DEBUGCTL          = 0x2802,
 	GUEST_PAT               = 0x2804,
 	GUEST_EFER              = 0x2806,
+	GUEST_PDPTE0            = 0x280a,       /* PDPTE1-3 follow, 2 apart (App. B.2.3) */
 	HOST_PAT                = 0x2c00,
 	HOST_EFER               = 0x2c02,
 	PIN_CONTROLS            = 0x4000,

@@ -813,6 +813,12 @@ static void vmx_set_reg(struct virt_vcpu *v, enum virt_reg reg, uint64_t val)
 	case VIRT_EFER: set_efer(val); break;
 	/* Bits 63:32 of DR7 must be 0 at VM entry (§26.3.1.1). */
 	case VIRT_DR7: vmwrite(GUEST_DR7, (uint32_t)val); break;
+	/* With EPT, VM entry loads PAE paging's PDPTEs from the VMCS
+	 * (§26.3.2.4); without it (shadow paging) the fields are not used. */
+	case VIRT_PDPTE0: case VIRT_PDPTE1: case VIRT_PDPTE2: case VIRT_PDPTE3:
+		if (!xv->sh)
+			vmwrite(GUEST_PDPTE0 + 2 * (reg - VIRT_PDPTE0), val);
+		break;
 	default: break;
 	}
 	irq_restore(f);

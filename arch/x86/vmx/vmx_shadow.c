@@ -241,9 +241,6 @@ bool vmx_shadow_exit(struct virt_vcpu *v, struct vmx_shadow *sh, struct vm_exit 
 		e->invlpg.la = qual;
 		e->invlpg.la_known = true;
 		return true;
-	case VMX_EXIT_TASK_SWITCH:
-		set_kind(e, EXIT_TASK_SWITCH, reason, 0);
-		return true;
 	case VMX_EXIT_EXCEPTION_NMI: {
 		uint32_t info = (uint32_t)vmread(EXIT_INTR_INFO);
 		if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI)
@@ -268,6 +265,8 @@ bool vmx_shadow_exit(struct virt_vcpu *v, struct vmx_shadow *sh, struct vm_exit 
 		return sh->rm.active && vmx_rm_exception(v, &sh->rm, e);
 	}
 	default:
+		/* Task switches too: vmx.c's decode_exit reads their selector
+		 * and source from the qualification. */
 		return false;
 	}
 }
