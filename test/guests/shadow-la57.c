@@ -5,11 +5,11 @@
  * that changes LA57 in IA-32e mode is #GP), so the guest leaves long mode
  * through compatibility mode (SDM vol. 3A §10.8.5.4), sets LA57, loads a
  * PML5 table and turns paging back on.  Then, on its own 5-level tables:
- * addresses above 2^47 on both halves of the 57-bit space, a 2 MiB page
- * there, accessed and dirty flags at all five levels, #PF error codes and
- * a 57-bit CR2 (not present at the PTE and at the PML5E, write to a
- * read-only page, a reserved bit in a PML5E), #GP for an address that is
- * not canonical with 57 bits, and INVLPG.  With "tlb" it also checks that
+ * addresses above 2^47 on both halves of the 57-bit space, 2 MiB and
+ * 1 GiB pages there, accessed and dirty flags at all five levels, #PF
+ * error codes and a 57-bit CR2 (not present at the PTE and at the PML5E,
+ * write to a read-only page, a reserved bit in a PML5E), #GP for an
+ * address that is not canonical with 57 bits, and INVLPG.  With "tlb" it also checks that
  * a changed entry is not seen before INVLPG (kasane's shadow tables keep
  * every translation, as a TLB may).  A CPU model without LA57 fails.
  */
@@ -35,6 +35,7 @@ const char test_name[] = "shadow-la57";
 #define H(i)    (HI + (uint64_t)(i) * 4096)
 #define BIG     (HI + 0x200000)                 /* pd_h[5]: a 2 MiB page */
 #define R0      0x800000ull                     /* its 2 MiB frame */
+#define GIG     (1ull << 48 | 2ull << 39 | 4ull << 30)  /* pdpt_h[4]: 1 GiB at 0 */
 #define NOPML5  (2ull << 48 | 0x1234000)        /* PML5 entry 2: not present */
 #define RSVPML5 (3ull << 48 | 0x5678000)        /* PML5 entry 3: PS set, reserved */
 
@@ -122,6 +123,7 @@ static void build(void)
 	pdpt_h[3] = (uintptr_t)pd_h | E_P | E_W;
 	pd_h[4] = (uintptr_t)pt_h | E_P | E_W;
 	pd_h[5] = R0 | E_P | E_W | E_PS;
+	pdpt_h[4] = 0 | E_P | E_W | E_PS;
 	for (int k = 0; k < 4; k++)
 		wr(F(k), magic(k));
 	for (uint64_t off = 0; off < 0x200000; off += 0x1000)
@@ -160,6 +162,7 @@ static void test_translate(void)
 	guest_check_eq("read above 2^47 (PML5 entry 1)", rd(H(0)), magic(0));
 	guest_check_eq("read in the upper half (PML5 entry 256)", rd(NEG + 4096), magic(1));
 	guest_check_eq("2 MiB page above 2^47", rd(BIG + 0x15000), 0x3015000);
+	guest_check_eq("1 GiB page above 2^47", rd(GIG + F(1)), magic(1));
 	wr(NEG + 2 * 4096, 0x5757);
 	guest_check_eq("write through the upper half, read above 2^47", rd(H(2)), 0x5757);
 	wr(H(2), magic(2));
@@ -236,6 +239,11 @@ void test_main(void)
 	cpuid(7, 0, r);
 	if (!(r[2] & (1u << 16))) {
 		guest_fail("the CPU model shows no LA57 (CPUID.7.0:ECX[16])");
+		return;
+	}
+	cpuid(0x80000001, 0, r);
+	if (!(r[3] & (1u << 26))) {
+		guest_fail("the CPU model shows no 1 GiB pages (CPUID.80000001H:EDX[26])");
 		return;
 	}
 	build();
