@@ -6,9 +6,10 @@
  *   writes to read-only supervisor and user pages); NX; U/S through SMEP
  *   and SMAP (and SMAP with WP off); global pages across CR3 switches and their flush by
  *   CR4.PGE; INVLPG of a 4 KiB and of a 2 MiB page; MOV to CR3 with the
- *   same value; CR3 with PCIDs; a guest editing its live tables through a
+ *   same value; CR3 with PCIDs and INVPCID's four types (or its #UD where
+ *   CPUID hides it); a guest editing its live tables through a
  *   recursive (looping) PML4 entry; not-present entries made present
- *   without a flush.
+ *   without a flush.  5-level paging is test/guests/shadow-la57.c's.
  * With "tlb" on the command line it also checks what only a TLB that
  * keeps everything (kasane's shadow tables) guarantees: a global page
  * survives a CR3 switch, and a changed entry is not seen before INVLPG.
@@ -299,14 +300,87 @@ static void test_live_edit(void)
 	guest_check_eq("page remapped through the live tables", rd(T(10)), magic(0));
 }
 
-static void test_pcid(void)
+static void invpcid(unsigned long type, uint64_t pcid, uint64_t la)
+{
+	struct { uint64_t pcid, la; } d = { pcid, la };
+
+	asm volatile("invpcid %0, %1" :: "m"(d), "r"(type) : "memory");
+}
+
+/* INVPCID of type with this descriptor must raise #GP(0) (SDM vol. 2A "INVPCID"). */
+static void invpcid_gp(const char *what, unsigned long type, uint64_t pcid, uint64_t la)
+{
+	struct { uint64_t pcid, la; } d = { pcid, la };
+
+	expect_exception(EXC_GP);
+	asm volatile("1: invpcid %0, %1\n2:\n" EXTABLE("1b", "2b") :: "m"(d), "r"(type) : "memory");
+	exception_check(what, EXC_GP, 0, NULL);
+}
+
+/*
+ * INVPCID's four types, with PCIDE on and CR3 on PCID 1 (SDM vol. 2A
+ * "INVPCID", vol. 3A §4.10.4.1): after each, the changed entry it covers
+ * is seen; and its #GP cases.  Without INVPCID in CPUID it must be #UD
+ * (kasane hides it under shadow paging; SDM vol. 3C §25.3: with "enable
+ * INVPCID" clear a VT-x guest gets #UD).
+ */
+static void test_invpcid(bool pcid)
+{
+	uint32_t r[4];
+
+	cpuid(7, 0, r);
+	if (!(r[1] & (1u << 10))) {
+		expect_exception(EXC_UD);
+		asm volatile("1: invpcid %0, %1\n2:\n" EXTABLE("1b", "2b")
+			     :: "m"(*(volatile uint64_t (*)[2])frame[0]), "r"(2ul) : "memory");
+		exception_check("INVPCID hidden by CPUID", EXC_UD, -1, NULL);
+		guest_printf("shadow-paging: no INVPCID: #UD checked\n");
+		return;
+	}
+	if (!pcid) {
+		guest_fail("INVPCID shown without PCID");
+		return;
+	}
+	pt_t[12] = F(0) | E_P | E_W;
+	pt_t[13] = F(0) | E_P | E_W | E_G;
+	invlpg(T(12));
+	invlpg(T(13));
+	write_cr4(read_cr4() | CR4_PGE);
+	write_cr4(read_cr4() | CR4_PCIDE);
+	write_cr3((uintptr_t)pml4a | 1);
+	rd(T(12));
+	rd(T(13));
+	pt_t[12] = F(1) | E_P | E_W;
+	invpcid(0, 1, T(12));
+	guest_check_eq("INVPCID type 0 (one address of PCID 1)", rd(T(12)), magic(1));
+	pt_t[12] = F(2) | E_P | E_W;
+	invpcid(1, 1, 0);
+	guest_check_eq("INVPCID type 1 (all of PCID 1)", rd(T(12)), magic(2));
+	pt_t[13] = F(1) | E_P | E_W | E_G;
+	invpcid(2, 0, 0);
+	guest_check_eq("INVPCID type 2 (everything, global pages too)", rd(T(13)), magic(1));
+	pt_t[12] = F(0) | E_P | E_W;
+	invpcid(3, 0, 0);
+	guest_check_eq("INVPCID type 3 (all but global pages)", rd(T(12)), magic(0));
+	invpcid_gp("INVPCID type 4", 4, 0, 0);
+	invpcid_gp("INVPCID with descriptor bits 63:12 set", 1, 1ull << 12 | 1, 0);
+	invpcid_gp("INVPCID type 0 at a non-canonical address", 0, 1, 0x0000800000000000ull);
+	write_cr3((uintptr_t)pml4a);
+	write_cr4(read_cr4() & ~CR4_PCIDE);
+	invpcid_gp("INVPCID type 1 of PCID 1 with PCIDE off", 1, 1, 0);
+	invpcid(1, 0, 0);
+	write_cr4(read_cr4() & ~CR4_PGE);
+	guest_printf("shadow-paging: INVPCID: four types checked\n");
+}
+
+static bool test_pcid(void)
 {
 	uint32_t r[4];
 
 	cpuid(1, 0, r);
 	if (!(r[2] & (1u << 17))) {
 		guest_printf("shadow-paging: no PCID\n");
-		return;
+		return false;
 	}
 	pt_t[8] = F(0) | E_P | E_W;
 	pt_tb[8] = F(1) | E_P | E_W;
@@ -319,8 +393,13 @@ static void test_pcid(void)
 	write_cr3((uintptr_t)pml4a | 2 | (1ul << 63));
 	guest_check_eq("PCID 2, no-flush write: the first space", rd(T(8)), magic(0));
 	guest_check_eq("CR3 without bit 63", read_cr3(), (uintptr_t)pml4a | 2);
+	pt_t[8] = F(2) | E_P | E_W;
+	write_cr3((uintptr_t)pml4a | 2);
+	guest_check_eq("PCID 2, flushing write: the changed entry", rd(T(8)), magic(2));
 	write_cr3((uintptr_t)pml4a);
 	write_cr4(read_cr4() & ~CR4_PCIDE);
+	guest_printf("shadow-paging: PCID: CR3 with PCIDs checked\n");
+	return true;
 }
 
 void test_main(void)
@@ -335,9 +414,5 @@ void test_main(void)
 	test_global();
 	test_invlpg();
 	test_live_edit();
-	test_pcid();
-	uint32_t r[4];
-	cpuid(7, 0, r);
-	if (!(r[2] & (1u << 16)))
-		guest_printf("shadow-paging: no LA57: 5-level paging not tried\n");
+	test_invpcid(test_pcid());
 }

@@ -18,6 +18,7 @@
 #define CR4_PSE_   (1ULL << 4)
 #define CR4_PAE_   (1ULL << 5)
 #define CR4_PGE_   (1ULL << 7)
+#define CR4_LA57_  (1ULL << 12)
 #define CR4_SMEP_  (1ULL << 20)
 #define CR4_SMAP_  (1ULL << 21)
 #define EFER_LME_  (1ULL << 8)
@@ -28,12 +29,13 @@
 
 #define G   0x100ULL              /* global */
 
-/* Long mode: the entry for la at 'level'; missing tables made with P|RW|US. */
-static uint64_t *lm_entry(gpa_t root, uint64_t la, int level)
+/* Long mode with 'levels' (4, or 5 with LA57): the entry for la at
+ * 'level'; missing tables made with P|RW|US. */
+static uint64_t *lmn_entry(gpa_t root, int levels, uint64_t la, int level)
 {
 	gpa_t t = root;
 
-	for (int l = 4;; l--) {
+	for (int l = levels;; l--) {
 		uint64_t *e = e64(t + ((la >> (12 + 9 * (l - 1))) & 0x1ff) * 8);
 		if (l == level)
 			return e;
@@ -41,6 +43,11 @@ static uint64_t *lm_entry(gpa_t root, uint64_t la, int level)
 			*e = alloc_page() | P | RW | US;
 		t = *e & ADDR_MASK;
 	}
+}
+
+static uint64_t *lm_entry(gpa_t root, uint64_t la, int level)
+{
+	return lmn_entry(root, 4, la, level);
 }
 
 static struct gpt_mode lm_mode(gpa_t root)
@@ -204,6 +211,61 @@ TEST(walk_paging_off_and_bad_table)
 	CHECK_EQ(walk(&md, 0x1000, GPT_READ, false, &l, &err), GPT_BAD_TABLE);
 }
 
+/* 5-level paging (SDM vol. 3A §4.5): the PML5 entry's flags, its reserved
+ * PS bit, 57-bit canonical addresses, large pages under a PML5 entry. */
+TEST(walk_five_levels)
+{
+	struct shadow_leaf l;
+	uint32_t err;
+	uint64_t hi = 0x0001234567801000ULL;            /* PML5 index 0x12 */
+	uint64_t neg = 0xff00000040200000ULL;           /* PML5 index 0x100 */
+
+	setup();
+	gpa_t root = alloc_page();
+	struct gpt_mode md = lm_mode(root);
+	md.cr4 |= CR4_LA57_;
+	uint64_t *pte = lmn_entry(root, 5, hi, 1);
+	*pte = 0x300000 | P | RW | G;
+	uint64_t *pml5e = lmn_entry(root, 5, hi, 5);
+	CHECK_EQ(walk(&md, hi + 0x10, GPT_WRITE, false, &l, &err), 0);
+	CHECK_EQ(l.gpa, 0x300010);
+	CHECK_EQ(l.page_shift, 12);
+	CHECK_EQ(l.flags, SPT_RW | SPT_G);
+	CHECK_EQ(*pte & (A | D), A | D);
+	CHECK_EQ(*pml5e & A, A);
+	/* U/S clear in the PML5 entry alone takes CPL 3 out. */
+	*pte |= US;
+	*pml5e &= ~US;
+	CHECK_EQ(walk(&md, hi, GPT_READ, true, &l, &err), GPT_FAULT);
+	CHECK_EQ(err, GPT_PF_P | GPT_PF_U);
+	*pml5e |= US;
+	CHECK_EQ(walk(&md, hi, GPT_READ, true, &l, &err), 0);
+	CHECK_EQ(l.flags & SPT_US, SPT_US);
+	/* PS is reserved in a PML5 entry. */
+	*pml5e |= PS;
+	CHECK_EQ(walk(&md, hi, GPT_READ, false, &l, &err), GPT_FAULT);
+	CHECK_EQ(err, GPT_PF_P | GPT_PF_RSVD);
+	*pml5e &= ~PS;
+	/* Bit 56 set and 63:57 clear: not canonical with 57 bits; with 48
+	 * bits, hi itself is not. */
+	CHECK_EQ(walk(&md, 0x0100000000001000ULL, GPT_READ, false, &l, &err), GPT_NONCANON);
+	struct gpt_mode m4 = lm_mode(root);
+	CHECK_EQ(walk(&m4, hi, GPT_READ, false, &l, &err), GPT_NONCANON);
+	/* The upper half: a 2 MiB and a 1 GiB page below PML5 entry 256. */
+	*lmn_entry(root, 5, neg, 2) = 0x400000 | P | RW | PS;
+	*lmn_entry(root, 5, neg + 0x40000000ULL, 3) = 0x40000000 | P | RW | PS;
+	CHECK_EQ(walk(&md, neg + 0x1234, GPT_READ, false, &l, &err), 0);
+	CHECK_EQ(l.gpa, 0x401234);
+	CHECK_EQ(l.page_shift, 21);
+	CHECK_EQ(walk(&md, neg + 0x40005000ULL, GPT_READ, false, &l, &err), 0);
+	CHECK_EQ(l.gpa, 0x40205000);            /* neg lies 2 MiB into that GiB */
+	CHECK_EQ(l.page_shift, 30);
+	CHECK_EQ(l.flags, SPT_LARGE | SPT_HUGE);
+	/* A missing PML5 entry: not present, CR2 is the caller's. */
+	CHECK_EQ(walk(&md, 0x00fe000000000000ULL, GPT_WRITE, false, &l, &err), GPT_FAULT);
+	CHECK_EQ(err, GPT_PF_W);
+}
+
 /* ---- the shadow tree ---------------------------------------------------- */
 
 static unsigned pages_out;
@@ -261,6 +323,27 @@ TEST(spt_map_lookup_invlpg)
 	CHECK_EQ(pages_out, 0u);
 }
 
+/* A 5-level shadow tree: addresses above 2^47 in both halves. */
+TEST(spt_five_levels)
+{
+	struct spt s;
+
+	spt_init(&s, &tpages, 64);
+	CHECK(spt_reset(&s, 5));
+	CHECK(spt_map(&s, 0x0001234567801000ULL, 0xabc000, SPT_RW, false));
+	CHECK_EQ(s.used, 5u);                   /* PML5, PML4, PDPT, PD, PT */
+	CHECK(spt_map(&s, 0xff00000040200000ULL, 0x600000, SPT_LARGE, true));
+	CHECK_EQ(spt_lookup(&s, 0x0001234567801000ULL) & SPT_ADDR, 0xabc000);
+	CHECK_EQ(spt_lookup(&s, 0xff00000040200000ULL) & (SPT_PS | SPT_ADDR), SPT_PS | 0x600000);
+	/* The same low 48 bits under another PML5 entry are another page. */
+	CHECK_EQ(spt_lookup(&s, 0x0000234567801000ULL), 0);
+	spt_invlpg(&s, 0xff00000040212000ULL, false);
+	CHECK_EQ(spt_lookup(&s, 0xff00000040200000ULL), 0);
+	CHECK(spt_lookup(&s, 0x0001234567801000ULL) != 0);
+	spt_destroy(&s);
+	CHECK_EQ(pages_out, 0u);
+}
+
 TEST(spt_flush_global_and_bound)
 {
 	struct spt s;
@@ -298,7 +381,9 @@ int main(void)
 	RUN(walk_wp0_user_page);
 	RUN(walk_page_sizes);
 	RUN(walk_paging_off_and_bad_table);
+	RUN(walk_five_levels);
 	RUN(spt_map_lookup_invlpg);
+	RUN(spt_five_levels);
 	RUN(spt_flush_global_and_bound);
 	free(ram);
 	return check_finish();
