@@ -52,8 +52,7 @@ unsigned gdb_reg_size(unsigned r)
 	return 4;
 }
 
-/* 64-bit canonical form: bits 63:47 all equal (SDM vol. 1 §3.3.7.1). */
-static bool canonical(uint64_t a)
+bool gdb_canonical(uint64_t a)
 {
 	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
 }
@@ -360,7 +359,7 @@ static bool reg_set(struct gdb_regfile *f, const struct gdb_reg_limits *l, unsig
 	if (r < 16) {
 		f->regs.gpr[gpr_of[r]] = val;
 	} else if (r == GDB_R_RIP) {
-		if (!canonical(val))
+		if (!gdb_canonical(val))
 			return false;
 		f->regs.rip = val;
 	} else if (r == GDB_R_EFLAGS) {
@@ -374,7 +373,7 @@ static bool reg_set(struct gdb_regfile *f, const struct gdb_reg_limits *l, unsig
 		return seg_load(f, l, seg_of[r - GDB_R_CS], sel);
 	} else if (r == GDB_R_FS_BASE || r == GDB_R_GS_BASE) {
 		/* WRMSR and WRFSBASE refuse a non-canonical base (#GP). */
-		if (!canonical(val))
+		if (!gdb_canonical(val))
 			return false;
 		s->seg[r == GDB_R_FS_BASE ? SEG_FS : SEG_GS].base = val;
 	} else if (r == GDB_R_CR0 || r == GDB_R_CR3 || r == GDB_R_CR4) {

@@ -74,6 +74,8 @@ struct gdb_reg_limits {
 };
 
 unsigned gdb_reg_size(unsigned r);
+/* 64-bit canonical form: bits 63:47 all equal (SDM vol. 1 §3.3.7.1). */
+bool gdb_canonical(uint64_t a);
 /* Register r (< GDB_NR_REGS) into buf, little-endian, gdb_reg_size(r) bytes. */
 void gdb_reg_get(const struct gdb_regfile *f, const struct gdb_reg_limits *l, unsigned r,
 		 uint8_t *buf);

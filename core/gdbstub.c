@@ -484,12 +484,6 @@ static void detach(void)
 
 /* ---- registers -------------------------------------------------------- */
 
-/* 64-bit canonical form: bits 63:47 all equal (SDM vol. 1 §3.3.7.1). */
-static bool canonical(uint64_t a)
-{
-	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
 static bool read_desc(void *ctx, uint64_t la, uint64_t *desc)
 {
 	return guest_virt(ctx, la, desc, sizeof(*desc), false);
@@ -807,7 +801,7 @@ static void cmd_breakpoint(struct vcpu *v, const struct gdb_cmd *c)
 	 * length (SDM vol. 3B §18.2.5). */
 	unsigned len = c->type == 1 ? 1 : (unsigned)c->len;
 	if ((len != 1 && len != 2 && len != 4 && len != 8) || (c->addr & (len - 1)) ||
-	    !canonical(c->addr)) {
+	    !gdb_canonical(c->addr)) {
 		reply("E16");   /* EINVAL */
 		return;
 	}
@@ -860,7 +854,7 @@ static bool resume_request(const struct gdb_cmd *c, int *step)
 	}
 	if (c->has_addr) {
 		struct vcpu *v = &st.vm->vcpu[*step >= 0 ? (unsigned)*step : st.c_vcpu];
-		if (!canonical(c->addr))
+		if (!gdb_canonical(c->addr))
 			return false;
 		v->hw.regs.rip = c->addr;
 	}

@@ -1670,26 +1670,32 @@ fi
 # ES, FS base, CR0, XMM5 and MXCSR, tries three writes the CPU would refuse
 # (a selector past the GDT limit, CR0.PG without PE, a reserved MXCSR bit:
 # each must get an error and leave the register as it was), and detaches;
-# the guest then reads its registers and prints them.  gdb/regs runs on
-# QEMU (AMD-V), gdb/regs-vmx on Bochs's Intel model (VT-x).
+# the guest then reads its registers and prints them.  A raw P of CR3's
+# own value (gdb sends none for `set $cr3 = $cr3`) flushes the vCPU's TLB
+# as a MOV to CR3 does.  gdb/regs runs on QEMU (AMD-V) with shadow paging,
+# where that flush shows in the shadow tables' counters, gdb/regs-vmx on
+# Bochs's Intel model (VT-x) with EPT.
 GDB_REGS=(-ex 'break *gdb_regs_here' -ex continue
 	-ex 'set $eflags = $eflags | 0x40000' -ex 'set $es = 0x10' -ex 'set $es = 0x18'
 	-ex 'set $fs_base = 0x123456789a0' -ex 'set $cr0 = $cr0 | 0x40000'
 	-ex 'set $cr0 = ($cr0 | 0x80000000) & ~1'
+	-ex 'eval "maint packet P3d=%02x%02x%02x%02x%02x%02x%02x%02x", $cr3 & 0xff, ($cr3 >> 8) & 0xff, ($cr3 >> 16) & 0xff, ($cr3 >> 24) & 0xff, ($cr3 >> 32) & 0xff, ($cr3 >> 40) & 0xff, ($cr3 >> 48) & 0xff, $cr3 >> 56'
 	-ex 'set $xmm5.v2_int64[0] = 0x1122334455667788'
 	-ex 'set $xmm5.v2_int64[1] = 0x99aabbccddeeff00'
 	-ex 'set $mxcsr = 0x3f80' -ex 'set $mxcsr = 0x13f80'
 	-ex 'maintenance flush register-cache'
 	-ex 'printf "REGS %x %x %x %x\n", $es, ($cr0 >> 18) & 1, $cr0 & 0x80000001, $mxcsr'
 	-ex detach)
+# gdb_regs_cfg PAGING: the VM, on nested or shadow paging.
 gdb_regs_cfg() {
-	printf '[vm gdbr]\nkernel = /guests/gdb-regs.elf\nmemory = 16M\ngdb = yes\n'
+	printf '[vm gdbr]\nkernel = /guests/gdb-regs.elf\nmemory = 16M\ngdb = yes\npaging = %s\n' "$1"
 }
 # gdb_regs_verdict LOG GDBLOG RUN-VERDICT: why the run failed.
 gdb_regs_verdict() {
 	local log=$1 gdblog=$2 why=$3 n
 	[ -z "$why" ] && ! why=$(expect $gdblog '^Breakpoint 1, 0x[0-9a-f]+ in test_main ' \
-		'^REGS 10 1 80000001 3f80$' '^\[Inferior 1 \(Remote target\) detached\]$') &&
+		'^REGS 10 1 80000001 3f80$' '^received: "OK"$' \
+		'^\[Inferior 1 \(Remote target\) detached\]$') &&
 		why="$why, see $gdblog"
 	# The three refused writes, each its own error.
 	if [ -z "$why" ]; then
@@ -1698,19 +1704,22 @@ gdb_regs_verdict() {
 	fi
 	[ -z "$why" ] && ! why=$(expect $log "^\[gdbr\] gdb-regs: AC 1 ES 10 FSBASE 123456789a0 AM 1 XMM5 1122334455667788:99aabbccddeeff00 MXCSR 3f80$") &&
 		why="$why, see $log"
+	[ -z "$why" ] && grep -q "^kasane: VM 'gdbr': shadow paging, " $log &&
+		! grep -qE "^kasane: VM 'gdbr': shadow paging: .* [1-9][0-9]* flushes" $log &&
+		why="the CR3 write flushed no shadow tables, see $log"
 	[ -z "$why" ] && why=$(test_verdict $log "passes gdbr gdb-regs") && [ -n "$why" ] &&
 		why="$why, see $log"
 	echo "$why"
 }
 if want 'gdb/regs'; then
-	gdb_regs_cfg >"$OUT/gdb-regs.cfg"
+	gdb_regs_cfg shadow >"$OUT/gdb-regs.cfg"
 	gdb_boot_qemu gdb-regs build/guests/gdb-regs.elf "${GDB_REGS[@]}"
 	why=$(gdb_regs_verdict $OUT/gdb-regs.log $OUT/gdb-regs-session.log \
 		"$(run_verdict $OUT/gdb-regs.log "$QEMU_RC" 1 0 120)")
 	result gdb/regs "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 if want 'gdb/regs-vmx'; then
-	gdb_regs_cfg >"$OUT/gdb-regs-vmx.cfg"
+	gdb_regs_cfg nested >"$OUT/gdb-regs-vmx.cfg"
 	gdb_boot_bochs gdb-regs-vmx build/guests/gdb-regs.elf "${GDB_REGS[@]}"
 	why=$(gdb_regs_verdict $OUT/gdb-regs-vmx.log $OUT/gdb-regs-vmx-session.log \
 		"$(run_verdict $OUT/gdb-regs-vmx.log "$QEMU_RC" any 0 150)")
