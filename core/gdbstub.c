@@ -16,6 +16,11 @@
  * a vCPU's CPU and only record a stop under st.lock.  Breakpoint tables
  * change only while the VM is stopped, so the hooks read them unlocked.
  *
+ * Registers: every one of the target description is read and written
+ * (g/G, p/P) through core/gdb_regs.c, which checks a write as the guest's
+ * own would be checked; a refused one is answered with an error and the
+ * vCPU keeps its state (regs_load/regs_commit below).
+ *
  * What the guest keeps: #DB is always intercepted (arch/x86/virt_ops.h),
  * and a #DB the debugger did not cause is reflected, so the guest's own TF
  * and debug registers work as before.  #BP is intercepted only while a
