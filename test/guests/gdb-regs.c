@@ -11,8 +11,7 @@
  * as they were.  The instructions right after the breakpoint read the
  * registers, and the guest prints what it sees:
  *     gdb-regs: AC 1 ES 10 FSBASE 123456789a0 AM 1 XMM5 1122334455667788:99aabbccddeeff00 MXCSR 3f80
- * With `nodebug` on its command line nobody stops it, and it prints its
- * own unchanged values.
+ * Without a debugger it prints its own unchanged values (AC 0, ES 0...).
  */
 #include "test/guests/lib/pc.h"
 
