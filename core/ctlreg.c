@@ -1,6 +1,7 @@
 /* The guest's CR0, CR4 and XCR0 checks; see ctlreg.h. */
 #include "core/ctlreg.h"
 #include "arch/x86/x86_defs.h"
+#include "arch/x86/regs.h"
 
 #define B(n)            (1ull << (n))
 enum { EAX, EBX, ECX, EDX };
@@ -156,5 +157,24 @@ bool ctlreg_xcr0_check(uint64_t val, uint64_t allowed)
 		return false;
 	if (!!(val & B(17)) != !!(val & B(18)))
 		return false;
+	return true;
+}
+
+bool ctlreg_sregs_ok(const struct x86_sregs *s, uint64_t cr4_allowed)
+{
+	bool lma = (s->efer & EFER_LME) && (s->cr0 & CR0_PG);
+	bool l = (s->seg[SEG_CS].attr & SEG_ATTR_L) != 0;
+	struct ctlreg_state cs = { s->cr0, s->cr3, s->cr4, s->efer, lma && l, l };
+	uint64_t cr0 = s->cr0, efer;
+	uint32_t cs_attr = s->seg[SEG_CS].attr;
+
+	/* A 64-bit CS has D clear (SDM vol. 3A §5.2.1; vol. 3C §27.3.1.2). */
+	if (!ctlreg_cr0_check(&cs, &cr0, &efer) || !ctlreg_cr4_check(&cs, s->cr4, cr4_allowed) ||
+	    !!(s->efer & EFER_LMA) != lma || (lma && !(s->cr4 & CR4_PAE)) ||
+	    (lma && (cs_attr & SEG_ATTR_L) && (cs_attr & SEG_ATTR_DB)))
+		return false;
+	for (unsigned k = 0; k < NR_SEGS; k++)
+		if (s->seg[k].attr & ~(0xf0ffu | SEG_ATTR_UNUSABLE))
+			return false;
 	return true;
 }

@@ -44,4 +44,16 @@ bool ctlreg_cr4_check(const struct ctlreg_state *s, uint64_t val, uint64_t allow
 /* XSETBV to XCR0 of val, given the bits offered: false is #GP(0). */
 bool ctlreg_xcr0_check(uint64_t val, uint64_t allowed);
 
+/*
+ * A whole system state that a vCPU may be loaded with from outside (a
+ * snapshot's record, the debugger's register writes): CR0 and CR4 as a
+ * MOV would accept them (cr4_allowed: the CPU model's, or ~0 when not yet
+ * known), EFER.LMA as CR0.PG and EFER.LME make it, PAE in long mode, no
+ * 64-bit CS with D set, and segment attributes in the architectural layout
+ * only.  False for anything a VMRUN/VM entry could refuse or that the guest
+ * could not have reached itself.
+ */
+struct x86_sregs;
+bool ctlreg_sregs_ok(const struct x86_sregs *s, uint64_t cr4_allowed);
+
 #endif

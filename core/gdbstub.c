@@ -16,6 +16,11 @@
  * a vCPU's CPU and only record a stop under st.lock.  Breakpoint tables
  * change only while the VM is stopped, so the hooks read them unlocked.
  *
+ * Registers: every one of the target description is read and written
+ * (g/G, p/P) through core/gdb_regs.c, which checks a write as the guest's
+ * own would be checked; a refused one is answered with an error and the
+ * vCPU keeps its state (regs_load/regs_commit below).
+ *
  * What the guest keeps: #DB is always intercepted (arch/x86/virt_ops.h),
  * and a #DB the debugger did not cause is reflected, so the guest's own TF
  * and debug registers work as before.  #BP is intercepted only while a
@@ -26,6 +31,12 @@
  */
 #include "core/gdbstub.h"
 #include "core/gdb_proto.h"
+#include "core/gdb_regs.h"
+#include "core/exit.h"
+#include "core/msr.h"
+#include "core/shadow.h"
+#include "devices/vlapic.h"
+#include "arch/x86/fpu.h"
 #include "core/vm.h"
 #include "core/vcpu_raise.h"
 #include "core/sched.h"
@@ -49,10 +60,6 @@ extern struct hv_options hv_opts;
 #define DR6_B_MASK      0xfULL          /* B0-B3: which breakpoint condition hit */
 #define RFLAGS_RF       (1ULL << 16)
 #define RFLAGS_AC       (1ULL << 18)
-/* RFLAGS bits gdb may write: the status and control flags, not VM (bit 17,
- * which would make the guest state invalid in long mode), nor the
- * reserved ones; bit 1 is always 1 (SDM vol. 1 §3.4.3). */
-#define RFLAGS_WRITABLE 0x3d7fd5ULL
 
 enum stub_state { ST_RUNNING, ST_STOPPED };
 
@@ -482,131 +489,80 @@ static void detach(void)
 
 /* ---- registers -------------------------------------------------------- */
 
-/*
- * gdb's amd64 register numbers, as the target description below lists
- * them.  GPRs in gdb's order (rax rbx rcx rdx rsi rdi rbp rsp r8-r15).
- */
-enum {
-	R_RIP = 16, R_EFLAGS, R_CS, R_SS, R_DS, R_ES, R_FS, R_GS,
-	R_ST0 = 24, R_FCTRL = 32, R_FOP = 39, R_XMM0 = 40, R_MXCSR = 56,
-	R_FS_BASE, R_GS_BASE, R_CR0, R_CR2, R_CR3, R_CR4, R_CR8, R_EFER, NR_REGS
-};
-
-static const uint8_t gpr_of[16] = {
-	REG_RAX, REG_RBX, REG_RCX, REG_RDX, REG_RSI, REG_RDI, REG_RBP, REG_RSP,
-	REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
-};
-
-static const uint8_t seg_of[6] = { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS };
-
-static unsigned reg_size(unsigned r)
+static bool read_desc(void *ctx, uint64_t la, uint64_t *desc)
 {
-	if (r < R_EFLAGS || (r >= R_FS_BASE && r < NR_REGS))
-		return 8;
-	if (r >= R_ST0 && r < R_FCTRL)
-		return 10;
-	if (r >= R_XMM0 && r < R_MXCSR)
-		return 16;
-	return 4;
+	return guest_virt(ctx, la, desc, sizeof(*desc), false);
 }
 
 /*
- * The value of register r of v into buf (little-endian, reg_size bytes).
- * x87 and SSE come from the FXSAVE layout at the start of the vCPU's
- * save area (SDM vol. 1 §10.5.1, Table 10-2), as of its last stop.
+ * The registers of a stopped vCPU, staged (core/gdb_regs.c): regs_load
+ * copies them out, gdb's writes are checked and applied to the copy, and
+ * regs_commit loads what changed back, through the back end's whole-state
+ * load for the segment and control registers (the same as a snapshot's
+ * restore: the VMCB/VMCS gets one consistent state, and the vCPU's TLB is
+ * flushed).  A MOV to CR3 flushes non-global translations (SDM vol. 3A
+ * §4.10.4.1): under nested paging the flush of the vCPU's TLB does that;
+ * under shadow paging the shadow tables are that TLB and are dropped.
  */
-static void reg_get(struct vcpu *v, const struct x86_sregs *sr, unsigned r, uint8_t *buf)
-{
-	uint64_t val = 0;
-	const uint8_t *fx = v->fpu.area;
+static struct {
+	struct gdb_regfile now, orig;
+	struct gdb_reg_limits lim;
+	struct virt_cpu_state cpu;
+} rf;
 
-	if (r < 16) {
-		val = v->hw.regs.gpr[gpr_of[r]];
-	} else if (r == R_RIP) {
-		val = v->hw.regs.rip;
-	} else if (r == R_EFLAGS) {
-		val = v->hw.regs.rflags;
-	} else if (r >= R_CS && r <= R_GS) {
-		val = sr->seg[seg_of[r - R_CS]].selector;
-	} else if (r >= R_ST0 && r < R_FCTRL) {
-		memcpy(buf, fx + 32 + 16 * (r - R_ST0), 10);
-		return;
-	} else if (r >= R_FCTRL && r <= R_FOP) {
-		/* fctrl fstat ftag fiseg fioff foseg fooff fop */
-		static const uint8_t off[8] = { 0, 2, 4, 12, 8, 20, 16, 6 };
-		static const uint8_t size[8] = { 2, 2, 1, 2, 4, 2, 4, 2 };
-		unsigned k = r - R_FCTRL;
-		memcpy(&val, fx + off[k], size[k]);
-		if (k == 2) {
-			/* FXSAVE keeps an abridged tag (1 bit a register, 1 = valid);
-			 * gdb shows the full one (2 bits, 11 = empty).  Valid
-			 * registers show as 00 (SDM vol. 1 §10.5.1.1). */
-			uint64_t full = 0;
-			for (unsigned i = 0; i < 8; i++)
-				full |= (uint64_t)((val >> i) & 1 ? 0 : 3) << (2 * i);
-			val = full;
-		}
-		if (k == 7)
-			val &= 0x7ff;
-	} else if (r >= R_XMM0 && r < R_MXCSR) {
-		memcpy(buf, fx + 160 + 16 * (r - R_XMM0), 16);
-		return;
-	} else if (r == R_MXCSR) {
-		memcpy(&val, fx + 24, 4);
-	} else if (r == R_FS_BASE || r == R_GS_BASE) {
-		val = sr->seg[r == R_FS_BASE ? SEG_FS : SEG_GS].base;
-	} else if (r == R_CR0) {
-		val = sr->cr0;
-	} else if (r == R_CR2) {
-		val = sr->cr2;
-	} else if (r == R_CR3) {
-		val = sr->cr3;
-	} else if (r == R_CR4) {
-		val = sr->cr4;
-	} else if (r == R_CR8) {
-		val = virt->get_reg(&v->hw, VIRT_CR8);
-	} else if (r == R_EFER) {
-		val = sr->efer;
+static void regs_load(struct vcpu *v)
+{
+	struct gdb_regfile *f = &rf.now;
+	const struct msr_cpu *m = msr_guest_cpu();
+
+	virt->get_cpu_state(&v->hw, &rf.cpu);
+	f->regs = v->hw.regs;
+	f->sregs = rf.cpu.arch.sregs;
+	f->cr8 = virt->get_reg(&v->hw, VIRT_CR8);
+	f->cr3_written = false;
+	f->fx_len = MIN(fpu_area_size(), GDB_FX_BYTES);
+	memcpy(f->fx, v->fpu.area, f->fx_len);
+	rf.orig = *f;
+	rf.lim = (struct gdb_reg_limits){ .cr4_allowed = vcpu_cr4_allowed(v),
+					  .efer_mask = m->efer_mask, .maxphyaddr = m->maxphyaddr,
+					  .read_desc = read_desc, .ctx = v };
+	fpu_get_layout(&rf.lim.fpu);
+}
+
+static void regs_commit(struct vcpu *v)
+{
+	const struct gdb_regfile *f = &rf.now, *o = &rf.orig;
+
+	if (memcmp(&f->regs, &o->regs, sizeof(f->regs))) {
+		v->hw.regs = f->regs;
+		if (v->dbg.step)        /* gdb's TF is the guest's, after the step */
+			v->dbg.step_tf = f->regs.rflags & RFLAGS_TF;
 	}
-	memcpy(buf, &val, reg_size(r));
-}
-
-/* 64-bit canonical form: bits 63:47 all equal (SDM vol. 1 §3.3.7.1). */
-static bool canonical(uint64_t a)
-{
-	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
-/*
- * Write register r (GPRs, RIP and RFLAGS; the rest is read-only here).
- * False if gdb may not write it, or the value would make the guest state
- * one the CPU refuses.
- */
-static bool reg_set(struct vcpu *v, unsigned r, const uint8_t *buf)
-{
-	uint64_t val = 0;
-
-	memcpy(&val, buf, MIN(reg_size(r), 8u));
-	if (r < 16) {
-		v->hw.regs.gpr[gpr_of[r]] = val;
-	} else if (r == R_RIP) {
-		if (!canonical(val))
-			return false;
-		v->hw.regs.rip = val;
-	} else if (r == R_EFLAGS) {
-		v->hw.regs.rflags = (val & RFLAGS_WRITABLE) | 2;
-		if (v->dbg.step)
-			v->dbg.step_tf = val & RFLAGS_TF;
-	} else {
-		return false;
+	if (memcmp(&f->sregs, &o->sregs, sizeof(f->sregs)) || f->cr3_written) {
+		rf.cpu.arch.regs = v->hw.regs;
+		rf.cpu.arch.sregs = f->sregs;
+		virt->set_cpu_state(&v->hw, &rf.cpu);
+		/* set_cpu_state dropped the windows: the next entry asks again. */
+		v->window_open = false;
+		v->nmi_window_open = false;
+		if (f->cr3_written && v->shadow)
+			shadow_flush(v);
 	}
-	return true;
+	if (f->cr8 != o->cr8) {
+		/* CR8 is the LAPIC's TPR[7:4] (SDM vol. 3A §10.8.6.1). */
+		virt->set_reg(&v->hw, VIRT_CR8, f->cr8);
+		vlapic_set_cr8(v->vlapic, (uint8_t)f->cr8);
+		v->cr8 = (uint8_t)f->cr8;
+		v->events = true;
+	}
+	if (memcmp(f->fx, o->fx, f->fx_len))
+		memcpy(v->fpu.area, f->fx, f->fx_len);
 }
 
 /*
  * The target description (GDB manual, "Target Descriptions"): amd64 with
- * the standard core (x87 included), SSE and segment-base features, and a
- * feature of its own for the control registers and EFER.
+ * the standard core (x87 included), SSE, segment-base and AVX features,
+ * and a feature of its own for the control registers and EFER.
  */
 static const char target_xml[] =
 	"<?xml version=\"1.0\"?>"
@@ -654,15 +610,28 @@ static const char target_xml[] =
 	"<reg name=\"fop\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
 	"</feature>"
 	"<feature name=\"org.gnu.gdb.i386.sse\">"
-	"<reg name=\"xmm0\" bitsize=\"128\" type=\"uint128\" regnum=\"40\"/>"
-	"<reg name=\"xmm1\" bitsize=\"128\" type=\"uint128\"/><reg name=\"xmm2\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm3\" bitsize=\"128\" type=\"uint128\"/><reg name=\"xmm4\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm5\" bitsize=\"128\" type=\"uint128\"/><reg name=\"xmm6\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm7\" bitsize=\"128\" type=\"uint128\"/><reg name=\"xmm8\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm9\" bitsize=\"128\" type=\"uint128\"/><reg name=\"xmm10\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm11\" bitsize=\"128\" type=\"uint128\"/><reg name=\"xmm12\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm13\" bitsize=\"128\" type=\"uint128\"/><reg name=\"xmm14\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm15\" bitsize=\"128\" type=\"uint128\"/>"
+	/* XMM registers as gdb's own amd64 description types them: a union
+	 * of the vector views ($xmm0.v4_int32[1]...). */
+	"<vector id=\"v4f\" type=\"ieee_single\" count=\"4\"/>"
+	"<vector id=\"v2d\" type=\"ieee_double\" count=\"2\"/>"
+	"<vector id=\"v16i8\" type=\"int8\" count=\"16\"/>"
+	"<vector id=\"v8i16\" type=\"int16\" count=\"8\"/>"
+	"<vector id=\"v4i32\" type=\"int32\" count=\"4\"/>"
+	"<vector id=\"v2i64\" type=\"int64\" count=\"2\"/>"
+	"<union id=\"vec128\"><field name=\"v4_float\" type=\"v4f\"/>"
+	"<field name=\"v2_double\" type=\"v2d\"/><field name=\"v16_int8\" type=\"v16i8\"/>"
+	"<field name=\"v8_int16\" type=\"v8i16\"/><field name=\"v4_int32\" type=\"v4i32\"/>"
+	"<field name=\"v2_int64\" type=\"v2i64\"/><field name=\"uint128\" type=\"uint128\"/>"
+	"</union>"
+	"<reg name=\"xmm0\" bitsize=\"128\" type=\"vec128\" regnum=\"40\"/>"
+	"<reg name=\"xmm1\" bitsize=\"128\" type=\"vec128\"/><reg name=\"xmm2\" bitsize=\"128\" type=\"vec128\"/>"
+	"<reg name=\"xmm3\" bitsize=\"128\" type=\"vec128\"/><reg name=\"xmm4\" bitsize=\"128\" type=\"vec128\"/>"
+	"<reg name=\"xmm5\" bitsize=\"128\" type=\"vec128\"/><reg name=\"xmm6\" bitsize=\"128\" type=\"vec128\"/>"
+	"<reg name=\"xmm7\" bitsize=\"128\" type=\"vec128\"/><reg name=\"xmm8\" bitsize=\"128\" type=\"vec128\"/>"
+	"<reg name=\"xmm9\" bitsize=\"128\" type=\"vec128\"/><reg name=\"xmm10\" bitsize=\"128\" type=\"vec128\"/>"
+	"<reg name=\"xmm11\" bitsize=\"128\" type=\"vec128\"/><reg name=\"xmm12\" bitsize=\"128\" type=\"vec128\"/>"
+	"<reg name=\"xmm13\" bitsize=\"128\" type=\"vec128\"/><reg name=\"xmm14\" bitsize=\"128\" type=\"vec128\"/>"
+	"<reg name=\"xmm15\" bitsize=\"128\" type=\"vec128\"/>"
 	"<reg name=\"mxcsr\" bitsize=\"32\" type=\"int\" group=\"vector\"/>"
 	"</feature>"
 	"<feature name=\"org.gnu.gdb.i386.segments\">"
@@ -676,6 +645,17 @@ static const char target_xml[] =
 	"<reg name=\"cr4\" bitsize=\"64\" type=\"int\" group=\"system\"/>"
 	"<reg name=\"cr8\" bitsize=\"64\" type=\"int\" group=\"system\"/>"
 	"<reg name=\"efer\" bitsize=\"64\" type=\"int\" group=\"system\"/>"
+	"</feature>"
+	"<feature name=\"org.gnu.gdb.i386.avx\">"
+	"<reg name=\"ymm0h\" bitsize=\"128\" type=\"uint128\" regnum=\"65\"/>"
+	"<reg name=\"ymm1h\" bitsize=\"128\" type=\"uint128\"/><reg name=\"ymm2h\" bitsize=\"128\" type=\"uint128\"/>"
+	"<reg name=\"ymm3h\" bitsize=\"128\" type=\"uint128\"/><reg name=\"ymm4h\" bitsize=\"128\" type=\"uint128\"/>"
+	"<reg name=\"ymm5h\" bitsize=\"128\" type=\"uint128\"/><reg name=\"ymm6h\" bitsize=\"128\" type=\"uint128\"/>"
+	"<reg name=\"ymm7h\" bitsize=\"128\" type=\"uint128\"/><reg name=\"ymm8h\" bitsize=\"128\" type=\"uint128\"/>"
+	"<reg name=\"ymm9h\" bitsize=\"128\" type=\"uint128\"/><reg name=\"ymm10h\" bitsize=\"128\" type=\"uint128\"/>"
+	"<reg name=\"ymm11h\" bitsize=\"128\" type=\"uint128\"/><reg name=\"ymm12h\" bitsize=\"128\" type=\"uint128\"/>"
+	"<reg name=\"ymm13h\" bitsize=\"128\" type=\"uint128\"/><reg name=\"ymm14h\" bitsize=\"128\" type=\"uint128\"/>"
+	"<reg name=\"ymm15h\" bitsize=\"128\" type=\"uint128\"/>"
 	"</feature></target>";
 
 /* ---- commands ---------------------------------------------------------- */
@@ -689,68 +669,59 @@ static void send_stop_reply(void)
 
 static void cmd_read_regs(struct vcpu *v)
 {
-	struct x86_sregs sr;
 	uint8_t buf[16];
 
-	virt->get_sregs(&v->hw, &sr);
+	regs_load(v);
 	out_reset();
-	for (unsigned r = 0; r < NR_REGS; r++) {
-		reg_get(v, &sr, r, buf);
-		out_hex(buf, reg_size(r));
+	for (unsigned r = 0; r < GDB_NR_REGS; r++) {
+		gdb_reg_get(&rf.now, &rf.lim, r, buf);
+		out_hex(buf, gdb_reg_size(r));
 	}
 	send();
 }
 
-/* G: the GPRs, RIP and RFLAGS are written; the others must be 'x' or unchanged. */
+/* G: every register given is written as P would write it ('x': left
+ * alone); one refused, and none is. */
 static void cmd_write_regs(struct vcpu *v, const struct gdb_cmd *c)
 {
-	struct x86_sregs sr;
-	struct x86_regs saved = v->hw.regs;
 	size_t pos = 0;
-	uint8_t now[16], want[16];
+	uint8_t want[16];
 
-	virt->get_sregs(&v->hw, &sr);
-	for (unsigned r = 0; r < NR_REGS; r++) {
-		size_t n = 2 * reg_size(r);
+	regs_load(v);
+	for (unsigned r = 0; r < GDB_NR_REGS; r++) {
+		size_t n = 2 * gdb_reg_size(r);
 		if (pos + n > c->data_len)
 			break;          /* gdb may send fewer registers (E.3, 'G') */
 		const char *d = c->data + pos;
 		pos += n;
 		if (d[0] == 'x')
 			continue;
-		if (gdb_hex_decode(d, n, want, sizeof(want)) < 0)
-			goto bad;
-		if (r <= R_EFLAGS) {
-			if (!reg_set(v, r, want))
-				goto bad;
-			continue;
+		if (gdb_hex_decode(d, n, want, sizeof(want)) < 0 ||
+		    !gdb_reg_set(&rf.now, &rf.lim, r, want)) {
+			reply("E01");
+			return;
 		}
-		reg_get(v, &sr, r, now);
-		if (memcmp(now, want, n / 2))
-			goto bad;
 	}
-	if (pos != c->data_len)
-		goto bad;
+	if (pos != c->data_len) {
+		reply("E01");
+		return;
+	}
+	regs_commit(v);
 	reply("OK");
-	return;
-bad:
-	v->hw.regs = saved;
-	reply("E01");
 }
 
 static void cmd_read_reg(struct vcpu *v, unsigned r)
 {
-	struct x86_sregs sr;
 	uint8_t buf[16];
 
-	if (r >= NR_REGS) {
+	if (r >= GDB_NR_REGS) {
 		reply("E01");
 		return;
 	}
-	virt->get_sregs(&v->hw, &sr);
-	reg_get(v, &sr, r, buf);
+	regs_load(v);
+	gdb_reg_get(&rf.now, &rf.lim, r, buf);
 	out_reset();
-	out_hex(buf, reg_size(r));
+	out_hex(buf, gdb_reg_size(r));
 	send();
 }
 
@@ -758,11 +729,18 @@ static void cmd_write_reg(struct vcpu *v, const struct gdb_cmd *c)
 {
 	uint8_t buf[16];
 
-	if (c->reg >= NR_REGS || c->data_len != 2 * reg_size(c->reg) ||
-	    gdb_hex_decode(c->data, c->data_len, buf, sizeof(buf)) < 0 || !reg_set(v, c->reg, buf))
+	if (c->reg >= GDB_NR_REGS || c->data_len != 2 * gdb_reg_size(c->reg) ||
+	    gdb_hex_decode(c->data, c->data_len, buf, sizeof(buf)) < 0) {
 		reply("E01");
-	else
-		reply("OK");
+		return;
+	}
+	regs_load(v);
+	if (!gdb_reg_set(&rf.now, &rf.lim, c->reg, buf)) {
+		reply("E16");   /* EINVAL: what the guest's own write would fault on */
+		return;
+	}
+	regs_commit(v);
+	reply("OK");
 }
 
 static void cmd_read_mem(struct vcpu *v, const struct gdb_cmd *c)
@@ -828,7 +806,7 @@ static void cmd_breakpoint(struct vcpu *v, const struct gdb_cmd *c)
 	 * length (SDM vol. 3B §18.2.5). */
 	unsigned len = c->type == 1 ? 1 : (unsigned)c->len;
 	if ((len != 1 && len != 2 && len != 4 && len != 8) || (c->addr & (len - 1)) ||
-	    !canonical(c->addr)) {
+	    !gdb_canonical(c->addr)) {
 		reply("E16");   /* EINVAL */
 		return;
 	}
@@ -881,7 +859,7 @@ static bool resume_request(const struct gdb_cmd *c, int *step)
 	}
 	if (c->has_addr) {
 		struct vcpu *v = &st.vm->vcpu[*step >= 0 ? (unsigned)*step : st.c_vcpu];
-		if (!canonical(c->addr))
+		if (!gdb_canonical(c->addr))
 			return false;
 		v->hw.regs.rip = c->addr;
 	}

@@ -215,6 +215,11 @@ void shadow_sync(struct vcpu *v)
 	v->hw.shadow_hw.cr3 = s->spt.root;
 }
 
+void shadow_flush(struct vcpu *v)
+{
+	v->shadow->flush = FLUSH_ALL;
+}
+
 void shadow_cpuid(uint32_t leaf, uint32_t out[4])
 {
 	if (leaf == 7)

@@ -28,6 +28,9 @@ void shadow_vcpu_free(struct vcpu *v);
 /* Before each entry: follow the guest's paging controls into the CPU's
  * (v->hw.shadow_hw), flushing the shadow tables where they changed. */
 void shadow_sync(struct vcpu *v);
+/* Drop every translation of v's shadow tables before its next entry, as
+ * a MOV to CR3 of the same value asks (the debugger's write; v stopped). */
+void shadow_flush(struct vcpu *v);
 /* One line of counters for the end of the VM. */
 void shadow_report(struct vm *vm);
 

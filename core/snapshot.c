@@ -177,33 +177,12 @@ static size_t vcpu_rec_save(struct vm *vm, unsigned i, void *buf, size_t len)
 }
 
 /*
- * A snapshot's segment and control registers before the back end loads
- * them: CR0 and CR4 as a guest's own MOV would be checked (core/ctlreg.c,
- * CR4 against the bits its CPU model allows), EFER.LMA equal to LME with
- * PG, long mode with PAE and a CS that is not both L and D/B (SDM vol. 3A
- * §10.8.5, §5.2.1), and no reserved segment attribute bits.  A record of
- * the right length and version that fails these is refused, not loaded
- * into a VMCB or VMCS the CPU would then reject.
+ * A snapshot's vCPU record before the back end loads it: its segment and
+ * control registers pass ctlreg_sregs_ok (core/ctlreg.c: what a guest's
+ * own MOV would be refused, LMA, PAE and CS.L/D in long mode, reserved
+ * segment attribute bits).  A record of the right length and version that
+ * fails is refused, not loaded into a VMCB or VMCS the CPU would reject.
  */
-static bool cpu_state_ok(const struct vcpu *v, const struct x86_sregs *s)
-{
-	bool lma = (s->efer & EFER_LME) && (s->cr0 & CR0_PG);
-	bool l = (s->seg[SEG_CS].attr & SEG_ATTR_L) != 0;
-	struct ctlreg_state cs = { s->cr0, s->cr3, s->cr4, s->efer, lma && l, l };
-	uint64_t cr0 = s->cr0, efer;
-	uint32_t cs_attr = s->seg[SEG_CS].attr;
-
-	if (!ctlreg_cr0_check(&cs, &cr0, &efer) ||
-	    !ctlreg_cr4_check(&cs, s->cr4, v->hw.cr4_allowed ? v->hw.cr4_allowed : ~0ULL) ||
-	    !!(s->efer & EFER_LMA) != lma || (lma && !(s->cr4 & CR4_PAE)) ||
-	    (lma && (cs_attr & SEG_ATTR_L) && (cs_attr & SEG_ATTR_DB)))
-		return false;
-	for (unsigned k = 0; k < NR_SEGS; k++)
-		if (s->seg[k].attr & ~(0xf0ffu | SEG_ATTR_UNUSABLE))
-			return false;
-	return true;
-}
-
 static bool vcpu_rec_load(struct vm *vm, unsigned i, const void *buf, size_t len)
 {
 	struct vcpu *v = &vm->vcpu[i];
@@ -213,7 +192,7 @@ static bool vcpu_rec_load(struct vm *vm, unsigned i, const void *buf, size_t len
 	    (r.sched != VCPU_HALTED && r.sched != VCPU_WAIT_SIPI && r.sched != VCPU_PAUSED) ||
 	    r.cr8 > 15 || r.cpu.shadow > (VIRT_SHADOW_STI | VIRT_SHADOW_MOV_SS) ||
 	    (r.cpu.pending.valid && r.cpu.pending.type == VIRT_EV_SOFT_INT) ||
-	    !cpu_state_ok(v, &r.cpu.arch.sregs))
+	    !ctlreg_sregs_ok(&r.cpu.arch.sregs, v->hw.cr4_allowed ? v->hw.cr4_allowed : ~0ULL))
 		return false;
 	for (unsigned k = 0; k < r.nr_msrs; k++)
 		if (!backend_msr(r.msrs[k].index))

@@ -1576,75 +1576,154 @@ gdb_session_verdict() {
 	fi
 	echo "$why"
 }
-if want 'gdb/session'; then
-	G=build/guests
-	cfg=$OUT/gdb.cfg
-	gdb_session_cfg >"$cfg"
-	log=$OUT/gdb.log gdblog=$OUT/gdb-session.log
-	isof=$ISO_CACHE/gdb.iso
+# gdb_boot_qemu NAME ELF CMDS...: boot $OUT/NAME.cfg under QEMU with COM2
+# on a TCP port, then, once the stub has attached to a VM, run gdb on ELF
+# with CMDS.  The log is $OUT/NAME.log, gdb's $OUT/NAME-session.log;
+# sets QEMU_RC.
+gdb_boot_qemu() {
+	local name=$1 elf=$2 log=$OUT/$1.log gdblog=$OUT/$1-session.log port qpid i
+	local isof=$ISO_CACHE/$1.iso
+	shift 2
 	rm -f "$log" "$gdblog"
 	port=$(free_port)
-	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
-		$G/gdb-target.elf:/guests/gdb-target.elf $G/counter.elf:/guests/counter.elf; then
-		setsid timeout -k 5 120 qemu-system-x86_64 $QEMU_ACCEL -M q35 -display none \
-			-no-reboot -monitor none -serial "file:$log" \
-			-serial "tcp:127.0.0.1:$port,server=on,wait=off" -smp 2 -m 256M \
-			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$isof" -boot d \
-			</dev/null >"$log.qemu" 2>&1 &
-		qpid=$!
-		for i in $(seq 1 600); do
-			grep -q "gdb stub on COM2 attached to VM 'gdbt'" "$log" 2>/dev/null && break
-			sleep 0.1
-		done
-		timeout -k 5 90 gdb -batch -nx -ex 'set pagination off' -ex 'set confirm off' \
-			-ex "target remote 127.0.0.1:$port" "${GDB_SESSION[@]}" \
-			build/guests/gdb-target.elf >"$gdblog" 2>&1
-		wait $qpid
-		QEMU_RC=$?
-		sed -i 's/\r$//' "$log"
-	else
+	if ! sh tools/mkiso.sh "$isof" "loglevel=info" "$OUT/$name.cfg:/boot/kasane.cfg" \
+		$(gdb_iso_files "$OUT/$name.cfg"); then
 		QEMU_RC=iso
+		return
 	fi
-	why=$(gdb_session_verdict $log $gdblog "$(run_verdict $log "$QEMU_RC" 1 0 120)")
+	setsid timeout -k 5 120 qemu-system-x86_64 $QEMU_ACCEL -M q35 -display none \
+		-no-reboot -monitor none -serial "file:$log" \
+		-serial "tcp:127.0.0.1:$port,server=on,wait=off" -smp 2 -m 256M \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$isof" -boot d \
+		</dev/null >"$log.qemu" 2>&1 &
+	qpid=$!
+	for i in $(seq 1 600); do
+		grep -q "gdb stub on COM2 attached to VM" "$log" 2>/dev/null && break
+		sleep 0.1
+	done
+	timeout -k 5 90 gdb -batch -nx -ex 'set pagination off' -ex 'set confirm off' \
+		-ex "target remote 127.0.0.1:$port" "$@" "$elf" >"$gdblog" 2>&1
+	wait $qpid
+	QEMU_RC=$?
+	sed -i 's/\r$//' "$log"
+}
+
+# gdb_boot_bochs NAME ELF CMDS...: the same on Bochs's Intel model (VT-x).
+# Bochs's COM2 is a TCP server that waits for its client before the
+# simulation starts: the harness connects at once and holds the connection
+# in fd 3, and gdb, started once the stub has attached, talks through it
+# with `target remote | COMMAND`.  Sets QEMU_RC to run_bochs's status
+# (Bochs's own is judged by the summary line).
+gdb_boot_bochs() {
+	local name=$1 elf=$2 log=$OUT/$1.log gdblog=$OUT/$1-session.log live=$PWD/$OUT/$1.live
+	local isof=$ISO_CACHE/$1.iso port bpid i
+	shift 2
+	rm -f "$log" "$gdblog" "$live"
+	port=$(free_port)
+	if ! sh tools/mkiso.sh "$isof" "loglevel=info" "$OUT/$name.cfg:/boot/kasane.cfg" \
+		$(gdb_iso_files "$OUT/$name.cfg"); then
+		QEMU_RC=iso
+		return
+	fi
+	BOCHS_COM2="enabled=1, mode=socket-server, dev=127.0.0.1:$port" BOCHS_SERIAL=$live \
+		run_bochs "$log" "$isof" 2 256 150 corei7_skylake_x &
+	bpid=$!
+	for i in $(seq 1 300); do
+		{ exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null && break
+		sleep 0.2
+	done
+	for i in $(seq 1 1200); do
+		grep -q "gdb stub on COM2 attached to VM" "$live" 2>/dev/null && break
+		sleep 0.1
+	done
+	timeout -k 5 120 gdb -batch -nx -ex 'set pagination off' -ex 'set confirm off' \
+		-ex 'target remote | cat <&3 2>/dev/null & exec cat >&3' "$@" "$elf" >"$gdblog" 2>&1
+	exec 3>&-
+	wait $bpid
+	QEMU_RC=$?
+}
+
+# The guests a gdb config names, as mkiso.sh takes them.
+gdb_iso_files() {
+	sed -n 's|^kernel = /guests/\(.*\)|build/guests/\1:/guests/\1|p' "$1" | sort -u
+}
+
+if want 'gdb/session'; then
+	gdb_session_cfg >"$OUT/gdb.cfg"
+	gdb_boot_qemu gdb build/guests/gdb-target.elf "${GDB_SESSION[@]}"
+	why=$(gdb_session_verdict $OUT/gdb.log $OUT/gdb-session.log \
+		"$(run_verdict $OUT/gdb.log "$QEMU_RC" 1 0 120)")
 	result gdb/session "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
-# The same session on Bochs's Intel model.  Bochs's COM2 is a TCP server
-# that waits for its client before the simulation starts: the harness
-# connects at once and holds the connection in fd 3, and gdb, started once
-# the stub has attached, talks through it with `target remote | COMMAND`.
+# The same session on Bochs's Intel model.
 if want 'gdb/session-vmx'; then
-	G=build/guests
-	cfg=$OUT/gdb-vmx.cfg
-	gdb_session_cfg >"$cfg"
-	log=$OUT/gdb-vmx.log gdblog=$OUT/gdb-vmx-session.log live=$PWD/$OUT/gdb-vmx.live
-	isof=$ISO_CACHE/gdb-vmx.iso
-	rm -f "$log" "$gdblog" "$live"
-	port=$(free_port)
-	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" \
-		$G/gdb-target.elf:/guests/gdb-target.elf $G/counter.elf:/guests/counter.elf; then
-		BOCHS_COM2="enabled=1, mode=socket-server, dev=127.0.0.1:$port" BOCHS_SERIAL=$live \
-			run_bochs "$log" "$isof" 2 256 150 corei7_skylake_x &
-		bpid=$!
-		for i in $(seq 1 300); do
-			{ exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null && break
-			sleep 0.2
-		done
-		for i in $(seq 1 1200); do
-			grep -q "gdb stub on COM2 attached to VM 'gdbt'" "$live" 2>/dev/null && break
-			sleep 0.1
-		done
-		timeout -k 5 120 gdb -batch -nx -ex 'set pagination off' -ex 'set confirm off' \
-			-ex 'target remote | cat <&3 2>/dev/null & exec cat >&3' "${GDB_SESSION[@]}" \
-			build/guests/gdb-target.elf >"$gdblog" 2>&1
-		exec 3>&-
-		wait $bpid
-		QEMU_RC=$?      # run_bochs's own status: Bochs's is judged by the summary line
-	else
-		QEMU_RC=iso
-	fi
-	why=$(gdb_session_verdict $log $gdblog "$(run_verdict $log "$QEMU_RC" any 0 150)")
+	gdb_session_cfg >"$OUT/gdb-vmx.cfg"
+	gdb_boot_bochs gdb-vmx build/guests/gdb-target.elf "${GDB_SESSION[@]}"
+	why=$(gdb_session_verdict $OUT/gdb-vmx.log $OUT/gdb-vmx-session.log \
+		"$(run_verdict $OUT/gdb-vmx.log "$QEMU_RC" any 0 150)")
 	result gdb/session-vmx "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+
+# ---- gdb writes registers (core/gdb_regs.c) --------------------------------
+# gdb-regs (1 vCPU, gdb = yes) stops at gdb_regs_here; gdb writes RFLAGS,
+# ES, FS base, CR0, XMM5 and MXCSR, tries three writes the CPU would refuse
+# (a selector past the GDT limit, CR0.PG without PE, a reserved MXCSR bit:
+# each must get an error and leave the register as it was), and detaches;
+# the guest then reads its registers and prints them.  A raw P of CR3's
+# own value (gdb sends none for `set $cr3 = $cr3`) flushes the vCPU's TLB
+# as a MOV to CR3 does.  gdb/regs runs on QEMU (AMD-V) with shadow paging,
+# where that flush shows in the shadow tables' counters, gdb/regs-vmx on
+# Bochs's Intel model (VT-x) with EPT.
+GDB_REGS=(-ex 'break *gdb_regs_here' -ex continue
+	-ex 'set $eflags = $eflags | 0x40000' -ex 'set $es = 0x10' -ex 'set $es = 0x18'
+	-ex 'set $fs_base = 0x123456789a0' -ex 'set $cr0 = $cr0 | 0x40000'
+	-ex 'set $cr0 = ($cr0 | 0x80000000) & ~1'
+	-ex 'eval "maint packet P3d=%02x%02x%02x%02x%02x%02x%02x%02x", $cr3 & 0xff, ($cr3 >> 8) & 0xff, ($cr3 >> 16) & 0xff, ($cr3 >> 24) & 0xff, ($cr3 >> 32) & 0xff, ($cr3 >> 40) & 0xff, ($cr3 >> 48) & 0xff, $cr3 >> 56'
+	-ex 'set $xmm5.v2_int64[0] = 0x1122334455667788'
+	-ex 'set $xmm5.v2_int64[1] = 0x99aabbccddeeff00'
+	-ex 'set $mxcsr = 0x3f80' -ex 'set $mxcsr = 0x13f80'
+	-ex 'maintenance flush register-cache'
+	-ex 'printf "REGS %x %x %x %x\n", $es, ($cr0 >> 18) & 1, $cr0 & 0x80000001, $mxcsr'
+	-ex detach)
+# gdb_regs_cfg PAGING: the VM, on nested or shadow paging.
+gdb_regs_cfg() {
+	printf '[vm gdbr]\nkernel = /guests/gdb-regs.elf\nmemory = 16M\ngdb = yes\npaging = %s\n' "$1"
+}
+# gdb_regs_verdict LOG GDBLOG RUN-VERDICT: why the run failed.
+gdb_regs_verdict() {
+	local log=$1 gdblog=$2 why=$3 n
+	[ -z "$why" ] && ! why=$(expect $gdblog '^Breakpoint 1, 0x[0-9a-f]+ in test_main ' \
+		'^REGS 10 1 80000001 3f80$' '^received: "OK"$' \
+		'^\[Inferior 1 \(Remote target\) detached\]$') &&
+		why="$why, see $gdblog"
+	# The three refused writes, each its own error.
+	if [ -z "$why" ]; then
+		n=$(grep -c "^Could not write register .*E16" $gdblog)
+		[ "$n" = 3 ] || why="$n refused register writes, not 3, see $gdblog"
+	fi
+	[ -z "$why" ] && ! why=$(expect $log "^\[gdbr\] gdb-regs: AC 1 ES 10 FSBASE 123456789a0 AM 1 XMM5 1122334455667788:99aabbccddeeff00 MXCSR 3f80$") &&
+		why="$why, see $log"
+	[ -z "$why" ] && grep -q "^kasane: VM 'gdbr': shadow paging, " $log &&
+		! grep -qE "^kasane: VM 'gdbr': shadow paging: .* [1-9][0-9]* flushes" $log &&
+		why="the CR3 write flushed no shadow tables, see $log"
+	[ -z "$why" ] && why=$(test_verdict $log "passes gdbr gdb-regs") && [ -n "$why" ] &&
+		why="$why, see $log"
+	echo "$why"
+}
+if want 'gdb/regs'; then
+	gdb_regs_cfg shadow >"$OUT/gdb-regs.cfg"
+	gdb_boot_qemu gdb-regs build/guests/gdb-regs.elf "${GDB_REGS[@]}"
+	why=$(gdb_regs_verdict $OUT/gdb-regs.log $OUT/gdb-regs-session.log \
+		"$(run_verdict $OUT/gdb-regs.log "$QEMU_RC" 1 0 120)")
+	result gdb/regs "$([ -z "$why" ] && echo ok || echo fail)" "$why"
+fi
+if want 'gdb/regs-vmx'; then
+	gdb_regs_cfg nested >"$OUT/gdb-regs-vmx.cfg"
+	gdb_boot_bochs gdb-regs-vmx build/guests/gdb-regs.elf "${GDB_REGS[@]}"
+	why=$(gdb_regs_verdict $OUT/gdb-regs-vmx.log $OUT/gdb-regs-vmx-session.log \
+		"$(run_verdict $OUT/gdb-regs-vmx.log "$QEMU_RC" any 0 150)")
+	result gdb/regs-vmx "$([ -z "$why" ] && echo ok || echo fail)" "$why"
 fi
 
 # The console's `debug NAME` attaches the stub to a running VM, which

@@ -29,6 +29,7 @@
 static bool has_xsave, has_rdtscp;
 static uint64_t xcr0_max = 3;
 static uint32_t area_size = 512;
+static uint32_t mxcsr_mask;
 
 static inline uint64_t xgetbv0(void)
 {
@@ -54,6 +55,15 @@ void fpu_cpu_init(void)
 		xcr0_max = ((uint64_t)d.edx << 32) | d.eax;
 		xsetbv0(xcr0_max);
 		area_size = cpuid(0xd, 0).ebx;      /* for xcr0_max, now in force */
+	}
+	if (!mxcsr_mask) {
+		/* FXSAVE stores MXCSR_MASK at byte 28; 0 there means the
+		 * default 0xffbf (SDM vol. 1 §11.6.6). */
+		static uint8_t fx[512] __attribute__((aligned(16)));
+		uint32_t m;
+		__asm__ volatile("fxsave64 %0" : "=m"(fx));
+		memcpy(&m, fx + 28, 4);
+		mxcsr_mask = m ? m : 0xffbf;
 	}
 }
 
@@ -147,4 +157,11 @@ bool fpu_area_ok(const void *area, uint64_t xcr0)
 uint64_t fpu_xcr0_now(void)
 {
 	return has_xsave ? xgetbv0() : 1;
+}
+
+void fpu_get_layout(struct fpu_layout *l)
+{
+	l->xsave = has_xsave;
+	l->avx_off = has_xsave && (xcr0_max & 4) ? cpuid(0xd, 2).ebx : 0;
+	l->mxcsr_mask = mxcsr_mask ? mxcsr_mask : 0xffbf;
 }

@@ -31,4 +31,18 @@ bool fpu_area_ok(const void *area, uint64_t xcr0);
 /* The XCR0 in force now: a running vCPU's own between fpu_load and fpu_save. */
 uint64_t fpu_xcr0_now(void);
 
+/*
+ * Where a vCPU's area holds what (the debugger writes registers into it):
+ * xsave: the area is XSAVE's standard form (a header at 512), else FXSAVE
+ * alone; avx_off: the offset of the upper YMM halves (CPUID.(EAX=0DH,
+ * ECX=2):EBX), 0 without AVX state; mxcsr_mask: the MXCSR bits this CPU
+ * takes (SDM vol. 1 §11.6.6).
+ */
+struct fpu_layout {
+	bool xsave;
+	uint32_t avx_off;
+	uint32_t mxcsr_mask;
+};
+void fpu_get_layout(struct fpu_layout *l);
+
 #endif
