@@ -299,8 +299,8 @@ static unsigned timer_irqs_reaching(struct vm *vm)
 
 /*
  * A mask write changed which timer lines reach a vCPU.  IRQ 0 reaching one
- * again after none: the PIT's lost ticks from while it was shut are not
- * owed (a masked line loses its edges on a PC too).
+ * again after none: the PIT's and HPET's lost ticks from while it was shut
+ * are not owed (a masked line loses its edges on a PC too).
  */
 static void timer_irqs_changed(struct vm *vm, struct vcpu *me, unsigned before)
 {
@@ -308,8 +308,10 @@ static void timer_irqs_changed(struct vm *vm, struct vcpu *me, unsigned before)
 
 	if (now == before)
 		return;
-	if ((now & 1) && !(before & 1))
+	if ((now & 1) && !(before & 1)) {
 		vpit_irq_reset(&vm->pit);
+		vhpet_irq0_reset(&vm->hpet);
+	}
 	poke_vm_timers(vm, me);
 }
 
@@ -929,19 +931,23 @@ uint64_t board_service_timers(struct vcpu *v, uint64_t host_now_ns)
 /*
  * The guest took vector vec at an INTA, from the PIC or from a local APIC.
  * If it is ISA IRQ 0's (the master 8259A's IR0, or the vector of I/O APIC
- * pin 2, where the MADT's override puts IRQ 0) while the PIT drives that
- * line, the PIT may send the next of its lost ticks (devices/vpit.h).
+ * pin 2, where the MADT's override puts IRQ 0), the PIT or the HPET,
+ * whichever drives the line, may send the next of its lost ticks
+ * (devices/losttick.h).
  */
 static void isa_irq0_taken(struct vcpu *v, int vec, bool from_pic)
 {
 	struct vm *vm = v->vm;
 
-	if (vec < 0 || vhpet_legacy(&vm->hpet))
+	if (vec < 0)
 		return;
 	int irq0_vec = from_pic ? __atomic_load_n(&vm->pic.chip[0].base, __ATOMIC_RELAXED)
 				: (int)(__atomic_load_n(&vm->ioapic.redir[2], __ATOMIC_RELAXED) &
 					IOAPIC_RTE_VECTOR);
-	if (vec == irq0_vec && vpit_irq_ack(&vm->pit))
+	if (vec != irq0_vec)
+		return;
+	/* The HPET's legacy replacement mode drives the line instead of the PIT. */
+	if (vhpet_legacy(&vm->hpet) ? vhpet_irq0_ack(&vm->hpet) : vpit_irq_ack(&vm->pit))
 		poke_vm_timers(vm, v);
 }
 

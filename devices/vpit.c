@@ -239,10 +239,7 @@ static uint8_t chan_read(struct vpit_channel *c, uint64_t t)
  * acknowledge; periods count again from now on. */
 static void lost_drop(struct vpit *p)
 {
-	p->irq_coalesced += p->irq_missed;
-	p->irq_missed = 0;
-	p->irq_unacked = false;
-	p->irq_counted_ns = p->now(p->now_ctx);
+	p->irq_coalesced += lost_ticks_drop(&p->lost, p->now(p->now_ctx));
 }
 
 /* Channel 0 was reprogrammed: its output is no longer the old one. */
@@ -450,26 +447,10 @@ uint64_t vpit_next_deadline(const struct vpit *p)
 		if (periodic(c) && ns < w->irq_quiet_until)
 			ns = w->irq_quiet_until;
 	}
-	if (periodic(c) && w->irq_missed && !w->irq_unacked)
+	if (periodic(c) && lost_ticks_due(&w->lost))
 		ns = 0;                         /* a lost tick may go out now */
 	spin_unlock(&w->lock);
 	return ns;
-}
-
-/*
- * n periods of channel 0 ended by now: owe them to the guest.  At most one
- * counts per VPIT_MIN_IRQ_GAP_NS since the last count, so a tiny period
- * cannot build a backlog faster than the floor lets pulses out, and at
- * most VPIT_MAX_MISSED are kept.
- */
-static void lost_count(struct vpit *p, uint64_t n, uint64_t now)
-{
-	uint64_t slots = (now - p->irq_counted_ns) / VPIT_MIN_IRQ_GAP_NS;
-	uint64_t keep = MIN(MIN(n, MAX(slots, 1)), (uint64_t)(VPIT_MAX_MISSED - p->irq_missed));
-
-	p->irq_counted_ns = now;
-	p->irq_missed += (uint32_t)keep;
-	p->irq_coalesced += n - keep;
 }
 
 void vpit_update(struct vpit *p)
@@ -477,16 +458,15 @@ void vpit_update(struct vpit *p)
 	spin_lock(&p->lock);
 	struct vpit_channel *c = &p->ch[0];
 	uint64_t now = p->now(p->now_ctx), t = ns_to_ticks(now);
-	if (p->irq_unacked && now - p->irq_sent_ns >= VPIT_ACK_WAIT_NS)
-		lost_drop(p);                   /* the guest does not take IRQ 0 */
-	uint32_t owed = p->irq_missed;          /* ticks left over from earlier updates */
+	p->irq_coalesced += lost_ticks_expire(&p->lost, now);  /* the guest does not take IRQ 0 */
+	uint32_t owed = p->lost.missed;         /* ticks left over from earlier updates */
 	if (t > p->irq_done && !(periodic(c) && now < p->irq_quiet_until)) {
 		uint64_t n = events_between(c, p->irq_done, t);
 		p->irq_done = t;
 		if (n && c->mode == 0) {
 			p->irq_level = true;
 		} else if (n && periodic(c)) {
-			lost_count(p, n, now);
+			p->irq_coalesced += lost_ticks_count(&p->lost, n, now, VPIT_MIN_IRQ_GAP_NS);
 			p->irq_quiet_until = now + VPIT_MIN_IRQ_GAP_NS;
 		} else if (n && p->irq_pulse_due) {
 			p->irq_coalesced += n;  /* another vCPU has yet to send the last one */
@@ -497,11 +477,8 @@ void vpit_update(struct vpit *p)
 		}
 	}
 	/* One periodic pulse out at a time: the next once the guest took it. */
-	if (periodic(c) && p->irq_missed && !p->irq_unacked && !p->irq_pulse_due) {
-		p->irq_missed--;
+	if (periodic(c) && !p->irq_pulse_due && lost_ticks_take(&p->lost, now)) {
 		p->irq_pulse_due = true;
-		p->irq_unacked = true;
-		p->irq_sent_ns = now;
 		p->irq_pulses++;
 		if (owed)
 			p->irq_reinjected++;    /* a tick that was lost */
@@ -513,8 +490,7 @@ void vpit_update(struct vpit *p)
 bool vpit_irq_ack(struct vpit *p)
 {
 	spin_lock(&p->lock);
-	bool more = p->irq_unacked && p->irq_missed;
-	p->irq_unacked = false;
+	bool more = lost_ticks_ack(&p->lost);
 	spin_unlock(&p->lock);
 	return more;
 }
@@ -537,7 +513,7 @@ static bool vpit_rec_ok(const void *rec)
 		if (ch[i].mode > 5 || ch[i].rw < PIT_RW_LSB || ch[i].rw > PIT_RW_WORD ||
 		    ch[i].state > VPIT_HELD || ch[i].n < 1 || ch[i].n > 65536)
 			return false;
-	return ((const struct vpit *)rec)->irq_missed <= VPIT_MAX_MISSED;
+	return lost_ticks_ok(&((const struct vpit *)rec)->lost);
 }
 
 static const struct devsnap_field vpit_wiring[] = {

@@ -13,21 +13,18 @@
  *     end of each period.  Pulses come no closer than VPIT_MIN_IRQ_GAP_NS,
  *     however short the period the guest programs (KVM bounds periodic
  *     guest timers alike); the count the guest reads back is not affected.
- *   - Lost ticks (periodic modes): a guest counts time in IRQ 0s (Linux's
- *     jiffies before it has a clocksource, and its check_timer(), which
- *     waits a fixed time for several ticks), so a period that ended while
- *     the vCPU was not running is owed to it, not merged into the next
- *     pulse.  Only one pulse is out at a time: the next one waits until the
- *     guest acknowledges IRQ 0 (INTA at the PIC, or the I/O APIC's vector
- *     accepted by a local APIC: the board calls vpit_irq_ack()).  Periods
- *     that end meanwhile, or several at once, are counted in irq_missed and
- *     delivered one per acknowledge.  The backlog is bounded: at most one
- *     period per VPIT_MIN_IRQ_GAP_NS of time counts, at most VPIT_MAX_MISSED
- *     are kept, it is dropped when the guest reprograms channel 0 or opens
- *     IRQ 0 again after masking it (vpit_irq_reset(); a masked line loses
- *     its ticks on a PC too), and a pulse unacknowledged for
- *     VPIT_ACK_WAIT_NS (the guest does not take IRQ 0 at all) ends the
- *     wait and drops it.  What is dropped is counted in irq_coalesced.
+ *   - Lost ticks (periodic modes, devices/losttick.h): a period that ended
+ *     while the vCPU was not running is owed to the guest, not merged into
+ *     the next pulse.  Only one pulse is out at a time: the next waits
+ *     until the guest acknowledges IRQ 0 (INTA at the PIC, or the I/O
+ *     APIC's vector accepted by a local APIC: the board calls
+ *     vpit_irq_ack()).  Periods that end meanwhile, or several at once,
+ *     are counted in lost.missed and delivered one per acknowledge, within
+ *     losttick.h's bounds (one per VPIT_MIN_IRQ_GAP_NS, LOST_TICKS_MAX,
+ *     LOST_TICKS_ACK_WAIT_NS).  The backlog is dropped too when the guest
+ *     reprograms channel 0 or opens IRQ 0 again after masking it
+ *     (vpit_irq_reset(); a masked line loses its ticks on a PC too).  What
+ *     is dropped is counted in irq_coalesced.
  *   - mode 0: the output goes high at terminal count and stays high, so
  *     IRQ 0 is raised once and lowered when channel 0 is reprogrammed.
  *   - mode 4: one pulse when the strobe ends (as Linux's one-shot PIT
@@ -53,15 +50,12 @@
 
 #include "lib/types.h"
 #include "kernel/spinlock.h"
+#include "devices/losttick.h"
 
 #define PIT_HZ              1193182ULL  /* the PC's 14.31818 MHz / 12 */
 /* Periodic IRQ 0 at most 5 kHz: the floor Linux KVM gives its PIT too
  * (min_timer_period_us = 200 us, arch/x86/kvm/i8254.c create_pit_timer). */
 #define VPIT_MIN_IRQ_GAP_NS 200000ULL
-/* Lost ticks kept for the guest: 4 s of Linux's HZ=250 (Debian's). */
-#define VPIT_MAX_MISSED     1000u
-/* A pulse not acknowledged within this (virtual ns) is given up on. */
-#define VPIT_ACK_WAIT_NS    1000000000ULL
 
 #define PIT_PORT_CH0        0x40
 #define PIT_PORT_CTRL       0x43
@@ -130,10 +124,7 @@ struct vpit {
 	void *vm;
 	uint64_t (*now)(void *ctx);
 	void *now_ctx;
-	uint32_t irq_missed;    /* lost periodic ticks owed to the guest */
-	bool irq_unacked;       /* a periodic pulse is out, not yet acknowledged */
-	uint64_t irq_sent_ns;   /* when that pulse was decided */
-	uint64_t irq_counted_ns; /* when periods were last counted */
+	struct lost_ticks lost; /* channel 0's periodic ticks (devices/losttick.h) */
 	uint64_t irq_pulses, irq_coalesced;     /* statistics */
 	uint64_t irq_reinjected;                /* pulses that delivered a lost tick */
 };

@@ -8,7 +8,8 @@
  * acknowledge, not merged into one.
  *
  * route=pic takes IRQ 0 through the 8259 (virtual wire, LINT0 ExtINT),
- * route=ioapic through I/O APIC pin 2 (the MADT's override).  After ms=N
+ * route=ioapic through I/O APIC pin 2 (the MADT's override); timer=hpet
+ * makes the HPET's timer 0 the source instead of the PIT (below).  After ms=N
  * milliseconds of spinning with interrupts on, the guest waits, bounded,
  * until its interrupts are within a small slack of the periods the PIT
  * has ended since it was loaded (by the TSC at the frequency leaf
@@ -28,7 +29,7 @@ const char test_name[] = "pit-lost";
 #define CATCH_UP_US     3000000         /* only a failure waits this long */
 
 static volatile uint64_t ticks;
-static bool via_pic;
+static bool via_pic, via_hpet;
 
 static void pit_irq(unsigned vector)
 {
@@ -49,10 +50,46 @@ static uint64_t slack(uint64_t periods)
 	return periods / 100 + 3;
 }
 
-/* PIT periods ended in `tsc` TSC ticks since channel 0 was loaded. */
+/* Periods ended in `tsc` TSC ticks since the timer was started (the
+ * HPET's: exactly 10 ms). */
 static uint64_t periods(uint64_t tsc)
 {
-	return tsc * 1000 / khz * PIT_HZ / 1000000 / PIT_DIVISOR;
+	uint64_t us = tsc * 1000 / khz;
+
+	return via_hpet ? us / 10000 : us * PIT_HZ / 1000000 / PIT_DIVISOR;
+}
+
+#define HPET_BASE       0xfed00000ul    /* the ACPI HPET table's */
+#define HPET_CONFIG     0x010
+#define HPET_COUNTER    0x0f0
+#define HPET_T0_CONFIG  0x100
+#define HPET_T0_CMP     0x108
+
+static volatile uint64_t *hpet(unsigned off)
+{
+	return (volatile uint64_t *)(HPET_BASE + off);
+}
+
+/*
+ * timer=hpet: the HPET's timer 0 at 100 Hz, periodic and edge-triggered
+ * in legacy replacement mode, so on ISA IRQ 0 (IA-PC HPET 1.0a §2.3.3),
+ * as Linux runs it through check_timer().  Its counter period is read
+ * from the capabilities register (bits 63:32, in fs).
+ */
+static void timer_start(void)
+{
+	if (!via_hpet) {
+		outb(PIT_CTRL, 0x34);           /* channel 0, LSB then MSB, mode 2, binary */
+		outb(PIT_CH0, PIT_DIVISOR & 0xff);
+		outb(PIT_CH0, PIT_DIVISOR >> 8);
+		return;
+	}
+	uint64_t fs = *hpet(0) >> 32;
+	*hpet(HPET_CONFIG) = 0;
+	*hpet(HPET_COUNTER) = 0;
+	*hpet(HPET_T0_CONFIG) = (1u << 2) | (1u << 3) | (1u << 6);     /* INT_ENB, PERIODIC, VAL_SET */
+	*hpet(HPET_T0_CMP) = 10000000000000ull / fs;                    /* 10 ms */
+	*hpet(HPET_CONFIG) = 3;                                         /* ENABLE, LEGACY */
 }
 
 static bool route_irq0(void)
@@ -64,6 +101,8 @@ static bool route_irq0(void)
 		return false;
 	via_pic = mb2_valid(boot_info) && cmdline_get(mb2_cmdline(boot_info), "route", buf,
 						      sizeof(buf)) && strcmp(buf, "pic") == 0;
+	via_hpet = mb2_valid(boot_info) && cmdline_get(mb2_cmdline(boot_info), "timer", buf,
+						       sizeof(buf)) && strcmp(buf, "hpet") == 0;
 	pic_init(PIC_VEC_MASTER, PIC_VEC_SLAVE);        /* all 16 IRQs masked */
 	if (m.nr_ioapics) {
 		ioapic_init(m.ioapic_addr);
@@ -82,7 +121,8 @@ static bool route_irq0(void)
 		irq_set_handler(VEC_PIT, pit_irq);
 		ioapic_set_rte(pin, RTE_DEST(lapic_id()) | VEC_PIT);    /* fixed, edge, high */
 	}
-	guest_printf("pit-lost: IRQ 0 through the %s\n", via_pic ? "8259" : "I/O APIC");
+	guest_printf("pit-lost: IRQ 0 from the %s through the %s\n", via_hpet ? "HPET" : "PIT",
+		     via_pic ? "8259" : "I/O APIC");
 	return true;
 }
 
@@ -101,9 +141,7 @@ void test_main(void)
 		return;
 	}
 
-	outb(PIT_CTRL, 0x34);                   /* channel 0, LSB then MSB, mode 2, binary */
-	outb(PIT_CH0, PIT_DIVISOR & 0xff);
-	outb(PIT_CH0, PIT_DIVISOR >> 8);
+	timer_start();
 	uint64_t t0 = rdtsc();
 	irq_enable();
 	while ((rdtsc() - t0) * 1000 / khz < run_us)
@@ -116,11 +154,12 @@ void test_main(void)
 	uint64_t got = ticks, made = periods(rdtsc() - t0);
 	irq_disable();
 	outb(PIT_CTRL, 0x30);                   /* channel 0 stopped until a count is written */
+	*hpet(HPET_CONFIG) = 0;
 
-	guest_printf("pit-lost: %lu PIT periods in %lu ms, %lu interrupts; then %lu interrupts "
+	guest_printf("pit-lost: %lu periods in %lu ms, %lu interrupts; then %lu interrupts "
 		     "for %lu periods\n", want, run_us / 1000, at_end, got, made);
 	if (!caught)
-		guest_fail("%lu PIT interrupts for %lu periods: ticks were lost", got, made);
+		guest_fail("%lu timer interrupts for %lu periods: ticks were lost", got, made);
 	if (got > made + slack(made))
-		guest_fail("%lu PIT interrupts, more than the %lu periods the PIT made", got, made);
+		guest_fail("%lu timer interrupts, more than the %lu periods the timer made", got, made);
 }

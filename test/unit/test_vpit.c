@@ -432,7 +432,7 @@ TEST(lost_ticks_reinjected)
 	vpit_update(&p);
 	CHECK_EQ(l.n, 2);
 	CHECK(is_pulse(&l, 0));
-	CHECK_EQ(p.irq_missed, 9);
+	CHECK_EQ(p.lost.missed, 9);
 	CHECK_EQ(p.irq_coalesced, 0);
 	vpit_update(&p);                                /* not taken yet: no second pulse */
 	CHECK_EQ(l.n, 2);
@@ -444,7 +444,7 @@ TEST(lost_ticks_reinjected)
 		CHECK_EQ(l.n, 2 + 2 * k);
 		CHECK(is_pulse(&l, 2 * k));
 	}
-	CHECK_EQ(p.irq_missed, 0);
+	CHECK_EQ(p.lost.missed, 0);
 	CHECK_EQ(p.irq_reinjected, 9);
 	CHECK(!vpit_irq_ack(&p));
 	CHECK_EQ(vpit_next_deadline(&p), tick_ns(1 + 11 * n));
@@ -457,7 +457,7 @@ TEST(lost_ticks_reinjected)
 	clk = tick_ns(1 + 12 * n);
 	vpit_update(&p);
 	CHECK_EQ(l.n, 22);
-	CHECK_EQ(p.irq_missed, 1);
+	CHECK_EQ(p.lost.missed, 1);
 	CHECK(vpit_irq_ack(&p));
 	vpit_update(&p);
 	CHECK_EQ(l.n, 24);
@@ -466,7 +466,7 @@ TEST(lost_ticks_reinjected)
 	clk += 3600ULL * 1000000000;
 	vpit_update(&p);
 	CHECK_EQ(l.n, 26);
-	CHECK_EQ(p.irq_missed, VPIT_MAX_MISSED - 1);
+	CHECK_EQ(p.lost.missed, LOST_TICKS_MAX - 1);
 	CHECK(p.irq_coalesced > 3000000);
 }
 
@@ -480,29 +480,29 @@ TEST(lost_ticks_dropped)
 	periodic_ch0(&p, &l, n);
 	clk = tick_ns(1 + 5 * n);
 	vpit_update(&p);
-	CHECK_EQ(p.irq_missed, 4);
+	CHECK_EQ(p.lost.missed, 4);
 	vpit_irq_reset(&p);                             /* IRQ 0 opened again */
-	CHECK_EQ(p.irq_missed, 0);
+	CHECK_EQ(p.lost.missed, 0);
 	CHECK_EQ(p.irq_coalesced, 4);
 	CHECK(!vpit_irq_ack(&p));
-	/* Never acknowledged: after VPIT_ACK_WAIT_NS the wait ends. */
+	/* Never acknowledged: after LOST_TICKS_ACK_WAIT_NS the wait ends. */
 	clk = tick_ns(1 + 6 * n);
 	vpit_update(&p);
 	CHECK_EQ(l.n, 4);                               /* the wait was dropped too */
-	clk += VPIT_ACK_WAIT_NS / 2;
+	clk += LOST_TICKS_ACK_WAIT_NS / 2;
 	vpit_update(&p);
 	CHECK_EQ(l.n, 4);
-	CHECK(p.irq_missed > 0);
-	clk += VPIT_ACK_WAIT_NS / 2;
+	CHECK(p.lost.missed > 0);
+	clk += LOST_TICKS_ACK_WAIT_NS / 2;
 	vpit_update(&p);
 	CHECK_EQ(l.n, 6);                               /* a fresh pulse, the backlog gone */
-	CHECK_EQ(p.irq_missed, 0);
+	CHECK_EQ(p.lost.missed, 0);
 	/* Reprogramming channel 0 drops the backlog. */
 	clk += 20 * 1000000ULL;
 	vpit_update(&p);
-	CHECK(p.irq_missed > 0);
+	CHECK(p.lost.missed > 0);
 	out(&p, 0x43, 0x34);
-	CHECK_EQ(p.irq_missed, 0);
+	CHECK_EQ(p.lost.missed, 0);
 	CHECK(!vpit_irq_ack(&p));
 	/* A tiny period counts at most one tick per floor gap. */
 	out(&p, 0x40, 2);
@@ -510,8 +510,8 @@ TEST(lost_ticks_dropped)
 	uint64_t t0 = clk;
 	clk += 10 * VPIT_MIN_IRQ_GAP_NS;
 	vpit_update(&p);
-	CHECK(p.irq_missed <= 10);
-	CHECK(p.irq_missed >= 8);
+	CHECK(p.lost.missed <= 10);
+	CHECK(p.lost.missed >= 8);
 	(void)t0;
 }
 
