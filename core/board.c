@@ -297,6 +297,24 @@ static unsigned timer_irqs_reaching(struct vm *vm)
 	       (hpet_lines_reaching(vm) & VHPET_ROUTE_CAP);
 }
 
+/*
+ * A mask write changed which timer lines reach a vCPU.  IRQ 0 reaching one
+ * again after none: the PIT's and HPET's lost ticks from while it was shut
+ * are not owed (a masked line loses its edges on a PC too).
+ */
+static void timer_irqs_changed(struct vm *vm, struct vcpu *me, unsigned before)
+{
+	unsigned now = timer_irqs_reaching(vm);
+
+	if (now == before)
+		return;
+	if ((now & 1) && !(before & 1)) {
+		vpit_irq_reset(&vm->pit);
+		vhpet_irq0_reset(&vm->hpet);
+	}
+	poke_vm_timers(vm, me);
+}
+
 static int pic_pio(void *dev, struct io_req *req)
 {
 	struct vm *vm = dev;
@@ -305,8 +323,7 @@ static int pic_pio(void *dev, struct io_req *req)
 
 	if (req->write) {
 		poke_events(req->vcpu);
-		if (timer_irqs_reaching(vm) != before)
-			poke_vm_timers(vm, req->vcpu);
+		timer_irqs_changed(vm, req->vcpu, before);
 	}
 	return r;
 }
@@ -319,8 +336,7 @@ static int ioapic_mmio(void *dev, struct io_req *req)
 
 	if (req->write) {
 		poke_events(req->vcpu);
-		if (timer_irqs_reaching(vm) != before)
-			poke_vm_timers(vm, req->vcpu);
+		timer_irqs_changed(vm, req->vcpu, before);
 	}
 	return r;
 }
@@ -912,15 +928,48 @@ uint64_t board_service_timers(struct vcpu *v, uint64_t host_now_ns)
 	return next;
 }
 
+/*
+ * The guest took vector vec at an INTA, from the PIC or from a local APIC.
+ * If it is ISA IRQ 0's (the master 8259A's IR0, or the vector of I/O APIC
+ * pin 2, where the MADT's override puts IRQ 0), the PIT or the HPET,
+ * whichever drives the line, may send the next of its lost ticks
+ * (devices/losttick.h).
+ */
+static void isa_irq0_taken(struct vcpu *v, int vec, bool from_pic)
+{
+	struct vm *vm = v->vm;
+
+	if (vec < 0)
+		return;
+	int irq0_vec = from_pic ? __atomic_load_n(&vm->pic.chip[0].base, __ATOMIC_RELAXED)
+				: (int)(__atomic_load_n(&vm->ioapic.redir[2], __ATOMIC_RELAXED) &
+					IOAPIC_RTE_VECTOR);
+	if (vec != irq0_vec)
+		return;
+	/* The HPET's legacy replacement mode drives the line instead of the PIT. */
+	if (vhpet_legacy(&vm->hpet) ? vhpet_irq0_ack(&vm->hpet) : vpit_irq_ack(&vm->pit))
+		poke_vm_timers(vm, v);
+}
+
 int board_pending_vector(struct vcpu *v, bool ack)
 {
 	int vec = vlapic_pending_vector(v->vlapic);
 
-	if (vec >= 0)
-		return ack ? vlapic_accept(v->vlapic, (uint8_t)vec) : vec;
+	if (vec >= 0 && !ack)
+		return vec;
+	if (vec >= 0) {
+		vec = vlapic_accept(v->vlapic, (uint8_t)vec);
+		isa_irq0_taken(v, vec, false);
+		return vec;
+	}
 	/* The PIC reaches vCPU 0 through LINT0 in virtual-wire mode. */
-	if (v->id == 0 && vlapic_accepts_pic(v->vlapic) && vpic_intr_asserted(&v->vm->pic))
-		return ack ? vpic_ack(&v->vm->pic) : 0;
+	if (v->id == 0 && vlapic_accepts_pic(v->vlapic) && vpic_intr_asserted(&v->vm->pic)) {
+		if (!ack)
+			return 0;
+		vec = vpic_ack(&v->vm->pic);
+		isa_irq0_taken(v, vec, true);
+		return vec;
+	}
 	return -1;
 }
 

@@ -71,9 +71,23 @@ struct snap_vm_rec {
 	uint32_t hc_len;
 	uint32_t pci_msi_drops;
 	uint8_t uart_irq;
-	uint8_t pad[3];
+	uint8_t isa_levels;             /* version 2: SNAP_ISA_* */
+	uint8_t pad[2];
 	char hc_line[200];
 };
+
+/*
+ * Version 2 added the levels ISA IRQ 0 and 8 have from each of their two
+ * sources (core/board.c's mux: PIT and RTC, or the HPET's legacy
+ * replacement), so a restored line hands over as the snapshot's did.  A
+ * version 1 record lacks them and is refused.
+ */
+#define SNAP_VM_VERSION 2u
+#define SNAP_ISA_DEV0   0x01            /* isa_dev_level[0]: the PIT's IRQ 0 */
+#define SNAP_ISA_DEV8   0x02            /* isa_dev_level[1]: the RTC's IRQ 8 */
+#define SNAP_ISA_HPET0  0x04            /* isa_hpet_level[0] */
+#define SNAP_ISA_HPET8  0x08            /* isa_hpet_level[1] */
+#define SNAP_ISA_ALL    0x0f
 _Static_assert(sizeof(((struct vm *)0)->hc_line) == 200, "hypercall line size");
 
 /* The clocks read once for a snapshot, and those a restore rebases to. */
@@ -96,6 +110,10 @@ static size_t vm_rec_save(struct vm *vm, unsigned i, void *buf, size_t len)
 	r.hc_len = (uint32_t)vm->hc_len;
 	r.pci_msi_drops = vm->pci_msi_drops;
 	r.uart_irq = vm->uart_irq;
+	r.isa_levels = (uint8_t)((vm->isa_dev_level[0] ? SNAP_ISA_DEV0 : 0) |
+				 (vm->isa_dev_level[1] ? SNAP_ISA_DEV8 : 0) |
+				 (vm->isa_hpet_level[0] ? SNAP_ISA_HPET0 : 0) |
+				 (vm->isa_hpet_level[1] ? SNAP_ISA_HPET8 : 0));
 	memcpy(r.hc_line, vm->hc_line, sizeof(r.hc_line));
 	return devsnap_put(buf, len, &r, sizeof(r));
 }
@@ -105,13 +123,22 @@ static bool vm_rec_load(struct vm *vm, unsigned i, const void *buf, size_t len)
 	struct snap_vm_rec r;
 
 	if (!devsnap_get(&r, sizeof(r), buf, len) || r.ram_pages != vm->ram_pages ||
-	    r.nr_vcpus != vm->nr_vcpus || r.hc_len >= sizeof(r.hc_line))
+	    r.nr_vcpus != vm->nr_vcpus || r.hc_len >= sizeof(r.hc_line) ||
+	    (r.isa_levels & ~SNAP_ISA_ALL))
 		return false;
 	snap_clock.vm_ns = r.vm_ns;
 	snap_clock.guest_tsc = r.guest_tsc;
 	vm->hc_len = r.hc_len;
 	vm->pci_msi_drops = r.pci_msi_drops;
 	vm->uart_irq = r.uart_irq != 0;
+	/* Only the mux's memory: the PIC's and I/O APIC's records, loaded
+	 * later, hold the levels their inputs see. */
+	uint64_t f = spin_lock_irqsave(&vm->isa_mux_lock);
+	vm->isa_dev_level[0] = r.isa_levels & SNAP_ISA_DEV0;
+	vm->isa_dev_level[1] = r.isa_levels & SNAP_ISA_DEV8;
+	vm->isa_hpet_level[0] = r.isa_levels & SNAP_ISA_HPET0;
+	vm->isa_hpet_level[1] = r.isa_levels & SNAP_ISA_HPET8;
+	spin_unlock_irqrestore(&vm->isa_mux_lock, f);
 	memcpy(vm->hc_line, r.hc_line, sizeof(vm->hc_line));
 	return true;
 }
@@ -409,7 +436,7 @@ struct snap_device_row {
 	.instances = inst, .matches = match, .own_pages = own }
 
 static const struct snap_device_row snap_devices[] = {
-	ROW(SNAP_DEV_VM, 1, false, vm),
+	ROW(SNAP_DEV_VM, SNAP_VM_VERSION, false, vm),
 	ROW(SNAP_DEV_PCI, VPCI_SNAP_VERSION, false, vpci),
 	ROW(SNAP_DEV_PCI_TESTDEV, PCI_TESTDEV_SNAP_VERSION, false, testdev),
 	ROW_N(SNAP_DEV_DISK, 1, disk, disk_instances, NULL, true),

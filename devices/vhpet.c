@@ -80,6 +80,15 @@ unsigned vhpet_line(const struct vhpet *h, unsigned n)
 	return (VHPET_ROUTE_CAP >> route) & 1 ? route : NO_LINE;
 }
 
+/* Timer 0 drives ISA IRQ 0 with periodic edges: its lost ticks are owed. */
+static bool owes_lost_ticks(const struct vhpet *h)
+{
+	uint64_t want = HPET_TN_INT_ENB | HPET_TN_PERIODIC;
+
+	return (h->config & HPET_CFG_LEGACY) &&
+	       (h->t[0].config & (want | HPET_TN_LEVEL)) == want && h->t[0].period;
+}
+
 /* Comparator n matched `matches` times, the last at VM time now. */
 static void fire(struct vhpet *h, unsigned n, uint64_t matches, uint64_t now)
 {
@@ -87,6 +96,8 @@ static void fire(struct vhpet *h, unsigned n, uint64_t matches, uint64_t now)
 
 	if (t->config & HPET_TN_LEVEL) {
 		h->isr |= 1ULL << n;    /* §2.3.6: set whether or not the line is enabled */
+	} else if (n == 0 && owes_lost_ticks(h)) {
+		h->irq_coalesced += lost_ticks_count(&h->lost, matches, now, VHPET_MIN_IRQ_GAP_NS);
 	} else if (t->config & HPET_TN_INT_ENB) {
 		if (t->pulse_due) {
 			h->irq_coalesced += matches;
@@ -130,6 +141,12 @@ static void run_all(struct vhpet *h, uint64_t now)
 	uint64_t c = counter(h, now);
 	for (unsigned n = 0; n < VHPET_TIMERS; n++)
 		timer_run(h, n, c, now);
+	/* Timer 0's owed ticks: one out at a time, the next once IRQ 0 was taken. */
+	h->irq_coalesced += lost_ticks_expire(&h->lost, now);
+	if (owes_lost_ticks(h) && !h->t[0].pulse_due && lost_ticks_take(&h->lost, now)) {
+		h->t[0].pulse_due = true;
+		h->irq_pulses++;
+	}
 }
 
 /* Bring the lines in step with the comparators' state, outside the state lock. */
@@ -260,6 +277,11 @@ static void reg_write(struct vhpet *h, unsigned reg, uint64_t v, uint64_t mask, 
 {
 	uint64_t c = counter(h, now);
 
+	/* Timer 0 reprogrammed, or the block: its owed ticks are no longer due. */
+	if (reg == HPET_REG_CONFIG || reg == HPET_REG_COUNTER ||
+	    (reg >= HPET_REG_TIMER(0) && reg < HPET_REG_TIMER(1)))
+		h->irq_coalesced += lost_ticks_drop(&h->lost, now);
+
 	if (reg == HPET_REG_CONFIG) {
 		uint64_t cfg = ((h->config & ~mask) | (v & mask)) & (HPET_CFG_ENABLE | HPET_CFG_LEGACY);
 		if ((cfg & HPET_CFG_ENABLE) && !enabled(h))
@@ -337,6 +359,8 @@ uint64_t vhpet_next_deadline(const struct vhpet *h, uint32_t lines)
 		uint64_t ns = ticks > UINT64_MAX / NS_PER_TICK ? NO_DEADLINE : ticks * NS_PER_TICK;
 		if ((t->config & HPET_TN_PERIODIC) && ns < t->quiet_until)
 			ns = t->quiet_until;
+		if (n == 0 && owes_lost_ticks(w) && lost_ticks_due(&w->lost))
+			ns = 0;                 /* an owed tick may go out now */
 		best = MIN(best, ns);
 	}
 	spin_unlock(&w->lock);
@@ -353,6 +377,21 @@ void vhpet_update(struct vhpet *h)
 	run_all(h, h->now(h->now_ctx));
 	spin_unlock(&h->lock);
 	irq_flush(h);
+}
+
+bool vhpet_irq0_ack(struct vhpet *h)
+{
+	spin_lock(&h->lock);
+	bool more = lost_ticks_ack(&h->lost);
+	spin_unlock(&h->lock);
+	return more;
+}
+
+void vhpet_irq0_reset(struct vhpet *h)
+{
+	spin_lock(&h->lock);
+	h->irq_coalesced += lost_ticks_drop(&h->lost, h->now(h->now_ctx));
+	spin_unlock(&h->lock);
 }
 
 /* ---- snapshot record (devices/devsnap.h) ------------------------------------ */
@@ -400,6 +439,8 @@ bool vhpet_load(struct vhpet *h, const void *buf, size_t len)
 	for (unsigned line = 0; line < VHPET_NR_LINES; line++)
 		if (!is_bool(&s.sent[line]))
 			return false;
+	if (!lost_ticks_ok(&s.lost))
+		return false;
 	s.lock = h->lock;
 	s.irq_lock = h->irq_lock;
 	s.set_irq = h->set_irq;

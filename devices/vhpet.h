@@ -27,6 +27,15 @@
  *     coalesced into one pulse per gap, the floor the PIT and the local
  *     APIC timer have too; the comparator the guest reads still advances
  *     by every period.
+ *   - Lost ticks (devices/losttick.h): timer 0, periodic and edge-triggered
+ *     in legacy replacement mode, is ISA IRQ 0, the tick Linux counts in
+ *     check_timer() and before it has a clocksource.  Its matches that end
+ *     while the vCPU is not running are owed to the guest and delivered
+ *     one per acknowledge of IRQ 0 (the board calls vhpet_irq0_ack()), as
+ *     the PIT's are.  A write to the general configuration, the counter or
+ *     timer 0's registers, or IRQ 0 reopened after masking
+ *     (vhpet_irq0_reset()), drops the backlog.  Other comparators merge
+ *     missed matches into one pulse.
  *
  * Registers are 64 bits at 8-byte offsets; accesses of 1, 2, 4 and 8
  * bytes act on the bytes they cover.  Unknown offsets read 0 and ignore
@@ -41,6 +50,7 @@
 
 #include "lib/types.h"
 #include "kernel/spinlock.h"
+#include "devices/losttick.h"
 
 #define VHPET_BASE              0xfed00000ULL   /* where PCs put it; the ACPI HPET table says so */
 #define VHPET_SIZE              0x400ULL        /* §2.3.1: 1 KiB of registers */
@@ -121,6 +131,7 @@ struct vhpet {
 	uint64_t count_held;    /* while halted: the counter */
 	struct vhpet_timer t[VHPET_TIMERS];
 	bool sent[VHPET_NR_LINES];      /* each line's level after the last set_irq */
+	struct lost_ticks lost;         /* timer 0's on legacy IRQ 0 */
 	/* set_irq(ctx, line, asserted): the board maps the line and its polarity. */
 	void (*set_irq)(void *ctx, unsigned line, bool asserted);
 	void *irq_ctx;
@@ -153,10 +164,18 @@ void vhpet_update(struct vhpet *h);
 /* The line comparator n drives now (VHPET_LINE_*, or an I/O APIC input). */
 unsigned vhpet_line(const struct vhpet *h, unsigned n);
 
+/* The guest acknowledged ISA IRQ 0 while legacy replacement drives it:
+ * true when a lost tick of timer 0 waits (vpit_irq_ack()'s counterpart). */
+bool vhpet_irq0_ack(struct vhpet *h);
+
+/* ISA IRQ 0 reaches a vCPU again after reaching none: drop timer 0's lost ticks. */
+void vhpet_irq0_reset(struct vhpet *h);
+
 /* Snapshot record (devices/devsnap.h): the counter, comparators, status
  * and line levels; the counter is kept against VM time, as the board's
- * clock is, so a restore needs no rebase here. */
-#define VHPET_SNAP_VERSION 1u
+ * clock is, so a restore needs no rebase here.  Version 2 added the lost
+ * ticks. */
+#define VHPET_SNAP_VERSION 2u
 #define VHPET_SNAP_SIZE sizeof(struct vhpet)
 size_t vhpet_save(const struct vhpet *h, void *buf, size_t len);
 bool vhpet_load(struct vhpet *h, const void *buf, size_t len);

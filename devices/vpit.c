@@ -235,11 +235,19 @@ static uint8_t chan_read(struct vpit_channel *c, uint64_t t)
 	}
 }
 
+/* Forget the lost ticks (they count as coalesced) and the wait for an
+ * acknowledge; periods count again from now on. */
+static void lost_drop(struct vpit *p)
+{
+	p->irq_coalesced += lost_ticks_drop(&p->lost, p->now(p->now_ctx));
+}
+
 /* Channel 0 was reprogrammed: its output is no longer the old one. */
 static void irq0_reset(struct vpit *p, uint64_t t)
 {
 	p->irq_level = false;
 	p->irq_done = t;
+	lost_drop(p);
 }
 
 static void chan_write(struct vpit *p, unsigned i, uint8_t b, uint64_t t)
@@ -439,6 +447,8 @@ uint64_t vpit_next_deadline(const struct vpit *p)
 		if (periodic(c) && ns < w->irq_quiet_until)
 			ns = w->irq_quiet_until;
 	}
+	if (periodic(c) && lost_ticks_due(&w->lost))
+		ns = 0;                         /* a lost tick may go out now */
 	spin_unlock(&w->lock);
 	return ns;
 }
@@ -448,23 +458,48 @@ void vpit_update(struct vpit *p)
 	spin_lock(&p->lock);
 	struct vpit_channel *c = &p->ch[0];
 	uint64_t now = p->now(p->now_ctx), t = ns_to_ticks(now);
+	p->irq_coalesced += lost_ticks_expire(&p->lost, now);  /* the guest does not take IRQ 0 */
+	uint32_t owed = p->lost.missed;         /* ticks left over from earlier updates */
 	if (t > p->irq_done && !(periodic(c) && now < p->irq_quiet_until)) {
 		uint64_t n = events_between(c, p->irq_done, t);
 		p->irq_done = t;
 		if (n && c->mode == 0) {
 			p->irq_level = true;
+		} else if (n && periodic(c)) {
+			p->irq_coalesced += lost_ticks_count(&p->lost, n, now, VPIT_MIN_IRQ_GAP_NS);
+			p->irq_quiet_until = now + VPIT_MIN_IRQ_GAP_NS;
 		} else if (n && p->irq_pulse_due) {
 			p->irq_coalesced += n;  /* another vCPU has yet to send the last one */
 		} else if (n) {
 			p->irq_pulse_due = true;
 			p->irq_pulses++;
 			p->irq_coalesced += n - 1;
-			if (periodic(c))
-				p->irq_quiet_until = now + VPIT_MIN_IRQ_GAP_NS;
 		}
+	}
+	/* One periodic pulse out at a time: the next once the guest took it. */
+	if (periodic(c) && !p->irq_pulse_due && lost_ticks_take(&p->lost, now)) {
+		p->irq_pulse_due = true;
+		p->irq_pulses++;
+		if (owed)
+			p->irq_reinjected++;    /* a tick that was lost */
 	}
 	spin_unlock(&p->lock);
 	irq_flush(p);
+}
+
+bool vpit_irq_ack(struct vpit *p)
+{
+	spin_lock(&p->lock);
+	bool more = lost_ticks_ack(&p->lost);
+	spin_unlock(&p->lock);
+	return more;
+}
+
+void vpit_irq_reset(struct vpit *p)
+{
+	spin_lock(&p->lock);
+	lost_drop(p);
+	spin_unlock(&p->lock);
 }
 
 /* ---- snapshot records (devices/devsnap.h) ----------------------------------- */
@@ -478,7 +513,7 @@ static bool vpit_rec_ok(const void *rec)
 		if (ch[i].mode > 5 || ch[i].rw < PIT_RW_LSB || ch[i].rw > PIT_RW_WORD ||
 		    ch[i].state > VPIT_HELD || ch[i].n < 1 || ch[i].n > 65536)
 			return false;
-	return true;
+	return lost_ticks_ok(&((const struct vpit *)rec)->lost);
 }
 
 static const struct devsnap_field vpit_wiring[] = {

@@ -10,11 +10,21 @@
  * Channel 0's output drives ISA IRQ 0:
  *   - modes 2 and 3 (periodic): one pulse, set_irq(0, true) then
  *     set_irq(0, false), at each rising edge of the output, i.e. at the
- *     end of each period.  Periods that end while vpit_update() is not
- *     called are coalesced into one pulse (counted in irq_coalesced).
- *     Pulses come no closer than VPIT_MIN_IRQ_GAP_NS, however short the
- *     period the guest programs (KVM bounds periodic guest timers alike);
- *     the count the guest reads back is not affected.
+ *     end of each period.  Pulses come no closer than VPIT_MIN_IRQ_GAP_NS,
+ *     however short the period the guest programs (KVM bounds periodic
+ *     guest timers alike); the count the guest reads back is not affected.
+ *   - Lost ticks (periodic modes, devices/losttick.h): a period that ended
+ *     while the vCPU was not running is owed to the guest, not merged into
+ *     the next pulse.  Only one pulse is out at a time: the next waits
+ *     until the guest acknowledges IRQ 0 (INTA at the PIC, or the I/O
+ *     APIC's vector accepted by a local APIC: the board calls
+ *     vpit_irq_ack()).  Periods that end meanwhile, or several at once,
+ *     are counted in lost.missed and delivered one per acknowledge, within
+ *     losttick.h's bounds (one per VPIT_MIN_IRQ_GAP_NS, LOST_TICKS_MAX,
+ *     LOST_TICKS_ACK_WAIT_NS).  The backlog is dropped too when the guest
+ *     reprograms channel 0 or opens IRQ 0 again after masking it
+ *     (vpit_irq_reset(); a masked line loses its ticks on a PC too).  What
+ *     is dropped is counted in irq_coalesced.
  *   - mode 0: the output goes high at terminal count and stays high, so
  *     IRQ 0 is raised once and lowered when channel 0 is reprogrammed.
  *   - mode 4: one pulse when the strobe ends (as Linux's one-shot PIT
@@ -40,6 +50,7 @@
 
 #include "lib/types.h"
 #include "kernel/spinlock.h"
+#include "devices/losttick.h"
 
 #define PIT_HZ              1193182ULL  /* the PC's 14.31818 MHz / 12 */
 /* Periodic IRQ 0 at most 5 kHz: the floor Linux KVM gives its PIT too
@@ -113,7 +124,9 @@ struct vpit {
 	void *vm;
 	uint64_t (*now)(void *ctx);
 	void *now_ctx;
+	struct lost_ticks lost; /* channel 0's periodic ticks (devices/losttick.h) */
 	uint64_t irq_pulses, irq_coalesced;     /* statistics */
+	uint64_t irq_reinjected;                /* pulses that delivered a lost tick */
 };
 
 /*
@@ -137,8 +150,20 @@ uint64_t vpit_next_deadline(const struct vpit *p);
 /* Deliver IRQ 0 events due by now(). */
 void vpit_update(struct vpit *p);
 
-/* Snapshot records (devices/devsnap.h): the whole model but its wiring. */
-#define VPIT_SNAP_VERSION 1u
+/*
+ * The guest acknowledged IRQ 0 (the board calls it at the INTA that takes
+ * the PIT's vector from the PIC or a local APIC).  Returns true when a lost
+ * tick waits: the board then services the VM's timers again soon, where
+ * vpit_update() sends it.
+ */
+bool vpit_irq_ack(struct vpit *p);
+
+/* IRQ 0 reaches a vCPU again after reaching none: drop the lost ticks. */
+void vpit_irq_reset(struct vpit *p);
+
+/* Snapshot records (devices/devsnap.h): the whole model but its wiring.
+ * Version 2 added the lost-tick state. */
+#define VPIT_SNAP_VERSION 2u
 #define VPIT_SNAP_SIZE sizeof(struct vpit)
 size_t vpit_save(const struct vpit *d, void *buf, size_t len);
 bool vpit_load(struct vpit *d, const void *buf, size_t len);

@@ -1068,13 +1068,18 @@ snapshot_steps() {
 	wait_for '\[sc\] snap-count: tick 3 ' && wait_for '\[sm\] snap-count: tick 3 ' || return
 	cmd 'snapshot sc' "^kasane: snapshot 'default' of VM 'sc' taken" &&
 	cmd 'snapshot sm one' "^kasane: snapshot 'one' of VM 'sm' taken" &&
-	cmd snapshots '^kasane: 2 snapshots, ' &&
+	wait_for '\[sh\] snap-count: tick 3 ' &&
+	cmd 'snapshot sh' "^kasane: snapshot 'default' of VM 'sh' taken" &&
+	cmd snapshots '^kasane: 3 snapshots, ' &&
 	cmd 'snapshot big' "^kasane: snapshot of VM 'big' refused: " &&
 	cmd 'restore sc nosuch' "^kasane: VM 'sc' has no snapshot 'nosuch'" || return
 	wait_for '\[sc\] snap-count: tick 25 ' && wait_for '\[sm\] snap-count: tick 25 ' || return
 	cmd 'restore sc' "^kasane: VM 'sc' restored to snapshot 'default'" &&
 	cmd 'restore sm one' "^kasane: VM 'sm' restored to snapshot 'one'" || return
-	wait_for "^kasane: VM 'sc' ended" && wait_for "^kasane: VM 'sm' ended"
+	wait_for '\[sh\] snap-count: tick 25 ' &&
+	cmd 'restore sh' "^kasane: VM 'sh' restored to snapshot 'default'" || return
+	wait_for "^kasane: VM 'sc' ended" && wait_for "^kasane: VM 'sm' ended" &&
+	wait_for "^kasane: VM 'sh' ended"
 }
 # The run ends soon even when a step failed.
 drive_snapshot() {
@@ -1106,11 +1111,12 @@ if want 'snapshot/*'; then
 	cfg=$OUT/snap.cfg
 	{ printf '[vm sc]\nkernel = /guests/snap-count.elf\nmemory = 8M\ncmdline = ticks=60\n\n'
 	  printf '[vm sm]\nkernel = /guests/snap-count.elf\nmemory = 16M\ncpus = 3\ncmdline = ticks=60\n\n'
-	  printf '[vm big]\nkernel = /guests/counter.elf\nmemory = 112M\ncmdline = ticks=100000 period_ms=1000\n\n'; } >"$cfg"
+	  printf '[vm big]\nkernel = /guests/counter.elf\nmemory = 112M\ncmdline = ticks=100000 period_ms=1000\n\n'
+	  printf '[vm sh]\nkernel = /guests/snap-count.elf\nmemory = 8M\ncmdline = timer=hpet period=20 ticks=30\n\n'; } >"$cfg"
 	console_boot snap "$cfg" 200 drive_snapshot build/guests/snap-count.elf:/guests/snap-count.elf \
 		build/guests/counter.elf:/guests/counter.elf
 	verdict=$(run_verdict $log "$QEMU_RC" 3 1 200)
-	for t in counter smp refused; do
+	for t in counter smp refused hpet; do
 		want snapshot/$t || continue
 		why=$verdict
 		case $t in
@@ -1124,6 +1130,14 @@ if want 'snapshot/*'; then
 			[ -z "$why" ] && ! why=$(expect $log '^\[sm\] snap-count: tick 60 t=[0-9]+ aps=[0-9]+,[0-9]+$') &&
 				why="$why, see $log"
 			[ -z "$why" ] && why=$(test_verdict $log "passes sm snap-count") && [ -n "$why" ] && why="$why, see $log" ;;
+		hpet)
+			# The HPET's timer goes on from the snapshot, and the ISA IRQ 0
+			# edge at tick 15 came both before the restore and after it.
+			[ -z "$why" ] && ! why=$(check_resumed sh "^kasane: snapshot 'default' of VM 'sh' taken" \
+				"^kasane: VM 'sh' restored") && why="$why, see $log"
+			[ -z "$why" ] && [ "$(grep -c '^\[sh\] snap-count: IRQ 0 edge from the PIT at tick 15$' $log)" != 2 ] &&
+				why="the IRQ 0 edge at tick 15 did not come before and after the restore, see $log"
+			[ -z "$why" ] && why=$(test_verdict $log "passes sh snap-count") && [ -n "$why" ] && why="$why, see $log" ;;
 		refused)
 			[ -z "$why" ] && ! why=$(expect $log \
 				"^kasane: snapshot of VM 'big' refused: it needs [0-9]+ KiB, [0-9]+ KiB are free" \

@@ -163,6 +163,7 @@ TEST(mode2_periodic_irq0)
 	CHECK_EQ(l.n, 2);
 	CHECK(is_pulse(&l, 0));
 	CHECK_EQ(vpit_next_deadline(&p), tick_ns(1 + 2 * n));
+	CHECK(!vpit_irq_ack(&p));                       /* the guest takes it: nothing owed */
 	vpit_update(&p);                                /* nothing more due */
 	CHECK_EQ(l.n, 2);
 	clk = tick_ns(1 + 2 * n);
@@ -407,33 +408,111 @@ TEST(mode4_oneshot)
 	CHECK_EQ(vpit_next_deadline(&p), tick_ns(t0 + 1 + 11));
 }
 
-/* The guest is not run for a while: missed periods become one pulse. */
-TEST(coalescing)
+/* Program channel 0 periodic (mode 2) with count n at time 0: loaded on tick 1. */
+static void periodic_ch0(struct vpit *p, struct irqlog *l, uint32_t n)
+{
+	setup(p, l, 0);
+	out(p, 0x43, 0x34);
+	out(p, 0x40, n & 0xff);
+	out(p, 0x40, n >> 8);
+}
+
+/*
+ * The guest is not run for a while: every missed period is delivered, one
+ * pulse per acknowledge, the next not before the guest took the last.
+ */
+TEST(lost_ticks_reinjected)
 {
 	struct vpit p;
 	struct irqlog l;
 	const uint32_t n = 1193;                        /* about 1 ms */
 
-	setup(&p, &l, 0);
-	out(&p, 0x43, 0x34);
-	out(&p, 0x40, n & 0xff);
-	out(&p, 0x40, n >> 8);
-	clk = tick_ns(1 + 10 * n + n / 2);
+	periodic_ch0(&p, &l, n);
+	clk = tick_ns(1 + 10 * n + n / 2);              /* 10 periods ended unseen */
 	vpit_update(&p);
 	CHECK_EQ(l.n, 2);
 	CHECK(is_pulse(&l, 0));
-	CHECK_EQ(p.irq_pulses, 1);
-	CHECK_EQ(p.irq_coalesced, 9);
+	CHECK_EQ(p.lost.missed, 9);
+	CHECK_EQ(p.irq_coalesced, 0);
+	vpit_update(&p);                                /* not taken yet: no second pulse */
+	CHECK_EQ(l.n, 2);
+	CHECK_EQ(vpit_next_deadline(&p), tick_ns(1 + 11 * n));
+	for (int k = 1; k <= 9; k++) {
+		CHECK(vpit_irq_ack(&p));                /* a lost tick waits */
+		CHECK_EQ(vpit_next_deadline(&p), 0);    /* ... and may go out now */
+		vpit_update(&p);
+		CHECK_EQ(l.n, 2 + 2 * k);
+		CHECK(is_pulse(&l, 2 * k));
+	}
+	CHECK_EQ(p.lost.missed, 0);
+	CHECK_EQ(p.irq_reinjected, 9);
+	CHECK(!vpit_irq_ack(&p));
 	CHECK_EQ(vpit_next_deadline(&p), tick_ns(1 + 11 * n));
 	clk = tick_ns(1 + 11 * n);
 	vpit_update(&p);
-	CHECK_EQ(l.n, 4);
-	CHECK_EQ(p.irq_coalesced, 9);
-	/* A very long jump is fine too. */
+	CHECK_EQ(l.n, 22);
+	CHECK_EQ(p.irq_pulses, 11);
+	CHECK_EQ(p.irq_coalesced, 0);
+	/* A period that ends while the last pulse is out waits for its acknowledge. */
+	clk = tick_ns(1 + 12 * n);
+	vpit_update(&p);
+	CHECK_EQ(l.n, 22);
+	CHECK_EQ(p.lost.missed, 1);
+	CHECK(vpit_irq_ack(&p));
+	vpit_update(&p);
+	CHECK_EQ(l.n, 24);
+	CHECK(!vpit_irq_ack(&p));
+	/* A very long absence: the backlog stays bounded. */
 	clk += 3600ULL * 1000000000;
 	vpit_update(&p);
-	CHECK_EQ(l.n, 6);
-	CHECK_EQ(p.irq_pulses, 3);
+	CHECK_EQ(l.n, 26);
+	CHECK_EQ(p.lost.missed, LOST_TICKS_MAX - 1);
+	CHECK(p.irq_coalesced > 3000000);
+}
+
+/* Lost ticks a guest does not take are dropped: reprogramming, reopening IRQ 0, no acknowledge. */
+TEST(lost_ticks_dropped)
+{
+	struct vpit p;
+	struct irqlog l;
+	const uint32_t n = 11932;                       /* 10 ms */
+
+	periodic_ch0(&p, &l, n);
+	clk = tick_ns(1 + 5 * n);
+	vpit_update(&p);
+	CHECK_EQ(p.lost.missed, 4);
+	vpit_irq_reset(&p);                             /* IRQ 0 opened again */
+	CHECK_EQ(p.lost.missed, 0);
+	CHECK_EQ(p.irq_coalesced, 4);
+	CHECK(!vpit_irq_ack(&p));
+	/* Never acknowledged: after LOST_TICKS_ACK_WAIT_NS the wait ends. */
+	clk = tick_ns(1 + 6 * n);
+	vpit_update(&p);
+	CHECK_EQ(l.n, 4);                               /* the wait was dropped too */
+	clk += LOST_TICKS_ACK_WAIT_NS / 2;
+	vpit_update(&p);
+	CHECK_EQ(l.n, 4);
+	CHECK(p.lost.missed > 0);
+	clk += LOST_TICKS_ACK_WAIT_NS / 2;
+	vpit_update(&p);
+	CHECK_EQ(l.n, 6);                               /* a fresh pulse, the backlog gone */
+	CHECK_EQ(p.lost.missed, 0);
+	/* Reprogramming channel 0 drops the backlog. */
+	clk += 20 * 1000000ULL;
+	vpit_update(&p);
+	CHECK(p.lost.missed > 0);
+	out(&p, 0x43, 0x34);
+	CHECK_EQ(p.lost.missed, 0);
+	CHECK(!vpit_irq_ack(&p));
+	/* A tiny period counts at most one tick per floor gap. */
+	out(&p, 0x40, 2);
+	out(&p, 0x40, 0);
+	uint64_t t0 = clk;
+	clk += 10 * VPIT_MIN_IRQ_GAP_NS;
+	vpit_update(&p);
+	CHECK(p.lost.missed <= 10);
+	CHECK(p.lost.missed >= 8);
+	(void)t0;
 }
 
 /* A tiny period cannot make IRQ 0 fire more often than the floor allows. */
@@ -452,6 +531,7 @@ TEST(rate_floor)
 	vpit_update(&p);
 	CHECK_EQ(l.n, 2);
 	CHECK_EQ(vpit_next_deadline(&p), d + VPIT_MIN_IRQ_GAP_NS);
+	CHECK(!vpit_irq_ack(&p));
 	clk = d + VPIT_MIN_IRQ_GAP_NS - 1;
 	vpit_update(&p);
 	CHECK_EQ(l.n, 2);
@@ -541,7 +621,8 @@ int main(void)
 	RUN(readback_status);
 	RUN(mode0_terminal_count_level);
 	RUN(mode4_oneshot);
-	RUN(coalescing);
+	RUN(lost_ticks_reinjected);
+	RUN(lost_ticks_dropped);
 	RUN(rate_floor);
 	RUN(bcd_counts);
 	RUN(port61_and_ports);
