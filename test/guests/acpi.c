@@ -27,7 +27,10 @@ const char test_name[] = "acpi";
 #define TABLE_MAX       0x10000u
 
 #define PM_TIMER_HZ     3579545u
-#define RATE_TOL_PCT    1
+/* The window's start is known only between the IN before the OUT that
+ * starts it and the IN after: no window narrows that.  On Bochs these
+ * exits run at a tick per instruction and span 0.9-1.04 % of the window. */
+#define RATE_TOL_PCT    2
 #define TRIES           50
 #define SPIN_MAX        4096            /* PAUSEs before a window's poll: beyond one poll on Bochs */
 #define PIT_CH2         0x42
@@ -238,9 +241,8 @@ static bool pit_window(uint16_t tmr, uint32_t spin, uint32_t *lo, uint32_t *hi)
  * each window starts polling after a different number of PAUSEs, so that
  * on a deterministic machine, where nothing else moves it, the end still
  * falls at other places in the bracket.  On Bochs each window gave the
- * same bounds, 1.5 % apart (the exits of the start and of one poll), so
- * the check failed there; with the shifted polls they close in on the
- * start's own bracket, 0.9 %.
+ * same bounds, 1.5 % apart (the exits of the start and of one poll);
+ * with the shifted polls they close in on the start's own bracket.
  */
 static void check_timer_rate(uint16_t tmr)
 {
