@@ -64,7 +64,22 @@ vmx_exit_point:
 	GUEST_GPRS_STORE
 	popq GPR_RDI(%rdi)
 	popq %rdi                               /* gpr[] */
-	SPEC_RSB_FILL %ecx                      /* before the first RET (spec.h) */
+	/*
+	 * Before the first RET, every RSB entry is made to point at a
+	 * speculation trap (spec.h, RSB stuffing), so a RET that underflows
+	 * the RSB cannot go where the guest trained it: SPEC_RSB_ENTRIES
+	 * CALLs unrolled (34 instructions, not the 67 of spec.h's loop; this
+	 * path runs at every exit), then the stack they used is dropped.
+	 */
+	.rept SPEC_RSB_ENTRIES
+	call 1f
+2:	pause
+	lfence
+	jmp 2b
+1:
+	.endr
+	addq $(8 * SPEC_RSB_ENTRIES), %rsp
+	lfence
 	xorl %eax, %eax
 .Lout:
 	popq %r15
