@@ -240,34 +240,46 @@ fi
 
 # ---- isolation, one kind of noise at a time ----------------------------------
 # One boot per hostile case, each the same three VMs but for the attacker:
-# the scanner exclusive on CPU 1 (~1 s), and on CPU 0 a spinning neighbour
-# (noisy mode=spin, ~0.3 s alone) beside the attacker, which outlives both.
+# the scanner exclusive on CPU 1 (~2 s), and on CPU 0 a spinning neighbour
+# (noisy mode=spin, ~0.5 s alone, timed from 1 s in, once the attacker's
+# storm is under way) beside the attacker, which outlives both.
 # Figures: the interference kasane counts on the scanner's vCPU (host
 # interrupts that exited it for nothing of its own VM, core/vcpu.c; its end
 # line), and the neighbour's time beside the attacker over its time beside
-# no one (the "quiet" boot).  An attacker that keeps its vCPU busy takes
-# its fair share of CPU 0, so the neighbour's fair figure there is 2x; one
-# that sleeps between interrupts (the timer storms) should leave it ~1x.
-ISO_SCAN='[vm scanner]\nkernel = /guests/scanner.elf\nmemory = 16M\ncpu = 1\nexclusive = yes\ncmdline = chunks=40 chunk_iters=10000000\n\n'
-ISO_NB='[vm nb]\nkernel = /guests/noisy.elf\nmemory = 8M\ncpu = 0\ncmdline = mode=spin iters=200000000\n\n'
+# no one (the "quiet" boot).  The attackers take up to ~0.7 s to start
+# their storms (calibrating their clocks): each line says over how many of
+# the scanner's chunks the noise ran.  An attacker that keeps its vCPU busy
+# takes its fair share of CPU 0, so the neighbour's fair figure there is
+# 2x; one that sleeps between interrupts (the timer storms) would leave it
+# ~1x if its interrupts cost nothing.
+ISO_SCAN='[vm scanner]\nkernel = /guests/scanner.elf\nmemory = 16M\ncpu = 1\nexclusive = yes\ncmdline = chunks=40 chunk_iters=30000000\n\n'
+ISO_NB='[vm nb]\nkernel = /guests/noisy.elf\nmemory = 8M\ncpu = 0\ncmdline = mode=spin iters=200000000 delay_ms=1000\n\n'
 # NAME|NOTE|GUEST|CPU LIST|CMDLINE (an empty GUEST: no attacker)
 ISO_CASES=(
-	"quiet|no noise||"
-	"exits|exit storm: OUT to port 0x80|noisy|0|mode=exits iters=150000"
-	"ipi-self|IPI flood: fixed self-IPIs|hostile-ipi|0|storm=self secs=4"
-	"ipi-nmi|IPI flood: NMIs to its other vCPU|hostile-ipi|0 0|storm=nmi secs=4"
-	"ipi-bcast|IPI flood: fixed broadcasts|hostile-ipi|0 0|storm=bcast secs=4"
-	"timer-lapic|timer storm: LAPIC periodic count 1|hostile-timer|0|storm=lapic masked=0 secs=4"
-	"timer-pit|timer storm: PIT mode 2 count 1|hostile-timer|0|storm=pit masked=0 secs=4"
-	"timer-rtc|timer storm: RTC 8192 Hz|hostile-timer|0|storm=rtc masked=0 secs=4"
-	"console|console flood: hypercall and COM1|hostile-console|0|secs=4"
+	"quiet|no noise: the neighbour spins||"
+	"exits|exit storm: OUT to port 0x80|noisy|0|mode=exits iters=200000"
+	"ipi-self|IPI flood: fixed self-IPIs|hostile-ipi|0|storm=self secs=5"
+	"ipi-nmi|IPI flood: NMIs to its other vCPU|hostile-ipi|0 0|storm=nmi secs=5"
+	"ipi-bcast|IPI flood: fixed broadcasts|hostile-ipi|0 0|storm=bcast secs=5"
+	"timer-lapic|timer storm: LAPIC periodic count 1|hostile-timer|0|storm=lapic masked=0 secs=5"
+	"timer-pit|timer storm: PIT mode 2 count 1|hostile-timer|0|storm=pit masked=0 secs=5"
+	"timer-rtc|timer storm: RTC 8192 Hz|hostile-timer|0|storm=rtc masked=0 secs=5"
+	"console|console flood: hypercall and COM1|hostile-console|0|secs=5"
 )
 # end_line LOG VM: the line number of VM's end line in LOG (empty if none).
 end_line() { grep -n -m1 "^kasane: VM '$2' ended: " "$1" | cut -d: -f1; }
-declare -A ISO_INT ISO_NBT ISO_NBS
+declare -A ISO_INT ISO_NBT
+ISO_ALONE=$(sed -n "s/^kasane: VM 'scanner' ended: .*; interference \([0-9]*\)$/\1/p" "$OUT/alone.log" | head -1)
 echo "isolation under each kind of noise (scanner exclusive on CPU 1; on CPU 0 a spinning"
 echo "  neighbour beside the attacker; interference: host interrupts that exited the scanner"
 echo "  for nothing of its own VM, counted by kasane):"
+if [ -n "$ISO_ALONE" ]; then
+	printf 'bench: interference %-11s %4d on CPU 1  [the scanner alone, above]\n' alone "$ISO_ALONE"
+else
+	echo "bench: interference alone: no figure (see $OUT/alone.log)"
+	ISO_ALONE=0
+	broke=1
+fi
 for c in "${ISO_CASES[@]}"; do
 	IFS='|' read -r name note guest cpus args <<<"$c"
 	{ printf "$ISO_SCAN$ISO_NB"
@@ -289,9 +301,6 @@ for c in "${ISO_CASES[@]}"; do
 	fi
 	ISO_INT[$name]=$int
 	ISO_NBT[$name]=$nbt
-	# The neighbour's share of CPU 0 while it lived: run / (run + wait).
-	ISO_NBS[$name]=$(sed -n "s/^kasane: VM 'nb' ended: .* run \([0-9]*\) ms wait \([0-9]*\) ms$/\1 \2/p" "$L" |
-		awk '{ printf "%.0f", ($1 + $2 > 0 ? 100 * $1 / ($1 + $2) : 0) }')
 	early=""
 	if [ -n "$guest" ]; then
 		a=$(end_line "$L" atk)
@@ -300,26 +309,29 @@ for c in "${ISO_CASES[@]}"; do
 		done
 		[ -z "$early" ] || early="  (the attacker ended before:$early; figures understated)"
 	fi
-	base=${ISO_INT[quiet]:-$int}
-	awk -v n="$name" -v note="$note" -v i="$int" -v b="$base" -v st="$st" -v e="$early" 'BEGIN {
+	# The scanner's chunks that began after the attacker's first line (a
+	# noisy guest prints only at its end, but starts its noise at once).
+	start=$(grep -n -m1 "^\[atk\] " "$L" | grep -v '^[0-9]*:\[atk\] noisy: ' | cut -d: -f1)
+	[ -n "$start" ] || start=$(grep -n -m1 "^kasane: VM 'atk': " "$L" | cut -d: -f1)
+	under=$(awk -v s="${start:-999999}" 'NR > s && /^\[scanner\] scanner: chunk / { n++ } END { print n + 0 }' "$L")
+	awk -v n="$name" -v note="$note" -v i="$int" -v b="$ISO_ALONE" -v st="$st" -v e="$early" -v u="$under" 'BEGIN {
 		if (n == "quiet")
 			printf "bench: interference %-11s %4d on CPU 1  [%s; scanner %.0f ticks]\n", n, i, note, st
 		else
-			printf "bench: interference %-11s %4d on CPU 1, %+d on quiet (goal: 0 added): %s  [%s]%s\n",
-				n, i, i - b, i <= b ? "met" : "NOT met", note, e
+			printf "bench: interference %-11s %4d on CPU 1, %+d on alone (goal: 0 added): %s  [%s; noise over %d of 40 chunks]%s\n",
+				n, i, i - b, i <= b ? "met" : "NOT met", note, u, e
 	}'
 done
 if [ -n "${ISO_NBT[quiet]:-}" ]; then
 	echo "the neighbour's slowdown beside each attacker on CPU 0 (its time over its time in the quiet"
-	echo "  boot; 2x is its fair share beside an attacker that never sleeps; under TCG the host's"
-	echo "  own load moves these by +-30 %, the share of CPU 0 kasane gave it is steadier):"
+	echo "  boot; 2x is its fair share beside an attacker that never sleeps; wall time under"
+	echo "  multi-threaded TCG: a loaded host moves these by tens of per cent from run to run):"
 	for c in "${ISO_CASES[@]}"; do
 		IFS='|' read -r name note guest _ <<<"$c"
 		[ -n "$guest" ] && [ -n "${ISO_NBT[$name]:-}" ] || continue
-		awk -v n="$name" -v note="$note" -v t="${ISO_NBT[$name]}" -v q="${ISO_NBT[quiet]}" \
-		    -v sh="${ISO_NBS[$name]:-?}" 'BEGIN {
-			printf "bench: neighbour %-11s %.2fx its time alone  [%s; %.0f ticks, alone %.0f; it had %s %% of CPU 0]\n",
-				n, t / q, note, t, q, sh }'
+		awk -v n="$name" -v note="$note" -v t="${ISO_NBT[$name]}" -v q="${ISO_NBT[quiet]}" 'BEGIN {
+			printf "bench: neighbour %-11s %.2fx its time alone  [%s; %.0f ticks, alone %.0f]\n",
+				n, t / q, note, t, q }'
 	done
 fi
 fi # isolation
