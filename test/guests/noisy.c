@@ -6,6 +6,9 @@
  *   mode=cpuid  iters CPUIDs, each an exit (default 1 million);
  *   mode=ipi    iters self-IPIs through the local APIC's ICR (shorthand
  *               "self"), each awaited in its handler (default 200000).
+ * delay_ms=N (default 0) first spins N ms of the guest's own clock, so that
+ * the timed work runs while a neighbour's noise, which takes a while to
+ * start, is under way (the isolation benchmark's neighbour).
  * Prints
  *     noisy: mode <mode>, <iters> iterations in <ticks> TSC ticks (<ticks> each)
  * and exits 0.
@@ -16,6 +19,7 @@ const char test_name[] = "noisy";
 
 #define VEC_SELF        0x40
 #define IPI_WAIT_US     1000000
+#define MAX_DELAY_MS    60000
 
 static volatile uint64_t received;
 
@@ -77,6 +81,23 @@ static const struct {
 	{ "ipi", run_ipi, 200000 },
 };
 
+/* Spins ms milliseconds of the guest's clock (the TSC, calibrated). */
+static bool delay(uint64_t ms)
+{
+	if (ms > MAX_DELAY_MS) {
+		guest_error("delay_ms=%lu: expected at most %d", ms, MAX_DELAY_MS);
+		return false;
+	}
+	if (!ms)
+		return true;
+	if (!tsc_khz && !time_init())
+		return false;
+	uint64_t end = rdtsc() + us_to_tsc(ms * 1000);
+	while (rdtsc() < end)
+		;
+	return true;
+}
+
 void test_main(void)
 {
 	char mode[16] = "spin";
@@ -87,6 +108,8 @@ void test_main(void)
 		if (strcmp(mode, modes[i].name))
 			continue;
 		uint64_t iters = cmdline_u64("iters", modes[i].iters);
+		if (!delay(cmdline_u64("delay_ms", 0)))
+			return;
 		uint64_t t0 = rdtsc();
 		modes[i].run(iters);
 		uint64_t ticks = rdtsc() - t0;
