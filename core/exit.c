@@ -153,6 +153,10 @@ static void handle_io(struct vcpu *v, struct vm_exit *e)
 
 static void handle_mmio(struct vcpu *v, struct vm_exit *e)
 {
+	/* A guest's first touch of a RAM chunk comes here as well: it is
+	 * zeroed, mapped and the access retried (core/vm_create.c). */
+	if (vm_ram_fault(v->vm, e->mmio.gpa))
+		return;
 	vcpu_emulate_mmio(v, e);
 }
 

@@ -586,6 +586,8 @@ static bool fill(struct vm *vm, struct snapshot *s)
 		if (row_of(r->h.device)->save(vm, r->h.instance, r->bytes, r->h.length) != r->h.length)
 			return false;
 	}
+	/* RAM read whole: its untouched demand-zero chunks are zeroed first. */
+	gmem_prepare_all(&vm->mem);
 	const uint8_t *ram = hpa_to_hva(vm->ram_hpa);
 	for (uint64_t c = 0; c < ram_chunks(vm); c++) {
 		uint64_t pages = MIN((uint64_t)RAM_CHUNK_PAGES, vm->ram_pages - c * RAM_CHUNK_PAGES);
@@ -727,6 +729,9 @@ bool snapshot_restore(struct vm *vm, const char *tag, char *msg, size_t len)
 	 * the clocks are rebased just before the vCPUs, the last rows, take
 	 * the new TSC offset.  Only a record a model refuses stops this, a
 	 * bug: the VM is then half restored and must end. */
+	/* RAM written whole: no chunk may stay fresh (demand-zero) under the
+	 * restored bytes, or a later first touch would zero them. */
+	gmem_prepare_all(&vm->mem);
 	uint8_t *ram = hpa_to_hva(vm->ram_hpa);
 	unsigned first_ram = s->nr - (unsigned)ram_chunks(vm);
 	for (unsigned c = first_ram; c < s->nr; c++)

@@ -298,3 +298,23 @@ int vm_summary(void)
 	}
 	return worst;
 }
+
+/*
+ * A nested-page fault at gpa: true if gpa is RAM of a nested-paged VM,
+ * whose chunk is now zeroed and mapped, so the guest retries the access;
+ * false if gpa is not RAM (device memory: the caller emulates it or ends
+ * the VM).  RAM is mapped with every access allowed, so its only nested
+ * faults are first touches of demand-zero chunks, this vCPU's or one that
+ * another vCPU of the VM mapped a moment ago (npt_set_access then changes
+ * nothing, and the retry succeeds).
+ */
+bool vm_ram_fault(struct vm *vm, gpa_t gpa)
+{
+	gpa_t at;
+	uint64_t len;
+
+	if (vm->shadow || !gmem_prepare(&vm->mem, gpa, 1, &at, &len))
+		return false;
+	npt_set_access(&vm->npt, at, len, true);
+	return true;
+}

@@ -128,6 +128,7 @@ struct vm {
 	struct guest_mem mem;
 	hpa_t ram_hpa;                  /* host frames backing all RAM regions */
 	uint64_t ram_pages;
+	uint8_t *ram_chunks;            /* demand-zero state of every RAM region (mm/guest_mem.h) */
 	struct npt npt;
 	bool shadow;                    /* shadow paging instead of npt (core/shadow.c) */
 	unsigned nr_vcpus;
@@ -224,6 +225,12 @@ uint64_t vm_watchdog(struct vm *vm, uint64_t host_now_ns);
 /* Its NICs off their switches, each with a line of its counters (board.c;
  * again is harmless): from vm_destroy(), so an ended VM takes no frames. */
 void board_net_free(struct vm *vm);
+
+/*
+ * A nested-page fault at gpa: true if it was the guest's first touch of a
+ * demand-zero RAM chunk (core/vm_create.c), now zeroed and mapped.
+ */
+bool vm_ram_fault(struct vm *vm, gpa_t gpa);
 
 /* End the VM if every vCPU waits for an event that cannot come. */
 void vm_check_all_halted(struct vm *vm);

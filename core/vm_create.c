@@ -39,6 +39,16 @@ static spinlock_t rebuild_lock;
 /*
  * Guest-physical RAM as the board lays it out (core/board.h), backed by one
  * contiguous host block, so 2 MiB nested pages can be used.
+ *
+ * The block still holds whatever another guest or the hypervisor left
+ * there, and a guest must never see that.  It is zeroed on demand, one
+ * 2 MiB chunk at a time (mm/guest_mem.h): the nested page tables map every
+ * chunk not-present until it is zeroed, so the guest's first touch of a
+ * chunk exits (vm_ram_fault in core/vm.c), and every access of the
+ * hypervisor's own goes through gmem, which zeroes first.  A VM's creation
+ * thus costs nothing for RAM its guest never touches (a Linux boot touches
+ * a small part of its RAM), where zeroing all of it up front took seconds
+ * under TCG.  Shadow-paged VMs reach their RAM only through gmem.
  */
 static int vm_alloc_ram(struct vm *vm, uint64_t bytes, char *err, size_t errlen)
 {
@@ -52,17 +62,24 @@ static int vm_alloc_ram(struct vm *vm, uint64_t bytes, char *err, size_t errlen)
 			    (unsigned long long)(bytes / MiB));
 	vm->ram_hpa = hpa;
 	vm->ram_pages = pages;
-	/* Never hand a guest what another guest or the hypervisor left there. */
-	memset(hpa_to_hva(hpa), 0, bytes);
 
 	uint64_t low = MIN(bytes, BOARD_LOW_RAM_MAX), high = bytes - low;
+	vm->ram_chunks = kmalloc(GMEM_CHUNKS(low) + GMEM_CHUNKS(high) + 1);
+	if (!vm->ram_chunks)
+		return errf(err, errlen, "out of memory for its RAM's state");
 	if (!npt_init(&vm->npt, virt->paging_format) ||
 	    !npt_map(&vm->npt, 0, hpa, low) ||
 	    (high && !npt_map(&vm->npt, BOARD_HIGH_RAM_BASE, hpa + low, high)))
 		return errf(err, errlen, "out of memory for its nested page tables");
+	/* Before the VM has ever run: nothing can hold these translations. */
+	npt_set_access(&vm->npt, 0, low, false);
 	gmem_add(&vm->mem, 0, low, hpa_to_hva(hpa));
-	if (high)
+	gmem_set_lazy(&vm->mem, 0, vm->ram_chunks);
+	if (high) {
+		npt_set_access(&vm->npt, BOARD_HIGH_RAM_BASE, high, false);
 		gmem_add(&vm->mem, BOARD_HIGH_RAM_BASE, high, hpa_to_hva(hpa + low));
+		gmem_set_lazy(&vm->mem, BOARD_HIGH_RAM_BASE, vm->ram_chunks + GMEM_CHUNKS(low));
+	}
 	return 0;
 }
 
@@ -205,6 +222,8 @@ void vm_destroy(struct vm *vm)
 	if (vm->ram_hpa)
 		page_free(vm->ram_hpa, vm->ram_pages);
 	vm->ram_hpa = 0;
+	kfree(vm->ram_chunks);
+	vm->ram_chunks = NULL;
 }
 
 static void vm_log_created(const struct vm *vm, const char *format, uint64_t entry)

@@ -16,7 +16,7 @@ bool gmem_add(struct guest_mem *m, gpa_t gpa, uint64_t size, void *hva)
 		if (gpa < r->gpa + r->size && r->gpa < gpa + size)
 			return false;
 	}
-	m->region[m->nr++] = (struct gmem_region){ gpa, size, hva };
+	m->region[m->nr++] = (struct gmem_region){ gpa, size, hva, NULL };
 	m->total += size;
 	return true;
 }
@@ -31,6 +31,85 @@ static const struct gmem_region *find(const struct guest_mem *m, gpa_t gpa)
 	return NULL;
 }
 
+bool gmem_set_lazy(struct guest_mem *m, gpa_t gpa, uint8_t *state)
+{
+	for (int i = 0; i < m->nr; i++) {
+		struct gmem_region *r = &m->region[i];
+		if (r->gpa == gpa) {
+			memset(state, GMEM_CHUNK_FRESH, GMEM_CHUNKS(r->size));
+			r->chunk = state;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Chunk c of r: whoever moves it from fresh to zeroing zeroes it and then
+ * publishes it ready (release); everyone else waits for ready (acquire),
+ * so no CPU can see the chunk's old contents through a pointer from here.
+ */
+static void chunk_prepare(const struct gmem_region *r, uint64_t c)
+{
+	uint8_t *st = &r->chunk[c];
+	uint8_t s = __atomic_load_n(st, __ATOMIC_ACQUIRE);
+
+	if (s == GMEM_CHUNK_READY)
+		return;
+	uint8_t fresh = GMEM_CHUNK_FRESH;
+	if (__atomic_compare_exchange_n(st, &fresh, GMEM_CHUNK_ZEROING, false,
+					__ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
+		uint64_t off = c * GMEM_CHUNK;
+		memset(r->hva + off, 0, MIN(GMEM_CHUNK, r->size - off));
+		__atomic_store_n(st, GMEM_CHUNK_READY, __ATOMIC_RELEASE);
+		return;
+	}
+	/* Another CPU is zeroing it: a memset of at most 2 MiB, never a wait
+	 * on anything a guest controls. */
+	while (__atomic_load_n(st, __ATOMIC_ACQUIRE) != GMEM_CHUNK_READY)
+		__builtin_ia32_pause();
+}
+
+/* Prepare the chunks of r that [off, off+len) touches; len >= 1. */
+static void region_prepare(const struct gmem_region *r, uint64_t off, uint64_t len)
+{
+	if (!r->chunk)
+		return;
+	for (uint64_t c = off / GMEM_CHUNK; c <= (off + len - 1) / GMEM_CHUNK; c++)
+		chunk_prepare(r, c);
+}
+
+bool gmem_prepare(const struct guest_mem *m, gpa_t gpa, uint64_t len,
+		  gpa_t *chunk_gpa, uint64_t *chunk_len)
+{
+	const struct gmem_region *first = find(m, gpa);
+
+	if (!first || !gmem_is_ram(m, gpa, len ? len : 1))
+		return false;
+	/* Region by region; gmem_is_ram said each piece is RAM. */
+	for (uint64_t left = len ? len : 1, at = gpa; left;) {
+		const struct gmem_region *r = find(m, at);
+		uint64_t off = at - r->gpa, n = MIN(left, r->size - off);
+		region_prepare(r, off, n);
+		at += n;
+		left -= n;
+	}
+	if (chunk_gpa || chunk_len) {
+		uint64_t off = (gpa - first->gpa) / GMEM_CHUNK * GMEM_CHUNK;
+		if (chunk_gpa)
+			*chunk_gpa = first->gpa + off;
+		if (chunk_len)
+			*chunk_len = MIN(GMEM_CHUNK, first->size - off);
+	}
+	return true;
+}
+
+void gmem_prepare_all(const struct guest_mem *m)
+{
+	for (int i = 0; i < m->nr; i++)
+		region_prepare(&m->region[i], 0, m->region[i].size);
+}
+
 void *gmem_ptr(const struct guest_mem *m, gpa_t gpa, uint64_t len)
 {
 	const struct gmem_region *r = find(m, gpa);
@@ -39,6 +118,7 @@ void *gmem_ptr(const struct guest_mem *m, gpa_t gpa, uint64_t len)
 		return NULL;
 	if (len > r->size - (gpa - r->gpa))
 		return NULL;
+	region_prepare(r, gpa - r->gpa, len ? len : 1);
 	return r->hva + (gpa - r->gpa);
 }
 
@@ -56,6 +136,7 @@ static bool walk(const struct guest_mem *m, gpa_t gpa, uint8_t *buf,
 		uint64_t off = gpa - r->gpa;
 		uint64_t n = MIN(len, r->size - off);
 		if (buf) {
+			region_prepare(r, off, n);
 			if (to_guest)
 				memcpy(r->hva + off, buf, n);
 			else

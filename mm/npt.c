@@ -83,6 +83,48 @@ bool npt_map(struct npt *n, gpa_t gpa, hpa_t hpa, uint64_t len)
 	return true;
 }
 
+/* The leaf that maps gpa and its size, or NULL if there is none. */
+static uint64_t *leaf_of(const struct npt *n, gpa_t gpa, uint64_t *size)
+{
+	uint64_t *t = hpa_to_hva(n->root);
+
+	for (int shift = 39; shift >= 30; shift -= 9) {
+		uint64_t e = t[(gpa >> shift) & 511];
+		if (!present(e))
+			return NULL;
+		t = hpa_to_hva(e & ADDR_MASK);
+	}
+	uint64_t *pde = &t[(gpa >> 21) & 511];
+	if (*pde & PS) {
+		*size = LARGE_PAGE_SIZE;
+		return pde;
+	}
+	if (!present(*pde))
+		return NULL;
+	t = hpa_to_hva(*pde & ADDR_MASK);
+	*size = PAGE_SIZE;
+	return &t[(gpa >> 12) & 511];
+}
+
+uint64_t npt_set_access(struct npt *n, gpa_t gpa, uint64_t len, bool on)
+{
+	uint64_t changed = 0, end = gpa + len, size = PAGE_SIZE;
+
+	for (; gpa < end; gpa = ALIGN_DOWN(gpa, size) + size) {
+		uint64_t *e = leaf_of(n, gpa, &size);
+		if (!e || !(*e & ADDR_MASK)) {
+			size = PAGE_SIZE;
+			continue;
+		}
+		/* The access bits are bits 0-2 in both formats; A/D and the
+		 * EPT memory type are left as they are. */
+		uint64_t old = on ? __atomic_fetch_or(e, 0x7, __ATOMIC_RELEASE)
+				  : __atomic_fetch_and(e, ~0x7ull, __ATOMIC_RELEASE);
+		changed += on != present(old);
+	}
+	return changed;
+}
+
 static void free_level(struct npt *n, hpa_t table, int level)
 {
 	uint64_t *t = hpa_to_hva(table);

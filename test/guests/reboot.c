@@ -10,9 +10,9 @@
  *
  * Each boot also checks that its RAM comes zeroed: a window above its
  * image, which the previous boot filled with a pattern before its reset,
- * must read as zeros in the next.  The manifest runs kasane with
- * poison=on, so frames that reached the VM unzeroed would show a pattern
- * (core/vm_create.c zeroes a VM's RAM when it builds the VM).
+ * must read as zeros in the next (a restart frees the VM's RAM and takes
+ * it again, most likely the same host frames; kasane zeroes them on the
+ * guest's first touch, mm/guest_mem.h).
  */
 #include "test/guests/lib/pc.h"
 

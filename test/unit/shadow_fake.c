@@ -1,5 +1,6 @@
 /* Host stand-ins for the frame allocator that core/shadow.c takes its
- * shadow-table pages from (the core tests link it; pointers are addresses). */
+ * shadow-table pages from, and mm/npt.c its tables (the core tests link
+ * it; pointers are addresses). */
 #include <stdlib.h>
 #include <string.h>
 #include "mm/mm.h"
@@ -14,4 +15,13 @@ hpa_t page_alloc_below(uint64_t npages, uint64_t align, hpa_t max_pa)
 void page_free(hpa_t pa, uint64_t npages)
 {
 	free((void *)(uintptr_t)pa);
+}
+
+hpa_t page_zalloc(uint64_t npages, uint64_t align)
+{
+	hpa_t pa = page_alloc_below(npages, align, ~0ull);
+
+	if (pa)
+		memset((void *)(uintptr_t)pa, 0, npages * PAGE_SIZE);
+	return pa;
 }
