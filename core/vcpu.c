@@ -186,8 +186,11 @@ static void handle_exit(struct vcpu *v, struct vm_exit *e)
 		v->events = true;
 		/* The delivery itself touched guest-physical memory that is not
 		 * RAM (the IDT, GDT or stack in device memory): there is nothing
-		 * to emulate, and the instruction at RIP did not do it. */
-		if (e->kind == EXIT_MMIO) {
+		 * to emulate, and the instruction at RIP did not do it.  A first
+		 * touch of a demand-zero RAM chunk (an interrupt's stack, often
+		 * an NMI's own IST stack) is mapped here instead; the event goes
+		 * in again, and handle_mmio finds the chunk mapped. */
+		if (e->kind == EXIT_MMIO && !vm_ram_fault(v->vm, e->mmio.gpa)) {
 			v->nr_exits++;
 			v->exits[e->kind]++;
 			vm_end(v->vm, VM_END_UNHANDLED, -1,

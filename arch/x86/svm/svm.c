@@ -613,6 +613,17 @@ static void decode_cut(uint64_t ii, struct virt_event *ev)
 	ev->vector = ii & EVENTINJ_VECTOR;
 	ev->has_error = ii & EVENTINJ_EV;
 	ev->error = (uint32_t)(ii >> 32);
+	/*
+	 * A CPU reports an NMI as type 2 and an external interrupt as type 0
+	 * (APM vol. 2 §15.7.2); QEMU 7.2 reports both as exceptions, and then
+	 * refuses them as such at VMRUN (exception type with vector 2 or
+	 * >= 32 is illegal, §15.20).  No exception has such a vector.
+	 */
+	if (ev->type == VIRT_EV_EXCEPTION && (ev->vector == X86_EXC_NMI || ev->vector >= 32)) {
+		ev->type = ev->vector == X86_EXC_NMI ? VIRT_EV_NMI : VIRT_EV_INTR;
+		ev->has_error = false;
+		ev->error = 0;
+	}
 }
 
 /*
