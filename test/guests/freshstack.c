@@ -16,7 +16,11 @@
  * For each of a self IPI, a self NMI and a #UD: RSP is moved to the top
  * of a 2 MiB chunk this guest never touched, the event is raised by one
  * instruction that touches no stack (an xAPIC ICR write, or UD2), and the
- * handler (this file's own stubs) records where its frame went.  Each
+ * handler (this file's own stubs) records where its frame went.  A fourth
+ * case sends the IPI with interrupts off and then moves RSP and runs STI:
+ * the interrupt waits only for IF, which kasane may hand to the CPU to
+ * deliver on its own (a posted interrupt, V_IRQ on SVM), so the cut
+ * delivery is one the CPU started, not one kasane injected.  Each
  * event must arrive exactly once, its frame in the fresh chunk, and the
  * rest of the chunk must read as zeros.
  */
@@ -26,13 +30,15 @@ const char test_name[] = "freshstack";
 
 #define VEC_FRESH       0x66
 #define CHUNK           (2ul << 20)
+#define ICR_LATE_STI    (1u << 31)      /* not an ICR bit: this file's own flag */
 /* Chunks far above this image, its page tables and anything the loader
  * wrote (the VM has 64 MiB): 32, 36 and 40 MiB. */
 #define FRESH(i)        ((32ul << 20) + (i) * 2 * CHUNK)
 
 extern char fs_nmi_entry[], fs_ud_entry[], fs_irq_entry[];
-volatile unsigned fs_count[3];
-volatile unsigned long fs_rsp[3];
+volatile unsigned fs_count[4];
+volatile unsigned long fs_rsp[4];
+volatile unsigned fs_irq_slot;     /* which case the interrupt counts for */
 
 asm(".text\n"
     "fs_nmi_entry:\n"
@@ -45,8 +51,15 @@ asm(".text\n"
     " addq $2, (%rsp)\n"            /* past the UD2 */
     " iretq\n"
     "fs_irq_entry:\n"
-    " lock incl fs_count(%rip)\n"
-    " movq %rsp, fs_rsp(%rip)\n"
+    " pushq %rax\n"
+    " movl fs_irq_slot(%rip), %eax\n"
+    " lock incl fs_count(,%rax,4)\n"
+    " leaq 8(%rsp), %rax\n"
+    " pushq %rcx\n"
+    " movl fs_irq_slot(%rip), %ecx\n"
+    " movq %rax, fs_rsp(,%rcx,8)\n"
+    " popq %rcx\n"
+    " popq %rax\n"
     " pushq %rax\n"
     " movabsq $0xfee000b0, %rax\n"
     " movl $0, (%rax)\n"            /* EOI */
@@ -78,7 +91,13 @@ static void on_stack(unsigned long top, uint32_t icr_lo, bool ud, bool if_on)
 			     "ud2\n"
 			     "movq %%rbx, %%rsp"
 			     :: "r"(top) : "rbx", "memory");
-	else if (if_on)
+	else if (icr_lo & ICR_LATE_STI) {
+		asm volatile("cli\n movl %1, (%2)\n"
+			     "movq %%rsp, %%rbx\n movq %0, %%rsp\n"
+			     "sti\n nop\n cli\n"
+			     "movq %%rbx, %%rsp"
+			     :: "r"(top), "r"(icr_lo & ~ICR_LATE_STI), "r"(icr) : "rbx", "memory");
+	} else if (if_on)
 		asm volatile("movq %%rsp, %%rbx\n movq %0, %%rsp\n"
 			     "sti\n movl %1, (%2)\n nop\n cli\n"
 			     "movq %%rbx, %%rsp"
@@ -123,4 +142,6 @@ void test_main(void)
 	one(0, "interrupt", VEC_FRESH, false, true);
 	one(1, "NMI", 0x400 | 2, false, false);         /* delivery mode 100b: NMI */
 	one(2, "#UD", 0, true, false);
+	fs_irq_slot = 3;
+	one(3, "interrupt at STI", VEC_FRESH | ICR_LATE_STI, false, false);
 }
