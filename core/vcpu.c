@@ -109,6 +109,37 @@ static void set_intr_window(struct vcpu *v, bool on)
 }
 
 /*
+ * An interrupt that waits only for the guest's IF (the common case: a
+ * device interrupt raised while the guest runs with interrupts off) is
+ * posted to the CPU where the back end can (virt_ops.h, post_intr): it is
+ * delivered at the guest's STI, POPF or IRET with no interrupt-window exit
+ * (APM vol. 2 §15.21.4).  Only the local APIC's own vectors: it is still
+ * pending in IRR while the guest runs, and is accepted (IRR -> ISR) after
+ * the exit if the guest took it (post_settle).  Nothing the guest can see
+ * changes meanwhile without an exit, except CR8, which the CPU weighs.
+ */
+static bool post_intr(struct vcpu *v, int vec)
+{
+	return virt->post_intr && vec == vlapic_pending_vector(v->vlapic) &&
+	       virt->post_intr(&v->hw, (uint8_t)vec);
+}
+
+static void post_settle(struct vcpu *v)
+{
+	bool posted;
+
+	if (!virt->post_settle)
+		return;
+	int vec = virt->post_settle(&v->hw, &posted);
+	if (vec >= 0) {
+		vlapic_accept(v->vlapic, (uint8_t)vec);
+		v->intrs++;
+	}
+	if (posted)
+		v->events = true;       /* decide again at the next entry */
+}
+
+/*
  * Before entry, at most one event goes in: a queued exception or an event
  * cut short (core/event.c), else an NMI if NMIs are not blocked, else an
  * external interrupt if the guest can take one.  What must wait asks for
@@ -158,6 +189,8 @@ static void inject_events(struct vcpu *v)
 		}
 		set_intr_window(v, false);
 		v->events = true;       /* more may be pending behind this one */
+	} else if (!loaded && post_intr(v, vec)) {
+		set_intr_window(v, false);
 	} else {
 		set_intr_window(v, true);
 	}
@@ -389,6 +422,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		spec_guest_exit(v->msr.spec_ctrl);
 		exit_at = rdtsc();
 		exit_kind = e.kind < NR_EXIT_KINDS ? e.kind : EXIT_UNHANDLED;
+		post_settle(v);         /* before the exit looks at the APIC or CR8 */
 		sync_cr8_from_guest(v);
 		handle_exit(v, &e);
 		board_exit_poll(v);
