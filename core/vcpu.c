@@ -11,6 +11,8 @@
 #include "core/sched.h"
 #include "core/board.h"
 #include "core/shadow.h"
+#include "core/gpt.h"
+#include "arch/x86/x86_defs.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/percpu.h"
@@ -109,6 +111,32 @@ static void set_intr_window(struct vcpu *v, bool on)
 }
 
 /*
+ * Whether the guest's IDT has a present gate for vec, in protected or long
+ * mode (SDM vol. 3A §6.10-6.14).  A posted interrupt is delivered by the
+ * CPU with no exit, so a fault in its delivery (#NP through an absent
+ * gate, #GP past the IDT's limit) reaches the guest while the interrupt is
+ * still pending in IRR; QEMU 7.2 then delivers it again after the fault's
+ * handler, where the local APIC would have lost it (acknowledged, in
+ * service).  Such an interrupt takes the window instead.
+ */
+static bool idt_gate_present(struct vcpu *v, uint8_t vec)
+{
+	struct x86_sregs sr;
+	uint8_t gate[8];
+
+	virt->get_sregs(&v->hw, &sr);
+	unsigned size = (sr.efer & EFER_LMA) ? 16 : 8;
+	if (!(sr.cr0 & CR0_PE) || (uint64_t)vec * size + size - 1 > sr.idt.limit)
+		return false;
+	struct gpt_mode mode = { .cr0 = sr.cr0, .cr3 = sr.cr3, .cr4 = sr.cr4, .efer = sr.efer,
+				 .rflags = v->hw.regs.rflags };
+	if (gpt_copy_from(&v->vm->mem, &mode, sr.idt.base + (uint64_t)vec * size, gate,
+			  sizeof(gate), GPT_READ, false, NULL) != 0)
+		return false;
+	return gate[5] & 0x80;          /* P */
+}
+
+/*
  * An interrupt that waits only for the guest's IF (the common case: a
  * device interrupt raised while the guest runs with interrupts off) is
  * posted to the CPU where the back end can (virt_ops.h, post_intr): it is
@@ -120,8 +148,8 @@ static void set_intr_window(struct vcpu *v, bool on)
  */
 static bool post_intr(struct vcpu *v, int vec)
 {
-	return virt->post_intr && vec == vlapic_pending_vector(v->vlapic) &&
-	       virt->post_intr(&v->hw, (uint8_t)vec);
+	return virt->post_intr && !v->hw.shadow && vec == vlapic_pending_vector(v->vlapic) &&
+	       idt_gate_present(v, (uint8_t)vec) && virt->post_intr(&v->hw, (uint8_t)vec);
 }
 
 static void post_settle(struct vcpu *v)
