@@ -152,19 +152,21 @@ static bool post_intr(struct vcpu *v, int vec)
 	       idt_gate_present(v, (uint8_t)vec) && virt->post_intr(&v->hw, (uint8_t)vec);
 }
 
-static void post_settle(struct vcpu *v)
+/* After an exit; returns whether an interrupt was posted for the entry,
+ * which must then be decided again (not through v->events: a HLT with
+ * IF=0 must not see a wake-up in it). */
+static bool post_settle(struct vcpu *v)
 {
-	bool posted;
+	bool posted = false;
 
 	if (!virt->post_settle)
-		return;
+		return false;
 	int vec = virt->post_settle(&v->hw, &posted);
 	if (vec >= 0) {
 		vlapic_accept(v->vlapic, (uint8_t)vec);
 		v->intrs++;
 	}
-	if (posted)
-		v->events = true;       /* decide again at the next entry */
+	return posted;
 }
 
 /*
@@ -178,6 +180,9 @@ static void inject_events(struct vcpu *v)
 	struct virt_event ev;
 	bool loaded = false;
 
+	/* A post made for an entry that did not happen is withdrawn: this
+	 * decides afresh (nothing ran since, so it cannot have been taken). */
+	post_settle(v);
 	/* NMIs from every source merge into one pending NMI (SDM vol. 3A
 	 * §6.7.1): the local APIC's latch (ICR, LINT1, I/O APIC messages)
 	 * moves into the vCPU's state here. */
@@ -358,6 +363,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 	 * checks, with the loop's own RDTSC; 0 = accounted. */
 	uint64_t exit_at = 0;
 	unsigned exit_kind = 0;
+	bool repost = false;            /* the last entry posted an interrupt */
 
 	this_cpu()->run_vcpu = v;
 	/* gdb = yes: the VM stops before its first instruction (core/gdbstub.c). */
@@ -392,7 +398,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		exit_at = 0;
 		unsigned w = *waiting;
 		if (unlikely(v->events || v->wait_sipi || v->window_open || v->nmi_window_open ||
-			     t >= check_tsc ||
+			     repost || t >= check_tsc ||
 			     w != seen_waiting || *resched)) {
 			bool ev = __atomic_exchange_n(&v->events, false, __ATOMIC_ACQ_REL);
 			if ((ev || v->wait_sipi) && !apply_init_sipi(v)) {
@@ -419,7 +425,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 			if (ev) {
 				sync_cr8_to_guest(v);
 				inject_events(v);
-			} else if (v->window_open || v->nmi_window_open) {
+			} else if (v->window_open || v->nmi_window_open || repost) {
 				inject_events(v);
 			}
 			/* Give the CPU up at the slice end only if another vCPU waits,
@@ -450,7 +456,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		spec_guest_exit(v->msr.spec_ctrl);
 		exit_at = rdtsc();
 		exit_kind = e.kind < NR_EXIT_KINDS ? e.kind : EXIT_UNHANDLED;
-		post_settle(v);         /* before the exit looks at the APIC or CR8 */
+		repost = post_settle(v);        /* before the exit looks at the APIC or CR8 */
 		sync_cr8_from_guest(v);
 		handle_exit(v, &e);
 		board_exit_poll(v);
