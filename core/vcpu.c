@@ -11,6 +11,8 @@
 #include "core/sched.h"
 #include "core/board.h"
 #include "core/shadow.h"
+#include "core/gpt.h"
+#include "arch/x86/x86_defs.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/percpu.h"
@@ -109,6 +111,65 @@ static void set_intr_window(struct vcpu *v, bool on)
 }
 
 /*
+ * Whether the guest's IDT has a present gate for vec, in protected or long
+ * mode (SDM vol. 3A §6.10-6.14).  A posted interrupt is delivered by the
+ * CPU with no exit, so a fault in its delivery (#NP through an absent
+ * gate, #GP past the IDT's limit) reaches the guest while the interrupt is
+ * still pending in IRR; QEMU 7.2 then delivers it again after the fault's
+ * handler, where the local APIC would have lost it (acknowledged, in
+ * service).  Such an interrupt takes the window instead.
+ */
+static bool idt_gate_present(struct vcpu *v, uint8_t vec)
+{
+	struct x86_sregs sr;
+	uint8_t gate[8];
+
+	virt->get_sregs(&v->hw, &sr);
+	unsigned size = (sr.efer & EFER_LMA) ? 16 : 8;
+	if (!(sr.cr0 & CR0_PE) || (uint64_t)vec * size + size - 1 > sr.idt.limit)
+		return false;
+	struct gpt_mode mode = { .cr0 = sr.cr0, .cr3 = sr.cr3, .cr4 = sr.cr4, .efer = sr.efer,
+				 .rflags = v->hw.regs.rflags };
+	if (gpt_copy_from(&v->vm->mem, &mode, sr.idt.base + (uint64_t)vec * size, gate,
+			  sizeof(gate), GPT_READ, false, NULL) != 0)
+		return false;
+	return gate[5] & 0x80;          /* P */
+}
+
+/*
+ * An interrupt that waits only for the guest's IF (the common case: a
+ * device interrupt raised while the guest runs with interrupts off) is
+ * posted to the CPU where the back end can (virt_ops.h, post_intr): it is
+ * delivered at the guest's STI, POPF or IRET with no interrupt-window exit
+ * (APM vol. 2 §15.21.4).  Only the local APIC's own vectors: it is still
+ * pending in IRR while the guest runs, and is accepted (IRR -> ISR) after
+ * the exit if the guest took it (post_settle).  Nothing the guest can see
+ * changes meanwhile without an exit, except CR8, which the CPU weighs.
+ */
+static bool post_intr(struct vcpu *v, int vec)
+{
+	return virt->post_intr && !v->hw.shadow && vec == vlapic_pending_vector(v->vlapic) &&
+	       idt_gate_present(v, (uint8_t)vec) && virt->post_intr(&v->hw, (uint8_t)vec);
+}
+
+/* After an exit; returns whether an interrupt was posted for the entry,
+ * which must then be decided again (not through v->events: a HLT with
+ * IF=0 must not see a wake-up in it). */
+static bool post_settle(struct vcpu *v)
+{
+	bool posted = false;
+
+	if (!virt->post_settle)
+		return false;
+	int vec = virt->post_settle(&v->hw, &posted);
+	if (vec >= 0) {
+		vlapic_accept(v->vlapic, (uint8_t)vec);
+		v->intrs++;
+	}
+	return posted;
+}
+
+/*
  * Before entry, at most one event goes in: a queued exception or an event
  * cut short (core/event.c), else an NMI if NMIs are not blocked, else an
  * external interrupt if the guest can take one.  What must wait asks for
@@ -119,6 +180,9 @@ static void inject_events(struct vcpu *v)
 	struct virt_event ev;
 	bool loaded = false;
 
+	/* A post made for an entry that did not happen is withdrawn: this
+	 * decides afresh (nothing ran since, so it cannot have been taken). */
+	post_settle(v);
 	/* NMIs from every source merge into one pending NMI (SDM vol. 3A
 	 * §6.7.1): the local APIC's latch (ICR, LINT1, I/O APIC messages)
 	 * moves into the vCPU's state here. */
@@ -158,6 +222,8 @@ static void inject_events(struct vcpu *v)
 		}
 		set_intr_window(v, false);
 		v->events = true;       /* more may be pending behind this one */
+	} else if (!loaded && post_intr(v, vec)) {
+		set_intr_window(v, false);
 	} else {
 		set_intr_window(v, true);
 	}
@@ -297,6 +363,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 	 * checks, with the loop's own RDTSC; 0 = accounted. */
 	uint64_t exit_at = 0;
 	unsigned exit_kind = 0;
+	bool repost = false;            /* the last entry posted an interrupt */
 
 	this_cpu()->run_vcpu = v;
 	/* gdb = yes: the VM stops before its first instruction (core/gdbstub.c). */
@@ -331,7 +398,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		exit_at = 0;
 		unsigned w = *waiting;
 		if (unlikely(v->events || v->wait_sipi || v->window_open || v->nmi_window_open ||
-			     t >= check_tsc ||
+			     repost || t >= check_tsc ||
 			     w != seen_waiting || *resched)) {
 			bool ev = __atomic_exchange_n(&v->events, false, __ATOMIC_ACQ_REL);
 			if ((ev || v->wait_sipi) && !apply_init_sipi(v)) {
@@ -358,7 +425,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 			if (ev) {
 				sync_cr8_to_guest(v);
 				inject_events(v);
-			} else if (v->window_open || v->nmi_window_open) {
+			} else if (v->window_open || v->nmi_window_open || repost) {
 				inject_events(v);
 			}
 			/* Give the CPU up at the slice end only if another vCPU waits,
@@ -389,6 +456,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		spec_guest_exit(v->msr.spec_ctrl);
 		exit_at = rdtsc();
 		exit_kind = e.kind < NR_EXIT_KINDS ? e.kind : EXIT_UNHANDLED;
+		repost = post_settle(v);        /* before the exit looks at the APIC or CR8 */
 		sync_cr8_from_guest(v);
 		handle_exit(v, &e);
 		board_exit_poll(v);
