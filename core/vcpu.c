@@ -133,7 +133,12 @@ static bool idt_gate_present(struct vcpu *v, uint8_t vec)
 	if (gpt_copy_from(&v->vm->mem, &mode, sr.idt.base + (uint64_t)vec * size, gate,
 			  sizeof(gate), GPT_READ, false, NULL) != 0)
 		return false;
-	return gate[5] & 0x80;          /* P */
+	/* Present (P = bit 7) and an interrupt or trap gate, S = 0 (Table 3-2):
+	 * 64-bit ones in long mode, 16- or 32-bit ones otherwise; a task gate
+	 * or a wrong type would fault in the delivery too. */
+	unsigned type = gate[5] & 0x1f;
+	bool lma = sr.efer & EFER_LMA;
+	return (gate[5] & 0x80) && (type == 0xe || type == 0xf || (!lma && (type == 6 || type == 7)));
 }
 
 /*
@@ -163,7 +168,7 @@ static bool post_settle(struct vcpu *v)
 		return false;
 	int vec = virt->post_settle(&v->hw, &posted);
 	if (vec >= 0) {
-		vlapic_accept(v->vlapic, (uint8_t)vec);
+		board_accept_vector(v, (uint8_t)vec);   /* IRQ 0's lost ticks too */
 		v->intrs++;
 	}
 	return posted;
