@@ -12,6 +12,7 @@
 #include "core/board.h"
 #include "core/shadow.h"
 #include "core/gpt.h"
+#include "kernel/log.h"
 #include "arch/x86/x86_defs.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
@@ -232,6 +233,51 @@ static void inject_events(struct vcpu *v)
 	} else {
 		set_intr_window(v, true);
 	}
+}
+
+/*
+ * Paravirtual EOI (devices/vlapic.h; Linux Documentation/virt/kvm/x86/
+ * msr.rst, MSR_KVM_PV_EOI_EN).  Vendor neutral: the flag is set before an
+ * entry and looked at after the exit, before anything reads the local
+ * APIC.  The flag is guest memory, reached through gmem at each use: an
+ * address that is no longer RAM ends nothing, PV EOI is then skipped.
+ */
+static uint32_t *pv_eoi_flag(struct vcpu *v, uint64_t msr)
+{
+	return gmem_ptr(&v->vm->mem, msr & ~PV_EOI_ENABLED, sizeof(uint32_t));
+}
+
+/* Before an entry: set bit 0 of the flag if the guest's next EOI may skip
+ * the APIC (vlapic_pv_eoi_may_defer()).  Returns the MSR's value if it did,
+ * for pv_eoi_sync(), else 0. */
+static uint64_t pv_eoi_arm(struct vcpu *v)
+{
+	uint64_t msr = vlapic_pv_eoi_msr(v->vlapic);
+
+	if (likely(!(msr & PV_EOI_ENABLED)) || !vlapic_pv_eoi_may_defer(v->vlapic))
+		return 0;
+	uint32_t *flag = pv_eoi_flag(v, msr);
+	if (!flag)
+		return 0;
+	__atomic_fetch_or(flag, (uint32_t)PV_EOI_ENABLED, __ATOMIC_RELAXED);
+	return msr;
+}
+
+/* After the exit of an entry vcpu_pv_eoi_arm() returned msr for: the guest
+ * cleared the bit, so its EOI is done now, as an EOI write would do it;
+ * else the bit is cleared, as the next entry decides afresh. */
+static void pv_eoi_sync(struct vcpu *v, uint64_t msr)
+{
+	uint32_t *flag = pv_eoi_flag(v, msr);
+
+	if (!flag || (__atomic_fetch_and(flag, ~(uint32_t)PV_EOI_ENABLED, __ATOMIC_RELAXED) &
+		      PV_EOI_ENABLED))
+		return;
+	vlapic_pv_eoi(v->vlapic);
+	if (v->vlapic->pv_eois == 1)
+		pr_info("kasane: VM '%s' vCPU %u: paravirtual EOI in use (flag at 0x%llx)\n",
+			v->vm->name, v->id, (unsigned long long)(msr & ~PV_EOI_ENABLED));
+	v->events = true;       /* a lower PPR may release an interrupt */
 }
 
 static const char *event_name(const struct virt_event *ev)
@@ -456,12 +502,16 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		uint64_t step_rip = v->hw.regs.rip;
 		if (unlikely(v->dbg.step))
 			v->hw.regs.rflags |= RFLAGS_TF;
+		uint64_t pv_eoi = pv_eoi_arm(v);
 		spec_guest_enter(v->msr.spec_ctrl);
 		virt->vcpu_run(&v->hw, &e);
 		spec_guest_exit(v->msr.spec_ctrl);
 		exit_at = rdtsc();
 		exit_kind = e.kind < NR_EXIT_KINDS ? e.kind : EXIT_UNHANDLED;
-		repost = post_settle(v);        /* before the exit looks at the APIC or CR8 */
+		/* Before the exit looks at the APIC or CR8. */
+		if (pv_eoi)
+			pv_eoi_sync(v, pv_eoi);
+		repost = post_settle(v);
 		sync_cr8_from_guest(v);
 		handle_exit(v, &e);
 		board_exit_poll(v);

@@ -526,6 +526,7 @@ void vlapic_reset(struct vlapic *vl)
 {
 	spin_lock(&vl->lock);
 	reset_regs(vl);
+	vl->pv_eoi_msr = 0;     /* INIT ends PV EOI too: the guest starts afresh */
 	spin_unlock(&vl->lock);
 }
 
@@ -758,6 +759,42 @@ uint8_t vlapic_accept(struct vlapic *vl, uint8_t vector)
 	}
 	spin_unlock(&vl->lock);
 	return got;
+}
+
+/* ---- paravirtual EOI (vlapic.h) -------------------------------------------- */
+
+uint64_t vlapic_pv_eoi_msr(struct vlapic *vl)
+{
+	return __atomic_load_n(&vl->pv_eoi_msr, __ATOMIC_RELAXED);
+}
+
+void vlapic_set_pv_eoi_msr(struct vlapic *vl, uint64_t val)
+{
+	__atomic_store_n(&vl->pv_eoi_msr, val, __ATOMIC_RELAXED);
+}
+
+bool vlapic_pv_eoi_may_defer(struct vlapic *vl)
+{
+	bool ok = false;
+
+	spin_lock(&vl->lock);
+	if ((vl->pv_eoi_msr & PV_EOI_ENABLED) && hw_enabled(vl) && vec_highest(vl->irr) < 0) {
+		int isrv = vec_highest(vl->isr);
+		ok = isrv >= 0 && !vec_test(vl->tmr, (unsigned)isrv);
+	}
+	spin_unlock(&vl->lock);
+	return ok;
+}
+
+void vlapic_pv_eoi(struct vlapic *vl)
+{
+	struct vlapic_call call = { .eoi_vector = -1 };
+
+	spin_lock(&vl->lock);
+	reg_eoi(vl, &call);
+	vl->pv_eois++;
+	spin_unlock(&vl->lock);
+	do_call(vl, &call);
 }
 
 void vlapic_lint_edge(struct vlapic *vl, unsigned pin)
