@@ -395,7 +395,14 @@ static enum reg_status reg_write(struct vlapic *vl, unsigned off, bool x2, uint3
 {
 	if (off >= APIC_REG_LVT_TIMER && off <= APIC_REG_LVT_ERROR) {
 		unsigned i = VLAPIC_LVT_TIMER + ((off - APIC_REG_LVT_TIMER) >> 4);
-		WRITABLE(lvt_writable[i]);
+		/* Delivery status, and LINT0/1's remote IRR, are read-only bits,
+		 * not reserved ones: written, they are ignored (§11.5.1 Figure
+		 * 11-8); only reserved bits raise #GP in x2APIC mode
+		 * (§11.12.1.3).  Linux's disconnect_bsp_APIC() writes both. */
+		uint32_t ro = APIC_LVT_PENDING |
+			      (i == VLAPIC_LVT_LINT0 || i == VLAPIC_LVT_LINT1 ? APIC_LVT_REMOTE_IRR : 0);
+		WRITABLE(lvt_writable[i] | ro);
+		val &= lvt_writable[i];
 		reg_write_lvt(vl, i, val);
 		return REG_OK;
 	}

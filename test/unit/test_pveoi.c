@@ -244,6 +244,28 @@ TEST(flag_is_not_set_with_the_msr_off)
 	vm_free(vm);
 }
 
+/* Linux enables x2APIC when it finds KVM: its disconnect_bsp_APIC() (at
+ * shutdown) writes LVT0 with delivery status and remote IRR set, which
+ * are read-only bits, ignored, not reserved ones (SDM vol. 3A §11.5.1). */
+TEST(x2apic_lvt_read_only_bits_are_ignored)
+{
+	struct vm *vm = pv_vm();
+	struct vlapic *vl = vm->vcpu[0].vlapic;
+	uint64_t val = 0;
+
+	CHECK(vlapic_set_apic_base(vl, VLAPIC_BASE_DEFAULT | APIC_BASE_EN | APIC_BASE_BSP |
+				   APIC_BASE_EXTD));
+	CHECK(vlapic_msr_write(vl, 0x80f, 0x1ff));              /* SVR: enabled */
+	CHECK(vlapic_msr_write(vl, 0x835, 0x5700));             /* LVT0 */
+	CHECK(vlapic_msr_read(vl, 0x835, &val));
+	CHECK_EQ(val, 0x700);
+	CHECK(vlapic_msr_write(vl, 0x836, 0x5400));             /* LVT1 */
+	CHECK(!vlapic_msr_write(vl, 0x832, 0x4040));            /* timer: bit 14 reserved */
+	CHECK(vlapic_msr_write(vl, 0x832, 0x1040));             /* its delivery status */
+	CHECK(!vlapic_msr_write(vl, 0x835, 0x80700));           /* bit 19 reserved */
+	vm_free(vm);
+}
+
 int main(void)
 {
 	core_fake_init();
@@ -256,5 +278,6 @@ int main(void)
 	RUN(flag_is_not_set_while_another_interrupt_waits_in_irr);
 	RUN(flag_is_not_set_for_a_level_triggered_vector);
 	RUN(flag_is_not_set_with_the_msr_off);
+	RUN(x2apic_lvt_read_only_bits_are_ignored);
 	return check_finish();
 }
