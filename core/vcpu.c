@@ -508,10 +508,12 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		spec_guest_exit(v->msr.spec_ctrl);
 		exit_at = rdtsc();
 		exit_kind = e.kind < NR_EXIT_KINDS ? e.kind : EXIT_UNHANDLED;
-		/* Before the exit looks at the APIC or CR8. */
+		/* Before the exit looks at the APIC or CR8: a posted interrupt
+		 * the guest took is accepted first, so that a flag the guest
+		 * cleared is its EOI (see vlapic_pv_eoi_may_defer). */
+		repost = post_settle(v);
 		if (pv_eoi)
 			pv_eoi_sync(v, pv_eoi);
-		repost = post_settle(v);
 		sync_cr8_from_guest(v);
 		handle_exit(v, &e);
 		board_exit_poll(v);

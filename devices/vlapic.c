@@ -96,6 +96,16 @@ static int vec_highest(const uint32_t *r)
 	return -1;
 }
 
+static unsigned vec_count(const uint32_t *r)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < 8; i++)
+		for (uint32_t w = r[i]; w; w &= w - 1)
+			n++;
+	return n;
+}
+
 /* §11.8.3.1: PPR is TPR, or ISRV's class if that is higher. */
 static uint32_t reg_ppr(const struct vlapic *vl)
 {
@@ -785,9 +795,12 @@ bool vlapic_pv_eoi_may_defer(struct vlapic *vl)
 	bool ok = false;
 
 	spin_lock(&vl->lock);
-	if ((vl->pv_eoi_msr & PV_EOI_ENABLED) && hw_enabled(vl) && vec_highest(vl->irr) < 0) {
-		int isrv = vec_highest(vl->isr);
-		ok = isrv >= 0 && !vec_test(vl->tmr, (unsigned)isrv);
+	if ((vl->pv_eoi_msr & PV_EOI_ENABLED) && hw_enabled(vl)) {
+		int irrv = vec_highest(vl->irr), isrv = vec_highest(vl->isr);
+		if (irrv < 0)
+			ok = isrv >= 0 && !vec_test(vl->tmr, (unsigned)isrv);
+		else
+			ok = isrv < 0 && vec_count(vl->irr) == 1 && !vec_test(vl->tmr, (unsigned)irrv);
 	}
 	spin_unlock(&vl->lock);
 	return ok;

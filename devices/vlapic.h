@@ -289,7 +289,8 @@ void vlapic_timer_update(struct vlapic *vl, uint64_t now_ns);
  * writing the APIC's EOI register, so it takes no exit.  The VM layer
  * reads and writes the flag (the model knows no guest memory): before an
  * entry it sets the bit if vlapic_pv_eoi_may_defer(); after the exit, if
- * the guest cleared it, it calls vlapic_pv_eoi(), else clears it.
+ * the guest cleared it, it calls vlapic_pv_eoi() (after accepting a
+ * posted interrupt the guest took), else clears it.
  */
 #define MSR_KVM_PV_EOI_EN    0x4b564d04u
 #define PV_EOI_ENABLED       1ULL       /* MSR bit 0; the flag's bit 0 too */
@@ -300,9 +301,15 @@ uint64_t vlapic_pv_eoi_msr(struct vlapic *vl);
 void vlapic_set_pv_eoi_msr(struct vlapic *vl, uint64_t val);
 /*
  * Whether the guest's next EOI may be deferred through the flag: PV EOI
- * enabled, no vector at all in IRR (an EOI that would release one must
- * exit so that it goes in at once), a vector in service, and that vector
- * edge-triggered (a level one's EOI reaches the I/O APIC at once, §11.8.5).
+ * enabled, and
+ *  - no vector at all in IRR (an EOI that would release one must exit so
+ *    that it goes in at once) and an edge-triggered vector in service (a
+ *    level one's EOI reaches the I/O APIC at once, §11.8.5); or
+ *  - nothing in service and one edge-triggered vector in IRR: one the
+ *    CPU may take during the entry (a posted interrupt, virt_ops.h
+ *    post_intr), so the only EOI the flag can stand for is that
+ *    vector's; the VM layer accepts a vector the guest took before it
+ *    calls vlapic_pv_eoi().  An EOI with nothing in service does nothing.
  */
 bool vlapic_pv_eoi_may_defer(struct vlapic *vl);
 /* The guest cleared the flag: its EOI, exactly as a write of the EOI

@@ -15,13 +15,20 @@
  *  4. A second interrupt waiting in IRR (its class held back by TPR): the
  *     flag is clear in the first handler; set in the second's, once the
  *     TPR write lets it in with nothing else waiting.
+ *  4b. Self-IPIs sent with interrupts off, taken at STI (on AMD-V the CPU
+ *     delivers them itself, posted through V_IRQ): one alone finds the
+ *     flag set; of two sent together the first taken finds it clear (the
+ *     other waits in IRR), the second set.
  *  5. A level-triggered I/O APIC interrupt (COM1's THR empty, as in
  *     ioapic-level.c): the flag is clear; Remote IRR clears with the EOI.
  *  6. The MSR written 0: a self-IPI's handler finds the flag clear, and
  *     the flag's memory untouched.
- *  7. ROUNDS periodic local APIC timer interrupts with the MSR on: their
- *     EOIs go through the flag, so they make no MMIO exit; the manifest
- *     checks the VM's MMIO exit count (without PV EOI each EOI is one).
+ *  7. rounds (command line, default ROUNDS) periodic local APIC timer
+ *     interrupts with the MSR on: their EOIs go through the flag, so they
+ *     make no MMIO exit; the manifest checks the VM's MMIO exit count
+ *     (without PV EOI each EOI is one).
+ * With paravirt=0 on its command line (the VM's paravirt = off) it checks
+ * instead that the KVM leaves are zero and the MSR raises #GP.
  */
 #include "test/guests/lib/pc.h"
 
@@ -66,6 +73,16 @@ static void self_ipi(uint8_t vec)
 {
 	lapic_write(APIC_ICR_HI, 0);
 	lapic_write(APIC_ICR_LO, ICR_SELF | ICR_FIXED | vec);
+}
+
+static void rdmsr_gp(const char *what)
+{
+	uint32_t lo = 0, hi = 0;
+
+	expect_exception(EXC_GP);
+	asm volatile("1: rdmsr\n2:\n" EXTABLE("1b", "2b")
+		     : "+a"(lo), "+d"(hi) : "c"(MSR_KVM_PV_EOI_EN) : "memory");
+	exception_check(what, EXC_GP, 0, NULL);
 }
 
 static void wrmsr_gp(const char *what, uint64_t val)
@@ -191,6 +208,33 @@ static void self_ipis(void)
 	if (!flag_in_a)
 		guest_fail("flag clear in A's handler, with nothing else waiting");
 	apic_clean("PPR after A and B");
+
+	runs = flag_set = deferred = 0;
+	for (unsigned i = 0; i < 10; i++) {
+		self_ipi(VEC_A + 1);    /* interrupts are off */
+		asm volatile("sti; nop; cli" ::: "memory");
+	}
+	guest_printf("pveoi: self-IPIs taken at STI: %u, flag set in %u, EOIs through it %u\n",
+		     runs, flag_set, deferred);
+	guest_check_eq("self-IPIs taken at STI", runs, 10);
+	guest_check_eq("handlers at STI that found the flag set", flag_set, 10);
+	apic_clean("PPR after self-IPIs taken at STI");
+
+	a_runs = b_runs = 0;
+	flag_in_a = false;
+	flag_in_b = true;
+	self_ipi(VEC_A);
+	self_ipi(VEC_B);
+	irq_enable();
+	wait_until(a_runs >= 1 && b_runs >= 1, WAIT_US);
+	irq_disable();
+	guest_printf("pveoi: A and B sent with interrupts off: flag %s in B, %s in A\n",
+		     flag_in_b ? "set" : "clear", flag_in_a ? "set" : "clear");
+	if (flag_in_b)
+		guest_fail("flag set in B's handler, taken at STI with A waiting in IRR");
+	if (!flag_in_a)
+		guest_fail("flag clear in A's handler, taken after B with nothing else waiting");
+	apic_clean("PPR after A and B taken at STI");
 }
 
 /* Step 5: COM1's THR-empty interrupt through a level-triggered pin. */
@@ -239,8 +283,25 @@ static void msr_off(void)
 	apic_clean("PPR with the MSR off");
 }
 
+/* paravirt = off: nothing of KVM. */
+static void check_off(uint64_t pa)
+{
+	uint32_t r[4];
+
+	for (uint32_t leaf = KVM_SIG_LEAF; leaf <= KVM_FEATURES_LEAF; leaf++) {
+		cpuid(leaf, 0, r);
+		if (r[0] | r[1] | r[2] | r[3])
+			guest_fail("paravirt off: leaf 0x%x is 0x%x 0x%x 0x%x 0x%x", leaf, r[0],
+				   r[1], r[2], r[3]);
+	}
+	rdmsr_gp("paravirt off: rdmsr MSR_KVM_PV_EOI_EN");
+	wrmsr_gp("paravirt off: wrmsr MSR_KVM_PV_EOI_EN = 0", 0);
+	wrmsr_gp("paravirt off: wrmsr MSR_KVM_PV_EOI_EN = flag", pa | 1);
+	guest_printf("pveoi: paravirt off: no KVM leaves, MSR #GP\n");
+}
+
 /* Step 7. */
-static void timer_rounds(uint64_t pa)
+static void timer_rounds(uint64_t pa, unsigned rounds)
 {
 	uint32_t r[4];
 
@@ -251,15 +312,15 @@ static void timer_rounds(uint64_t pa)
 	lapic_write(APIC_LVT_TIMER, APIC_LVT_PERIODIC | VEC_TICK);
 	lapic_write(APIC_TIMER_ICR, r[1] * TICK_US / 1000);
 	irq_enable();
-	wait_until(runs >= ROUNDS, WAIT_US);
+	wait_until(runs >= rounds, WAIT_US);
 	irq_disable();
 	lapic_write(APIC_LVT_TIMER, APIC_LVT_MASKED | VEC_TICK);
 	lapic_write(APIC_TIMER_ICR, 0);
 	unsigned n = runs;
 	guest_printf("pveoi: timer: %u interrupts, flag set in %u, EOIs through it %u\n", n,
 		     flag_set, deferred);
-	if (n < ROUNDS)
-		guest_fail("%u timer interrupts in %d s, expected %d", n, WAIT_US / 1000000, ROUNDS);
+	if (n < rounds)
+		guest_fail("%u timer interrupts in %d s, expected %u", n, WAIT_US / 1000000, rounds);
 	if (!deferred)
 		guest_fail("no timer interrupt's EOI went through the flag");
 	apic_clean("PPR after the timer rounds");
@@ -277,12 +338,16 @@ void test_main(void)
 	irq_set_handler(VEC_TICK, counting_irq);
 	if (!time_init() || !lapic_enable())
 		return;
+	if (!cmdline_u64("paravirt", 1)) {
+		check_off(pa);
+		return;
+	}
 	if (!check_cpuid())
 		return;
 	check_msr(pa);
 	self_ipis();
 	level_irq();
 	msr_off();
-	timer_rounds(pa);
+	timer_rounds(pa, (unsigned)cmdline_u64("rounds", ROUNDS));
 	guest_printf("pveoi: done\n");
 }

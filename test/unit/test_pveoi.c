@@ -16,6 +16,14 @@ static bool isr_has(struct vcpu *v, uint8_t vector)
 	return v->vlapic->isr[vector / 32] & (1u << (vector % 32));
 }
 
+static bool v_isr_empty(struct vlapic *vl)
+{
+	for (int i = 0; i < 8; i++)
+		if (vl->isr[i])
+			return false;
+	return true;
+}
+
 static uint32_t *flag(struct vcpu *v)
 {
 	return (uint32_t *)(TVM_RAM(v->vm) + FLAG_GPA);
@@ -244,6 +252,37 @@ TEST(flag_is_not_set_with_the_msr_off)
 	vm_free(vm);
 }
 
+/* The decision alone (devices/vlapic.c), case by case. */
+TEST(may_defer_cases)
+{
+	struct vm *vm = pv_vm();
+	struct vlapic *vl = vm->vcpu[0].vlapic;
+
+	CHECK(!vlapic_pv_eoi_may_defer(vl));            /* nothing at all */
+	vlapic_set_irq(vl, 0x30, false);
+	CHECK(vlapic_pv_eoi_may_defer(vl));             /* one edge vector waits, none in service */
+	vlapic_set_irq(vl, 0x40, false);
+	CHECK(!vlapic_pv_eoi_may_defer(vl));            /* two wait */
+	CHECK_EQ(vlapic_accept(vl, 0x40), 0x40);
+	CHECK(!vlapic_pv_eoi_may_defer(vl));            /* 0x40 in service, 0x30 waits */
+	CHECK_EQ(vlapic_accept(vl, 0x30), 0xff);        /* below PPR: stays in IRR */
+	vlapic_pv_eoi(vl);                              /* 0x40's EOI */
+	CHECK_EQ(vlapic_accept(vl, 0x30), 0x30);
+	CHECK(vlapic_pv_eoi_may_defer(vl));             /* 0x30 in service, IRR empty */
+	vlapic_pv_eoi(vl);
+	vlapic_set_irq(vl, 0x50, true);
+	CHECK(!vlapic_pv_eoi_may_defer(vl));            /* one level vector waits */
+	CHECK_EQ(vlapic_accept(vl, 0x50), 0x50);
+	CHECK(!vlapic_pv_eoi_may_defer(vl));            /* a level vector in service */
+	vlapic_pv_eoi(vl);
+	vlapic_pv_eoi(vl);                              /* nothing in service: nothing happens */
+	CHECK_EQ(v_isr_empty(vl), true);
+	vlapic_set_irq(vl, 0x30, false);
+	vlapic_set_pv_eoi_msr(vl, 0);
+	CHECK(!vlapic_pv_eoi_may_defer(vl));            /* MSR off */
+	vm_free(vm);
+}
+
 /* Linux enables x2APIC when it finds KVM: its disconnect_bsp_APIC() (at
  * shutdown) writes LVT0 with delivery status and remote IRR set, which
  * are read-only bits, ignored, not reserved ones (SDM vol. 3A §11.5.1). */
@@ -278,6 +317,7 @@ int main(void)
 	RUN(flag_is_not_set_while_another_interrupt_waits_in_irr);
 	RUN(flag_is_not_set_for_a_level_triggered_vector);
 	RUN(flag_is_not_set_with_the_msr_off);
+	RUN(may_defer_cases);
 	RUN(x2apic_lvt_read_only_bits_are_ignored);
 	return check_finish();
 }
