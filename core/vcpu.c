@@ -263,7 +263,7 @@ static uint64_t pv_eoi_arm(struct vcpu *v)
 	return msr;
 }
 
-/* After the exit of an entry vcpu_pv_eoi_arm() returned msr for: the guest
+/* After the exit of an entry pv_eoi_arm() returned msr for: the guest
  * cleared the bit, so its EOI is done now, as an EOI write would do it;
  * else the bit is cleared, as the next entry decides afresh. */
 static void pv_eoi_sync(struct vcpu *v, uint64_t msr)
