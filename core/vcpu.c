@@ -277,7 +277,11 @@ static void pv_eoi_sync(struct vcpu *v, uint64_t msr)
 	if (v->vlapic->pv_eois == 1)
 		pr_info("kasane: VM '%s' vCPU %u: paravirtual EOI in use (flag at 0x%llx)\n",
 			v->vm->name, v->id, (unsigned long long)(msr & ~PV_EOI_ENABLED));
-	v->events = true;       /* a lower PPR may release an interrupt */
+	/* A lower PPR may release an interrupt.  Only then: v->events would
+	 * also end the guest's next HLT at once (vcpu_block), a wake-up for
+	 * nothing, and the disk's idle look would miss that HLT. */
+	if (vlapic_pending_vector(v->vlapic) >= 0)
+		v->events = true;
 }
 
 static const char *event_name(const struct virt_event *ev)
