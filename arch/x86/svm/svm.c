@@ -413,8 +413,6 @@ static bool svm_post_intr(struct virt_vcpu *v, uint8_t vector)
 	return true;
 }
 
-static void decode_cut(uint64_t ii, struct virt_event *ev);
-
 /*
  * After the exit: was the posted interrupt taken?  The CPU clears V_IRQ
  * when it takes it; an exit that cut its delivery short names it in
@@ -427,12 +425,9 @@ static int svm_post_settle(struct virt_vcpu *v, bool *posted)
 	struct svm_vcpu *sv = v->vendor;
 	struct vmcb_control *c = &vmcb_of(v)->ctl;
 	int vec = sv->post_vec;
-	struct virt_event ev;
-
-	/* Decoded as decode_cut does: QEMU 7.2 names an interrupt the CPU
-	 * took on its own an exception (docs/emulators.md). */
-	decode_cut(c->exitintinfo, &ev);
-	bool cut = ev.valid && ev.type == VIRT_EV_INTR && (int)ev.vector == vec;
+	uint64_t ii = c->exitintinfo;
+	bool cut = (ii & EVENTINJ_VALID) && (ii & EVENTINJ_TYPE_MASK) == EVENTINJ_TYPE_INTR &&
+		   (int)(ii & EVENTINJ_VECTOR) == vec;
 	bool taken = sv->post_armed && (!(c->vintr & V_IRQ) || cut);
 
 	*posted = vec >= 0;
