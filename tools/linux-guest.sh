@@ -261,6 +261,7 @@ if [ -n "$net" ]; then
 		dd if=/dev/urandom of=/tmp/file bs=64k count=64 2>/dev/null
 		md5sum </tmp/file | cut -d' ' -f1 >/tmp/sum
 		ms() { read -r up _ </proc/uptime; echo $((${up%.*} * 1000 + 10 * 1${up#*.} - 1000)); }
+		say "KASANE-NET send start"
 		t0=$(ms)
 		for f in file:5000 sum:5001; do
 			i=0
