@@ -951,17 +951,22 @@ static void isa_irq0_taken(struct vcpu *v, int vec, bool from_pic)
 		poke_vm_timers(vm, v);
 }
 
+int board_accept_vector(struct vcpu *v, uint8_t vec)
+{
+	int got = vlapic_accept(v->vlapic, vec);
+
+	isa_irq0_taken(v, got, false);
+	return got;
+}
+
 int board_pending_vector(struct vcpu *v, bool ack)
 {
 	int vec = vlapic_pending_vector(v->vlapic);
 
 	if (vec >= 0 && !ack)
 		return vec;
-	if (vec >= 0) {
-		vec = vlapic_accept(v->vlapic, (uint8_t)vec);
-		isa_irq0_taken(v, vec, false);
-		return vec;
-	}
+	if (vec >= 0)
+		return board_accept_vector(v, (uint8_t)vec);
 	/* The PIC reaches vCPU 0 through LINT0 in virtual-wire mode. */
 	if (v->id == 0 && vlapic_accepts_pic(v->vlapic) && vpic_intr_asserted(&v->vm->pic)) {
 		if (!ack)

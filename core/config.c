@@ -35,7 +35,7 @@ enum cfg_key {
 	K_NET,
 	K_DISK, K_CONSOLE, K_RNG,
 	K_PAGING,
-	K_GDB,
+	K_GDB, K_PARAVIRT,
 	K_COUNT
 };
 
@@ -67,6 +67,7 @@ static const struct key_def file_keys[] = {
 	{ "disk", K_DISK }, { "console", K_CONSOLE }, { "rng", K_RNG },
 	{ "paging", K_PAGING },
 	{ "gdb", K_GDB },
+	{ "paravirt", K_PARAVIRT },
 };
 
 static const struct key_def module_keys[] = {
@@ -480,6 +481,18 @@ static void set_gdb(struct sink *s, struct vm_config *vm, struct span v)
 		err(s, "bad gdb '%.*s' (expected yes or no)", SHOW(v));
 }
 
+/* paravirt = on|off (or yes/no, true/false, 1/0): the KVM-compatible CPUID
+ * leaves and paravirtual EOI (core/cpuid.c, core/msr.c); on by default. */
+static void set_paravirt(struct sink *s, struct vm_config *vm, struct span v)
+{
+	if (span_is(v, "on") || span_is(v, "yes") || span_is(v, "true") || span_is(v, "1"))
+		vm->paravirt = true;
+	else if (span_is(v, "off") || span_is(v, "no") || span_is(v, "false") || span_is(v, "0"))
+		vm->paravirt = false;
+	else
+		err(s, "bad paravirt '%.*s' (expected on or off)", SHOW(v));
+}
+
 static void set_weight(struct sink *s, struct vm_config *vm, struct span v)
 {
 	uint64_t w;
@@ -783,6 +796,7 @@ static void decl_begin(struct vm_decl *d, struct vm_config *vm, const struct for
 	d->errors_before = s->errors;
 	vm->nr_vcpus = 1;
 	vm->weight = VM_WEIGHT_DEFAULT;
+	vm->paravirt = true;
 	d->affinity = CPUSET_ALL;
 	for (int i = 0; i < VM_MAX_VCPUS; i++)
 		vm->cpu[i] = VM_CPU_ANY;
@@ -847,6 +861,9 @@ static void decl_set(struct sink *s, const struct config_set *set, struct vm_dec
 		break;
 	case K_GDB:
 		set_gdb(s, vm, v);
+		break;
+	case K_PARAVIRT:
+		set_paravirt(s, vm, v);
 		break;
 	case K_INITRD:
 		set_initrd(s, vm, v);

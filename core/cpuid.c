@@ -126,6 +126,10 @@
 #define KASANE_SIG_EBX          0x6173616bu     /* "kasa" */
 #define KASANE_SIG_ECX          0x0000656eu     /* "ne\0\0" */
 #define KASANE_SIG_EDX          0x00000000u
+/* "KVMKVMKVM\0\0\0" in EBX, ECX, EDX of leaf 0x40000100. */
+#define KVM_SIG_EBX             0x4b4d564bu     /* "KVMK" */
+#define KVM_SIG_ECX             0x564b4d56u     /* "VMKV" */
+#define KVM_SIG_EDX             0x0000004du     /* "M\0\0\0" */
 
 void cpuid_host(uint32_t leaf, uint32_t sub, uint32_t out[4])
 {
@@ -433,6 +437,18 @@ void cpuid_guest(const struct cpuid_ctx *c, uint32_t leaf, uint32_t subleaf, uin
 			out[0] = c->tsc_khz;
 			out[1] = (uint32_t)(VLAPIC_BUS_HZ / 1000);
 		}
+		/* 0x40000100-0x40000101, paravirt = on only: KVM's signature
+		 * and features (only PV EOI; EDX, the hints, 0).  Nothing else
+		 * of KVM is offered: no kvmclock, steal time, async PF or PV
+		 * IPIs (docs/architecture.md, "Paravirtual EOI"). */
+		if (c->paravirt && leaf == CPUID_KVM_SIGNATURE_LEAF) {
+			out[0] = CPUID_KVM_FEATURES_LEAF;
+			out[1] = KVM_SIG_EBX;
+			out[2] = KVM_SIG_ECX;
+			out[3] = KVM_SIG_EDX;
+		}
+		if (c->paravirt && leaf == CPUID_KVM_FEATURES_LEAF)
+			out[0] = 1u << KVM_FEATURE_PV_EOI;
 		/* 0x40000001: feature flags, none yet; the rest unused. */
 		return;
 	}
@@ -490,6 +506,8 @@ void cpuid_table_init(struct cpuid_table *t, const struct cpuid_ctx *c,
 		cpuid_guest(&t->ctx, 0x80000000u + i, 0, t->ext[i]);
 	cpuid_guest(&t->ctx, CPUID_SIGNATURE_LEAF, 0, t->hv_signature);
 	cpuid_guest(&t->ctx, CPUID_TIMING_LEAF, 0, t->hv_timing);
+	cpuid_guest(&t->ctx, CPUID_KVM_SIGNATURE_LEAF, 0, t->kvm_signature);
+	cpuid_guest(&t->ctx, CPUID_KVM_FEATURES_LEAF, 0, t->kvm_features);
 }
 
 /*
@@ -539,6 +557,10 @@ struct cpuid_regs cpuid_table_get(struct cpuid_table *t, uint32_t leaf, uint32_t
 		r = t->hv_signature;
 	} else if (leaf == CPUID_TIMING_LEAF) {
 		r = t->hv_timing;
+	} else if (leaf == CPUID_KVM_SIGNATURE_LEAF) {
+		r = t->kvm_signature;
+	} else if (leaf == CPUID_KVM_FEATURES_LEAF) {
+		r = t->kvm_features;
 	}
 	return (struct cpuid_regs){ r[0], r[1], r[2], r[3] };
 }

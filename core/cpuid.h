@@ -2,7 +2,7 @@
  * The virtual CPU a guest sees through CPUID: the host's values, filtered
  * to the features kasane can give a guest, with the topology, APIC IDs and
  * hypervisor leaves (0x40000000, signature "kasane"; 0x40000010, TSC and
- * local APIC timer frequencies) of the VM.  Pure
+ * local APIC timer frequencies; with paravirt, KVM's at 0x40000100) of the VM.  Pure
  * logic over a host-CPUID callback, so the host tests can feed recorded
  * values.  Intel SDM vol. 2A "CPUID"; AMD APM vol. 3 appendix E.
  */
@@ -24,11 +24,19 @@ struct cpuid_ctx {
 	uint64_t guest_xcr0;    /* for leaf 0xD's sizes; 0: use the host's (current XCR0) */
 	uint32_t tsc_khz;       /* the guest TSC's frequency, for leaf 0x40000010 */
 	bool tsc_invariant;     /* the host's TSCs are one constant-rate clock (arch/x86/tsc_sync.c) */
+	bool paravirt;          /* the VM's paravirt = on: KVM's leaves at 0x40000100 */
 };
 
 #define CPUID_SIGNATURE_LEAF    0x40000000u
 #define CPUID_TIMING_LEAF       0x40000010u
 #define CPUID_HV_MAX_LEAF       CPUID_TIMING_LEAF
+/* The KVM-compatible leaves (Linux Documentation/virt/kvm/x86/cpuid.rst),
+ * where Linux's kvm_cpuid_base() finds them, scanning 0x40000000 up in
+ * steps of 0x100: the signature "KVMKVMKVM\0\0\0" with the highest KVM
+ * leaf in EAX, then the features, of which only PV EOI is offered. */
+#define CPUID_KVM_SIGNATURE_LEAF 0x40000100u
+#define CPUID_KVM_FEATURES_LEAF 0x40000101u
+#define KVM_FEATURE_PV_EOI      6
 
 /* This CPU's CPUID, as a cpuid_host_fn. */
 void cpuid_host(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
@@ -59,6 +67,7 @@ struct cpuid_table {
 	uint32_t indexed[CPUID_TABLE_INDEXED][CPUID_TABLE_SUBS][4];
 	uint32_t ext[CPUID_TABLE_EXT][4];
 	uint32_t hv_signature[4], hv_timing[4];         /* 0x40000000, 0x40000010 */
+	uint32_t kvm_signature[4], kvm_features[4];     /* 0x40000100, 0x40000101 */
 };
 
 /* Compute t from c (its guest_cr4 and guest_xcr0 are not used: the

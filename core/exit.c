@@ -53,6 +53,7 @@ static struct cpuid_ctx vcpu_cpuid_ctx(struct vcpu *v)
 		.apic_id = v->id, .guest_cr4 = virt->get_reg(&v->hw, VIRT_CR4),
 		.tsc_khz = (uint32_t)tsc_khz,
 		.tsc_invariant = tsc_synchronized,
+		.paravirt = v->vm->cfg && v->vm->cfg->paravirt,
 		/* Leaf 0xD's sizes from the guest's XCR0, in force while it runs,
 		 * not from the CPU (Bochs's Intel model gives subleaf 1's EBX in
 		 * the standard format, and Linux then warns). */

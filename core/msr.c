@@ -9,6 +9,8 @@
 #include "core/msr.h"
 #include "core/vm.h"
 #include "core/board.h"
+#include "devices/vlapic.h"
+#include "mm/guest_mem.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/x86_defs.h"
 #include "lib/string.h"
@@ -453,8 +455,35 @@ static bool backend_msr_check(struct vcpu *v, const struct msr_cpu *m, uint32_t 
 	return true;
 }
 
+/*
+ * MSR_KVM_PV_EOI_EN (Linux Documentation/virt/kvm/x86/msr.rst): the VM's
+ * paravirtual interface, not the CPU model's, so it is not in the table:
+ * it exists exactly when the VM's CPUID shows KVM_FEATURE_PV_EOI
+ * (paravirt = on, core/cpuid.c).  A write is 0 (off) or the guest-physical
+ * address of a 4-byte-aligned flag in the VM's RAM with bit 0 set; any
+ * other value raises #GP.  Reads return what was written.
+ */
+static bool pv_eoi_enabled(struct vcpu *v)
+{
+	return v->vm->cfg && v->vm->cfg->paravirt;
+}
+
+static bool pv_eoi_msr_write(struct vcpu *v, uint64_t val)
+{
+	uint64_t gpa = val & ~PV_EOI_ENABLED;
+
+	if (val && (!(val & PV_EOI_ENABLED) || (gpa & 3) || !gmem_is_ram(&v->vm->mem, gpa, 4)))
+		return false;
+	vlapic_set_pv_eoi_msr(v->vlapic, val);
+	return true;
+}
+
 bool msr_guest_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
+	if (unlikely(msr == MSR_KVM_PV_EOI_EN)) {
+		*val = vlapic_pv_eoi_msr(v->vlapic);
+		return pv_eoi_enabled(v);
+	}
 	const struct msr_cpu *m = msr_guest_cpu();
 	const struct msr_rule *r = msr_rule_for(m, msr);
 	bool gp;
@@ -477,6 +506,8 @@ bool msr_guest_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 
 bool msr_guest_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
+	if (unlikely(msr == MSR_KVM_PV_EOI_EN))
+		return pv_eoi_enabled(v) && pv_eoi_msr_write(v, val);
 	const struct msr_cpu *m = msr_guest_cpu();
 	const struct msr_rule *r = msr_rule_for(m, msr);
 	bool gp;

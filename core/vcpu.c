@@ -11,6 +11,9 @@
 #include "core/sched.h"
 #include "core/board.h"
 #include "core/shadow.h"
+#include "core/gpt.h"
+#include "kernel/log.h"
+#include "arch/x86/x86_defs.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/percpu.h"
@@ -109,6 +112,70 @@ static void set_intr_window(struct vcpu *v, bool on)
 }
 
 /*
+ * Whether the guest's IDT has a present gate for vec, in protected or long
+ * mode (SDM vol. 3A §6.10-6.14).  A posted interrupt is delivered by the
+ * CPU with no exit, so a fault in its delivery (#NP through an absent
+ * gate, #GP past the IDT's limit) reaches the guest while the interrupt is
+ * still pending in IRR; QEMU 7.2 then delivers it again after the fault's
+ * handler, where the local APIC would have lost it (acknowledged, in
+ * service).  Such an interrupt takes the window instead.
+ */
+static bool idt_gate_present(struct vcpu *v, uint8_t vec)
+{
+	struct x86_sregs sr;
+	uint8_t gate[8];
+
+	virt->get_sregs(&v->hw, &sr);
+	unsigned size = (sr.efer & EFER_LMA) ? 16 : 8;
+	if (!(sr.cr0 & CR0_PE) || (uint64_t)vec * size + size - 1 > sr.idt.limit)
+		return false;
+	struct gpt_mode mode = { .cr0 = sr.cr0, .cr3 = sr.cr3, .cr4 = sr.cr4, .efer = sr.efer,
+				 .rflags = v->hw.regs.rflags };
+	if (gpt_copy_from(&v->vm->mem, &mode, sr.idt.base + (uint64_t)vec * size, gate,
+			  sizeof(gate), GPT_READ, false, NULL) != 0)
+		return false;
+	/* Present (P = bit 7) and an interrupt or trap gate, S = 0 (Table 3-2):
+	 * 64-bit ones in long mode, 16- or 32-bit ones otherwise; a task gate
+	 * or a wrong type would fault in the delivery too. */
+	unsigned type = gate[5] & 0x1f;
+	bool lma = sr.efer & EFER_LMA;
+	return (gate[5] & 0x80) && (type == 0xe || type == 0xf || (!lma && (type == 6 || type == 7)));
+}
+
+/*
+ * An interrupt that waits only for the guest's IF (the common case: a
+ * device interrupt raised while the guest runs with interrupts off) is
+ * posted to the CPU where the back end can (virt_ops.h, post_intr): it is
+ * delivered at the guest's STI, POPF or IRET with no interrupt-window exit
+ * (APM vol. 2 §15.21.4).  Only the local APIC's own vectors: it is still
+ * pending in IRR while the guest runs, and is accepted (IRR -> ISR) after
+ * the exit if the guest took it (post_settle).  Nothing the guest can see
+ * changes meanwhile without an exit, except CR8, which the CPU weighs.
+ */
+static bool post_intr(struct vcpu *v, int vec)
+{
+	return virt->post_intr && !v->hw.shadow && vec == vlapic_pending_vector(v->vlapic) &&
+	       idt_gate_present(v, (uint8_t)vec) && virt->post_intr(&v->hw, (uint8_t)vec);
+}
+
+/* After an exit; returns whether an interrupt was posted for the entry,
+ * which must then be decided again (not through v->events: a HLT with
+ * IF=0 must not see a wake-up in it). */
+static bool post_settle(struct vcpu *v)
+{
+	bool posted = false;
+
+	if (!virt->post_settle)
+		return false;
+	int vec = virt->post_settle(&v->hw, &posted);
+	if (vec >= 0) {
+		board_accept_vector(v, (uint8_t)vec);   /* IRQ 0's lost ticks too */
+		v->intrs++;
+	}
+	return posted;
+}
+
+/*
  * Before entry, at most one event goes in: a queued exception or an event
  * cut short (core/event.c), else an NMI if NMIs are not blocked, else an
  * external interrupt if the guest can take one.  What must wait asks for
@@ -119,6 +186,9 @@ static void inject_events(struct vcpu *v)
 	struct virt_event ev;
 	bool loaded = false;
 
+	/* A post made for an entry that did not happen is withdrawn: this
+	 * decides afresh (nothing ran since, so it cannot have been taken). */
+	post_settle(v);
 	/* NMIs from every source merge into one pending NMI (SDM vol. 3A
 	 * §6.7.1): the local APIC's latch (ICR, LINT1, I/O APIC messages)
 	 * moves into the vCPU's state here. */
@@ -158,9 +228,60 @@ static void inject_events(struct vcpu *v)
 		}
 		set_intr_window(v, false);
 		v->events = true;       /* more may be pending behind this one */
+	} else if (!loaded && post_intr(v, vec)) {
+		set_intr_window(v, false);
 	} else {
 		set_intr_window(v, true);
 	}
+}
+
+/*
+ * Paravirtual EOI (devices/vlapic.h; Linux Documentation/virt/kvm/x86/
+ * msr.rst, MSR_KVM_PV_EOI_EN).  Vendor neutral: the flag is set before an
+ * entry and looked at after the exit, before anything reads the local
+ * APIC.  The flag is guest memory, reached through gmem at each use: an
+ * address that is no longer RAM ends nothing, PV EOI is then skipped.
+ */
+static uint32_t *pv_eoi_flag(struct vcpu *v, uint64_t msr)
+{
+	return gmem_ptr(&v->vm->mem, msr & ~PV_EOI_ENABLED, sizeof(uint32_t));
+}
+
+/* Before an entry: set bit 0 of the flag if the guest's next EOI may skip
+ * the APIC (vlapic_pv_eoi_may_defer()).  Returns the MSR's value if it did,
+ * for pv_eoi_sync(), else 0. */
+static uint64_t pv_eoi_arm(struct vcpu *v)
+{
+	uint64_t msr = vlapic_pv_eoi_msr(v->vlapic);
+
+	if (likely(!(msr & PV_EOI_ENABLED)) || !vlapic_pv_eoi_may_defer(v->vlapic))
+		return 0;
+	uint32_t *flag = pv_eoi_flag(v, msr);
+	if (!flag)
+		return 0;
+	__atomic_fetch_or(flag, (uint32_t)PV_EOI_ENABLED, __ATOMIC_RELAXED);
+	return msr;
+}
+
+/* After the exit of an entry pv_eoi_arm() returned msr for: the guest
+ * cleared the bit, so its EOI is done now, as an EOI write would do it;
+ * else the bit is cleared, as the next entry decides afresh. */
+static void pv_eoi_sync(struct vcpu *v, uint64_t msr)
+{
+	uint32_t *flag = pv_eoi_flag(v, msr);
+
+	if (!flag || (__atomic_fetch_and(flag, ~(uint32_t)PV_EOI_ENABLED, __ATOMIC_RELAXED) &
+		      PV_EOI_ENABLED))
+		return;
+	vlapic_pv_eoi(v->vlapic);
+	if (v->vlapic->pv_eois == 1)
+		pr_info("kasane: VM '%s' vCPU %u: paravirtual EOI in use (flag at 0x%llx)\n",
+			v->vm->name, v->id, (unsigned long long)(msr & ~PV_EOI_ENABLED));
+	/* A lower PPR may release an interrupt.  Only then: v->events would
+	 * also end the guest's next HLT at once (vcpu_block), a wake-up for
+	 * nothing, and the disk's idle look would miss that HLT. */
+	if (vlapic_pending_vector(v->vlapic) >= 0)
+		v->events = true;
 }
 
 static const char *event_name(const struct virt_event *ev)
@@ -300,6 +421,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 	 * checks, with the loop's own RDTSC; 0 = accounted. */
 	uint64_t exit_at = 0;
 	unsigned exit_kind = 0;
+	bool repost = false;            /* the last entry posted an interrupt */
 
 	this_cpu()->run_vcpu = v;
 	/* gdb = yes: the VM stops before its first instruction (core/gdbstub.c). */
@@ -334,7 +456,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		exit_at = 0;
 		unsigned w = *waiting;
 		if (unlikely(v->events || v->wait_sipi || v->window_open || v->nmi_window_open ||
-			     t >= check_tsc ||
+			     repost || t >= check_tsc ||
 			     w != seen_waiting || *resched)) {
 			bool ev = __atomic_exchange_n(&v->events, false, __ATOMIC_ACQ_REL);
 			if ((ev || v->wait_sipi) && !apply_init_sipi(v)) {
@@ -361,7 +483,7 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 			if (ev) {
 				sync_cr8_to_guest(v);
 				inject_events(v);
-			} else if (v->window_open || v->nmi_window_open) {
+			} else if (v->window_open || v->nmi_window_open || repost) {
 				inject_events(v);
 			}
 			/* Give the CPU up at the slice end only if another vCPU waits,
@@ -387,11 +509,18 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		uint64_t step_rip = v->hw.regs.rip;
 		if (unlikely(v->dbg.step))
 			v->hw.regs.rflags |= RFLAGS_TF;
+		uint64_t pv_eoi = pv_eoi_arm(v);
 		spec_guest_enter(v->msr.spec_ctrl);
 		virt->vcpu_run(&v->hw, &e);
 		spec_guest_exit(v->msr.spec_ctrl);
 		exit_at = rdtsc();
 		exit_kind = e.kind < NR_EXIT_KINDS ? e.kind : EXIT_UNHANDLED;
+		/* Before the exit looks at the APIC or CR8: a posted interrupt
+		 * the guest took is accepted first, so that a flag the guest
+		 * cleared is its EOI (see vlapic_pv_eoi_may_defer). */
+		repost = post_settle(v);
+		if (pv_eoi)
+			pv_eoi_sync(v, pv_eoi);
 		sync_cr8_from_guest(v);
 		handle_exit(v, &e);
 		board_exit_poll(v);

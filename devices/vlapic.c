@@ -96,6 +96,16 @@ static int vec_highest(const uint32_t *r)
 	return -1;
 }
 
+static unsigned vec_count(const uint32_t *r)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < 8; i++)
+		for (uint32_t w = r[i]; w; w &= w - 1)
+			n++;
+	return n;
+}
+
 /* §11.8.3.1: PPR is TPR, or ISRV's class if that is higher. */
 static uint32_t reg_ppr(const struct vlapic *vl)
 {
@@ -395,7 +405,14 @@ static enum reg_status reg_write(struct vlapic *vl, unsigned off, bool x2, uint3
 {
 	if (off >= APIC_REG_LVT_TIMER && off <= APIC_REG_LVT_ERROR) {
 		unsigned i = VLAPIC_LVT_TIMER + ((off - APIC_REG_LVT_TIMER) >> 4);
-		WRITABLE(lvt_writable[i]);
+		/* Delivery status, and LINT0/1's remote IRR, are read-only bits,
+		 * not reserved ones: written, they are ignored (§11.5.1 Figure
+		 * 11-8); only reserved bits raise #GP in x2APIC mode
+		 * (§11.12.1.3).  Linux's disconnect_bsp_APIC() writes both. */
+		uint32_t ro = APIC_LVT_PENDING |
+			      (i == VLAPIC_LVT_LINT0 || i == VLAPIC_LVT_LINT1 ? APIC_LVT_REMOTE_IRR : 0);
+		WRITABLE(lvt_writable[i] | ro);
+		val &= lvt_writable[i];
 		reg_write_lvt(vl, i, val);
 		return REG_OK;
 	}
@@ -526,6 +543,7 @@ void vlapic_reset(struct vlapic *vl)
 {
 	spin_lock(&vl->lock);
 	reset_regs(vl);
+	vl->pv_eoi_msr = 0;     /* INIT ends PV EOI too: the guest starts afresh */
 	spin_unlock(&vl->lock);
 }
 
@@ -758,6 +776,45 @@ uint8_t vlapic_accept(struct vlapic *vl, uint8_t vector)
 	}
 	spin_unlock(&vl->lock);
 	return got;
+}
+
+/* ---- paravirtual EOI (vlapic.h) -------------------------------------------- */
+
+uint64_t vlapic_pv_eoi_msr(struct vlapic *vl)
+{
+	return __atomic_load_n(&vl->pv_eoi_msr, __ATOMIC_RELAXED);
+}
+
+void vlapic_set_pv_eoi_msr(struct vlapic *vl, uint64_t val)
+{
+	__atomic_store_n(&vl->pv_eoi_msr, val, __ATOMIC_RELAXED);
+}
+
+bool vlapic_pv_eoi_may_defer(struct vlapic *vl)
+{
+	bool ok = false;
+
+	spin_lock(&vl->lock);
+	if ((vl->pv_eoi_msr & PV_EOI_ENABLED) && hw_enabled(vl)) {
+		int irrv = vec_highest(vl->irr), isrv = vec_highest(vl->isr);
+		if (irrv < 0)
+			ok = isrv >= 0 && !vec_test(vl->tmr, (unsigned)isrv);
+		else
+			ok = isrv < 0 && vec_count(vl->irr) == 1 && !vec_test(vl->tmr, (unsigned)irrv);
+	}
+	spin_unlock(&vl->lock);
+	return ok;
+}
+
+void vlapic_pv_eoi(struct vlapic *vl)
+{
+	struct vlapic_call call = { .eoi_vector = -1 };
+
+	spin_lock(&vl->lock);
+	reg_eoi(vl, &call);
+	vl->pv_eois++;
+	spin_unlock(&vl->lock);
+	do_call(vl, &call);
 }
 
 void vlapic_lint_edge(struct vlapic *vl, unsigned pin)

@@ -167,7 +167,11 @@ struct vlapic {
 	unsigned events;                /* VLAPIC_EV_* not yet taken */
 	uint8_t sipi_vector;            /* of the last SIPI */
 
+	/* Paravirtual EOI (vlapic_pv_eoi_*): the guest's MSR_KVM_PV_EOI_EN. */
+	uint64_t pv_eoi_msr;            /* gpa | PV_EOI_ENABLED, or 0 */
+
 	/* Statistics. */
+	uint64_t pv_eois;               /* EOIs the guest made through the PV EOI flag */
 	uint64_t timer_fired;           /* expiries, including ones not delivered */
 	uint64_t timer_missed;          /* periodic expiries merged into a later one */
 	uint64_t ipis_sent;
@@ -277,8 +281,44 @@ uint64_t vlapic_timer_deadline(const struct vlapic *vl);
  * and are merged into one interrupt. */
 void vlapic_timer_update(struct vlapic *vl, uint64_t now_ns);
 
-/* Snapshot records (devices/devsnap.h): the whole model but its wiring. */
-#define VLAPIC_SNAP_VERSION 1u
+/*
+ * Paravirtual EOI, the interface Linux uses under KVM (Linux
+ * Documentation/virt/kvm/x86/msr.rst, MSR_KVM_PV_EOI_EN; cpuid.rst,
+ * KVM_FEATURE_PV_EOI).  The guest names a flag in its memory with the MSR;
+ * while bit 0 of the flag is set, its EOI clears the bit instead of
+ * writing the APIC's EOI register, so it takes no exit.  The VM layer
+ * reads and writes the flag (the model knows no guest memory): before an
+ * entry it sets the bit if vlapic_pv_eoi_may_defer(); after the exit, if
+ * the guest cleared it, it calls vlapic_pv_eoi() (after accepting a
+ * posted interrupt the guest took), else clears it.
+ */
+#define MSR_KVM_PV_EOI_EN    0x4b564d04u
+#define PV_EOI_ENABLED       1ULL       /* MSR bit 0; the flag's bit 0 too */
+
+/* MSR_KVM_PV_EOI_EN as the guest last wrote it (0 after reset). */
+uint64_t vlapic_pv_eoi_msr(struct vlapic *vl);
+/* Set it; the VM layer has checked the value (alignment, RAM). */
+void vlapic_set_pv_eoi_msr(struct vlapic *vl, uint64_t val);
+/*
+ * Whether the guest's next EOI may be deferred through the flag: PV EOI
+ * enabled, and
+ *  - no vector at all in IRR (an EOI that would release one must exit so
+ *    that it goes in at once) and an edge-triggered vector in service (a
+ *    level one's EOI reaches the I/O APIC at once, §11.8.5); or
+ *  - nothing in service and one edge-triggered vector in IRR: one the
+ *    CPU may take during the entry (a posted interrupt, virt_ops.h
+ *    post_intr), so the only EOI the flag can stand for is that
+ *    vector's; the VM layer accepts a vector the guest took before it
+ *    calls vlapic_pv_eoi().  An EOI with nothing in service does nothing.
+ */
+bool vlapic_pv_eoi_may_defer(struct vlapic *vl);
+/* The guest cleared the flag: its EOI, exactly as a write of the EOI
+ * register (ISR, PPR, the I/O APIC broadcast); counted in pv_eois. */
+void vlapic_pv_eoi(struct vlapic *vl);
+
+/* Snapshot records (devices/devsnap.h): the whole model but its wiring.
+ * Version 2: pv_eoi_msr and pv_eois. */
+#define VLAPIC_SNAP_VERSION 2u
 #define VLAPIC_SNAP_SIZE sizeof(struct vlapic)
 size_t vlapic_save(const struct vlapic *d, void *buf, size_t len);
 bool vlapic_load(struct vlapic *d, const void *buf, size_t len);

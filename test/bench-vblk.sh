@@ -165,10 +165,12 @@ else
 		} else
 			printf "bench: vblk qd32 4 KiB reads: kasane %.2f MiB/s (no bare figure)\n", k
 	}'
-	# Where the exits went, by reason (the two stats -j views).
-	grep -E '^\{"vm":"vblk","exit"' "$log" | awk -F'"' '{
+	# Where the exits went, by reason (the two stats -j views), each also
+	# per request.
+	grep -E '^\{"vm":"vblk","exit"' "$log" | awk -F'"' -v r="$qreq" '{
 		split($0, a, "\"count\":"); split(a[2], c, ","); n[$8] = (n[$8] == "" ? c[1] : c[1] - n[$8]) }
-		END { s = ""; for (k in n) if (n[k] > 0) s = s (s == "" ? "" : ", ") sprintf("%s %d", k, n[k])
-		      print "  exits by reason during the run: " s }'
+		END { s = ""; for (k in n) if (n[k] > 0)
+			s = s (s == "" ? "" : ", ") sprintf("%s %d (%.3f)", k, n[k], r > 0 ? n[k] / r : 0)
+		      print "  exits by reason during the run (per request): " s }'
 fi
 exit $broke

@@ -252,6 +252,19 @@ struct virt_ops {
 	void (*inject_nmi)(struct virt_vcpu *v);
 	void (*request_intr_window)(struct virt_vcpu *v, bool on);
 	/*
+	 * Optional (NULL: not offered).  post_intr: instead of an interrupt
+	 * window, hand external interrupt `vector` to the CPU for this entry
+	 * while the guest cannot take it yet (IF=0, no shadow, no event
+	 * loaded): the CPU delivers it itself, without an exit, once IF=1 and
+	 * its priority class is above the guest's TPR.  False if it cannot
+	 * (then ask for a window).  post_settle, first thing after every
+	 * exit: the vector if the guest took it during the entry (its
+	 * delivery began: the caller accepts it in the local APIC), else -1;
+	 * *posted says whether one was posted.  The post is spent either way.
+	 */
+	bool (*post_intr)(struct virt_vcpu *v, uint8_t vector);
+	int (*post_settle)(struct virt_vcpu *v, bool *posted);
+	/*
 	 * Exit (EXIT_NMI_WINDOW or any other) as soon as can_inject_nmi could
 	 * turn true: after the event loaded for this entry is delivered, after
 	 * the instruction in an interrupt shadow, after the IRET that ends NMI

@@ -45,6 +45,10 @@ struct svm_vcpu {
 	uint64_t step_flags, step_dr6_bs;
 	bool last_cut;          /* the last exit cut an event short */
 	bool entry_shadow;      /* this entry began in an interrupt shadow */
+	/* An interrupt posted through V_IRQ (svm_post_intr): its vector, or
+	 * -1; and whether this entry armed it. */
+	int post_vec;
+	bool post_armed;
 	/* Shadow paging: the guest's own CR0, CR3, CR4 and EFER, kept here
 	 * while the VMCB holds the values the CPU runs with (v->shadow_hw). */
 	uint64_t guest_cr0, guest_cr3, guest_cr4, guest_efer;
@@ -156,6 +160,7 @@ static bool svm_vcpu_init(struct virt_vcpu *v)
 	}
 	sv->vmcb = hpa_to_hva(sv->vmcb_pa);
 	sv->last_cpu = ~0u;
+	sv->post_vec = -1;
 	v->vendor = sv;
 
 	svm_vmcb_control_init(&sv->vmcb->ctl, v, iopm_pa, msrpm_pa, nr_asids);
@@ -236,6 +241,7 @@ static void svm_set_state(struct virt_vcpu *v, const struct x86_vcpu_state *st)
 	struct svm_vcpu *sv = v->vendor;
 	sv->nmi_window = false;
 	sv->iret_seen = false;
+	sv->post_vec = -1;
 	v->nmi_blocked = false;
 }
 
@@ -380,6 +386,61 @@ static void svm_inject_nmi(struct virt_vcpu *v)
 static void svm_request_intr_window(struct virt_vcpu *v, bool on)
 {
 	((struct svm_vcpu *)v->vendor)->intr_window = on;
+}
+
+/*
+ * A posted interrupt (virt_ops.h, post_intr): V_IRQ with the real vector
+ * and its priority class, V_TPR honoured (V_IGN_TPR clear) and no VINTR
+ * intercept.  The CPU takes such a virtual interrupt through the guest's
+ * IDT as soon as RFLAGS.IF=1 and V_INTR_PRIO > V_TPR (APM vol. 2 §15.21.4),
+ * and clears V_IRQ when it does: no interrupt-window exit for an
+ * interrupt that waits only for the guest's STI, POPF or IRET.  Only with
+ * IF=0 outside a shadow and with no event loaded: a shadow is left to the
+ * window's single step (QEMU 7.2 ignores the VMCB's shadow at VMRUN), and
+ * an event in EVENTINJ goes first anyway.  QEMU 7.2 compares the priority
+ * with >= instead of >: it differs only for a guest that raises CR8 to the
+ * vector's own class after the post without an exit.
+ */
+static bool svm_post_intr(struct virt_vcpu *v, uint8_t vector)
+{
+	struct svm_vcpu *sv = v->vendor;
+	struct vmcb *vmcb = vmcb_of(v);
+
+	if ((v->regs.rflags & RFLAGS_IF) || (vmcb->ctl.interrupt_shadow & INTERRUPT_SHADOW) ||
+	    (vmcb->ctl.eventinj & EVENTINJ_VALID) || vector < 16)
+		return false;
+	sv->post_vec = vector;
+	return true;
+}
+
+static void decode_cut(uint64_t ii, struct virt_event *ev);
+
+/*
+ * After the exit: was the posted interrupt taken?  The CPU clears V_IRQ
+ * when it takes it; an exit that cut its delivery short names it in
+ * EXITINTINFO (§15.7.2), which core/ delivers again: taken too.  QEMU 7.2
+ * leaves V_IRQ set in that case.  With no event loaded at entry, an
+ * external interrupt there can only be the posted one.
+ */
+static int svm_post_settle(struct virt_vcpu *v, bool *posted)
+{
+	struct svm_vcpu *sv = v->vendor;
+	struct vmcb_control *c = &vmcb_of(v)->ctl;
+	int vec = sv->post_vec;
+	struct virt_event ev;
+
+	/* Decoded as decode_cut does: QEMU 7.2 names an interrupt the CPU
+	 * took on its own an exception (docs/emulators.md). */
+	decode_cut(c->exitintinfo, &ev);
+	bool cut = ev.valid && ev.type == VIRT_EV_INTR && (int)ev.vector == vec;
+	bool taken = sv->post_armed && (!(c->vintr & V_IRQ) || cut);
+
+	*posted = vec >= 0;
+	if (sv->post_armed)
+		c->vintr &= ~(V_IRQ | V_INTR_PRIO_MASK | V_INTR_VECTOR_MASK);
+	sv->post_vec = -1;
+	sv->post_armed = false;
+	return taken ? vec : -1;
 }
 
 static void svm_request_nmi_window(struct virt_vcpu *v, bool on)
@@ -671,12 +732,17 @@ static bool prepare_events(struct virt_vcpu *v, struct svm_vcpu *sv, struct vmcb
 		c->intercept_exceptions |= IRET_FAULTS;
 	if (v->shadow)
 		c->intercept_exceptions |= SHADOW_EXCEPTIONS;
+	c->vintr &= ~(V_IRQ | V_IGN_TPR | V_INTR_PRIO_MASK | V_INTR_VECTOR_MASK);
+	c->intercept3 &= ~INTERCEPT_VINTR;
+	sv->post_armed = false;
 	if (sv->intr_window && !step) {
-		c->vintr |= V_IRQ | V_IGN_TPR | (0xfULL << 16);
+		c->vintr |= V_IRQ | V_IGN_TPR | V_INTR_PRIO_MASK;
 		c->intercept3 |= INTERCEPT_VINTR;
-	} else {
-		c->vintr &= ~(V_IRQ | V_IGN_TPR | (0xfULL << 16));
-		c->intercept3 &= ~INTERCEPT_VINTR;
+	} else if (sv->post_vec >= 0 && !step && !loaded) {
+		/* A posted interrupt (svm_post_intr): the CPU delivers it. */
+		c->vintr |= V_IRQ | ((uint64_t)sv->post_vec >> 4) << 16 |
+			    (uint64_t)sv->post_vec << 32;
+		sv->post_armed = true;
 	}
 	if (step) {
 		sv->step_flags = v->regs.rflags & (RFLAGS_TF | RFLAGS_RF);
@@ -910,6 +976,8 @@ const struct virt_ops svm_ops = {
 	.can_inject_nmi = svm_can_inject_nmi,
 	.inject_nmi = svm_inject_nmi,
 	.request_intr_window = svm_request_intr_window,
+	.post_intr = svm_post_intr,
+	.post_settle = svm_post_settle,
 	.request_nmi_window = svm_request_nmi_window,
 	.set_intr_shadow = svm_set_intr_shadow,
 	.msr_get = svm_msr_get,

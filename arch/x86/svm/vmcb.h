@@ -100,7 +100,9 @@
 #define V_IRQ                   (1ULL << 8)
 #define V_NMI_PENDING           (1ULL << 11)    /* vNMI: CPUID 8000_000A EDX[25] */
 #define V_NMI_BLOCKING          (1ULL << 12)
+#define V_INTR_PRIO_MASK        (0xfULL << 16)
 #define V_IGN_TPR               (1ULL << 20)
+#define V_INTR_VECTOR_MASK      (0xffULL << 32)
 #define V_INTR_MASKING          (1ULL << 24)
 #define V_NMI_ENABLE            (1ULL << 26)
 #define INTERRUPT_SHADOW        (1ULL << 0)
