@@ -951,12 +951,12 @@ static void isa_irq0_taken(struct vcpu *v, int vec, bool from_pic)
 		poke_vm_timers(vm, v);
 }
 
-int board_accept_vector(struct vcpu *v, uint8_t vec)
+int board_post_end(struct vcpu *v, bool taken)
 {
-	int got = vlapic_accept(v->vlapic, vec);
+	int vec = vlapic_post_end(v->vlapic, taken);
 
-	isa_irq0_taken(v, got, false);
-	return got;
+	isa_irq0_taken(v, vec, false);
+	return vec;
 }
 
 int board_pending_vector(struct vcpu *v, bool ack)
@@ -965,8 +965,11 @@ int board_pending_vector(struct vcpu *v, bool ack)
 
 	if (vec >= 0 && !ack)
 		return vec;
-	if (vec >= 0)
-		return board_accept_vector(v, (uint8_t)vec);
+	if (vec >= 0) {
+		vec = vlapic_accept(v->vlapic, (uint8_t)vec);
+		isa_irq0_taken(v, vec, false);
+		return vec;
+	}
 	/* The PIC reaches vCPU 0 through LINT0 in virtual-wire mode. */
 	if (v->id == 0 && vlapic_accepts_pic(v->vlapic) && vpic_intr_asserted(&v->vm->pic)) {
 		if (!ack)

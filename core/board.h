@@ -121,9 +121,10 @@ uint64_t board_service_timers(struct vcpu *v, uint64_t host_now_ns);
 void board_exit_poll(struct vcpu *v);
 /* The vector to inject next, or -1; with ack, it is taken (IRR->ISR, PIC INTA). */
 int board_pending_vector(struct vcpu *v, bool ack);
-/* The local APIC's vector vec was taken by the guest (IRR->ISR), as
- * board_pending_vector's acknowledge does; returns what the CPU got. */
-int board_accept_vector(struct vcpu *v, uint8_t vec);
+/* A posted interrupt's end (devices/vlapic.h, vlapic_post_end): in
+ * service if the guest took it, else back in IRR.  Returns the vector put
+ * in service, or -1. */
+int board_post_end(struct vcpu *v, bool taken);
 bool board_take_nmi(struct vcpu *v);
 /* The board's NMI line, as a server's NMI button drives it: an edge on
  * LINT1 of every vCPU (the MADT and MP table say NMI is on LINT1). */

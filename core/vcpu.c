@@ -154,8 +154,13 @@ static bool idt_gate_present(struct vcpu *v, uint8_t vec)
  */
 static bool post_intr(struct vcpu *v, int vec)
 {
-	return virt->post_intr && !v->hw.shadow && vec == vlapic_pending_vector(v->vlapic) &&
-	       idt_gate_present(v, (uint8_t)vec) && virt->post_intr(&v->hw, (uint8_t)vec);
+	if (!virt->post_intr || v->hw.shadow || vec != vlapic_pending_vector(v->vlapic) ||
+	    !idt_gate_present(v, (uint8_t)vec) || !virt->post_intr(&v->hw, (uint8_t)vec))
+		return false;
+	/* Out of IRR while the CPU holds it: the same vector sent meanwhile
+	 * must not merge into one the guest took already (vlapic.h). */
+	vlapic_post_begin(v->vlapic, (uint8_t)vec);
+	return true;
 }
 
 /* After an exit; returns whether an interrupt was posted for the entry,
@@ -168,10 +173,8 @@ static bool post_settle(struct vcpu *v)
 	if (!virt->post_settle)
 		return false;
 	int vec = virt->post_settle(&v->hw, &posted);
-	if (vec >= 0) {
-		board_accept_vector(v, (uint8_t)vec);   /* IRQ 0's lost ticks too */
+	if (posted && board_post_end(v, vec >= 0) >= 0)  /* IRQ 0's lost ticks too */
 		v->intrs++;
-	}
 	return posted;
 }
 
@@ -551,6 +554,9 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		if (unlikely(v->next_deadline == 0))
 			check_tsc = 0;
 	}
+	/* A post made for an entry that did not happen goes back to IRR,
+	 * where the local APIC's other readers see it. */
+	post_settle(v);
 	if (exit_at)
 		v->exit_tsc[exit_kind] += rdtsc() - exit_at;
 	fpu_save(&v->fpu);

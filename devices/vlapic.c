@@ -96,16 +96,6 @@ static int vec_highest(const uint32_t *r)
 	return -1;
 }
 
-static unsigned vec_count(const uint32_t *r)
-{
-	unsigned n = 0;
-
-	for (int i = 0; i < 8; i++)
-		for (uint32_t w = r[i]; w; w &= w - 1)
-			n++;
-	return n;
-}
-
 /* §11.8.3.1: PPR is TPR, or ISRV's class if that is higher. */
 static uint32_t reg_ppr(const struct vlapic *vl)
 {
@@ -522,6 +512,7 @@ static void reset_regs(struct vlapic *vl)
 	vl->timer_icr = vl->timer_dcr = 0;
 	vl->timer_deadline = NO_DEADLINE;
 	vl->tsc_deadline = 0;
+	vl->posted = -1;
 }
 
 void vlapic_init(struct vlapic *vl, uint32_t apic_id, bool bsp, uint32_t tsc_khz,
@@ -778,6 +769,37 @@ uint8_t vlapic_accept(struct vlapic *vl, uint8_t vector)
 	return got;
 }
 
+void vlapic_post_begin(struct vlapic *vl, uint8_t vector)
+{
+	spin_lock(&vl->lock);
+	if (vl->posted < 0 && vec_test(vl->irr, vector)) {
+		vec_clear(vl->irr, vector);
+		vl->posted = vector;
+	}
+	spin_unlock(&vl->lock);
+}
+
+int vlapic_post_end(struct vlapic *vl, bool taken)
+{
+	int vec = -1;
+
+	spin_lock(&vl->lock);
+	if (vl->posted >= 0) {
+		/* Taken: in service whatever came since (the CPU acknowledged it
+		 * with the priority it had then); else pending again, merged with
+		 * the same vector if it was sent meanwhile. */
+		if (taken) {
+			vec_set(vl->isr, (unsigned)vl->posted);
+			vec = vl->posted;
+		} else {
+			vec_set(vl->irr, (unsigned)vl->posted);
+		}
+		vl->posted = -1;
+	}
+	spin_unlock(&vl->lock);
+	return vec;
+}
+
 /* ---- paravirtual EOI (vlapic.h) -------------------------------------------- */
 
 uint64_t vlapic_pv_eoi_msr(struct vlapic *vl)
@@ -797,10 +819,12 @@ bool vlapic_pv_eoi_may_defer(struct vlapic *vl)
 	spin_lock(&vl->lock);
 	if ((vl->pv_eoi_msr & PV_EOI_ENABLED) && hw_enabled(vl)) {
 		int irrv = vec_highest(vl->irr), isrv = vec_highest(vl->isr);
-		if (irrv < 0)
-			ok = isrv >= 0 && !vec_test(vl->tmr, (unsigned)isrv);
+		if (irrv >= 0)
+			ok = false;
+		else if (vl->posted >= 0)
+			ok = isrv < 0 && !vec_test(vl->tmr, (unsigned)vl->posted);
 		else
-			ok = isrv < 0 && vec_count(vl->irr) == 1 && !vec_test(vl->tmr, (unsigned)irrv);
+			ok = isrv >= 0 && !vec_test(vl->tmr, (unsigned)isrv);
 	}
 	spin_unlock(&vl->lock);
 	return ok;

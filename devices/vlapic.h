@@ -167,6 +167,10 @@ struct vlapic {
 	unsigned events;                /* VLAPIC_EV_* not yet taken */
 	uint8_t sipi_vector;            /* of the last SIPI */
 
+	/* A vector handed to the CPU to deliver by itself (vlapic_post_begin),
+	 * out of IRR until vlapic_post_end(); -1 if none. */
+	int posted;
+
 	/* Paravirtual EOI (vlapic_pv_eoi_*): the guest's MSR_KVM_PV_EOI_EN. */
 	uint64_t pv_eoi_msr;            /* gpa | PV_EOI_ENABLED, or 0 */
 
@@ -245,6 +249,20 @@ int vlapic_pending_vector(struct vlapic *vl);
 uint8_t vlapic_accept(struct vlapic *vl, uint8_t vector);
 
 /*
+ * A posted interrupt (arch/x86/virt_ops.h, post_intr): vector, which
+ * vlapic_pending_vector() named, is handed to the CPU, which delivers it
+ * by itself when the guest can take it.  It leaves IRR now, as the CPU's
+ * own acknowledge would take it out: the same vector sent again while the
+ * guest runs is a second interrupt, kept in IRR, not merged into one the
+ * guest may have taken already (an IPI lost).  After the exit,
+ * vlapic_post_end() puts it in service if the guest took it, else back
+ * in IRR; without a post it does nothing.  Returns the vector put in
+ * service, or -1.
+ */
+void vlapic_post_begin(struct vlapic *vl, uint8_t vector);
+int vlapic_post_end(struct vlapic *vl, bool taken);
+
+/*
  * An edge on local interrupt pin LINT0 or LINT1; its LVT entry says what
  * it is (§11.5.1): masked, nothing; NMI, an NMI is latched; fixed, the
  * entry's vector arrives as an edge-triggered interrupt.  SMI, INIT and
@@ -305,11 +323,11 @@ void vlapic_set_pv_eoi_msr(struct vlapic *vl, uint64_t val);
  *  - no vector at all in IRR (an EOI that would release one must exit so
  *    that it goes in at once) and an edge-triggered vector in service (a
  *    level one's EOI reaches the I/O APIC at once, §11.8.5); or
- *  - nothing in service and one edge-triggered vector in IRR: one the
- *    CPU may take during the entry (a posted interrupt, virt_ops.h
- *    post_intr), so the only EOI the flag can stand for is that
- *    vector's; the VM layer accepts a vector the guest took before it
- *    calls vlapic_pv_eoi().  An EOI with nothing in service does nothing.
+ *  - nothing in service, nothing in IRR and an edge-triggered vector
+ *    posted (vlapic_post_begin): the only EOI the flag can stand for is
+ *    that vector's, if the CPU delivers it during the entry; the VM layer
+ *    ends the post (vlapic_post_end) before it calls vlapic_pv_eoi().
+ *    An EOI with nothing in service does nothing.
  */
 bool vlapic_pv_eoi_may_defer(struct vlapic *vl);
 /* The guest cleared the flag: its EOI, exactly as a write of the EOI
@@ -317,8 +335,9 @@ bool vlapic_pv_eoi_may_defer(struct vlapic *vl);
 void vlapic_pv_eoi(struct vlapic *vl);
 
 /* Snapshot records (devices/devsnap.h): the whole model but its wiring.
- * Version 2: pv_eoi_msr and pv_eois. */
-#define VLAPIC_SNAP_VERSION 2u
+ * Version 2: pv_eoi_msr and pv_eois; 3: posted (always -1 in a snapshot:
+ * a VM is saved between its vCPUs' entries). */
+#define VLAPIC_SNAP_VERSION 3u
 #define VLAPIC_SNAP_SIZE sizeof(struct vlapic)
 size_t vlapic_save(const struct vlapic *d, void *buf, size_t len);
 bool vlapic_load(struct vlapic *d, const void *buf, size_t len);

@@ -142,7 +142,7 @@ TEST(msr_survives_a_snapshot_record)
 	struct vlapic *vl = vm->vcpu[0].vlapic;
 	static uint8_t rec[VLAPIC_SNAP_SIZE];
 
-	CHECK_EQ(VLAPIC_SNAP_VERSION, 2);
+	CHECK_EQ(VLAPIC_SNAP_VERSION, 3);
 	CHECK_EQ(vlapic_save(vl, rec, sizeof(rec)), VLAPIC_SNAP_SIZE);
 	vlapic_set_pv_eoi_msr(vl, 0);
 	CHECK(vlapic_load(vl, rec, sizeof(rec)));
@@ -260,8 +260,12 @@ TEST(may_defer_cases)
 
 	CHECK(!vlapic_pv_eoi_may_defer(vl));            /* nothing at all */
 	vlapic_set_irq(vl, 0x30, false);
-	CHECK(vlapic_pv_eoi_may_defer(vl));             /* one edge vector waits, none in service */
+	CHECK(!vlapic_pv_eoi_may_defer(vl));            /* one waits in IRR, none in service */
+	vlapic_post_begin(vl, 0x30);
+	CHECK(vlapic_pv_eoi_may_defer(vl));             /* posted, nothing else anywhere */
 	vlapic_set_irq(vl, 0x40, false);
+	CHECK(!vlapic_pv_eoi_may_defer(vl));            /* posted, and another waits */
+	CHECK_EQ(vlapic_post_end(vl, false), -1);       /* not taken: back in IRR */
 	CHECK(!vlapic_pv_eoi_may_defer(vl));            /* two wait */
 	CHECK_EQ(vlapic_accept(vl, 0x40), 0x40);
 	CHECK(!vlapic_pv_eoi_may_defer(vl));            /* 0x40 in service, 0x30 waits */
@@ -271,8 +275,9 @@ TEST(may_defer_cases)
 	CHECK(vlapic_pv_eoi_may_defer(vl));             /* 0x30 in service, IRR empty */
 	vlapic_pv_eoi(vl);
 	vlapic_set_irq(vl, 0x50, true);
-	CHECK(!vlapic_pv_eoi_may_defer(vl));            /* one level vector waits */
-	CHECK_EQ(vlapic_accept(vl, 0x50), 0x50);
+	vlapic_post_begin(vl, 0x50);
+	CHECK(!vlapic_pv_eoi_may_defer(vl));            /* a level vector posted */
+	CHECK_EQ(vlapic_post_end(vl, true), 0x50);      /* taken: in service */
 	CHECK(!vlapic_pv_eoi_may_defer(vl));            /* a level vector in service */
 	vlapic_pv_eoi(vl);
 	vlapic_pv_eoi(vl);                              /* nothing in service: nothing happens */

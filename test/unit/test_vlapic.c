@@ -568,6 +568,59 @@ static uint32_t icr(unsigned dm, unsigned vector, unsigned sh, bool logical, boo
 	       (level ? APIC_ICR_LEVEL : 0) | sh << 18;
 }
 
+/*
+ * A posted interrupt (vlapic_post_begin/end) leaves IRR while the CPU
+ * holds it: the same vector sent again meanwhile is a second interrupt,
+ * pending after the first's EOI if the guest took the first, merged with
+ * it if not.  Left in IRR, a taken post would swallow the second (an IPI
+ * lost: Linux's smp_call_function then waits for ever).
+ */
+TEST(post_keeps_the_same_vector_sent_again)
+{
+	struct vlapic vl;
+
+	setup(&vl, 0, true);
+	enable(&vl);
+	vlapic_set_irq(&vl, 0xfc, false);
+	CHECK_EQ(vlapic_pending_vector(&vl), 0xfc);
+	vlapic_post_begin(&vl, 0xfc);
+	CHECK_EQ(vlapic_pending_vector(&vl), -1);       /* with the CPU, not pending twice */
+	CHECK(!bit(&vl, APIC_REG_IRR, 0xfc));
+	vlapic_set_irq(&vl, 0xfc, false);               /* sent again while the guest runs */
+	CHECK_EQ(vlapic_post_end(&vl, true), 0xfc);     /* the guest took the first */
+	CHECK(bit(&vl, APIC_REG_ISR, 0xfc));
+	CHECK(bit(&vl, APIC_REG_IRR, 0xfc));            /* the second waits */
+	CHECK_EQ(vlapic_pending_vector(&vl), -1);       /* behind the first, same class */
+	wr(&vl, APIC_REG_EOI, 0);
+	CHECK_EQ(vlapic_pending_vector(&vl), 0xfc);     /* then it comes */
+	CHECK_EQ(vlapic_accept(&vl, 0xfc), 0xfc);
+	wr(&vl, APIC_REG_EOI, 0);
+
+	/* Not taken: back in IRR, one interrupt with the one sent meanwhile. */
+	vlapic_set_irq(&vl, 0x41, false);
+	vlapic_post_begin(&vl, 0x41);
+	vlapic_set_irq(&vl, 0x41, false);
+	CHECK_EQ(vlapic_post_end(&vl, false), -1);
+	CHECK_EQ(vlapic_pending_vector(&vl), 0x41);
+	CHECK_EQ(vlapic_accept(&vl, 0x41), 0x41);
+	wr(&vl, APIC_REG_EOI, 0);
+	CHECK_EQ(vlapic_pending_vector(&vl), -1);
+
+	/* Only a vector in IRR is posted, one at a time; without a post the
+	 * end does nothing; a reset drops a post. */
+	vlapic_post_begin(&vl, 0x42);
+	CHECK_EQ(vlapic_post_end(&vl, true), -1);
+	CHECK(!bit(&vl, APIC_REG_ISR, 0x42));
+	vlapic_set_irq(&vl, 0x43, false);
+	vlapic_set_irq(&vl, 0x44, false);
+	vlapic_post_begin(&vl, 0x44);
+	vlapic_post_begin(&vl, 0x43);                   /* ignored: 0x44 is out */
+	CHECK(bit(&vl, APIC_REG_IRR, 0x43));
+	vlapic_reset(&vl);
+	CHECK_EQ(vlapic_post_end(&vl, true), -1);
+	CHECK(!bit(&vl, APIC_REG_ISR, 0x44));
+}
+
 TEST(icr_messages)
 {
 	struct vlapic vl;
@@ -935,5 +988,6 @@ int main(void)
 	RUN(extint_and_pic);
 	RUN(deliver_nmi_init_sipi);
 	RUN(lint_edges);
+	RUN(post_keeps_the_same_vector_sent_again);
 	return check_finish();
 }
