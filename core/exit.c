@@ -14,6 +14,7 @@
 #include "core/msr.h"
 #include "core/shadow.h"
 #include "core/ctlreg.h"
+#include "kernel/log.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/tsc_sync.h"
@@ -218,8 +219,24 @@ static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 	regs[REG_RAX] = (uint64_t)ret;
 }
 
+/*
+ * A shutdown (APM vol. 2 §15.11; SDM vol. 3A §6.15, interrupt 8) ends the
+ * VM; what the guest's state was, on one line before the reason, says
+ * whether its stack, IDT or page tables were at fault.
+ */
 static void handle_triple_fault(struct vcpu *v, struct vm_exit *e)
 {
+	struct x86_sregs sr;
+
+	virt->get_sregs(&v->hw, &sr);
+	pr_info("kasane: VM '%s' vCPU %u at its triple fault: RSP 0x%llx RFLAGS 0x%llx CR0 0x%llx "
+		"CR2 0x%llx CR3 0x%llx CR4 0x%llx IDT 0x%llx+0x%x TR 0x%llx+0x%x; delivering %s%u\n",
+		v->vm->name, v->id, (unsigned long long)v->hw.regs.gpr[REG_RSP],
+		(unsigned long long)v->hw.regs.rflags, (unsigned long long)sr.cr0,
+		(unsigned long long)sr.cr2, (unsigned long long)sr.cr3, (unsigned long long)sr.cr4,
+		(unsigned long long)sr.idt.base, (unsigned)sr.idt.limit,
+		(unsigned long long)sr.tr.base, (unsigned)sr.tr.limit,
+		e->cut.valid ? "vector " : "nothing, ", e->cut.valid ? e->cut.vector : 0);
 	vm_end(v->vm, VM_END_TRIPLE_FAULT, -1, "triple fault on vCPU %u at RIP 0x%llx",
 	       v->id, (unsigned long long)v->hw.regs.rip);
 }
