@@ -160,6 +160,7 @@ static bool post_intr(struct vcpu *v, int vec)
 	/* Out of IRR while the CPU holds it: the same vector sent meanwhile
 	 * must not merge into one the guest took already (vlapic.h). */
 	vlapic_post_begin(v->vlapic, (uint8_t)vec);
+	v->post_out = true;
 	return true;
 }
 
@@ -168,14 +169,17 @@ static bool post_intr(struct vcpu *v, int vec)
  * IF=0 must not see a wake-up in it). */
 static bool post_settle(struct vcpu *v)
 {
-	bool posted = false;
+	bool posted;
 
-	if (!virt->post_settle)
+	/* Most exits: nothing posted, nothing to ask the back end. */
+	if (!v->post_out)
 		return false;
+	v->post_out = false;
 	int vec = virt->post_settle(&v->hw, &posted);
-	if (posted && board_post_end(v, vec >= 0) >= 0)  /* IRQ 0's lost ticks too */
+	/* Back to IRR unless taken, even if the back end dropped the post. */
+	if (board_post_end(v, vec >= 0) >= 0)   /* IRQ 0's lost ticks too */
 		v->intrs++;
-	return posted;
+	return true;
 }
 
 /*

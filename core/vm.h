@@ -73,6 +73,7 @@ struct vcpu {
 	bool halt_requested;            /* the guest executed HLT */
 	bool window_open;               /* an interrupt-window exit is requested */
 	bool nmi_window_open;           /* an NMI-window exit is requested */
+	bool post_out;                  /* an interrupt is posted (core/vcpu.c, post_intr) */
 	/* Events for the guest (core/event.h); with hw.nmi_pending and
 	 * hw.nmi_blocked, what a snapshot saves of them. */
 	struct event_queue evq;
