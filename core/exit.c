@@ -15,6 +15,7 @@
 #include "core/shadow.h"
 #include "core/ctlreg.h"
 #include "kernel/log.h"
+#include "lib/printf.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/tsc_sync.h"
@@ -227,16 +228,19 @@ static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 static void handle_triple_fault(struct vcpu *v, struct vm_exit *e)
 {
 	struct x86_sregs sr;
+	char ev[24] = "nothing";
 
 	virt->get_sregs(&v->hw, &sr);
+	if (e->cut.valid)
+		ksnprintf(ev, sizeof(ev), "vector %u", e->cut.vector);
 	pr_info("kasane: VM '%s' vCPU %u at its triple fault: RSP 0x%llx RFLAGS 0x%llx CR0 0x%llx "
-		"CR2 0x%llx CR3 0x%llx CR4 0x%llx IDT 0x%llx+0x%x TR 0x%llx+0x%x; delivering %s%u\n",
+		"CR2 0x%llx CR3 0x%llx CR4 0x%llx IDT 0x%llx+0x%x TR 0x%llx+0x%x; delivering %s\n",
 		v->vm->name, v->id, (unsigned long long)v->hw.regs.gpr[REG_RSP],
 		(unsigned long long)v->hw.regs.rflags, (unsigned long long)sr.cr0,
 		(unsigned long long)sr.cr2, (unsigned long long)sr.cr3, (unsigned long long)sr.cr4,
 		(unsigned long long)sr.idt.base, (unsigned)sr.idt.limit,
 		(unsigned long long)sr.tr.base, (unsigned)sr.tr.limit,
-		e->cut.valid ? "vector " : "nothing, ", e->cut.valid ? e->cut.vector : 0);
+		ev);
 	vm_end(v->vm, VM_END_TRIPLE_FAULT, -1, "triple fault on vCPU %u at RIP 0x%llx",
 	       v->id, (unsigned long long)v->hw.regs.rip);
 }

@@ -996,6 +996,11 @@ bool vlapic_load(struct vlapic *d, const void *buf, size_t len)
 	s.now = d->now;
 	s.now_ctx = d->now_ctx;
 	s.tsc_khz = d->tsc_khz;         /* this host's guest TSC rate, a divisor */
+	/* A post is never out between entries; a record that says so has it
+	 * pending again, and no vector outside 0-255. */
+	if (s.posted >= 0)
+		vec_set(s.irr, (unsigned)s.posted & 0xff);
+	s.posted = -1;
 	memcpy(d, &s, sizeof(s));
 	return true;
 }

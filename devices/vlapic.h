@@ -335,8 +335,9 @@ bool vlapic_pv_eoi_may_defer(struct vlapic *vl);
 void vlapic_pv_eoi(struct vlapic *vl);
 
 /* Snapshot records (devices/devsnap.h): the whole model but its wiring.
- * Version 2: pv_eoi_msr and pv_eois; 3: posted (always -1 in a snapshot:
- * a VM is saved between its vCPUs' entries). */
+ * Version 2: pv_eoi_msr and pv_eois; 3: posted (-1 in a snapshot, as a
+ * VM is saved between its vCPUs' entries; a record with a post out loads
+ * with the vector back in IRR). */
 #define VLAPIC_SNAP_VERSION 3u
 #define VLAPIC_SNAP_SIZE sizeof(struct vlapic)
 size_t vlapic_save(const struct vlapic *d, void *buf, size_t len);

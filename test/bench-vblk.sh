@@ -96,16 +96,9 @@ printf '[vm vblk]\nkernel = /linux/vmlinuz\ninitrd = /linux/vblk-initrd.img\nmem
 sh tools/mkiso.sh "$OUT/vblk.iso" "loglevel=info" "$OUT/vblk.cfg:/boot/kasane.cfg" \
 	$L/vmlinuz:/linux/vmlinuz "$OUT/vblk-initrd.img:/linux/vblk-initrd.img" \
 	"$OUT/vblk-disk.img:/linux/vblk.img" || exit 1
+. test/bench-lib.sh
 # wait_for REGEX: until a log line matches (at most 15 min) or the run ended.
-wait_for() {
-	local i
-	for i in $(seq 1 9000); do
-		grep -qE -- "$1" "$log" 2>/dev/null && return 0
-		grep -q '^kasane: all VMs ended' "$log" 2>/dev/null && return 1
-		sleep 0.1
-	done
-	return 1
-}
+wait_for() { log_wait "$log" "$1" 900; }
 # Types `stats -j vblk` around the queue-depth-32 run.
 drive_stats() {
 	wait_for 'KASANE-BLK qd32 wait' || return

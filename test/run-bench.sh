@@ -459,15 +459,8 @@ fi # linux
 if want vnet; then
 echo "VM-to-VM TCP over a switch (2 Debian VMs, 1 vCPU each, 2 host CPUs, multi-threaded TCG):"
 vlog=$OUT/vnet-nc.log
-vnet_wait() {   # vnet_wait REGEX: until a log line matches (at most 10 min) or the run ended
-	local i
-	for i in $(seq 1 6000); do
-		grep -qE -- "$1" "$vlog" 2>/dev/null && return 0
-		grep -q '^kasane: all VMs ended' "$vlog" 2>/dev/null && return 1
-		sleep 0.1
-	done
-	return 1
-}
+. test/bench-lib.sh
+vnet_wait() { log_wait "$vlog" "$1" 600; }      # at most 10 min
 vnet_drive() {  # the console: the two views, then wait for the end
 	vnet_wait 'KASANE-NET send start' || return
 	printf 'stats -j neta\rstats -j netb\rswitches\r'

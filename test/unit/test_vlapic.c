@@ -619,6 +619,16 @@ TEST(post_keeps_the_same_vector_sent_again)
 	vlapic_reset(&vl);
 	CHECK_EQ(vlapic_post_end(&vl, true), -1);
 	CHECK(!bit(&vl, APIC_REG_ISR, 0x44));
+
+	/* A snapshot record taken with a post out loads with it pending. */
+	static uint8_t rec[VLAPIC_SNAP_SIZE];
+	enable(&vl);
+	vlapic_set_irq(&vl, 0x45, false);
+	vlapic_post_begin(&vl, 0x45);
+	CHECK_EQ(vlapic_save(&vl, rec, sizeof(rec)), VLAPIC_SNAP_SIZE);
+	CHECK(vlapic_load(&vl, rec, sizeof(rec)));
+	CHECK_EQ(vlapic_post_end(&vl, true), -1);
+	CHECK_EQ(vlapic_pending_vector(&vl), 0x45);
 }
 
 TEST(icr_messages)

@@ -429,11 +429,6 @@ static int svm_post_settle(struct virt_vcpu *v, bool *posted)
 	int vec = sv->post_vec;
 	struct virt_event ev;
 
-	/* Most exits: nothing was posted (the exit path's cost). */
-	if (vec < 0 && !sv->post_armed) {
-		*posted = false;
-		return -1;
-	}
 	/* Decoded as decode_cut does: QEMU 7.2 names an interrupt the CPU
 	 * took on its own an exception (docs/emulators.md). */
 	decode_cut(c->exitintinfo, &ev);
