@@ -60,11 +60,19 @@ static enum { ESC_NONE, ESC_SEEN, ESC_SEQ } esc;
  */
 static char echo_buf[LINE_MAX_LEN * 3 + 8];
 static size_t echo_n;
+static unsigned told_len;               /* the unfinished line the console knows of */
 
+/*
+ * The console is told, with the echo, what stands unfinished on the screen
+ * after it (drivers/console.h), so that a VM's line written meanwhile does
+ * not break it.  Hence every key's echo is queued before the line changes:
+ * a flush for a full buffer then describes the screen as it is.
+ */
 static void flush_echo(void)
 {
-	if (echo_n)
-		console_write(echo_buf, echo_n);
+	if (echo_n || told_len != line_len)
+		console_echo(echo_buf, echo_n, line, line_len);
+	told_len = line_len;
 	echo_n = 0;
 }
 
@@ -79,8 +87,8 @@ static void echo(const char *s, size_t n)
 static void erase(unsigned n)
 {
 	while (n--) {
-		line_len--;
 		echo("\b \b", 3);
+		line_len--;
 	}
 }
 
@@ -149,9 +157,9 @@ static void hypervisor_key(int c, const char *const state_name[])
 	case '\r':
 		after_cr = c == '\r';
 		echo("\n", 1);
-		flush_echo();
 		line[line_len] = '\0';
 		line_len = 0;
+		flush_echo();
 		console_cmd_run(line, state_name);
 		return;
 	case '\b':
@@ -173,8 +181,8 @@ static void hypervisor_key(int c, const char *const state_name[])
 		return;
 	}
 	char ch = (char)c;
-	line[line_len++] = ch;
 	echo(&ch, 1);
+	line[line_len++] = ch;
 }
 
 /* A byte into the VM's virtio console (safe against a restart, which

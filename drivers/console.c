@@ -4,11 +4,25 @@
 #include "kernel/log.h"
 #include "kernel/spinlock.h"
 #include "lib/printf.h"
+#include "lib/string.h"
 
 static uint16_t console_port = COM1_PORT;
 static bool console_on = true;
 static spinlock_t console_lock = SPINLOCK_INIT;
 static volatile bool panic_mode;
+
+/*
+ * The operator's unfinished command line (core/conin.c echoes it).  Output
+ * that arrives while it stands on the screen would be glued to it, and
+ * the typed line broken in two: "stat[web] hello" then "s web".  Like a
+ * line editor with asynchronous output, the sink first ends the typed
+ * line, writes the output, and then writes the typed part again, so each
+ * line on the console, and in a log of it, stays whole.
+ */
+#define INPUT_MAX 96
+static char input[INPUT_MAX];
+static size_t input_len;
+static bool input_shown;        /* the cursor stands after the typed part */
 
 static void emit(const char *s, size_t len)
 {
@@ -33,7 +47,33 @@ static void console_sink(const char *s, size_t len)
 		return;
 	}
 	spin_lock(&console_lock);
+	if (input_shown)
+		emit("\n", 1);
 	emit(s, len);
+	/* Output that ends mid-line leaves the typed part off the screen
+	 * until the next whole line is written. */
+	input_shown = input_len && len && s[len - 1] == '\n';
+	if (input_shown)
+		emit(input, input_len);
+	spin_unlock(&console_lock);
+	irq_restore(f);
+}
+
+void console_echo(const char *s, size_t len, const char *line, size_t line_len)
+{
+	uint64_t f = irq_save();
+
+	spin_lock(&console_lock);
+	if (!input_shown && input_len && line_len) {
+		/* Output ending mid-line came in between: the typed part
+		 * starts a line of its own again, before this echo. */
+		emit("\n", 1);
+		emit(input, input_len);
+	}
+	emit(s, len);
+	input_len = MIN(line_len, sizeof(input));
+	memcpy(input, line, input_len);
+	input_shown = input_len != 0;
 	spin_unlock(&console_lock);
 	irq_restore(f);
 }

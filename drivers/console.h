@@ -13,6 +13,11 @@ bool console_init(enum console_dev dev);
 void console_say_missing(enum console_dev dev);
 /* After a panic: take the console from whoever holds it. */
 void console_panic_mode(void);
+/* Write the echo of the operator's keys, s, after which the unfinished
+ * command line on the screen is line (line_len 0: none, the cursor at the
+ * start of a line).  Output written while a line is unfinished goes on a
+ * line of its own, and the unfinished part is written again after it. */
+void console_echo(const char *s, size_t len, const char *line, size_t line_len);
 /* A received byte from the console UART, or -1. */
 int console_getc(void);
 

@@ -819,7 +819,12 @@ drive_commands() {
 	cmd 'stats' '^kasane: usage: stats \[-j\] NAME' &&
 	cmd 'log loud' "^kasane: no log level 'loud'" &&
 	cmd 'log warn' '^kasane: log level warn' &&
-	cmd 'log info' '^kasane: log level info' &&
+	cmd 'log info' '^kasane: log level info' || return
+	# Half a command typed while both VMs print: their lines must not be
+	# glued to it, and the typed part is shown again after them.
+	printf 'sta'
+	sleep 0.6
+	cmd 'ts cntb' "^kasane: VM 'cntb' \(running\): " &&
 	cmd 'pause cnta' "^kasane: VM 'cnta' paused" || return
 	sleep 1
 	cmd list '^  +1 cntb ' &&
@@ -862,7 +867,8 @@ if want console/commands; then
 		'^\{"id":0,"name":"cnta","state":"paused","end":"","detail":"","status":0,"boots":1,"memory_mib":8,"uptime_ms":[0-9]+,"exits":[1-9][0-9]*,"vcpus":\[\{"id":0,"cpu":[01],"state":"paused"\}\]\}$' \
 		'^\{"id":1,"name":"cntb","state":"(running|halted)",' \
 		'^\{"vm":"cnta","exit":"io","count":[1-9][0-9]*,"share":[0-9]+\.[0-9],"total_ns":[1-9][0-9]*,"mean_ns":[1-9][0-9]*\}$' \
-		'^  io +[1-9][0-9]* +[0-9]+\.[0-9]% +[0-9]+ +[1-9][0-9]*$') && why="$why, see $log"
+		'^  io +[1-9][0-9]* +[0-9]+\.[0-9]% +[0-9]+ +[1-9][0-9]*$' \
+		'^sta$' '^stats cntb$' "^kasane: VM 'cntb' \(running\): ") && why="$why, see $log"
 	[ -z "$why" ] && ! why=$(check_paused_stats cnta) && why="$why, see $log"
 	if [ -z "$why" ]; then
 		s=$(lines_of '^\{"vm":"cnta","state"' | tr '\n' ' ')
