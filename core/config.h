@@ -29,7 +29,7 @@
  *   rng     = yes             ; a virtio-rng entropy device (default no)
  *   paging  = shadow          ; nested (default where the CPU has it) or shadow
  *   gdb = yes                 ; wait for gdb on COM2 before the first instruction (default no)
- *   paravirt = off            ; hide the KVM-compatible CPUID leaves and PV EOI (default on)
+ *   paravirt = off            ; hide the KVM-compatible CPUID leaves, PV EOI and kvmclock (default on)
  * "mem" and "vcpus" are aliases.  ';' or '#' at the start of a line or
  * after a blank starts a comment, except inside double quotes.  CPU lists
  * and affinity take blanks or commas between items.
@@ -98,7 +98,7 @@ struct vm_config {
 	bool virtio_rng;                /* rng = yes */
 	int paging;                     /* CONFIG_PAGING_*: nested page tables or shadow paging */
 	bool gdb;                       /* gdb = yes: wait for the debugger (core/gdbstub.c) */
-	bool paravirt;                  /* paravirt = on (default): KVM's CPUID leaves, PV EOI */
+	bool paravirt;                  /* paravirt = on (default): KVM's CPUID leaves, PV EOI, kvmclock */
 	char src[160];                  /* "file:line" or "module PATH", for messages */
 };
 

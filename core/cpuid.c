@@ -15,6 +15,7 @@
  * leaf, SDM vol. 2A CPUID; zeros are clearer).
  */
 #include "core/cpuid.h"
+#include "core/pvclock.h"
 #include "devices/vlapic.h"
 #include "arch/x86/cpu.h"
 
@@ -438,9 +439,11 @@ void cpuid_guest(const struct cpuid_ctx *c, uint32_t leaf, uint32_t subleaf, uin
 			out[1] = (uint32_t)(VLAPIC_BUS_HZ / 1000);
 		}
 		/* 0x40000100-0x40000101, paravirt = on only: KVM's signature
-		 * and features (only PV EOI; EDX, the hints, 0).  Nothing else
-		 * of KVM is offered: no kvmclock, steal time, async PF or PV
-		 * IPIs (docs/architecture.md, "Paravirtual EOI"). */
+		 * and features: PV EOI and kvmclock (core/pvclock.c), with its
+		 * stable bit where the host's TSCs are one clock; EDX, the
+		 * hints, 0.  Nothing else of KVM is offered: no steal time,
+		 * async PF or PV IPIs (docs/architecture.md, "Paravirtual
+		 * EOI" and "kvmclock"). */
 		if (c->paravirt && leaf == CPUID_KVM_SIGNATURE_LEAF) {
 			out[0] = CPUID_KVM_FEATURES_LEAF;
 			out[1] = KVM_SIG_EBX;
@@ -448,7 +451,8 @@ void cpuid_guest(const struct cpuid_ctx *c, uint32_t leaf, uint32_t subleaf, uin
 			out[3] = KVM_SIG_EDX;
 		}
 		if (c->paravirt && leaf == CPUID_KVM_FEATURES_LEAF)
-			out[0] = 1u << KVM_FEATURE_PV_EOI;
+			out[0] = (1u << KVM_FEATURE_PV_EOI) | (1u << KVM_FEATURE_CLOCKSOURCE2) |
+				 (c->tsc_invariant ? 1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT : 0);
 		/* 0x40000001: feature flags, none yet; the rest unused. */
 		return;
 	}

@@ -9,6 +9,7 @@
 #include "core/msr.h"
 #include "core/vm.h"
 #include "core/board.h"
+#include "core/pvclock.h"
 #include "devices/vlapic.h"
 #include "mm/guest_mem.h"
 #include "arch/x86/cpu.h"
@@ -478,12 +479,20 @@ static bool pv_eoi_msr_write(struct vcpu *v, uint64_t val)
 	return true;
 }
 
+/* kvmclock's two MSRs, also the VM's paravirtual interface (pvclock.h). */
+static bool is_pvclock_msr(uint32_t msr)
+{
+	return msr == MSR_KVM_SYSTEM_TIME_NEW || msr == MSR_KVM_WALL_CLOCK_NEW;
+}
+
 bool msr_guest_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
 	if (unlikely(msr == MSR_KVM_PV_EOI_EN)) {
 		*val = vlapic_pv_eoi_msr(v->vlapic);
 		return pv_eoi_enabled(v);
 	}
+	if (unlikely(is_pvclock_msr(msr)))
+		return pvclock_msr_read(v, msr, val);
 	const struct msr_cpu *m = msr_guest_cpu();
 	const struct msr_rule *r = msr_rule_for(m, msr);
 	bool gp;
@@ -508,6 +517,8 @@ bool msr_guest_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
 	if (unlikely(msr == MSR_KVM_PV_EOI_EN))
 		return pv_eoi_enabled(v) && pv_eoi_msr_write(v, val);
+	if (unlikely(is_pvclock_msr(msr)))
+		return pvclock_msr_write(v, msr, val);
 	const struct msr_cpu *m = msr_guest_cpu();
 	const struct msr_rule *r = msr_rule_for(m, msr);
 	bool gp;

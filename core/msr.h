@@ -54,6 +54,7 @@ struct msr_state {
 	uint64_t mtrr_fixed[MSR_NR_FIXED_MTRRS];
 	uint64_t perf_sel[MSR_NR_PERF_CTRS];
 	uint64_t hwcr, de_cfg, hsave_pa;
+	uint64_t kvm_system_time, kvm_wall_clock;       /* core/pvclock.c */
 };
 
 /* The guest CPU model seen through cpuid_guest() over this host. */

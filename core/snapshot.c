@@ -456,7 +456,7 @@ static const struct snap_device_row snap_devices[] = {
 	ROW(SNAP_DEV_HPET, VHPET_SNAP_VERSION, false, vhpet),
 	ROW(SNAP_DEV_LAPIC, VLAPIC_SNAP_VERSION, true, vlapic),
 	ROW(SNAP_DEV_FPU, 1, true, fpu),
-	ROW(SNAP_DEV_VCPU, 1, true, vcpu),
+	ROW(SNAP_DEV_VCPU, 2, true, vcpu),     /* 2: kvmclock's MSRs in msr_state */
 };
 
 /* ---- whole snapshots ----------------------------------------------------------- */

@@ -513,6 +513,25 @@ check_quiet() {
 	fi
 }
 
+# check_tsc_khz LOG VM: the TSC frequency Linux in VM took (its "tsc:
+# Detected" line) is kasane's own measurement, to 1 kHz.  Through kvmclock
+# (core/pvclock.c) it is handed over; a kernel that measured it itself
+# against emulated timers would be off.
+check_tsc_khz() {
+	local host guest
+	host=$(sed -n 's/^kasane: TSC \([0-9]*\)\.\([0-9]\{3\}\) MHz$/\1\2/p' "$1" | head -1)
+	guest=$(sed -n "s/^\[$2\] \[ *[0-9.]*\] tsc: Detected \([0-9]*\)\.\([0-9]\{3\}\) MHz processor\$/\1\2/p" "$1" | head -1)
+	if [ -z "$host" ] || [ -z "$guest" ]; then
+		echo "VM '$2': no TSC frequency to compare (kasane: '${host:-none}' kHz, guest: '${guest:-none}' kHz)"
+		return 1
+	fi
+	local d=$(( 10#$host - 10#$guest ))
+	if [ ${d#-} -gt 1 ]; then
+		echo "VM '$2' took its TSC as $guest kHz, kasane measured $host kHz"
+		return 1
+	fi
+}
+
 # check_same_iso LOG GROUP PATTERN: LOG's run booted GROUP's ISO file, and
 # GROUP's own log (from a run of that same file) has PATTERN.
 check_same_iso() {
@@ -547,7 +566,7 @@ test_verdict() {
 			local fn=${arg%% *} args=${arg#* }
 			[ "$args" = "$arg" ] && args=""
 			case $fn in
-			overlap|cpu-share|weights|same-iso|ends-before|quiet) "check_${fn//-/_}" "$log" $args || return ;;
+			overlap|cpu-share|weights|same-iso|ends-before|quiet|tsc-khz) "check_${fn//-/_}" "$log" $args || return ;;
 			*) echo "unknown check '$fn'"; return ;;
 			esac ;;
 		esac

@@ -22,6 +22,8 @@ void wrmsr(uint32_t msr, uint64_t v)
 }
 bool board_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *gp) { return false; }
 bool board_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *gp) { return false; }
+bool pvclock_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val) { return false; }
+bool pvclock_msr_write(struct vcpu *v, uint32_t msr, uint64_t val) { return false; }
 
 #define B(n)  (1u << (n))
 enum { EAX, EBX, ECX, EDX };

@@ -87,13 +87,16 @@ TEST(cpuid_shows_kvm_leaves_only_with_paravirt)
 	CHECK_EQ(r[0], 0x40000101);
 	CHECK(!memcmp(&r[1], "KVMKVMKVM\0\0\0", 12));
 	cpuid_guest(&c, 0x40000101, 0, r);
-	CHECK_EQ(r[0], 1u << 6);                        /* KVM_FEATURE_PV_EOI alone */
+	CHECK_EQ(r[0], (1u << 6) | (1u << 3));          /* PV_EOI, CLOCKSOURCE2 */
 	CHECK_EQ(r[1] | r[2] | r[3], 0);
 	cpuid_guest(&c, 0x40000102, 0, r);
 	CHECK_EQ(r[0] | r[1] | r[2] | r[3], 0);
 	cpuid_table_init(&t, &c, zero_reg, zero_reg, NULL);
 	struct cpuid_regs g = cpuid_table_get(&t, 0x40000101, 0);
-	CHECK_EQ(g.eax, 1u << 6);
+	CHECK_EQ(g.eax, (1u << 6) | (1u << 3));
+	c.tsc_invariant = true;                         /* and kvmclock's stable bit */
+	cpuid_guest(&c, 0x40000101, 0, r);
+	CHECK_EQ(r[0], (1u << 6) | (1u << 3) | (1u << 24));
 	c.paravirt = false;
 	for (uint32_t leaf = 0x40000100; leaf <= 0x40000101; leaf++) {
 		cpuid_guest(&c, leaf, 0, r);

@@ -20,6 +20,8 @@ uint64_t rdtsc(void) { return 0; }
 void wrmsr(uint32_t msr, uint64_t v) { }
 bool board_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *gp) { return false; }
 bool board_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *gp) { return false; }
+bool pvclock_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val) { return false; }
+bool pvclock_msr_write(struct vcpu *v, uint32_t msr, uint64_t val) { return false; }
 
 #define IOPM_PA  0x123000ULL
 #define MSRPM_PA 0x456000ULL
