@@ -6,6 +6,7 @@
  */
 #include "drivers/cmos.h"
 #include "arch/x86/cpu.h"
+#include "lib/civil.h"
 
 uint64_t boot_epoch_seconds;
 
@@ -18,17 +19,6 @@ static uint8_t cmos_read(uint8_t reg)
 static unsigned from_bcd(uint8_t v, bool binary)
 {
 	return binary ? v : (v >> 4) * 10 + (v & 0xf);
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's method). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
 }
 
 void cmos_read_time(void)

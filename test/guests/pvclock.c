@@ -18,6 +18,7 @@
  * instead that leaf 0x40000101 is 0 and both MSRs raise #GP.
  */
 #include "test/guests/lib/pc.h"
+#include "lib/civil.h"
 
 const char test_name[] = "pvclock";
 
@@ -96,17 +97,6 @@ static uint64_t record_khz(const struct pvclock_time_info *t)
 static unsigned from_bcd(uint8_t v, bool binary)
 {
 	return binary ? v : (v >> 4) * 10 + (v & 15);
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
 }
 
 static uint64_t rtc_seconds(void)
