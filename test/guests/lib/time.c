@@ -18,7 +18,7 @@
 #define PORTB_OUT2      0x20
 #define CAL_MS          10
 #define CAL_LATCH       (PIT_HZ * CAL_MS / 1000)
-#define CAL_RUNS        20
+#define CAL_RUNS        100             /* a vCPU that time-shares its CPU needs more */
 #define CAL_PRECISION   200             /* done when known to 1/200 of the window */
 #define CAL_MAX_TSC     (1ull << 36)    /* ~20 s at 3 GHz: the PIT is dead */
 
