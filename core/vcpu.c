@@ -430,12 +430,13 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 	unsigned exit_kind = 0;
 	bool repost = false;            /* the last entry posted an interrupt */
 
+	unsigned cpu = this_cpu_id();
 	this_cpu()->run_vcpu = v;
 	/* gdb = yes: the VM stops before its first instruction (core/gdbstub.c). */
 	if (unlikely(vm->cfg->gdb) && !vm->gdb_waited && debug_hooks)
 		debug_hooks->first_run(v);
-	v->ran_on |= 1ULL << this_cpu_id();
-	spec_switch_vm(this_cpu_id(), vm->id);
+	v->ran_on |= 1ULL << cpu;
+	spec_switch_vm(cpu, vm->id);
 	if (unlikely(!v->hw.cr4_allowed))
 		v->hw.cr4_allowed = vcpu_cr4_allowed(v);
 	v->events = true;
@@ -462,8 +463,15 @@ void vcpu_run(struct vcpu *v, uint64_t slice_end, uint64_t others_due)
 		v->exit_tsc[exit_kind] += exit_at ? t - exit_at : 0;
 		exit_at = 0;
 		unsigned w = *waiting;
+		/* The host timer fired, so the slow path arms it again: not
+		 * only after an exit for it.  A timer armed a little early
+		 * (host_timer_set) that fires while another exit is handled
+		 * is taken at STGI or later, and the exit is that other one;
+		 * check_tsc, the deadline, may still be ahead, and the guest
+		 * would run on with no host timer at all. */
+		bool timer_gone = check_tsc != ~0ULL && !timer_armed[cpu];
 		if (unlikely(v->events || v->wait_sipi || v->window_open || v->nmi_window_open ||
-			     repost || t >= check_tsc ||
+			     repost || t >= check_tsc || timer_gone ||
 			     w != seen_waiting || *resched)) {
 			bool ev = __atomic_exchange_n(&v->events, false, __ATOMIC_ACQ_REL);
 			if ((ev || v->wait_sipi) && !apply_init_sipi(v)) {

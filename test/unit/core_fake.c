@@ -22,8 +22,11 @@ void wrmsr(uint32_t msr, uint64_t v) { last_wrmsr[0] = msr; last_wrmsr[1] = v; }
 void xsetbv(uint32_t xcr, uint64_t v) { }
 struct percpu *this_cpu(void) { return &percpu[cur_cpu]; }
 void smp_kick(unsigned cpu) { kicks[cpu]++; }
-void lapic_timer_oneshot(uint64_t us, uint8_t vector) { }
-void trap_set_handler(int vector, irq_handler_t fn) { }
+unsigned host_timer_arms;
+irq_handler_t fake_trap[256];
+void lapic_timer_oneshot(uint64_t ns, uint8_t vector) { if (ns) host_timer_arms++; }
+void trap_set_handler(int vector, irq_handler_t fn) { fake_trap[vector & 0xff] = fn; }
+void fake_tsc_advance(uint64_t ticks) { fake_tsc += ticks; }
 void *kzalloc(size_t size) { return calloc(1, size); }
 void kfree(void *p) { free(p); }
 void fpu_load(const struct fpu_state *f) { }

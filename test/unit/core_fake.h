@@ -17,6 +17,7 @@
 #include "core/sched.h"
 #include "core/board.h"
 #include "core/clock.h"
+#include "arch/x86/trap.h"
 #include "include/kasane/abi.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/x86_defs.h"
@@ -76,6 +77,13 @@ struct vm_exit *push(enum vm_exit_kind kind, void (*guest)(struct vcpu *v));
 void guest_hc_exit(struct vcpu *v);
 /* The last step of a script: the guest ends its VM with status 0. */
 void push_hc_exit(void);
+
+/* The host timer (lapic_timer_oneshot): times it was armed; the host's
+ * interrupt handlers as kasane registered them (vcpu_timer_init...). */
+extern unsigned host_timer_arms;
+extern irq_handler_t fake_trap[256];
+/* Time passes: the fake TSC (1 GHz) moves on. */
+void fake_tsc_advance(uint64_t ticks);
 
 /* Test VMs. */
 #define RAM_SIZE (2 * MiB)

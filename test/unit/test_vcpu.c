@@ -5,6 +5,7 @@
  * end (injections, windows, states, CR8) against the entries.
  */
 #include "test/unit/core_fake.h"
+#include "arch/x86/trap.h"
 
 static void post_irq(struct vcpu *v, uint8_t vector)
 {
@@ -388,11 +389,59 @@ TEST(watchdog_ends_a_vm_without_interrupts)
 	vm_free(vm);
 }
 
+/* The host timer armed a little early (host_timer_set keeps an earlier
+ * one) fires while another exit is handled: its interrupt is taken at
+ * STGI and the exit is a CPUID.  The loop must arm it again before the
+ * next entry, though the deadline it was for is still ahead: else the
+ * guest, spinning without exits, never gets its timer interrupt. */
+static unsigned arms_at_entry[2];
+static unsigned entry_no;
+
+static void guest_timer_fires_early(struct vcpu *v)
+{
+	arms_at_entry[entry_no++] = host_timer_arms;
+	fake_tsc_advance(1000000 - 30000);      /* 30 us before the deadline */
+	fake_trap[VEC_TIMER](NULL);             /* taken at STGI */
+}
+
+static void guest_looks_at_timer(struct vcpu *v)
+{
+	arms_at_entry[entry_no++] = host_timer_arms;
+}
+
+TEST(run_rearms_a_host_timer_taken_during_another_exit)
+{
+	reset_records();
+	struct vm *vm = vm_new(1, 1, 0, true);
+	struct vcpu *v = &vm->vcpu[0];
+	uint64_t val;
+
+	vcpu_timer_init();
+	/* A one-shot vLAPIC timer 1 ms ahead: divide by 1, VLAPIC_BUS_HZ / 1000. */
+	val = 0xb;
+	vlapic_mmio(v->vlapic, true, VLAPIC_BASE_DEFAULT + APIC_REG_TIMER_DCR, 4, &val);
+	val = 0x40;
+	vlapic_mmio(v->vlapic, true, VLAPIC_BASE_DEFAULT + APIC_REG_LVT_TIMER, 4, &val);
+	val = (uint64_t)(VLAPIC_BUS_HZ / 1000);         /* 1 ms */
+	vlapic_mmio(v->vlapic, true, VLAPIC_BASE_DEFAULT + APIC_REG_TIMER_ICR, 4, &val);
+	v->next_deadline = 0;
+	entry_no = 0;
+	push(EXIT_CPUID, guest_timer_fires_early)->next_rip = 0x1002;
+	push(EXIT_CPUID, guest_looks_at_timer)->next_rip = 0x1004;
+	push_hc_exit();
+	run_slice(v);
+	CHECK_EQ(entry_no, 2);
+	CHECK(arms_at_entry[0] > 0);                    /* armed for the first entry */
+	CHECK(arms_at_entry[1] > arms_at_entry[0]);     /* and again after it fired */
+	vm_free(vm);
+}
+
 int main(void)
 {
 	check_start("vcpu");
 	core_fake_init();
 	RUN(run_injects_a_pending_interrupt);
+	RUN(run_rearms_a_host_timer_taken_during_another_exit);
 	RUN(run_requests_a_window_when_blocked);
 	RUN(run_closes_the_window_when_nothing_is_pending);
 	RUN(run_injects_nmi_before_interrupts);
