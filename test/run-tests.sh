@@ -514,9 +514,10 @@ check_quiet() {
 }
 
 # check_tsc_khz LOG VM: the TSC frequency Linux in VM took (its "tsc:
-# Detected" line) is kasane's own measurement, to 1 kHz.  Through kvmclock
-# (core/pvclock.c) it is handed over; a kernel that measured it itself
-# against emulated timers would be off.
+# Detected" line) is kasane's own measurement, to 1 kHz: kvmclock's scale
+# (core/pvclock.c) hands it over intact.  (A kernel that measured it
+# against the HPET can come as close; the manifest's kvm-clock lines tell
+# the two apart.)
 check_tsc_khz() {
 	local host guest
 	host=$(sed -n 's/^kasane: TSC \([0-9]*\)\.\([0-9]\{3\}\) MHz$/\1\2/p' "$1" | head -1)

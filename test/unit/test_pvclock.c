@@ -132,7 +132,7 @@ TEST(wall_clock_plus_kvmclock_is_the_rtc_time)
 	uint64_t val = 0;
 
 	boot_epoch_seconds = 1764806400;        /* 2025-12-04 00:00 UTC */
-	reset_records();                        /* time passes: the TSC has run on */
+	fake_tsc_advance(1234567891);           /* time passes: the TSC runs on */
 	CHECK(msr_guest_write(v, MSR_KVM_WALL_CLOCK_NEW, WALL_GPA));
 	CHECK_EQ(w->version, 2);
 	struct pvclock_scale s = pvclock_scale_for((uint32_t)tsc_khz);
