@@ -16,6 +16,7 @@ FILTERS=("$@")
 MANIFESTS=${MANIFESTS:-test/manifests}
 passed=0 failed=0
 failures=()
+failed_logs=()
 
 result() {      # result NAME ok|fail [detail]
 	if [ "$2" = ok ]; then
@@ -24,6 +25,8 @@ result() {      # result NAME ok|fail [detail]
 	else
 		failed=$((failed + 1))
 		failures+=("$1")
+		# The log a failure points at, for the excerpts at the end.
+		[[ ${3:-} =~ see\ ([^ ,]+\.log) ]] && failed_logs+=("${BASH_REMATCH[1]}")
 		printf 'FAIL  %s%s\n' "$1" "${3:+: $3}"
 	fi
 }
@@ -1819,7 +1822,24 @@ if want 'gdb/console-attach'; then
 fi
 
 echo
+# What the failed runs' logs say of why, next to the summary: a CI report
+# may keep only the end of this output, and not the logs themselves.
+# Each log once, its lines that tell why a VM or the host ended, bounded.
+excerpt_logs() {
+	local seen=" " log n=0
+	for log in "${failed_logs[@]}"; do
+		[[ $seen == *" $log "* ]] && continue
+		seen+="$log "
+		[ -f "$log" ] || continue
+		n=$((n + 1))
+		[ $n -le 6 ] || { echo "(more failed logs not excerpted)"; return; }
+		echo "---- $log"
+		grep -a -E "ended|error|Error|ERROR|FAIL|panic|fault|BUG|WARNING|unstable|calibrat|timed out|timeout|refused|NEEDS_RESET|missing|killed" "$log" |
+			grep -a -v -E "PASS|SUCCESS" | tail -n 12 | cut -c1-220
+	done
+}
 if [ ${#failures[@]} -gt 0 ]; then
+	excerpt_logs
 	echo "failed: ${failures[*]}"
 fi
 echo "$passed passed, $failed failed"
