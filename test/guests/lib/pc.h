@@ -67,7 +67,7 @@ uint64_t irq_spurious_count(void);
 #define PIT_HZ          1193182u
 extern uint64_t tsc_khz;
 
-/* Measures tsc_khz (best of three 10 ms PIT windows).  ERROR and false if the PIT does not count. */
+/* Measures tsc_khz against PIT channel 2 (read-back of its count).  ERROR and false if the PIT does not count. */
 bool time_init(void);
 uint64_t us_to_tsc(uint64_t us);
 uint64_t tsc_to_us(uint64_t ticks);

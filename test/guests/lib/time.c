@@ -1,13 +1,19 @@
 /*
  * The TSC as the guests' clock, calibrated against PIT channel 2 the way
- * PC operating systems do: channel 2 in mode 0 (interrupt on terminal
- * count) counts down a known number of 1.193182 MHz ticks while the TSC
- * is read; its output is visible in bit 5 of port 0x61, its gate is bit 0
- * (Intel 8254 data sheet, mode 0; IBM PC/AT technical reference, port B).
- * Each run bounds the window's length from below and above whatever held
- * the vCPU up; the runs narrow the bounds until they agree to 0.5 %, or
- * else the lower bound is taken, so the result holds however busy the
- * host is.
+ * PC operating systems do.  Channel 2 counts down from 0xffff in mode 0
+ * (Intel 8254 data sheet, mode 0), its gate on through bit 0 of port 0x61
+ * (IBM PC/AT technical reference, port B).  The read-back command latches
+ * its count and status together ("Read-Back Command": the status byte's
+ * bit 7 is OUT, bit 6 NULL COUNT), between two TSC reads.
+ *
+ * Two such readings a few tens of ms apart, both before the count ran
+ * out, say how many PIT ticks passed between two moments each known to
+ * within one port write: the TSC's rate lies between two bounds, however
+ * long the vCPU was held up between the readings.  Only a hold inside a
+ * reading's own port write widens them (each run of readings keeps its
+ * narrowest pair), so this holds on a host as busy as a time-shared vCPU
+ * of a loaded CI machine, where a window timed by OUT2 rising was almost
+ * never free of a hold (a 10 ms window beside 10 ms scheduler slices).
  */
 #include "test/guests/lib/pc.h"
 
@@ -16,78 +22,100 @@
 #define PORT_B          0x61
 #define PORTB_GATE2     0x01
 #define PORTB_SPKR      0x02
-#define PORTB_OUT2      0x20
-#define CAL_MS          10
-#define CAL_LATCH       (PIT_HZ * CAL_MS / 1000)
-#define CAL_RUNS        20
-#define CAL_PRECISION   200             /* done when known to 1/200 of the window */
+#define PIT_RB_CH2      0xc8            /* read-back: latch count and status of counter 2 */
+#define PIT_ST_OUT      0x80
+#define PIT_ST_NULL     0x40
+#define CAL_START       0xffff          /* ~54.9 ms */
+#define CAL_END         (PIT_HZ / 500)  /* stop reading with 2 ms left */
+#define CAL_MIN_TICKS   (PIT_HZ / 100)  /* a pair at least 10 ms apart */
+#define CAL_RUNS        8
+#define CAL_PRECISION   200             /* done when known to 1/200 */
 #define CAL_MAX_TSC     (1ull << 36)    /* ~20 s at 3 GHz: the PIT is dead */
 
 uint64_t tsc_khz;
 
+struct pit_reading {
+	uint64_t t0, t1;                /* the latch happened between these TSC reads */
+	uint16_t count;
+	uint8_t status;
+};
+
+static void pit_read(struct pit_reading *r)
+{
+	r->t0 = rdtsc();
+	outb(PIT_CTRL, PIT_RB_CH2);
+	r->t1 = rdtsc();
+	r->status = inb(PIT_CH2);       /* status first, then LSB, MSB */
+	r->count = inb(PIT_CH2);
+	r->count |= (uint16_t)(inb(PIT_CH2) << 8);
+}
+
 /*
- * One CAL_MS window.  Each port access is a VM exit, and the vCPU may be
- * held up anywhere, so the window's start (the second counter write) and
- * its end (OUT2 rising between two reads) are each known only between two
- * TSC readings: the window lasted between *lo and *hi TSC ticks, however
- * long the vCPU was held up.  False if OUT2 never rises.
+ * One countdown of channel 2.  Narrows [*lo, *hi], bounds on the TSC's
+ * rate in kHz, with every pair of a first reading and a later one taken
+ * while the count still ran (OUT low, count loaded) and at least
+ * CAL_MIN_TICKS apart.  False if the count never moves.
  */
 static bool calibrate_once(uint64_t *lo, uint64_t *hi)
 {
+	struct pit_reading a, r;
+	uint64_t begin = rdtsc();
+	bool have_a = false;
+
 	outb(PORT_B, (inb(PORT_B) & ~PORTB_SPKR) | PORTB_GATE2);
 	outb(PIT_CTRL, 0xb0);           /* channel 2, LSB then MSB, mode 0, binary */
-	outb(PIT_CH2, CAL_LATCH & 0xff);
-	uint64_t s0 = rdtsc();
-	outb(PIT_CH2, CAL_LATCH >> 8);  /* counting starts: OUT2 low until 0 */
-	uint64_t s1 = rdtsc(), e0 = s1, e1;
-
+	outb(PIT_CH2, CAL_START & 0xff);
+	outb(PIT_CH2, CAL_START >> 8);  /* counting starts: OUT low until 0 */
 	for (;;) {
-		uint64_t before = rdtsc();
-		bool high = inb(PORT_B) & PORTB_OUT2;
-		e1 = rdtsc();
-		if (high)
-			break;
-		e0 = before;            /* still low when read after this */
-		if (e1 - s0 > CAL_MAX_TSC)
+		pit_read(&r);
+		if (r.t1 - begin > CAL_MAX_TSC)
 			return false;
+		if (r.status & PIT_ST_NULL)
+			continue;       /* the count is not loaded yet */
+		if (r.status & PIT_ST_OUT)
+			return true;    /* ran out: this countdown is done */
+		if (!have_a) {
+			a = r;
+			have_a = true;
+			continue;
+		}
+		/* ticks passed between the latches: the counts' difference, give
+		 * or take the one tick each latch may lie inside. */
+		uint32_t d = a.count > r.count ? a.count - r.count : 0;
+		if (d >= CAL_MIN_TICKS) {
+			uint64_t l = (r.t0 - a.t1) * PIT_HZ / (d + 1) / 1000;
+			uint64_t h = (r.t1 - a.t0) * PIT_HZ / (d - 1) / 1000 + 1;
+			if (l > *lo)
+				*lo = l;
+			if (h < *hi)
+				*hi = h;
+		}
+		if (r.count < CAL_END)
+			return true;
 	}
-	*lo = e0 - s1;
-	*hi = e1 - s0;
-	return true;
 }
 
 bool time_init(void)
 {
-	uint64_t lo = 0, hi = 0;
+	uint64_t lo = 0, hi = UINT64_MAX;
 
-	/* Every run's bounds hold the true length: narrow them down. */
-	for (int i = 0; i < CAL_RUNS && (i == 0 || (hi - lo) * CAL_PRECISION > hi); i++) {
-		uint64_t l, h;
-		if (!calibrate_once(&l, &h)) {
-			guest_error("PIT channel 2 output (port 0x61 bit 5) never rose");
+	for (int i = 0; i < CAL_RUNS && (hi == UINT64_MAX || (hi - lo) * CAL_PRECISION > hi); i++) {
+		if (!calibrate_once(&lo, &hi)) {
+			guest_error("PIT channel 2 does not count down (read-back of port 0x43)");
 			return false;
 		}
-		if (i == 0 || l > lo)
-			lo = l;
-		if (i == 0 || h < hi)
-			hi = h;
 		if (lo > hi) {
-			guest_error("TSC calibration: PIT windows disagree (%lu..%lu TSC ticks)", hi, lo);
+			guest_error("TSC calibration: PIT readings disagree (%lu..%lu kHz)", lo, hi);
 			return false;
 		}
 	}
-	/* Bounds that never agreed (a vCPU that time-shares its CPU is held
-	 * up inside most windows) give their lower one: held-up reads only
-	 * stretch the upper bound, and a clock taken as slightly slow makes
-	 * a "not faster than" check err on the safe side. */
-	if ((hi - lo) * CAL_PRECISION > hi)
-		tsc_khz = lo / CAL_MS;
-	else
-		tsc_khz = (lo + hi) / 2 / CAL_MS;
-	if (!tsc_khz) {
-		guest_error("TSC does not advance during a %d ms PIT window", CAL_MS);
+	if (hi == UINT64_MAX || !lo) {
+		guest_error("TSC calibration: no two PIT readings 10 ms apart in %d countdowns", CAL_RUNS);
 		return false;
 	}
+	tsc_khz = (lo + hi) / 2;
+	if ((hi - lo) * CAL_PRECISION > hi)
+		guest_printf("time: TSC %lu kHz, known only to %lu..%lu kHz\n", tsc_khz, lo, hi);
 	return true;
 }
 
