@@ -649,6 +649,7 @@ static int board_virtio_create(struct vm *vm, char *err, size_t errlen)
 		char id[VIRTIO_BLK_ID_BYTES + 1];
 		ksnprintf(id, sizeof(id), "kasane-%s-%d", vm->name, i);
 		vm->vblk[i] = kzalloc(sizeof(*vm->vblk[i]));
+		vm->nr_vblk = i + 1;
 		if (!vm->vblk[i])
 			return errf(err, errlen, "out of memory for disk %s", cfg->disk[i].path);
 		if (!virtio_blk_init(vm->vblk[i], VPCI_DEVFN(BOARD_VIRTIO_BLK_SLOT + i, 0), &vm->mem,
@@ -693,7 +694,8 @@ static bool board_disk_poll(struct vm *vm, bool idle)
 {
 	bool polling = false;
 
-	for (int i = 0; i < VM_MAX_DISKS; i++) {
+	/* Every exit comes here: a VM without disks pays one compare. */
+	for (unsigned i = 0; i < vm->nr_vblk; i++) {
 		struct virtio_blk *b = vm->vblk[i];
 		if (b && virtio_pci_polling(&b->vp)) {
 			virtio_blk_poll(b, idle);
@@ -779,6 +781,7 @@ static void board_virtio_free(struct vm *vm)
 		kfree(vm->vblk[i]);
 		vm->vblk[i] = NULL;
 	}
+	vm->nr_vblk = 0;
 	kfree(vm->vcon);
 	kfree(vm->vrng);
 	vm->vcon = NULL;

@@ -159,6 +159,7 @@ struct vm {
 	 * disks' images are boot modules, found by core/vm_create.c. */
 	struct { uint8_t *data; uint64_t size; } disk_img[VM_MAX_DISKS];
 	struct virtio_blk *vblk[VM_MAX_DISKS];
+	unsigned nr_vblk;               /* vblk[0..nr_vblk) may be set: the exit path's poll looks no further */
 	struct virtio_console *vcon;
 	struct virtio_rng *vrng;
 	uint32_t virtio_says;           /* NEEDS_RESET lines said (the first few only) */
