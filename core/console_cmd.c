@@ -350,9 +350,7 @@ static void cmd_resume(struct cmd_args *a, const char *const state_name[])
 		return;
 	bool was = vm->paused;
 	if (was) {
-		/* No interrupt came while it was paused: the watchdog starts over. */
-		vm->wd_since_ns = 0;
-		sched_resume_vm(vm);
+		vm_resume_held(vm);
 		/* A CPU running another VM's vCPU took the paused VM's timers for
 		 * none (its halted vCPUs would sleep on): end its slice. */
 		sched_reap_vm_soon(vm);
@@ -418,8 +416,7 @@ static void go_on(struct vm *vm, bool was_paused, unsigned boots)
 	uint64_t f = vm_rebuild_lock();
 
 	if (!was_paused && !vm->ended && vm->boots == boots) {
-		vm->wd_since_ns = 0;
-		sched_resume_vm(vm);
+		vm_resume_held(vm);
 		/* A CPU running another VM's vCPU took the paused VM's timers for
 		 * none: end its slice so that it looks at them again. */
 		sched_reap_vm_soon(vm);

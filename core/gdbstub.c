@@ -447,8 +447,7 @@ static void resume(int step_vcpu)
 	st.stop_pending = false;
 	st.reply_stop = true;
 	spin_unlock_irqrestore(&st.lock, f);
-	vm->wd_since_ns = 0;            /* no interrupt came while it stood */
-	sched_resume_vm(vm);
+	vm_resume_held(vm);
 }
 
 /* Take every trace of the debugger out of the VM; it runs on unless ended. */
@@ -479,10 +478,8 @@ static void detach(void)
 	st.stop_pending = false;
 	st.state = ST_RUNNING;
 	spin_unlock_irqrestore(&st.lock, f);
-	if (!vm->ended && was_stopped) {
-		vm->wd_since_ns = 0;
-		sched_resume_vm(vm);
-	}
+	if (!vm->ended && was_stopped)
+		vm_resume_held(vm);
 	pr_info("kasane: gdb stub detached from VM '%s'%s\n", vm->name,
 		vm->ended ? "" : "; it runs on");
 }

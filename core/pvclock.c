@@ -149,3 +149,33 @@ bool pvclock_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		return false;
 	return msr == MSR_KVM_SYSTEM_TIME_NEW ? system_time_write(v, val) : wall_clock_write(v, val);
 }
+
+/*
+ * The guest's clock ran on while kasane held the VM (an operator's pause,
+ * a snapshot, a debugger): to its soft-lockup and RCU-stall detectors the
+ * time looks like a CPU that hung.  PVCLOCK_GUEST_STOPPED in each vCPU's
+ * record tells it otherwise; the guest clears it when it has reset those
+ * detectors (Linux's kvm_check_and_clear_guest_paused, called from its
+ * watchdog's timer).  KVM sets the same bit on the ioctl
+ * KVM_KVMCLOCK_CTRL, which its user space makes when a stopped VM goes on
+ * (Documentation/virt/kvm/api.rst).  No vCPU runs while this writes; a
+ * record no longer in RAM (a snapshot of a strange guest) is skipped.
+ */
+void pvclock_guest_stopped(struct vm *vm)
+{
+	if (!vm->cfg || !vm->cfg->paravirt)
+		return;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		uint64_t val = vm->vcpu[i].msr.kvm_system_time;
+		gpa_t gpa = val & ~1ULL;
+		gpa_t at = gpa + __builtin_offsetof(struct pvclock_time_info, flags);
+		uint8_t flags;
+		if (!(val & 1) || !gmem_is_ram(&vm->mem, gpa, sizeof(struct pvclock_time_info)) ||
+		    !gmem_read(&vm->mem, at, &flags, 1))
+			continue;
+		uint32_t ver = begin_update(vm, gpa);
+		flags |= PVCLOCK_GUEST_STOPPED;
+		gmem_write(&vm->mem, at, &flags, 1);
+		end_update(vm, gpa, ver);
+	}
+}

@@ -18,8 +18,10 @@
 #define KVM_FEATURE_CLOCKSOURCE2            3
 #define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT  24
 
-/* struct pvclock_vcpu_time_info's flags: the clock agrees across vCPUs. */
+/* struct pvclock_vcpu_time_info's flags: the clock agrees across vCPUs;
+ * the host held the VM, set by the host and cleared by the guest. */
 #define PVCLOCK_TSC_STABLE_BIT  0x01u
+#define PVCLOCK_GUEST_STOPPED   0x02u
 
 /* The guest's layout (Linux arch/x86/include/asm/pvclock-abi.h):
  * time_ns = system_time + scale(tsc - tsc_timestamp), where scale shifts
@@ -59,5 +61,11 @@ struct vcpu;
  * False: #GP. */
 bool pvclock_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
 bool pvclock_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
+
+struct vm;
+/* vm goes on after kasane held it (no vCPU of it runs now): every record
+ * gets PVCLOCK_GUEST_STOPPED, so the guest's lockup detectors do not take
+ * the time it stood for their own. */
+void pvclock_guest_stopped(struct vm *vm);
 
 #endif

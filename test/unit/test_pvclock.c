@@ -152,6 +152,43 @@ TEST(wall_clock_plus_kvmclock_is_the_rtc_time)
 	vm_free(vm);
 }
 
+TEST(a_held_vm_goes_on_with_guest_stopped_in_every_record)
+{
+	struct vm *vm = pv_vm();
+	struct vcpu *v = &vm->vcpu[0], *w = &vm->vcpu[1];
+	struct pvclock_time_info *t0 = rec(vm, TIME_GPA), *t1 = rec(vm, TIME_GPA + 32);
+
+	CHECK(msr_guest_write(v, MSR_KVM_SYSTEM_TIME_NEW, TIME_GPA | 1));
+	CHECK(msr_guest_write(w, MSR_KVM_SYSTEM_TIME_NEW, (TIME_GPA + 32) | 1));
+	struct pvclock_time_info before = *t0;
+	vm->paused = true;
+	vm_resume_held(vm);
+	CHECK(!vm->paused);
+	CHECK_EQ(t0->flags, PVCLOCK_TSC_STABLE_BIT | PVCLOCK_GUEST_STOPPED);
+	CHECK_EQ(t1->flags, PVCLOCK_TSC_STABLE_BIT | PVCLOCK_GUEST_STOPPED);
+	CHECK_EQ(t0->version, before.version + 2);      /* updated, and even again */
+	/* The clock itself is untouched. */
+	CHECK(!memcmp((uint8_t *)&before + 4, (uint8_t *)t0 + 4, 25));
+	/* The guest clears it (kvm_check_and_clear_guest_paused); the next
+	 * hold sets it again. */
+	t0->flags &= ~PVCLOCK_GUEST_STOPPED;
+	vm_resume_held(vm);
+	CHECK_EQ(t0->flags, PVCLOCK_TSC_STABLE_BIT | PVCLOCK_GUEST_STOPPED);
+	/* A vCPU with kvmclock off: its old record is not written. */
+	CHECK(msr_guest_write(w, MSR_KVM_SYSTEM_TIME_NEW, TIME_GPA + 32));
+	t1->flags = 0;
+	uint32_t ver = t1->version;
+	vm_resume_held(vm);
+	CHECK_EQ(t1->flags, 0);
+	CHECK_EQ(t1->version, ver);
+	/* paravirt = off: nothing written. */
+	((struct tvm *)vm)->cfg.paravirt = false;
+	t0->flags = 0;
+	vm_resume_held(vm);
+	CHECK_EQ(t0->flags, 0);
+	vm_free(vm);
+}
+
 int main(void)
 {
 	core_fake_init();
@@ -159,5 +196,6 @@ int main(void)
 	RUN(system_time_record_is_the_vm_tsc_scaled);
 	RUN(system_time_msr_refuses_what_is_not_an_aligned_ram_record);
 	RUN(wall_clock_plus_kvmclock_is_the_rtc_time);
+	RUN(a_held_vm_goes_on_with_guest_stopped_in_every_record);
 	return check_finish();
 }
