@@ -694,7 +694,6 @@ static bool board_disk_poll(struct vm *vm, bool idle)
 {
 	bool polling = false;
 
-	/* Every exit comes here: a VM without disks pays one compare. */
 	for (unsigned i = 0; i < vm->nr_vblk; i++) {
 		struct virtio_blk *b = vm->vblk[i];
 		if (b && virtio_pci_polling(&b->vp)) {
@@ -707,6 +706,9 @@ static bool board_disk_poll(struct vm *vm, bool idle)
 
 void board_exit_poll(struct vcpu *v)
 {
+	/* Every exit comes here: one compare for a VM without disks. */
+	if (!v->vm->nr_vblk)
+		return;
 	/* HLT with an interrupt waiting does not idle: the guest goes on at once. */
 	bool idle = v->halt_requested && !board_wakeup_pending(v);
 
