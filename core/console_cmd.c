@@ -12,6 +12,7 @@
  */
 #include "core/console_cmd.h"
 #include "core/vm.h"
+#include "core/vm_hold.h"
 #include "core/vm_create.h"
 #include "core/sched.h"
 #include "core/snapshot.h"

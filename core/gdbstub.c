@@ -38,6 +38,7 @@
 #include "devices/vlapic.h"
 #include "arch/x86/fpu.h"
 #include "core/vm.h"
+#include "core/vm_hold.h"
 #include "core/vcpu_raise.h"
 #include "core/sched.h"
 #include "core/gpt.h"

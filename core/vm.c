@@ -6,8 +6,6 @@
 #include "core/vm.h"
 #include "kernel/log.h"
 #include "core/clock.h"
-#include "core/pvclock.h"
-#include "core/sched.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/smp.h"
@@ -252,18 +250,6 @@ uint64_t vm_watchdog(struct vm *vm, uint64_t host_now_ns)
 		return NO_DEADLINE;
 	}
 	return vm->wd_since_ns + period;
-}
-
-/*
- * vm goes on after kasane held it: an operator's pause, a snapshot, a
- * debugger.  No interrupt came while it stood, so the watchdog starts
- * over, and its kvmclock records say it was stopped (core/pvclock.c).
- */
-void vm_resume_held(struct vm *vm)
-{
-	vm->wd_since_ns = 0;
-	pvclock_guest_stopped(vm);
-	sched_resume_vm(vm);
 }
 
 void vm_check_all_halted(struct vm *vm)

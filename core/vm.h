@@ -235,8 +235,6 @@ void board_net_free(struct vm *vm);
 bool vm_ram_fault(struct vm *vm, gpa_t gpa);
 
 /* End the VM if every vCPU waits for an event that cannot come. */
-/* vm goes on after kasane held it (pause, snapshot, debugger). */
-void vm_resume_held(struct vm *vm);
 void vm_check_all_halted(struct vm *vm);
 
 

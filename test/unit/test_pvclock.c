@@ -7,6 +7,7 @@
 #include "test/unit/core_fake.h"
 #include "core/msr.h"
 #include "core/pvclock.h"
+#include "core/vm_hold.h"
 #include "drivers/cmos.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/tsc_sync.h"
