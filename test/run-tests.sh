@@ -1989,7 +1989,8 @@ fi
 echo
 # What the failed runs' logs say of why, next to the summary: a CI report
 # may keep only the end of this output, and not the logs themselves.
-# Each log once, its lines that tell why a VM or the host ended, bounded.
+# Each log once (5 at most), its lines that tell why a VM or the host ended
+# (8 at most), so that the excerpts fit in the last 60 lines or so.
 excerpt_logs() {
 	local seen=" " log n=0
 	for log in "${failed_logs[@]}"; do
@@ -1997,14 +1998,14 @@ excerpt_logs() {
 		seen+="$log "
 		[ -f "$log" ] || continue
 		n=$((n + 1))
-		[ $n -le 6 ] || { echo "(more failed logs not excerpted)"; return; }
+		[ $n -le 5 ] || { echo "(more failed logs not excerpted)"; return; }
 		echo "---- $log"
 		if [ -f "$log.host-before" ] && [ -f "$log.host-after" ]; then
 			host_clock_report "$log.host-before" "$log.host-after"
 			host_clock_verdict "$log.host-before" "$log.host-after"
 		fi
 		grep -a -E "ended|error|Error|ERROR|FAIL|panic|fault|BUG|WARNING|unstable|calibrat|timed out|timeout|refused|NEEDS_RESET|missing|killed" "$log" |
-			grep -a -v -E "PASS|SUCCESS" | tail -n 12 | cut -c1-220
+			grep -a -v -E "PASS|SUCCESS" | tail -n 8 | cut -c1-220
 	done
 }
 for x in "${RERUNS[@]}"; do echo "note: $x"; done
