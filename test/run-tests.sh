@@ -98,8 +98,7 @@ HOST_RATE=$OUT/host-rate
 # host_clock_verdict BEFORE AFTER: why the host's clocks cannot be trusted
 # across a run (nothing if they can): a CPU's TSC moved more than 100 ms
 # (and 0.1 %) away from what CLOCK_MONOTONIC says passed, at the rate it
-# had when the runner started.  Also says how much of the run the host
-# stole, for the log.
+# had when the runner started.
 host_clock_verdict() {
 	awk -v rate="$HOST_RATE" -v before="$1" -v after="$2" '
 	function load(f, t, m,   c) {
@@ -108,8 +107,6 @@ host_clock_verdict() {
 			if (w[1] == "cpu") {
 				c = w[2]
 				if (!(c in t)) { t[c] = w[4]; m[c] = w[6] } else { t2[f, c] = w[4]; m2[f, c] = w[6] }
-			} else if (w[1] == "steal") {
-				if (!((f, "steal") in st)) st[f, "steal"] = w[2]
 			}
 		}
 		close(f)
@@ -629,7 +626,6 @@ test_verdict() {
 	done <<<"$2"
 }
 
-# run_group GROUP: boots it (unless none of its tests is wanted) and judges its tests.
 # group_boot: boots run_group's ISO on the group's emulator (run_group's
 # locals: g, log, isof, t, ok); sets QEMU_RC.
 group_boot() {
@@ -651,6 +647,7 @@ group_boot() {
 	fi
 }
 
+# run_group GROUP: boots it (unless none of its tests is wanted) and judges its tests.
 run_group() {
 	local g=$1 i any=false
 	for i in "${!T_NAME[@]}"; do
