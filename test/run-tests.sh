@@ -1987,7 +1987,8 @@ echo
 # What the failed runs' logs say of why, next to the summary: a CI report
 # may keep only the end of this output, and not the logs themselves.
 # Each log once (5 at most), its lines that tell why a VM or the host ended
-# (8 at most), so that the excerpts fit in the last 60 lines or so.
+# (8 at most; VMs that ended well left out), so that the excerpts fit in
+# the last 60 lines or so.
 excerpt_logs() {
 	local seen=" " log n=0
 	for log in "${failed_logs[@]}"; do
@@ -2002,7 +2003,7 @@ excerpt_logs() {
 			host_clock_verdict "$log.host-before" "$log.host-after"
 		fi
 		grep -a -E "ended|error|Error|ERROR|FAIL|panic|fault|BUG|WARNING|unstable|calibrat|timed out|timeout|refused|NEEDS_RESET|missing|killed" "$log" |
-			grep -a -v -E "PASS|SUCCESS" | tail -n 8 | cut -c1-220
+			grep -a -v -E "PASS|SUCCESS|; status 0;|^  [^ ]+ +status 0 " | tail -n 8 | cut -c1-220
 	done
 }
 for x in "${RERUNS[@]}"; do echo "note: $x"; done
