@@ -848,10 +848,12 @@ console_boot() {
 	log=$OUT/$name.log
 	rm -f "$log"
 	if sh tools/mkiso.sh "$isof" "loglevel=info" "$cfg:/boot/kasane.cfg" "$@"; then
+		host_clock_look >"$log.host-before"     # for a failure's excerpt
 		$driver | setsid timeout -k 5 "$t" qemu-system-x86_64 $QEMU_ACCEL -M q35 \
 			-display none -no-reboot -monitor none -serial stdio -smp 2 -m "${CONSOLE_MEM:-256M}" \
 			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$isof" -boot d >"$log" 2>&1
 		QEMU_RC=$?
+		host_clock_look >"$log.host-after"
 		sed -i 's/\r$//' "$log"
 	else
 		QEMU_RC=iso
