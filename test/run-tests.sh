@@ -893,12 +893,19 @@ drive_linux_shell() {
 	printf 'poweroff\r'
 	wait_for "^kasane: VM 'lsh' ended"    # typed input stays open until then
 }
-if want console/linux-shell; then
-	cfg=$OUT/linsh.cfg
-	printf '[vm lsh]\nkernel = /linux/vmlinuz\ninitrd = /linux/initrd.img\nmemory = 160M\ncmdline = console=ttyS0 loglevel=5 kasane.action=shell\n' >"$cfg"
-	console_boot linsh "$cfg" 300 drive_linux_shell build/linux/vmlinuz:/linux/vmlinuz \
+# console_linux NAME VM CPUS CMDLINE DRIVER: one Debian VM of 160 MiB,
+# booted with the console driven by DRIVER (at most 300 s); sets log and
+# why (the run's own verdict).
+console_linux() {
+	local cfg=$OUT/$1.cfg
+	printf '[vm %s]\nkernel = /linux/vmlinuz\ninitrd = /linux/initrd.img\nmemory = 160M\ncpus = %s\ncmdline = console=ttyS0 loglevel=5 %s\n' \
+		"$2" "$3" "$4" >"$cfg"
+	console_boot "$1" "$cfg" 300 "$5" build/linux/vmlinuz:/linux/vmlinuz \
 		build/linux/initrd.img:/linux/initrd.img
 	why=$(run_verdict $log "$QEMU_RC" 1 0 300)
+}
+if want console/linux-shell; then
+	console_linux linsh lsh 1 kasane.action=shell drive_linux_shell
 	[ -z "$why" ] && ! why=$(expect $log "^kasane: console input goes to VM 'lsh' \(COM1\)" \
 		'^\[lsh\] kasane-42-shell$' "^kasane: VM 'lsh' ended: powered off .*; status 0;") &&
 		why="$why, see $log"
@@ -1116,11 +1123,7 @@ drive_pause_linux() {
 	wait_for "^kasane: VM 'lp' ended"
 }
 if want console/pause-linux; then
-	cfg=$OUT/pauselin.cfg
-	printf '[vm lp]\nkernel = /linux/vmlinuz\ninitrd = /linux/initrd.img\nmemory = 160M\ncpus = 2\ncmdline = console=ttyS0 loglevel=5 watchdog_thresh=1 kasane.expect_cpus=2 kasane.settle=8\n' >"$cfg"
-	console_boot pauselin "$cfg" 300 drive_pause_linux build/linux/vmlinuz:/linux/vmlinuz \
-		build/linux/initrd.img:/linux/initrd.img
-	why=$(run_verdict $log "$QEMU_RC" 1 0 300)
+	console_linux pauselin lp 2 'watchdog_thresh=1 kasane.expect_cpus=2 kasane.settle=8' drive_pause_linux
 	[ -z "$why" ] && ! why=$(expect $log "^kasane: VM 'lp' paused" "^kasane: VM 'lp' resumed" \
 		"^kasane: VM 'lp' ended: powered off .*; status 0;") && why="$why, see $log"
 	[ -z "$why" ] && why=$(test_verdict $log "reject soft lockup|BUG:|WARNING:|Call Trace|rcu.*stall") &&

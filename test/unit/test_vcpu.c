@@ -5,7 +5,6 @@
  * end (injections, windows, states, CR8) against the entries.
  */
 #include "test/unit/core_fake.h"
-#include "arch/x86/trap.h"
 
 static void post_irq(struct vcpu *v, uint8_t vector)
 {

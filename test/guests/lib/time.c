@@ -12,8 +12,8 @@
  * long the vCPU was held up between the readings.  Only a hold inside a
  * reading's own port write widens them (each run of readings keeps its
  * narrowest pair), so this holds on a host as busy as a time-shared vCPU
- * of a loaded CI machine, where a window timed by OUT2 rising was almost
- * never free of a hold (a 10 ms window beside 10 ms scheduler slices).
+ * of a loaded CI machine, where a window timed by OUT2 rising was seldom
+ * free of a hold (a 10 ms window is as long as a scheduler slice).
  */
 #include "test/guests/lib/pc.h"
 
