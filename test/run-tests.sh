@@ -78,8 +78,12 @@ run_qemu() {
 	# setsid: QEMU gets its own process group, so a hang is killed whole.
 	local exitdev="-device isa-debug-exit,iobase=0xf4,iosize=0x04"
 	[ "${NO_EXIT_DEVICE:-}" ] && exitdev=""
+	# -d cpu_reset: a triple fault of kasane itself ends QEMU (-no-reboot)
+	# with nothing on the serial port; QEMU then says so in LOG.qemu,
+	# with every CPU's state.
 	setsid timeout -k 5 "$t" qemu-system-x86_64 $QEMU_ACCEL -M q35 -display none \
-		-no-reboot -serial "file:$log" -monitor none $exitdev "$@" </dev/null >"$log.qemu" 2>&1
+		-no-reboot -serial "file:$log" -monitor none $exitdev -d cpu_reset "$@" \
+		</dev/null >"$log.qemu" 2>&1
 	QEMU_RC=$?
 	[ -f "$log" ] && sed -i 's/\r$//' "$log"
 }
@@ -690,7 +694,8 @@ run_group() {
 			why=$gwhy
 			if [ -z "$gwhy" ] || [[ $gwhy != timed* && $gwhy != ISO* ]]; then
 				why=$(test_verdict "$log" "${T_CHECKS[i]}")
-				[ -n "$why" ] && why="$why, see $log"
+				# (and how the run itself ended, if that was wrong too)
+				[ -n "$why" ] && why="$why, see $log${gwhy:+; the run: ${gwhy%, see *}}"
 				[ -z "$why" ] && why=$gwhy
 			fi
 			names+=("${T_NAME[i]}") whys+=("$why")
@@ -2007,6 +2012,7 @@ excerpt_logs() {
 			host_clock_report "$log.host-before" "$log.host-after"
 			host_clock_verdict "$log.host-before" "$log.host-after"
 		fi
+		grep -a -H -m 2 -E "Triple fault|terminating|Segmentation|Abort|assert" "$log.qemu" 2>/dev/null
 		grep -a -E "ended|error|Error|ERROR|FAIL|panic|fault|BUG|WARNING|unstable|calibrat|timed out|timeout|refused|NEEDS_RESET|missing|killed" "$log" |
 			grep -a -v -E "PASS|SUCCESS|; status 0;|^  [^ ]+ +status 0 " | tail -n 8 | cut -c1-220
 	done
